@@ -1,0 +1,27 @@
+"""netcalc: exact analytic flops, params and activations of CNNs and their design spaces.
+
+    >>> import netcalc
+    >>> report = netcalc.count("specs/regnetx_800mf.yaml")        # pycls convention
+    >>> report.flops, report.params, report.acts
+    (799700712, 7259656, 5148744)
+
+The analytic path imports neither torch nor fvcore (nor sympy unless symbols are asked for).
+"""
+from .count import count
+from .errors import SpecError
+from .graph import Layer, LayerGraph
+from .report import Report
+from .rules import CONVENTIONS
+from .spec import Spec, load_spec
+
+__version__ = "0.1.0"
+__all__ = ["count", "load_spec", "SpecError", "Spec", "Report", "Layer", "LayerGraph",
+           "CONVENTIONS", "expand"]
+
+
+def expand(spec, resolution=None) -> LayerGraph:  # type: ignore[no-untyped-def]
+    """The layer graph of a spec (path, mapping or Spec) at a resolution."""
+    from .spec import expand_checked
+
+    spec = load_spec(spec)
+    return expand_checked(spec, spec.resolution if resolution is None else resolution)

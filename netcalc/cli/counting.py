@@ -1,0 +1,83 @@
+"""``netcalc flops | params | acts | count``: counts of one or more specs."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import click
+
+from ..report import LEVELS, QUANTITIES
+from ..rules import CONVENTIONS
+from . import main
+
+FORMATS = ("table", "json", "csv")
+
+
+def count_options(default_by: str):  # type: ignore[no-untyped-def]
+    """The options every counting command shares (INTERFACE.md)."""
+    def decorate(func):  # type: ignore[no-untyped-def]
+        options = [
+            click.argument("specs", nargs=-1, required=True, metavar="SPEC..."),
+            click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="pycls",
+                         show_default=True, help="Counting convention (docs/conventions.md)."),
+            click.option("--resolution", type=click.IntRange(1, 8192), default=None,
+                         help="Input resolution (default: the spec's own)."),
+            click.option("--by", type=click.Choice(LEVELS), default=default_by,
+                         show_default=True, help="Breakdown rows."),
+            click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+                         show_default=True),
+            click.option("--symbolic", is_flag=True,
+                         help="Closed form in the input resolution r instead of numbers."),
+        ]
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return decorate
+
+
+def run_count(specs: Sequence[str], quantities: Sequence[str], convention: str,
+              resolution: Optional[int], by: str, fmt: str, symbolic: bool) -> None:
+    from ..count import count
+    from ..report import RENDERERS
+
+    if symbolic:
+        from ..symbolic import count_symbolic, render_symbolic
+
+        reports = [count_symbolic(s, convention) for s in specs]
+        click.echo(render_symbolic(reports, by, fmt, quantities))
+        return
+    reports = [count(s, convention, resolution) for s in specs]
+    click.echo(RENDERERS[fmt](reports, by, quantities))
+
+
+def _quantity_command(quantity: str, summary: str) -> None:
+    @main.command(name=quantity, help=f"""{summary}
+
+    \b
+    Examples:
+      netcalc {quantity} specs/regnetx_800mf.yaml
+      netcalc {quantity} specs/resnet50.yaml --by stage --convention fvcore
+      netcalc {quantity} specs/*.yaml --format csv
+    """)
+    @count_options("total")
+    def command(specs, convention, resolution, by, fmt, symbolic):  # type: ignore[no-untyped-def]
+        run_count(specs, (quantity,), convention, resolution, by, fmt, symbolic)
+
+
+_quantity_command("flops", "Flops (multiply-adds in pycls/fvcore, 2 per MAC in torch) of SPECs.")
+_quantity_command("params", "Parameters (weights, biases, BN affine) of SPECs.")
+_quantity_command("acts", "Activations (output elements of conv/linear layers) of SPECs.")
+
+
+@main.command(name="count")
+@count_options("stage")
+def count_command(specs, convention, resolution, by, fmt, symbolic):  # type: ignore[no-untyped-def]
+    """Flops, params and activations of SPECs, by stage unless --by says otherwise.
+
+    \b
+    Examples:
+      netcalc count specs/regnetx_800mf.yaml
+      netcalc count specs/regnety_4.0gf.yaml --by block --format json
+      netcalc count specs/examples/tiny_cnn.yaml --by layer --resolution 64
+      python -m netcalc count specs/resnet50.yaml --by total
+    """
+    run_count(specs, QUANTITIES, convention, resolution, by, fmt, symbolic)

@@ -1,0 +1,143 @@
+"""Typed, bounded reading of untrusted spec mappings, with field paths for every error.
+
+Every family parses its part of a spec through :class:`Fields`, so all specs share the same
+messages, bounds and unknown-key checks. Values are never evaluated: a number must be a number.
+"""
+from __future__ import annotations
+
+import math
+from difflib import get_close_matches
+from typing import Any, Iterator, Optional, Sequence
+
+from .errors import SpecError
+
+_REQUIRED = object()
+
+
+def describe(value: Any) -> str:
+    """A short, safe rendering of an offending value for error messages."""
+    if isinstance(value, str):
+        text = repr(value)
+        return f"string {text[:40] + '...' if len(text) > 40 else text}"
+    if isinstance(value, bool):
+        return f"boolean {value}"
+    if isinstance(value, (dict, list)):
+        return f"a {'mapping' if isinstance(value, dict) else 'list'}"
+    if value is None:
+        return "nothing (null)"
+    text = repr(value)
+    return text[:40] + "..." if len(text) > 40 else text
+
+
+class Fields:
+    """A view on one mapping of a spec at a known field path."""
+
+    def __init__(self, raw: Any, source: str, path: str = ""):
+        self.source = source
+        self.path = path
+        if not isinstance(raw, dict):
+            raise self.error("", f"expected a mapping, got {describe(raw)}")
+        self.raw = raw
+        self._seen: set = set()
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def sub_path(self, key: Any) -> str:
+        if isinstance(key, int):
+            return f"{self.path}[{key}]"
+        return f"{self.path}.{key}" if self.path else str(key)
+
+    def error(self, key: Any, message: str) -> SpecError:
+        path = self.sub_path(key) if key != "" else self.path
+        return SpecError(self.source, path, message)
+
+    def has(self, key: str) -> bool:
+        return key in self.raw
+
+    def _get(self, key: str, default: Any) -> Any:
+        self._seen.add(key)
+        if key in self.raw and self.raw[key] is not None:
+            return self.raw[key]
+        if default is _REQUIRED:
+            raise self.error(key, "is required")
+        return default
+
+    # -- typed readers ------------------------------------------------------------------------
+    def int(self, key: str, default: Any = _REQUIRED, *, lo: Optional[int] = None,
+            hi: Optional[int] = None) -> int:
+        value = self._get(key, default)
+        if value is default and key not in self.raw:
+            return value
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"expected an integer, got {describe(value)}")
+        return self._bounded(key, value, lo, hi)
+
+    def float(self, key: str, default: Any = _REQUIRED, *, lo: Optional[float] = None,
+              hi: Optional[float] = None) -> float:
+        value = self._get(key, default)
+        if value is default and key not in self.raw:
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(key, f"expected a number, got {describe(value)}")
+        if isinstance(value, int) and abs(value) > 2 ** 53:
+            raise self.error(key, f"{describe(value)} is out of range")
+        value = float(value)
+        if not math.isfinite(value):
+            raise self.error(key, f"expected a finite number, got {value}")
+        return self._bounded(key, value, lo, hi)
+
+    def bool(self, key: str, default: Any = _REQUIRED) -> bool:
+        value = self._get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(key, f"expected true or false, got {describe(value)}")
+        return value
+
+    def str(self, key: str, default: Any = _REQUIRED, *, choices: Optional[Sequence[str]] = None,
+            max_len: int = 200) -> str:
+        value = self._get(key, default)
+        if not isinstance(value, str):
+            raise self.error(key, f"expected a string, got {describe(value)}")
+        if len(value) > max_len:
+            raise self.error(key, f"is longer than {max_len} characters")
+        if choices is not None and value not in choices:
+            hint = get_close_matches(value, choices, n=1)
+            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise self.error(key, f"{describe(value)} is not one of {', '.join(choices)}{extra}")
+        return value
+
+    def list(self, key: str, default: Any = _REQUIRED, *, min_len: int = 0,
+             max_len: int = 100_000) -> list:
+        value = self._get(key, default)
+        if not isinstance(value, list):
+            raise self.error(key, f"expected a list, got {describe(value)}")
+        if not min_len <= len(value) <= max_len:
+            raise self.error(key, f"expected {min_len} to {max_len} entries, got {len(value)}")
+        return value
+
+    def items(self, key: str, **kwargs: Any) -> Iterator["Fields"]:
+        """Each entry of a list of mappings, as Fields with its own path (``stages[2]``)."""
+        entries = self.list(key, **kwargs)
+        base = self.sub_path(key)
+        for i, entry in enumerate(entries):
+            yield Fields(entry, self.source, f"{base}[{i}]")
+
+    def mapping(self, key: str) -> "Fields":
+        return Fields(self._get(key, _REQUIRED), self.source, self.sub_path(key))
+
+    def finish(self, allowed_extra: Sequence[str] = ()) -> None:
+        """Reject any key that nobody read: a typo must not silently fall back to a default."""
+        unknown = [k for k in self.raw if k not in self._seen and k not in allowed_extra]
+        if unknown:
+            key = unknown[0]
+            known = sorted(str(k) for k in self._seen)
+            hint = get_close_matches(str(key), known, n=1)
+            extra = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {', '.join(known)})"
+            raise self.error(str(key)[:40], f"unknown field{extra}")
+
+    def _bounded(self, key: str, value: Any, lo: Any, hi: Any) -> Any:
+        if lo is not None and value < lo:
+            raise self.error(key, f"{value} is below the minimum {lo}")
+        if hi is not None and value > hi:
+            raise self.error(key, f"{value} is above the maximum {hi}")
+        return value

@@ -1,0 +1,138 @@
+"""Reports: totals and breakdowns of one count, and their table / JSON / CSV renderings."""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Sequence
+
+QUANTITIES = ("flops", "params", "acts")
+LEVELS = ("total", "stage", "block", "layer")
+
+
+class Report:
+    """Counts of one spec under one convention at one resolution.
+
+    ``flops``, ``params`` and ``acts`` are exact totals (ints, or sympy expressions for symbolic
+    resolutions); :meth:`breakdown` groups the per-layer counts by stage, block or layer.
+    """
+
+    def __init__(self, spec: Any, convention: Any, graph: Any, costs: List[tuple]):
+        self.spec = spec
+        self.convention = convention
+        self.graph = graph
+        self.costs = costs
+        self.flops, self.params, self.acts = (sum(column) for column in zip(*costs))
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def resolution(self) -> Any:
+        return self.graph.resolution
+
+    def __repr__(self) -> str:
+        return (f"Report({self.name!r}, convention={self.convention.name!r}, "
+                f"resolution={self.resolution}, flops={self.flops}, params={self.params}, "
+                f"acts={self.acts})")
+
+    def totals(self) -> Dict[str, Any]:
+        return {"flops": self.flops, "params": self.params, "acts": self.acts}
+
+    def breakdown(self, by: str = "stage") -> List[Dict[str, Any]]:
+        """Rows ``{"name", "flops", "params", "acts"}`` per stage, block or layer, in order.
+
+        Layer rows also carry the op and shapes; ``by="total"`` gives one row for the network.
+        """
+        if by not in LEVELS:
+            raise ValueError(f"by must be one of {LEVELS}, got {by!r}")
+        if by == "total":
+            return [{"name": self.name, **self.totals()}]
+        if by == "layer":
+            return [_layer_row(layer, cost) for layer, cost in zip(self.graph.layers, self.costs)]
+        rows: Dict[str, Dict[str, Any]] = {}
+        for layer, (flops, params, acts) in zip(self.graph.layers, self.costs):
+            key = (layer.block or layer.stage) if by == "block" else layer.stage
+            row = rows.setdefault(key, {"name": key, "flops": 0, "params": 0, "acts": 0})
+            row["flops"] += flops
+            row["params"] += params
+            row["acts"] += acts
+        return list(rows.values())
+
+    def to_dict(self, by: str = "total", quantities: Sequence[str] = QUANTITIES) -> Dict[str, Any]:
+        """The JSON object of INTERFACE.md (exact ints; strings for symbolic counts)."""
+        out: Dict[str, Any] = {"name": self.name, "spec": self.spec.source,
+                               "convention": self.convention.name,
+                               "resolution": _jsonable(self.resolution)}
+        out.update({q: _jsonable(getattr(self, q)) for q in quantities})
+        if by != "total":
+            out["breakdown"] = [
+                {k: (_jsonable(v) if k in QUANTITIES else v) for k, v in row.items()
+                 if k not in QUANTITIES or k in quantities}
+                for row in self.breakdown(by)]
+        return out
+
+
+def _layer_row(layer: Any, cost: tuple) -> Dict[str, Any]:
+    return {"name": layer.name, "op": layer.op, "stage": layer.stage, "block": layer.block,
+            "in": f"{layer.c_in}x{layer.hw_in}x{layer.hw_in}",
+            "out": f"{layer.c_out}x{layer.hw_out}x{layer.hw_out}",
+            "flops": cost[0], "params": cost[1], "acts": cost[2]}
+
+
+def _jsonable(value: Any) -> Any:
+    return value if isinstance(value, int) else str(value)
+
+
+# -- rendering ----------------------------------------------------------------------------------
+def human(value: Any) -> str:
+    """799700712 -> '799.70 M' (exact values stay in JSON and CSV)."""
+    if not isinstance(value, int):
+        return str(value)
+    for unit, scale in (("T", 10 ** 12), ("G", 10 ** 9), ("M", 10 ** 6), ("k", 10 ** 3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.2f} {unit}"
+    return str(value)
+
+
+def render_table(reports: Iterable[Report], by: str, quantities: Sequence[str]) -> str:
+    from tabulate import tabulate
+
+    blocks = []
+    for report in reports:
+        title = (f"{report.name}  ({report.spec.source}; {report.convention.name} convention; "
+                 f"{report.resolution} px)")
+        rows = report.breakdown(by)
+        extra = ["op", "in", "out"] if by == "layer" else []
+        body = [[row["name"]] + [row[k] for k in extra] + [human(row[q]) for q in quantities]
+                for row in rows]
+        if by != "total":
+            body.append(["total"] + [""] * len(extra) + [human(getattr(report, q)) for q in quantities])
+        headers = [by if by != "total" else "model"] + extra + list(quantities)
+        blocks.append(title + "\n" + tabulate(body, headers=headers, colalign=_align(extra, quantities)))
+    return "\n\n".join(blocks)
+
+
+def _align(extra: Sequence[str], quantities: Sequence[str]) -> tuple:
+    return ("left",) * (1 + len(extra)) + ("right",) * len(quantities)
+
+
+def render_json(reports: Iterable[Report], by: str, quantities: Sequence[str]) -> str:
+    import json
+
+    return "\n".join(json.dumps(r.to_dict(by, quantities)) for r in reports)
+
+
+def render_csv(reports: Iterable[Report], by: str, quantities: Sequence[str]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["spec", "model", "convention", "resolution", "level", "name"] + list(quantities))
+    for r in reports:
+        for row in r.breakdown(by):
+            writer.writerow([r.spec.source, r.name, r.convention.name, r.resolution, by,
+                             row["name"]] + [row[q] for q in quantities])
+    return buffer.getvalue().rstrip("\n")
+
+
+RENDERERS = {"table": render_table, "json": render_json, "csv": render_csv}

@@ -1,0 +1,31 @@
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ZOO_CSV = os.path.join(ROOT, "tests", "data", "model_zoo.csv")
+
+
+def zoo_rows(families=None):
+    """Rows of the reference model zoo (a copy of shared/reference/model_zoo.csv)."""
+    with open(ZOO_CSV) as handle:
+        rows = list(csv.DictReader(handle))
+    return [r for r in rows if families is None or r["family"] in families]
+
+
+def spec_path(relative):
+    return os.path.join(ROOT, relative)
+
+
+def run_cli(*args, input=None):
+    """Run ``python -m netcalc`` in a subprocess (real exit codes, real stderr)."""
+    return subprocess.run([sys.executable, "-m", "netcalc", *args], cwd=ROOT, input=input,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
