@@ -41,3 +41,4 @@ def main() -> None:
 
 
 from . import counting  # noqa: E402,F401  (registers commands)
+from . import validation, spaces, closed_forms  # noqa: E402,F401,I001

@@ -1,0 +1,1 @@
+"""Commands of this module are registered on netcalc.cli.main when written."""
