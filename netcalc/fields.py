@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from difflib import get_close_matches
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence, Tuple
 
 from .errors import SpecError
 
@@ -53,19 +53,20 @@ class Fields:
     def has(self, key: str) -> bool:
         return key in self.raw
 
-    def _get(self, key: str, default: Any) -> Any:
+    def _get(self, key: str, default: Any) -> Tuple[Any, bool]:
+        """(value, given): an absent or null field yields the default, unvalidated."""
         self._seen.add(key)
         if key in self.raw and self.raw[key] is not None:
-            return self.raw[key]
+            return self.raw[key], True
         if default is _REQUIRED:
             raise self.error(key, "is required")
-        return default
+        return default, False
 
     # -- typed readers ------------------------------------------------------------------------
     def int(self, key: str, default: Any = _REQUIRED, *, lo: Optional[int] = None,
             hi: Optional[int] = None) -> int:
-        value = self._get(key, default)
-        if value is default and key not in self.raw:
+        value, given = self._get(key, default)
+        if not given:
             return value
         if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
             value = int(value)
@@ -75,8 +76,8 @@ class Fields:
 
     def float(self, key: str, default: Any = _REQUIRED, *, lo: Optional[float] = None,
               hi: Optional[float] = None) -> float:
-        value = self._get(key, default)
-        if value is default and key not in self.raw:
+        value, given = self._get(key, default)
+        if not given:
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.error(key, f"expected a number, got {describe(value)}")
@@ -88,14 +89,18 @@ class Fields:
         return self._bounded(key, value, lo, hi)
 
     def bool(self, key: str, default: Any = _REQUIRED) -> bool:
-        value = self._get(key, default)
+        value, given = self._get(key, default)
+        if not given:
+            return value
         if not isinstance(value, bool):
             raise self.error(key, f"expected true or false, got {describe(value)}")
         return value
 
     def str(self, key: str, default: Any = _REQUIRED, *, choices: Optional[Sequence[str]] = None,
             max_len: int = 200) -> str:
-        value = self._get(key, default)
+        value, given = self._get(key, default)
+        if not given:
+            return value
         if not isinstance(value, str):
             raise self.error(key, f"expected a string, got {describe(value)}")
         if len(value) > max_len:
@@ -108,7 +113,9 @@ class Fields:
 
     def list(self, key: str, default: Any = _REQUIRED, *, min_len: int = 0,
              max_len: int = 100_000) -> list:
-        value = self._get(key, default)
+        value, given = self._get(key, default)
+        if not given:
+            return value
         if not isinstance(value, list):
             raise self.error(key, f"expected a list, got {describe(value)}")
         if not min_len <= len(value) <= max_len:
@@ -123,7 +130,7 @@ class Fields:
             yield Fields(entry, self.source, f"{base}[{i}]")
 
     def mapping(self, key: str) -> "Fields":
-        return Fields(self._get(key, _REQUIRED), self.source, self.sub_path(key))
+        return Fields(self._get(key, _REQUIRED)[0], self.source, self.sub_path(key))
 
     def finish(self, allowed_extra: Sequence[str] = ()) -> None:
         """Reject any key that nobody read: a typo must not silently fall back to a default."""

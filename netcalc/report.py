@@ -93,21 +93,24 @@ def human(value: Any) -> str:
     return str(value)
 
 
-def render_table(reports: Iterable[Report], by: str, quantities: Sequence[str]) -> str:
+def render_table(reports: Sequence[Report], by: str, quantities: Sequence[str]) -> str:
     from tabulate import tabulate
 
+    if by == "total":  # one row per spec, in one table
+        body = [[r.name, r.spec.source, r.convention.name, r.resolution]
+                + [human(getattr(r, q)) for q in quantities] for r in reports]
+        return tabulate(body, headers=["model", "spec", "convention", "resolution", *quantities],
+                        colalign=_align(["spec", "convention", "resolution"], quantities))
     blocks = []
+    extra = ["op", "in", "out"] if by == "layer" else []
     for report in reports:
         title = (f"{report.name}  ({report.spec.source}; {report.convention.name} convention; "
                  f"{report.resolution} px)")
-        rows = report.breakdown(by)
-        extra = ["op", "in", "out"] if by == "layer" else []
         body = [[row["name"]] + [row[k] for k in extra] + [human(row[q]) for q in quantities]
-                for row in rows]
-        if by != "total":
-            body.append(["total"] + [""] * len(extra) + [human(getattr(report, q)) for q in quantities])
-        headers = [by if by != "total" else "model"] + extra + list(quantities)
-        blocks.append(title + "\n" + tabulate(body, headers=headers, colalign=_align(extra, quantities)))
+                for row in report.breakdown(by)]
+        body.append(["total"] + [""] * len(extra) + [human(getattr(report, q)) for q in quantities])
+        table = tabulate(body, headers=[by, *extra, *quantities], colalign=_align(extra, quantities))
+        blocks.append(f"{title}\n{table}")
     return "\n\n".join(blocks)
 
 

@@ -14,6 +14,7 @@ from ..spec import MAX_CHANNELS
 from . import Family, register
 
 MAX_STAGE_DEPTH = 1024
+MAX_TOTAL_DEPTH = 4096   # blocks in all stages: keeps a hostile spec from building millions of layers
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,9 @@ def parse(fields: Fields) -> AnyNetConfig:
     common = parse_common(fields, "simple", 32)
     stages = tuple(parse_stage(f, common["block_type"])
                    for f in fields.items("stages", min_len=1, max_len=64))
+    total = sum(stage.depth for stage in stages)
+    if total > MAX_TOTAL_DEPTH:
+        raise fields.error("stages", f"{total} blocks in all; the limit is {MAX_TOTAL_DEPTH}")
     return AnyNetConfig(stages=stages, **common)
 
 

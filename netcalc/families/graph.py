@@ -16,8 +16,6 @@ from . import Family, register
 
 MAX_LAYERS = 100_000
 MAX_KERNEL = 64
-LAYER_OPS = ("conv", "bn", "maxpool", "avgpool", "gap", "linear", "add", "mul", "flatten",
-             "dropout") + ACTIVATIONS
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ class GraphConfig:
 
 
 def _parse_layer(f: Fields, index: int, known: Dict[str, int]) -> LayerSpec:
-    op = f.str("op", choices=LAYER_OPS)
+    op = f.str("op", choices=list(_ADD_LAYER))
     name = f.str("name", f"{op}_{index}", max_len=100)
     if not name.replace("_", "").replace(".", "").replace("-", "").isalnum():
         raise f.error("name", f"{name!r} may hold only letters, digits, '_', '-' and '.'")
@@ -84,24 +82,23 @@ def parse(fields: Fields) -> GraphConfig:
     return GraphConfig(tuple(layers))
 
 
-def _add_layer(b: GraphBuilder, spec: LayerSpec, src: int, index: Dict[str, int]) -> int:
-    op = spec.op
-    if op == "conv":
-        return b.conv(spec.out, spec.kernel, spec.stride, groups=spec.groups, bias=spec.bias,
-                      padding=spec.padding, name=spec.name, src=src)
-    if op in ("maxpool", "avgpool"):
-        return b.pool(op, spec.kernel, spec.stride, spec.padding, name=spec.name, src=src)
-    if op == "linear":
-        return b.linear(spec.out, bias=spec.bias, name=spec.name, src=src)
-    if op == "add":
-        return b.add(index[spec.other], name=spec.name, src=src)
-    if op == "mul":
-        return b.mul(index[spec.other], name=spec.name, src=src)
-    if op == "dropout":
-        return b.dropout(spec.rate, name=spec.name, src=src)
-    if op in ACTIVATIONS:
-        return b.act(op, name=spec.name, src=src)
-    return {"bn": b.bn, "gap": b.gap, "flatten": b.flatten}[op](name=spec.name, src=src)
+# One entry per op: how a LayerSpec becomes a builder call (src: input index; ix: name -> index).
+_ADD_LAYER = {
+    "conv": lambda b, l, src, ix: b.conv(l.out, l.kernel, l.stride, groups=l.groups, bias=l.bias,
+                                         padding=l.padding, name=l.name, src=src),
+    "maxpool": lambda b, l, src, ix: b.pool("maxpool", l.kernel, l.stride, l.padding,
+                                            name=l.name, src=src),
+    "avgpool": lambda b, l, src, ix: b.pool("avgpool", l.kernel, l.stride, l.padding,
+                                            name=l.name, src=src),
+    "linear": lambda b, l, src, ix: b.linear(l.out, bias=l.bias, name=l.name, src=src),
+    "add": lambda b, l, src, ix: b.add(ix[l.other], name=l.name, src=src),
+    "mul": lambda b, l, src, ix: b.mul(ix[l.other], name=l.name, src=src),
+    "dropout": lambda b, l, src, ix: b.dropout(l.rate, name=l.name, src=src),
+    "bn": lambda b, l, src, ix: b.bn(name=l.name, src=src),
+    "gap": lambda b, l, src, ix: b.gap(name=l.name, src=src),
+    "flatten": lambda b, l, src, ix: b.flatten(name=l.name, src=src),
+    **{act: (lambda b, l, src, ix: b.act(l.op, name=l.name, src=src)) for act in ACTIVATIONS},
+}
 
 
 def expand(spec, b: GraphBuilder) -> None:  # type: ignore[no-untyped-def]
@@ -112,7 +109,7 @@ def expand(spec, b: GraphBuilder) -> None:  # type: ignore[no-untyped-def]
         b.block = layer.block if layer.block is not None else b.block
         src = b.current if layer.input is None else index[layer.input]
         try:
-            index[layer.name] = _add_layer(b, layer, src, index)
+            index[layer.name] = _ADD_LAYER[layer.op](b, layer, src, index)
         except GraphError as exc:
             exc.field = f"layers[{i}]"
             raise

@@ -1,0 +1,160 @@
+"""Each op rule against hand-derived numbers, and the convention identities of conventions.md.
+
+The two example graph specs together use every op of the layer graph. Their counts are derived
+by hand below (k*k*c_in/groups*c_out*h*w MACs per conv, etc.), so every rule of every convention
+is checked against arithmetic a reader can redo.
+"""
+import pytest
+
+import netcalc
+from netcalc.graph import OPS, Layer, out_size
+from netcalc.rules import CONVENTIONS, FVCORE, PARAMS, PYCLS, TORCH
+
+from conftest import spec_path
+
+TINY = spec_path("specs/examples/tiny_cnn.yaml")
+SE_MOBILE = spec_path("specs/examples/se_mobile_block.yaml")
+
+
+def layer(op, c_in, c_out, hw_in, hw_out, **kw):
+    return Layer(f"t.{op}", op, (-1,), c_in, c_out, hw_in, hw_out, **kw)
+
+
+def test_out_size_floors_odd_inputs():
+    # (225 + 2*1 - 3) // 2 + 1 = 113; a 7x7/2 stem at 224 gives 112; a 3x3/2 max-pool then 56.
+    assert out_size(225, 3, 2, 1) == 113
+    assert out_size(224, 7, 2, 3) == 112
+    assert out_size(112, 3, 2, 1) == 56
+
+
+def test_grouped_conv_rules():
+    # 3x3 conv, 64 -> 128 channels in 4 groups, 28x28 output, with bias:
+    # MACs = 3*3*(64/4)*128*28*28 = 14,450,688; params = 3*3*16*128 + 128 = 18,560.
+    conv = layer("conv", 64, 128, 56, 28, kernel=3, stride=2, padding=1, groups=4, bias=True)
+    assert PARAMS["conv"](conv) == 18_560
+    assert PYCLS.flops["conv"](conv) == 14_450_688 + 128       # pycls: bias once per channel
+    assert FVCORE.flops["conv"](conv) == 14_450_688            # fvcore: no bias
+    assert TORCH.flops["conv"](conv) == 2 * 14_450_688         # torch: 2 per MAC
+    assert PYCLS.acts["conv"](conv) == FVCORE.acts["conv"](conv) == 128 * 28 * 28
+
+
+def test_linear_bn_pool_rules():
+    fc = layer("linear", 2048, 1000, 1, 1, bias=True)
+    assert PARAMS["linear"](fc) == 2048 * 1000 + 1000
+    assert PYCLS.flops["linear"](fc) == 2_049_000
+    assert FVCORE.flops["linear"](fc) == 2_048_000
+    assert TORCH.flops["linear"](fc) == 4_096_000
+    bn = layer("bn", 64, 64, 56, 56)
+    assert PARAMS["bn"](bn) == 128                              # gamma and beta
+    assert PYCLS.flops["bn"](bn) == 0
+    assert FVCORE.flops["bn"](bn) == 2 * 64 * 56 * 56           # eval mode: 2 per element
+    gap = layer("gap", 2048, 2048, 7, 7)
+    assert FVCORE.flops["gap"](gap) == 2048 * 49 and PYCLS.flops["gap"](gap) == 0
+    pool = layer("maxpool", 64, 64, 112, 56, kernel=3, stride=2, padding=1)
+    assert PYCLS.acts["maxpool"](pool) == 64 * 56 * 56 and FVCORE.acts["maxpool"](pool) == 0
+
+
+@pytest.mark.parametrize("op", ["relu", "relu6", "silu", "sigmoid", "add", "mul", "flatten",
+                                "dropout", "avgpool"])
+def test_free_ops_cost_nothing(op):
+    free = layer(op, 32, 32, 8, 8)
+    for convention in CONVENTIONS.values():
+        assert (convention.flops[op](free), PARAMS[op](free), convention.acts[op](free)) == (0, 0, 0)
+
+
+def test_every_op_has_rules_in_every_convention():
+    for convention in CONVENTIONS.values():
+        assert set(OPS) <= set(convention.flops) and set(OPS) <= set(convention.acts)
+    assert set(OPS) <= set(PARAMS)
+
+
+def totals(path, convention):
+    report = netcalc.count(path, convention=convention)
+    return report.flops, report.params, report.acts
+
+
+def test_tiny_cnn_by_hand():
+    # stem 3->16 k3 @32: 9*3*16*1024 = 442,368 MACs; max-pool 2/2 -> 16x16 (4,096 outputs);
+    # a 16->32 k3/2 @8: 294,912; b 32->32 k3 @8: 589,824; proj 16->32 k1/2 @8: 32,768;
+    # fc 32->10 + bias: 320 + 10.
+    macs = 442_368 + 294_912 + 589_824 + 32_768 + 320
+    params = 432 + 32 + 4_608 + 64 + 9_216 + 64 + 512 + 64 + 330
+    acts = 16_384 + 4_096 + 3 * 2_048 + 10
+    bn_elems = 16 * 32 * 32 + 3 * 32 * 8 * 8
+    gap_elems = 32 * 8 * 8
+    assert totals(TINY, "pycls") == (macs + 10, params, acts) == (1_360_202, 15_322, 26_634)
+    assert totals(TINY, "fvcore") == (macs + 2 * bn_elems + gap_elems, params, acts - 4_096)
+    assert totals(TINY, "fvcore")[0] == 1_407_296
+    assert totals(TINY, "torch")[0] == 2 * macs == 2_720_384
+
+
+def test_se_mobile_by_hand():
+    # stem 3->8 k3/2 + bias @32: 221,184 MACs (+8 bias in pycls: once per channel, not per position);
+    # expand 8->32 @32: 262,144; depthwise 3x3 32 groups @32: 294,912; SE 32->8->32 with biases at
+    # 1x1: 256 + 8 and 256 + 32; project 32->8 @32: 262,144; fc 8->5 without bias: 40.
+    macs = 221_184 + 262_144 + 294_912 + 256 + 256 + 262_144 + 40
+    params = 224 + 256 + 64 + 288 + 64 + 264 + 288 + 256 + 16 + 40
+    acts = 8_192 + 32_768 + 32_768 + 8 + 32 + 8_192 + 5
+    bn_elems = 32 * 1024 + 32 * 1024 + 8 * 1024
+    gap_elems = 32 * 1024 + 8 * 16 * 16                  # SE pool and the final pool
+    assert totals(SE_MOBILE, "pycls") == (macs + 8 + 8 + 32, params, acts)
+    assert totals(SE_MOBILE, "pycls") == (1_040_984, 1_760, 81_965)
+    assert totals(SE_MOBILE, "fvcore") == (macs + 2 * bn_elems + gap_elems, params, acts)
+    assert totals(SE_MOBILE, "fvcore")[0] == 1_223_208
+    assert totals(SE_MOBILE, "torch")[0] == 2 * macs == 2_081_872
+
+
+def conv_terms(report):
+    """(C, bias terms pycls added, L, Lb, BN, P, MP) of a graph, from its layers."""
+    layers = report.graph.layers
+    pick = lambda op: [l for l in layers if l.op == op]  # noqa: E731
+    C = sum(l.kernel ** 2 * l.c_in // l.groups * l.c_out * l.hw_out ** 2 for l in pick("conv"))
+    Cb = sum(l.c_out for l in pick("conv") if l.bias)
+    L = sum(l.c_in * l.c_out for l in pick("linear"))
+    Lb = sum(l.c_out for l in pick("linear") if l.bias)
+    BN = sum(l.c_in * l.hw_in ** 2 for l in pick("bn"))
+    P = sum(l.c_in * l.hw_in ** 2 for l in pick("gap"))
+    MP = sum(l.c_out * l.hw_out ** 2 for l in pick("maxpool"))
+    return C, Cb, L, Lb, BN, P, MP
+
+
+@pytest.mark.parametrize("path", [TINY, SE_MOBILE, spec_path("specs/resnet50.yaml"),
+                                  spec_path("specs/regnety_800mf.yaml")])
+def test_convention_identities(path):
+    # conventions.md: fvcore_flops = pycls_flops - Cb - Lb + 2*BN + P; fvcore_acts = pycls_acts - MP;
+    # params equal; torch_flops = 2*(C + L).
+    pycls, fvcore, torch = (netcalc.count(path, convention=c) for c in ("pycls", "fvcore", "torch"))
+    C, Cb, L, Lb, BN, P, MP = conv_terms(pycls)
+    assert pycls.flops == C + Cb + L + Lb
+    assert fvcore.flops == pycls.flops - Cb - Lb + 2 * BN + P
+    assert fvcore.acts == pycls.acts - MP
+    assert pycls.params == fvcore.params == torch.params
+    assert torch.flops == 2 * (C + L)
+
+
+def test_resnet50_stem_shapes():
+    graph = netcalc.expand(spec_path("specs/resnet50.yaml"))
+    stem = [l for l in graph.layers if l.stage == "stem"]
+    assert [(l.op, l.hw_out) for l in stem] == [("conv", 112), ("bn", 112), ("relu", 112),
+                                                ("maxpool", 56)]
+
+
+def test_breakdowns_sum_to_totals():
+    report = netcalc.count(spec_path("specs/regnety_400mf.yaml"))
+    for level in ("stage", "block", "layer"):
+        rows = report.breakdown(level)
+        assert sum(r["flops"] for r in rows) == report.flops
+        assert sum(r["params"] for r in rows) == report.params
+        assert sum(r["acts"] for r in rows) == report.acts
+    assert [r["name"] for r in report.breakdown("stage")] == ["stem", "s1", "s2", "s3", "s4", "head"]
+    # RegNetY-400MF has 1+3+6+6 = 16 blocks (model_zoo.csv), plus stem and head rows.
+    assert len(report.breakdown("block")) == 16 + 2
+
+
+def test_resolution_override():
+    # ResNet-50 at 448 px: every spatial size doubles, so conv/linear-free parts scale by 4 exactly.
+    base = netcalc.count(spec_path("specs/resnet50.yaml"))
+    big = netcalc.count(spec_path("specs/resnet50.yaml"), resolution=448)
+    head_macs = 2048 * 1000 + 1000
+    assert big.flops - head_macs == 4 * (base.flops - head_macs)
+    assert big.params == base.params
