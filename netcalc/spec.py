@@ -147,6 +147,8 @@ def parse_spec(data: Any, source: str = "<dict>") -> Spec:
     num_classes = fields.int("num_classes", 1000, lo=1, hi=1_000_000) if family.has_head else 0
     config = family.parse(fields)
     fields.finish()
+    if data.get("resolution") is None and family.resolution_of is not None:
+        resolution = family.resolution_of(config)
     spec = Spec(name, family_name, resolution, in_channels, num_classes, config, source, data)
     expand_checked(spec, resolution, field_name="resolution")
     return spec

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Optional
 
 from ..graph import GraphBuilder, LayerGraph
 
@@ -20,6 +20,8 @@ class Family:
     expand: Callable[[Any, GraphBuilder], None]  # (Spec, builder) -> appends layers
     default_resolution: int = 224
     has_head: bool = True                       # whether num_classes applies
+    # config -> input resolution when the spec names none (EfficientNet scales it per variant)
+    resolution_of: Optional[Callable[[Any], int]] = None
 
 
 FAMILIES: Dict[str, Family] = {}

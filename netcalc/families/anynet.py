@@ -77,11 +77,16 @@ def conv_bn(b: GraphBuilder, width: int, kernel: int, stride: int = 1, groups: i
     return b.act(act, name=f"{name}_{act}") if act else index
 
 
-def squeeze_excite(b: GraphBuilder, w_se: int, act: str = "relu") -> int:
-    """Global avg pool -> 1x1 conv (bias) -> act -> 1x1 conv (bias) -> sigmoid -> multiply."""
+def squeeze_excite(b: GraphBuilder, w_se: int, act: str = "relu", bn: bool = False) -> int:
+    """Global avg pool -> 1x1 conv (bias) -> [BN] -> act -> 1x1 conv (bias) -> sigmoid -> multiply.
+
+    ``bn``: ReXNet normalises the reduced features before the activation.
+    """
     x = b.current
     b.gap(name="se.pool")
     b.conv(w_se, 1, bias=True, name="se.reduce")
+    if bn:
+        b.bn(name="se.bn")
     b.act(act, name=f"se.{act}")
     b.conv(b.shape(x)[0], 1, bias=True, name="se.expand")
     gate = b.act("sigmoid", name="se.sigmoid")
