@@ -6,7 +6,6 @@ messages, bounds and unknown-key checks. Values are never evaluated: a number mu
 from __future__ import annotations
 
 import math
-from difflib import get_close_matches
 from typing import Any, Iterator, Optional, Sequence, Tuple
 
 from .errors import SpecError
@@ -106,7 +105,7 @@ class Fields:
         if len(value) > max_len:
             raise self.error(key, f"is longer than {max_len} characters")
         if choices is not None and value not in choices:
-            hint = get_close_matches(value, choices, n=1)
+            hint = _close_matches(value, choices)
             extra = f" (did you mean {hint[0]!r}?)" if hint else ""
             raise self.error(key, f"{describe(value)} is not one of {', '.join(choices)}{extra}")
         return value
@@ -138,7 +137,7 @@ class Fields:
         if unknown:
             key = unknown[0]
             known = sorted(str(k) for k in self._seen)
-            hint = get_close_matches(str(key), known, n=1)
+            hint = _close_matches(str(key), known)
             extra = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {', '.join(known)})"
             raise self.error(str(key)[:40], f"unknown field{extra}")
 
@@ -148,3 +147,9 @@ class Fields:
         if hi is not None and value > hi:
             raise self.error(key, f"{value} is above the maximum {hi}")
         return value
+
+
+def _close_matches(word: str, candidates: Sequence[str]) -> list:
+    from difflib import get_close_matches  # only on the error path
+
+    return get_close_matches(word, candidates, n=1)

@@ -132,13 +132,13 @@ def read_spec_file(path: str) -> Any:
 # -- validation ---------------------------------------------------------------------------------
 def parse_spec(data: Any, source: str = "<dict>") -> Spec:
     """Validate plain data (as loaded from a file) into a :class:`Spec`."""
-    from .families import FAMILIES
+    from .families import FAMILY_MODULES, get_family
 
     if source == "<dict>":
         _check_shape(data, source)
     fields = Fields(data, source)
-    family_name = fields.str("family", choices=sorted(FAMILIES))
-    family = FAMILIES[family_name]
+    family_name = fields.str("family", choices=sorted(FAMILY_MODULES))
+    family = get_family(family_name)
     default_name = os.path.splitext(os.path.basename(source))[0] if source != "<dict>" else "net"
     name = fields.str("name", default_name)
     fields.str("description", "", max_len=10_000)

@@ -1,11 +1,13 @@
 """Network families: each turns its frozen config into a layer graph, and never counts.
 
 A family module defines a frozen config dataclass, ``parse(fields) -> config`` and
-``expand(spec, builder)``, and registers itself here. Adding a family is one module plus one
-import line below; nothing else changes.
+``expand(spec, builder)``, and registers itself with :func:`register`. Adding a family is one
+module plus one entry in :data:`FAMILY_MODULES`; nothing else changes. Family modules are
+imported on first use, so counting a RegNet loads neither the graph nor the mobile families.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Dict, Optional
@@ -24,6 +26,11 @@ class Family:
     resolution_of: Optional[Callable[[Any], int]] = None
 
 
+# family name -> module (in this package) that registers it
+FAMILY_MODULES: Dict[str, str] = {
+    "anynet": "anynet", "regnet": "regnet", "graph": "graph",
+    "efficientnet": "efficientnet", "rexnet": "rexnet",
+}
 FAMILIES: Dict[str, Family] = {}
 
 
@@ -32,10 +39,17 @@ def register(family: Family) -> Family:
     return family
 
 
+def get_family(name: str) -> Family:
+    """The registered family ``name`` (a key of FAMILY_MODULES), importing its module once."""
+    if name not in FAMILIES:
+        importlib.import_module(f".{FAMILY_MODULES[name]}", __name__)
+    return FAMILIES[name]
+
+
 @lru_cache(maxsize=256)
 def _expand_cached(spec: Any, resolution: Any) -> LayerGraph:
     builder = GraphBuilder(spec.name, spec.in_channels, resolution)
-    FAMILIES[spec.family].expand(spec, builder)
+    get_family(spec.family).expand(spec, builder)
     return builder.build()
 
 
@@ -47,5 +61,3 @@ def expand(spec: Any, resolution: Any = None) -> LayerGraph:
     """
     return _expand_cached(spec, spec.resolution if resolution is None else resolution)
 
-
-from . import anynet, regnet, graph  # noqa: E402,F401  (registration)
