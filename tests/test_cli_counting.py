@@ -1,0 +1,87 @@
+"""The counting commands end to end, through a real ``python -m netcalc`` process."""
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, run_cli
+
+SPEC = "specs/regnetx_800mf.yaml"
+# conventions.md reference figures for RegNetX-800MF at 224 px.
+PYCLS = {"flops": 799_700_712, "params": 7_259_656, "acts": 5_148_744}
+
+
+@pytest.mark.parametrize("quantity", ["flops", "params", "acts"])
+def test_single_quantity_json(quantity):
+    result = run_cli(quantity, SPEC, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data == {"name": "RegNetX-800MF", "spec": SPEC, "convention": "pycls",
+                    "resolution": 224, quantity: PYCLS[quantity]}
+
+
+def test_count_json_with_stage_breakdown():
+    data = json.loads(run_cli("count", SPEC, "--format", "json").stdout)
+    assert {k: data[k] for k in PYCLS} == PYCLS
+    assert [row["name"] for row in data["breakdown"]] == ["stem", "s1", "s2", "s3", "s4", "head"]
+    assert sum(row["flops"] for row in data["breakdown"]) == PYCLS["flops"]
+
+
+def test_fvcore_convention_json():
+    # conventions.md: the fvcore total of RegNetX-800MF is 810,028,128.
+    data = json.loads(run_cli("flops", SPEC, "--convention", "fvcore", "--format", "json").stdout)
+    assert data["flops"] == 810_028_128 and data["convention"] == "fvcore"
+
+
+def test_table_shows_human_units_and_convention():
+    out = run_cli("count", SPEC).stdout
+    assert "pycls convention" in out and "224 px" in out
+    assert "799.70 M" in out and "7.26 M" in out and "5.15 M" in out
+
+
+def test_layer_csv_has_exact_integers():
+    out = run_cli("count", SPEC, "--by", "layer", "--format", "csv").stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert sum(int(r["flops"]) for r in rows) == PYCLS["flops"]
+    assert rows[0]["name"] == "stem.conv" and rows[0]["level"] == "layer"
+
+
+def test_resolution_option():
+    at_224 = json.loads(run_cli("flops", SPEC, "--format", "json").stdout)["flops"]
+    at_225 = json.loads(run_cli("flops", SPEC, "--resolution", "225", "--format", "json").stdout)
+    # 225 is odd: the stem (3x3/2) gives 113 instead of 112, so the count must change.
+    assert at_225["resolution"] == 225 and at_225["flops"] > at_224
+
+
+def test_many_specs_give_json_lines():
+    out = run_cli("flops", SPEC, "specs/resnet50.yaml", "--format", "json").stdout
+    names = [json.loads(line)["name"] for line in out.splitlines()]
+    assert names == ["RegNetX-800MF", "ResNet-50"]
+
+
+def test_console_script_and_help_examples():
+    result = subprocess.run([sys.executable, "-m", "netcalc", "count", "--help"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and "Examples:" in result.stdout and "--convention" in result.stdout
+
+
+def test_core_path_imports_nothing_heavy():
+    # The analytic path must not import torch, fvcore, sympy or numpy.
+    code = ("import sys, netcalc; netcalc.count('specs/regnetx_800mf.yaml'); "
+            "from netcalc.cli import main; "
+            "print(sorted(m for m in ('torch', 'fvcore', 'sympy', 'numpy') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_core_install_requires_no_torch():
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(f"{ROOT}/setup.cfg")
+    core = config["options"]["install_requires"].lower()
+    assert "torch" not in core and "fvcore" not in core
+    assert "torch" in config["options.extras_require"]["torch"]
