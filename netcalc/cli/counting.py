@@ -40,7 +40,12 @@ def run_count(specs: Sequence[str], quantities: Sequence[str], convention: str,
     from ..report import RENDERERS
 
     if symbolic:
+        from ..errors import SpecError
         from ..symbolic import count_symbolic, render_symbolic
+
+        if resolution is not None:
+            raise SpecError("", "--resolution", "cannot be combined with --symbolic (the closed "
+                                                "form holds for every resolution r)")
 
         reports = [count_symbolic(s, convention) for s in specs]
         click.echo(render_symbolic(reports, by, fmt, quantities))
