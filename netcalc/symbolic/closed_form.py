@@ -1,0 +1,160 @@
+"""Closed forms: a spec's flops, params and activations as exact functions of the resolution r.
+
+There is no second cost model here. The spec is expanded by its family at the sympy symbol
+``r`` (:data:`~netcalc.symbolic.sides.R`) exactly as a concrete count expands it at 224, every
+side is rewritten in its canonical form (an identity, see :mod:`netcalc.symbolic.sides`), and
+the convention's own rules (:func:`netcalc.count.count_graph`) count the result. A closed form
+evaluated at any resolution the network accepts is therefore the concrete count there.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Dict, List, Tuple
+
+import sympy
+
+from ..count import count_graph
+from ..graph import LayerGraph
+from ..report import QUANTITIES, Report
+from ..rules import get_convention
+from ..spec import Spec, SpecLike, expand_checked, load_spec
+from .sides import R, Side
+
+
+@dataclass(frozen=True)
+class ClosedForm:
+    """The counts of one spec under one convention, in ``r``.
+
+    ``report`` is an ordinary :class:`~netcalc.report.Report` whose totals and breakdowns are
+    sympy expressions; ``sides`` are the distinct floor parts (``ceiling(r/2)``...) they use.
+    """
+
+    report: Report
+    sides: Tuple[Side, ...]
+    min_resolution: int
+    conditions: Tuple[Any, ...] = ()    # extra shape conditions (rare; hand-written graphs)
+
+    @property
+    def name(self) -> str:
+        return self.report.name
+
+    @property
+    def spec(self) -> Spec:
+        return self.report.spec
+
+    @property
+    def convention(self) -> str:
+        return self.report.convention.name
+
+    @property
+    def total_stride(self) -> int:
+        """The polynomial form is exact when this divides r (lcm of every side's divisor)."""
+        return math.lcm(*(s.m for s in self.sides)) if self.sides else 1
+
+    def total(self, quantity: str) -> Any:
+        return _expanded(getattr(self.report, quantity))
+
+    def rows(self, by: str) -> List[Dict[str, Any]]:
+        """Breakdown rows as in :meth:`Report.breakdown`, quantities as expanded expressions."""
+        return [{k: (_expanded(v) if k in QUANTITIES else v) for k, v in row.items()}
+                for row in self.report.breakdown(by)]
+
+    def polynomial(self, expr: Any) -> Any:
+        """``expr`` when ``total_stride`` divides ``r``: each side becomes ``r/m + q``."""
+        return sympy.expand(sympy.sympify(expr).xreplace({s.atom: R / s.m for s in self.sides}))
+
+    def evaluate(self, expr: Any, r: int) -> int:
+        """``expr`` at the integer resolution ``r``, in exact integer arithmetic."""
+        return evaluator(sympy.sympify(expr), self.sides)(r)
+
+    def accepts(self, r: int) -> bool:
+        return r >= self.min_resolution and all(
+            bool(c.xreplace({R: sympy.Integer(r)})) for c in self.conditions)
+
+    @property
+    def domain(self) -> str:
+        return " and ".join([f"r >= {self.min_resolution}"] + [str(c) for c in self.conditions])
+
+
+@lru_cache(maxsize=512)
+def evaluator(expr: Any, sides: Tuple[Side, ...]) -> Callable[[int], int]:
+    """A fast exact evaluator of a polynomial in the sides' atoms.
+
+    Counts are sums of integer constants times products of sides, so the coefficients are
+    integers and the evaluation needs no sympy and no floats.
+    """
+    names = sympy.symbols(f"_s0:{len(sides)}")
+    poly = sympy.Poly(expr.xreplace({s.atom: n for s, n in zip(sides, names)}), *names)
+    terms = []
+    for monom, coeff in poly.terms():
+        if not coeff.is_Integer:
+            raise ValueError(f"not a closed form of counts (coefficient {coeff}): {expr}")
+        terms.append((int(coeff), monom))
+
+    def at(r: int) -> int:
+        values = [s.atom_at(r) for s in sides]
+        return sum(c * math.prod(v ** e for v, e in zip(values, monom)) for c, monom in terms)
+    return at
+
+
+def count_symbolic(spec: SpecLike, convention: str = "pycls") -> ClosedForm:
+    """The closed form of a spec (path, mapping or Spec) under a convention, in ``r``."""
+    return _closed_form(load_spec(spec), convention)
+
+
+@lru_cache(maxsize=256)
+def _closed_form(spec: Spec, convention: str) -> ClosedForm:
+    conv = get_convention(convention)
+    graph, sides = canonical_graph(expand_checked(spec, R, field_name="resolution"))
+    report = Report(spec, conv, graph, count_graph(graph, conv))
+    distinct = tuple(sorted({s.key: Side(s.m, s.c) for s in sides}.values()))
+    min_res = max([1] + [s.min_resolution() for s in sides])
+    return ClosedForm(report, distinct, min_res, shape_conditions(graph))
+
+
+def canonical_graph(graph: LayerGraph) -> Tuple[LayerGraph, List[Side]]:
+    """The same graph with every side in canonical form, and the sides it uses."""
+    memo: Dict[Any, Side] = {}
+
+    def canonical(size: Any) -> Any:
+        if not isinstance(size, sympy.Basic) or size.is_Integer:
+            return int(size)
+        if size not in memo:
+            memo[size] = Side.of(size)
+        return memo[size].expr
+
+    layers = tuple(layer._replace(hw_in=canonical(layer.hw_in), hw_out=canonical(layer.hw_out))
+                   for layer in graph.layers)
+    return graph._replace(layers=layers), list(memo.values())
+
+
+# -- shapes that must agree ------------------------------------------------------------------------
+# GraphBuilder checks these on concrete sizes only. On r they become conditions when the two
+# sides differ as functions of r (never for the shipped families; possible in hand-written graphs).
+SHAPE_CONDITIONS: Dict[str, Callable[[Any, Any], Any]] = {
+    "flatten": lambda layer, other: sympy.Eq(layer.hw_in, 1),
+    "linear": lambda layer, other: sympy.Eq(layer.hw_in, 1),
+    "add": lambda layer, other: sympy.Eq(layer.hw_in, other),
+    "mul": lambda layer, other: sympy.Or(sympy.Eq(other, 1), sympy.Eq(other, layer.hw_in)),
+}
+
+
+def shape_conditions(graph: LayerGraph) -> Tuple[Any, ...]:
+    def side_of(index: int) -> Any:
+        return R if index == -1 else graph.layers[index].hw_out
+
+    found = []
+    for layer in graph.layers:
+        rule = SHAPE_CONDITIONS.get(layer.op)
+        if rule is not None:
+            other = side_of(layer.inputs[1]) if len(layer.inputs) > 1 else None
+            condition = rule(layer, other)
+            if condition is not sympy.true and condition not in found:
+                found.append(condition)
+    return tuple(found)
+
+
+def _expanded(value: Any) -> Any:
+    return sympy.expand(sympy.sympify(value))

@@ -1,0 +1,106 @@
+"""Spatial sides as exact functions of the input resolution ``r``.
+
+Expanding a spec at a sympy symbol ``r`` sends every size through :func:`netcalc.graph.out_size`,
+``(h + 2p - k) // s + 1``, which sympy turns into nested floors such as
+``floor(floor(r/2 - 1/2)/2) + 1``. Every such side has the canonical form
+
+    floor((r + c) / m) + q        with 0 <= c < m
+
+by two exact identities for integers n and s > 0: ``floor(x + n) = floor(x) + n`` and
+``floor(floor(x) / s) = floor(x / s)``. So ``(floor((r + c)/m) + n) // s`` is
+``floor((r + c + n*m) / (m*s))``: the strides multiply into ``m`` and the paddings and kernels
+collect into ``c`` and ``q``. The canonical form is what makes closed forms readable (ResNet's
+stem and max-pool give ``ceiling(r/4)`` rather than four nested floors), gives the smallest
+resolution a network accepts, and gives the polynomial form: when ``m`` divides ``r`` the side
+is exactly ``r/m + q``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Tuple
+
+import sympy
+
+R = sympy.Symbol("r", integer=True, positive=True)
+
+
+@dataclass(frozen=True, order=True)
+class Side:
+    """``floor((r + c) / m) + q`` with ``0 <= c < m``: one spatial side of a tensor."""
+
+    m: int
+    c: int = 0
+    q: int = 0
+
+    @classmethod
+    def of(cls, expr: Any) -> "Side":
+        """The canonical form of a side produced by ``out_size`` from ``r``."""
+        c, m = _offset_and_divisor(sympy.sympify(expr))
+        return cls(m, c % m, (c - c % m) // m)
+
+    @property
+    def atom(self) -> Any:
+        """The floor part as sympy prints it: ``r``, ``ceiling(r/m)`` or ``floor((r + c)/m)``."""
+        if self.m == 1:
+            return R
+        if self.c == self.m - 1:
+            return sympy.ceiling(R / self.m)
+        return sympy.floor((R + self.c) / self.m)
+
+    @property
+    def text(self) -> str:
+        """The atom as ``sympy.sympify`` reads it back, written for people: ``floor((r + 2)/4)``."""
+        if self.m == 1 or self.c == self.m - 1:
+            return str(self.atom)
+        return f"floor(r/{self.m})" if self.c == 0 else f"floor((r + {self.c})/{self.m})"
+
+    @property
+    def key(self) -> Tuple[int, int]:
+        """Sides differing only in ``q`` share their floor part (their atom)."""
+        return self.m, self.c
+
+    @property
+    def expr(self) -> Any:
+        return self.atom + self.q
+
+    @property
+    def name(self) -> str:
+        """A short name for tables: ``r``, ``h4`` (= ceiling(r/4)), ``h4_1`` (= floor((r+1)/4))."""
+        if self.m == 1:
+            return "r"
+        return f"h{self.m}" if self.c == self.m - 1 else f"h{self.m}_{self.c}"
+
+    def atom_at(self, r: int) -> int:
+        return (r + self.c) // self.m
+
+    def at(self, r: int) -> int:
+        return self.atom_at(r) + self.q
+
+    def min_resolution(self) -> int:
+        """The smallest ``r`` giving this side at least one position."""
+        return max(1, self.m * (1 - self.q) - self.c)
+
+
+def _offset_and_divisor(expr: Any) -> Tuple[int, int]:
+    """``(c, m)`` with ``expr == floor((r + c) / m)``, read off the nested floors of out_size."""
+    if expr == R:
+        return 0, 1
+    if isinstance(expr, sympy.Add):
+        constant, rest = expr.as_coeff_Add()
+        c, m = _offset_and_divisor(rest)
+        return c + _integer(constant, expr) * m, m
+    if isinstance(expr, sympy.floor):
+        constant, rest = expr.args[0].as_coeff_Add()
+        scale, inner = rest.as_coeff_Mul()
+        stride = _integer(1 / scale, expr)
+        if stride < 1:
+            raise ValueError(f"not a side computed by out_size: {expr}")
+        c, m = _offset_and_divisor(inner)
+        return c + _integer(constant * stride, expr) * m, m * stride
+    raise ValueError(f"not a side computed by out_size: {expr}")
+
+
+def _integer(value: Any, context: Any) -> int:
+    if not value.is_Integer:
+        raise ValueError(f"not a side computed by out_size: {context}")
+    return int(value)
