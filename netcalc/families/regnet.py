@@ -36,14 +36,19 @@ class RegNetConfig:
     head_w: int = 0
 
 
+def block_exponents(w0: int, wa: float, wm: float, depth: int) -> List[int]:
+    """Per-block exponents s_j of the quantized linear rule (steps 2-3 of the generation).
+
+    ``max + 1`` is the number of stages the rule aims at; design-space samplers (pycls's sweep)
+    reject draws where fewer distinct widths come out (a skipped exponent).
+    """
+    log_wm = math.log(wm)
+    return [round(math.log((j * wa + w0) / w0) / log_wm) for j in range(depth)]
+
+
 def block_widths(w0: int, wa: float, wm: float, depth: int, q: int = 8) -> List[int]:
     """Per-block widths of the quantized linear rule (steps 2-4 of the generation)."""
-    log_wm = math.log(wm)
-    widths = []
-    for j in range(depth):
-        exponent = round(math.log((j * wa + w0) / w0) / log_wm)
-        widths.append(int(round(w0 * math.pow(wm, exponent) / q)) * q)
-    return widths
+    return [int(round(w0 * math.pow(wm, s) / q)) * q for s in block_exponents(w0, wa, wm, depth)]
 
 
 def stages_from_widths(widths: List[int]) -> Tuple[List[int], List[int]]:
