@@ -1,1 +1,192 @@
-"""Commands of this module are registered on netcalc.cli.main when written."""
+"""``netcalc solve`` (budgets solved for r, width or phi) and ``netcalc trends`` (fits).
+
+Closed forms themselves are ``--symbolic`` on the counting commands (counting.py). sympy is
+imported only by ``solve --for r``; ``trends`` needs neither sympy nor numpy (matplotlib only for
+``--plot``).
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+import click
+
+from ..errors import SpecError
+from ..quantity import parse_quantity
+from ..report import QUANTITIES
+from ..rules import CONVENTIONS
+from . import main
+
+FORMATS = ("table", "json")
+
+
+def _budget(flops: Optional[str], params: Optional[str], acts: Optional[str]) -> Dict[str, int]:
+    given = {"flops": flops, "params": params, "acts": acts}
+    limits = {q: parse_quantity(v, f"--{q}") for q, v in given.items() if v is not None}
+    if not limits:
+        raise SpecError("", "--flops", "give at least one budget: --flops, --params or --acts")
+    return limits
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@click.option("--flops", help="Flops budget (inclusive), e.g. 600M.")
+@click.option("--params", help="Parameter budget, e.g. 5M.")
+@click.option("--acts", help="Activation budget, e.g. 4.5M.")
+@click.option("--for", "variable", type=click.Choice(["r", "width", "phi"]), default="r",
+              show_default=True, help="What to solve for: the input resolution, the spec's "
+              "width_mult (EfficientNet, ReXNet) or its phi (EfficientNet compound scaling).")
+@click.option("--multiple-of", type=click.IntRange(1, 1024), default=1, show_default=True,
+              help="With --for r: only resolutions that are multiples of this (e.g. 32).")
+@click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="pycls",
+              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def solve(specs, flops, params, acts, variable, multiple_of, convention, fmt):  # type: ignore
+    """The largest resolution (or width, or phi) whose counts fit a budget, and the next one over.
+
+    Answers are exact: r is found from the closed form and recounted concretely at the answer
+    and one step above; width and phi are searched over floats until the answers are adjacent
+    floats, each counted through the family's own code. Exit status 1 when nothing fits.
+
+    \b
+    Examples:
+      netcalc solve specs/regnetx_800mf.yaml --flops 600M
+      netcalc solve specs/resnet50.yaml --flops 2G --acts 8M --multiple-of 32
+      netcalc solve specs/rexnet_1.0.yaml --flops 600M --for width
+      netcalc solve specs/examples/efficientnet_phi3.yaml --flops 1.8G --for phi --format json
+    """
+    from ..symbolic.solve import Budget, solve as solve_budget
+
+    if multiple_of != 1 and variable != "r":
+        raise SpecError("", "--multiple-of", "applies to --for r only")
+    budget = Budget(_budget(flops, params, acts))
+    solutions = [solve_budget(s, budget, variable, convention, multiple_of) for s in specs]
+    render = {"table": _solutions_table, "json": _solutions_json}[fmt]
+    click.echo(render(solutions))
+    if any(s.within is None for s in solutions):
+        sys.exit(1)
+
+
+def _point_row(label: str, point: Any) -> List[Any]:
+    if point is None:
+        return [label, "none", "", "", ""]
+    if point.counts is None:
+        return [label, repr(point.value), "refused by the spec", "", ""]
+    return [label, repr(point.value)] + [f"{point.counts[q]:,}" for q in QUANTITIES]
+
+
+def _solutions_table(solutions: Iterable[Any]) -> str:
+    from tabulate import tabulate
+
+    blocks = []
+    for s in solutions:
+        rows = [_point_row("largest within", s.within), _point_row("smallest over", s.over)]
+        lines = [f"{s.spec.name}  ({s.spec.source}; {s.convention} convention)",
+                 f"budget: {s.budget}",
+                 tabulate(rows, headers=["", s.variable] + list(QUANTITIES),
+                          colalign=("left", "right", "right", "right", "right"),
+                          disable_numparse=True)]
+        if s.step:
+            lines.append(f"step between them: {s.step}")
+        lines += list(s.notes)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _solutions_json(solutions: Iterable[Any]) -> str:
+    import json
+
+    def point(p: Any) -> Any:
+        return None if p is None else {"value": p.value, "accepted": p.counts is not None,
+                                       **(p.counts or {})}
+
+    return "\n".join(json.dumps({
+        "name": s.spec.name, "spec": s.spec.source, "convention": s.convention,
+        "for": s.variable, "budget": dict(s.budget.limits), "within": point(s.within),
+        "over": point(s.over), "step": s.step, "notes": list(s.notes)}) for s in solutions)
+
+
+# -- trends ---------------------------------------------------------------------------------------
+@main.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="pycls",
+              show_default=True)
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True),
+              help="Also draw counts, fit and paper trends into this PNG (needs matplotlib).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def trends(specs, convention, plot_path, fmt):  # type: ignore
+    """Fit acts = c*sqrt(f) and params = a + b*f across SPECs, beside the RegNet paper's.
+
+    f is flops in GF, acts and params in M; the paper's trends are acts = 6.5*sqrt(f) and
+    params = 3.0 + 5.5*f. Each spec is counted at its own resolution.
+
+    \b
+    Examples:
+      netcalc trends specs/regnetx_*.yaml
+      netcalc trends specs/regnety_*.yaml --plot regnety_trends.png
+      netcalc trends specs/efficientnet_b*.yaml --format json
+    """
+    from ..count import count
+    from ..symbolic.trends import PAPER, Sample, fit, plot
+
+    reports = [count(s, convention) for s in _progress(specs, "counting")]
+    samples = sorted((Sample(r.name, r.spec.source, r.flops, r.params, r.acts) for r in reports),
+                     key=lambda s: s.flops)
+    fitted = fit(samples)
+    render = {"table": _trends_table, "json": _trends_json}[fmt]
+    click.echo(render(samples, fitted, PAPER, convention))
+    if plot_path:
+        try:
+            plot(samples, fitted, plot_path)
+        except ImportError:
+            raise SpecError("", "--plot", "needs matplotlib (pip install 'netcalc[plot]')")
+        except OSError as exc:
+            raise SpecError(plot_path, "", f"cannot write: {exc.strerror or exc}")
+
+
+def _progress(items: Sequence[str], label: str) -> Iterable[str]:
+    """A progress bar on an interactive stderr for long lists; plain iteration otherwise."""
+    if len(items) < 20 or not sys.stderr.isatty():
+        yield from items
+        return
+    with click.progressbar(items, label=label, file=sys.stderr) as bar:
+        yield from bar
+
+
+def _trends_table(samples: Sequence[Any], fitted: Any, paper: Any, convention: str) -> str:
+    from tabulate import tabulate
+
+    from ..symbolic.trends import mean_relative_error
+
+    rows = [[s.name, f"{s.f:.3f}", f"{s.params_m:.2f}", f"{fitted.params(s.f):.2f}",
+             f"{paper.params(s.f):.2f}", f"{s.acts_m:.2f}", f"{fitted.acts(s.f):.2f}",
+             f"{paper.acts(s.f):.2f}"] for s in samples]
+    headers = ["model", "GF", "params M", "fit", "paper", "acts M", "fit", "paper"]
+    table = tabulate(rows, headers=headers, colalign=("left",) + ("right",) * 7,
+                     disable_numparse=True)
+    summary = [[q, fitted.describe()[q], paper.describe()[q],
+                f"{mean_relative_error(fitted, samples, q):.1%}",
+                f"{mean_relative_error(paper, samples, q):.1%}"] for q in ("acts", "params")]
+    return "\n".join([
+        f"{len(samples)} specs, {convention} convention; f = flops in GF, params and acts in M",
+        table, "",
+        tabulate(summary, headers=["", "fit", "paper", "fit error", "paper error"],
+                 disable_numparse=True),
+        "(error: mean |trend - count| / count over these specs)"])
+
+
+def _trends_json(samples: Sequence[Any], fitted: Any, paper: Any, convention: str) -> str:
+    import json
+
+    from ..symbolic.trends import mean_relative_error
+
+    def trend(t: Any) -> Dict[str, Any]:
+        return {"acts_c": t.acts_c, "params_a": t.params_a, "params_b": t.params_b,
+                "acts_error": mean_relative_error(t, samples, "acts"),
+                "params_error": mean_relative_error(t, samples, "params")}
+
+    return json.dumps({
+        "convention": convention,
+        "models": [{"name": s.name, "spec": s.source, "flops": s.flops, "params": s.params,
+                    "acts": s.acts} for s in samples],
+        "fit": trend(fitted), "paper": trend(paper)})
