@@ -184,3 +184,57 @@ def test_solve_and_trends_modules_do_not_import_sympy():
             "netcalc.symbolic.trends; print('sympy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+# -- steps: counts as step functions of width_mult and phi ---------------------------------------
+def test_rexnet_width_pieces_are_constant_and_steps_are_real():
+    from netcalc.symbolic.scaling import pieces
+
+    found = pieces(spec_path("specs/rexnet_1.0.yaml"), "width_mult", 0.999, 1.002)
+    raw = netcalc.load_spec(spec_path("specs/rexnet_1.0.yaml")).raw
+
+    def counts(w):
+        return netcalc.count({**raw, "width_mult": w}).totals()
+
+    assert found[0].first == 0.999 and found[-1].last == 1.002
+    for piece in found:
+        inside = {piece.first, piece.last, (piece.first + piece.last) / 2}
+        assert len({tuple(counts(w).values()) for w in inside}) == 1
+    for before, after in zip(found, found[1:]):
+        assert math.nextafter(before.last, math.inf) == after.first
+        assert counts(before.last) != counts(after.first) and after.change
+    # width_mult exactly 1.0 is a piece of its own: 38.5 and 83.5 round half to even (38, 84)
+    # there, and up to 39 just above (families.md: widths 16,27,38,50,...).
+    assert any(p.first == p.last == 1.0 for p in found)
+
+
+def test_efficientnet_phi_above_zero_adds_a_block_per_stage():
+    from netcalc.symbolic.scaling import pieces
+
+    found = pieces(spec_path("specs/examples/efficientnet_phi3.yaml"), "phi", 0.0, 0.05)
+    # phi = 0 is B0 (385,825,092 flops: the B0 spec's own count). As soon as 1.2**phi exceeds
+    # 1.0 in floats, ceil(1.2**phi * repeats) adds a block to every one of the 7 stages.
+    b0 = netcalc.count(spec_path("specs/efficientnet_b0.yaml")).totals()
+    assert netcalc.count(found[0].spec).totals() == b0 and b0["flops"] == 385_825_092
+    assert found[1].first < 1e-15 and "layers" in found[1].change
+    assert found[2].change == "resolution 224 -> 225"
+
+
+def test_cli_steps():
+    table = run_cli("steps", "specs/rexnet_1.0.yaml", "--for", "width", "--from", "0.999",
+                    "--to", "1.002")
+    assert table.returncode == 0, table.stderr
+    assert "7 pieces" in table.stdout
+    out = json.loads(run_cli("steps", "specs/examples/efficientnet_phi3.yaml", "--for", "phi",
+                             "--from", "0", "--to", "0.02", "--symbolic", "--format",
+                             "json").stdout)
+    import sympy
+
+    for piece in out["pieces"]:
+        if piece["resolution"] % piece["total_stride"] == 0:
+            poly = sympy.sympify(piece["flops_polynomial"])
+            assert poly.subs(sympy.Symbol("r"), piece["resolution"]) == piece["flops"]
+        exact = sympy.sympify(piece["flops_r"])
+        assert exact.subs(sympy.Symbol("r"), piece["resolution"]) == piece["flops"]
+    bad = run_cli("steps", "specs/resnet50.yaml", "--for", "width", "--from", "1", "--to", "2")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: specs/resnet50.yaml: width_mult")

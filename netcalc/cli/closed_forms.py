@@ -190,3 +190,81 @@ def _trends_json(samples: Sequence[Any], fitted: Any, paper: Any, convention: st
         "models": [{"name": s.name, "spec": s.source, "flops": s.flops, "params": s.params,
                     "acts": s.acts} for s in samples],
         "fit": trend(fitted), "paper": trend(paper)})
+
+
+# -- steps ----------------------------------------------------------------------------------------
+@main.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("--for", "variable", type=click.Choice(["width", "phi"]), required=True,
+              help="The spec field to vary: width_mult (EfficientNet, ReXNet) or phi.")
+@click.option("--from", "lo", type=float, required=True, help="Start of the interval.")
+@click.option("--to", "hi", type=float, required=True, help="End of the interval.")
+@click.option("--symbolic", is_flag=True,
+              help="Also give each piece's flops as a closed form in r.")
+@click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="pycls",
+              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def steps(spec, variable, lo, hi, symbolic, convention, fmt):  # type: ignore
+    """Counts as a step function of width_mult or phi: every piece of [--from, --to].
+
+    Rounded channel counts, depths and resolutions make the counts piecewise constant in these
+    variables; each piece is one network, counted at its own resolution (and, with --symbolic,
+    as a closed form in r). Piece ends are exact: adjacent floats on either side of each step.
+
+    \b
+    Examples:
+      netcalc steps specs/rexnet_1.0.yaml --for width --from 1.0 --to 1.01
+      netcalc steps specs/examples/efficientnet_phi3.yaml --for phi --from 0 --to 0.2
+      netcalc steps specs/rexnet_1.0.yaml --for width --from 0.99 --to 1.0 --symbolic
+    """
+    from ..count import count
+    from ..symbolic.scaling import pieces
+    from ..symbolic.solve import SCALING_FIELDS
+
+    found = pieces(spec, SCALING_FIELDS[variable], lo, hi, convention)
+    rows = []
+    for piece in _progress(found, "counting pieces"):
+        counts = count(piece.spec, convention).totals() if piece.spec is not None else None
+        rows.append({"first": piece.first, "last": piece.last, "change": piece.change,
+                     "resolution": piece.spec.resolution if piece.spec else None,
+                     **(counts or {}), **(_piece_closed_form(piece, convention) if symbolic
+                                          and piece.spec else {})})
+    head = found[0].spec or _load(spec)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps({"name": head.name, "spec": head.source, "convention": convention,
+                               "for": SCALING_FIELDS[variable], "pieces": rows}))
+        return
+    click.echo(_steps_table(head, SCALING_FIELDS[variable], convention, rows, symbolic))
+
+
+def _load(path: str) -> Any:
+    from ..spec import load_spec
+
+    return load_spec(path)
+
+
+def _piece_closed_form(piece: Any, convention: str) -> Dict[str, str]:
+    from ..symbolic import count_symbolic
+    from ..symbolic.render import exact_text, polynomial_text
+
+    form = count_symbolic(piece.spec, convention)
+    flops = form.total("flops")
+    return {"flops_r": exact_text(form, flops), "flops_polynomial": polynomial_text(form, flops),
+            "total_stride": form.total_stride}
+
+
+def _steps_table(spec: Any, key: str, convention: str, rows: Sequence[Dict[str, Any]],
+                 symbolic: bool) -> str:
+    from tabulate import tabulate
+
+    extra = ["flops_polynomial"] if symbolic else []
+    body = [[repr(r["first"]), repr(r["last"]), r["resolution"] or "refused"]
+            + [f"{r[q]:,}" if q in r else "" for q in QUANTITIES]
+            + [r.get(k, "") for k in extra] + [r["change"]] for r in rows]
+    headers = [f"{key} from", "to", "r"] + list(QUANTITIES) + \
+        (["flops when the stride divides r"] if symbolic else []) + ["change at this piece"]
+    return "\n".join([
+        f"{spec.name}  ({spec.source}; {convention} convention): {len(rows)} pieces",
+        tabulate(body, headers=headers, disable_numparse=True)])

@@ -123,13 +123,17 @@ class FieldSearch:
                 raise SpecError(spec.source, key, f"cannot be solved for in this spec "
                                                   f"({exc.field}: {exc.message})") from None
 
+    def parse(self, value: float) -> Optional[Spec]:
+        """The spec with the field set to ``value``, or None where the family refuses it."""
+        try:
+            return parse_spec({**(self.spec.raw or {}), self.key: value}, self.spec.source)
+        except SpecError:
+            return None
+
     def spec_at(self, value: float) -> Optional[Spec]:
+        """:meth:`parse`, remembered (searches come back to the same values)."""
         if value not in self._memo:
-            try:
-                self._memo[value] = parse_spec({**self.spec.raw, self.key: value},
-                                               self.spec.source)
-            except SpecError:
-                self._memo[value] = None
+            self._memo[value] = self.parse(value)
         return self._memo[value]
 
     def point(self, value: float) -> Point:
@@ -188,27 +192,27 @@ def _bracket(start: float, over: Callable[[float], bool], refused: Callable[[flo
     return None, hi
 
 
-def _float_key(x: float) -> int:
+def float_key(x: float) -> int:
     """An order-preserving map of floats to integers: adjacent floats, adjacent integers."""
     (bits,) = struct.unpack("<Q", struct.pack("<d", x))
     return -(bits & ~(1 << 63)) if bits >> 63 else bits
 
 
-def _float_of(key: int) -> float:
+def float_of(key: int) -> float:
     bits = key if key >= 0 else (-key) | (1 << 63)
     return struct.unpack("<d", struct.pack("<Q", bits))[0]
 
 
 def _adjacent_floats(lo: float, hi: float, over: Callable[[float], bool]):
     """Bisect over the floats between lo (within) and hi (over) until they are neighbours."""
-    lo_key, hi_key = _float_key(lo), _float_key(hi)
+    lo_key, hi_key = float_key(lo), float_key(hi)
     while hi_key - lo_key > 1:
         mid = (lo_key + hi_key) // 2
-        if over(_float_of(mid)):
+        if over(float_of(mid)):
             hi_key = mid
         else:
             lo_key = mid
-    return _float_of(lo_key), _float_of(hi_key)
+    return float_of(lo_key), float_of(hi_key)
 
 
 def describe_step(below: Optional[Spec], above: Optional[Spec], most: int = 4) -> str:
