@@ -34,7 +34,6 @@ STAGE_HAS_SE = (False, False, True, True, True, True)
 FIRST_STAGE_EXP, EXP = 1, 6
 INPUT_CH, FINAL_CH = 16, 180     # the official defaults: start width and total linear increase
 STEM_CH, HEAD_CH = 32, 1280
-MAX_STAGE_DEPTH = 1024
 
 
 @dataclass(frozen=True)
@@ -126,8 +125,6 @@ def parse(fields: Fields) -> ReXNetConfig:
         use_se=fields.bool("use_se", True),
         dropout=fields.float("dropout", 0.2, lo=0.0, hi=1.0),
     )
-    if max(stage_depths(cfg)) > MAX_STAGE_DEPTH:
-        raise fields.error("depth_mult", f"makes a stage deeper than {MAX_STAGE_DEPTH} blocks")
     plan = blocks(cfg)
     widest = max([head_width(cfg)] + [p.w_in * p.exp for p in plan])
     if widest > MAX_CHANNELS:
