@@ -15,6 +15,7 @@ with the family's own code (no rounding rule is restated here):
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
 
@@ -22,7 +23,7 @@ from ..errors import SpecError
 from ..spec import Spec, SpecLike, expand_checked, load_spec
 from .solve import FieldSearch, float_key, float_of, describe_step
 
-MAX_PIECES = 1000
+MAX_PIECES = 500
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,8 @@ def pieces(spec: SpecLike, key: str, lo: float, hi: float, convention: str = "py
            limit: int = MAX_PIECES) -> List[Piece]:
     """The pieces of ``[lo, hi]`` in spec field ``key`` (``width_mult`` or ``phi``), in order."""
     search = FieldSearch(load_spec(spec), key, convention)
-    if not lo <= hi:
-        raise SpecError("", "--from", f"{lo!r} is above --to {hi!r}")
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        raise SpecError("", "--from", f"{lo!r} and --to {hi!r} must be finite, --from <= --to")
     steps: List[Tuple[float, float]] = []
     _split(search, lo, hi, signature(search.parse(lo)), signature(search.parse(hi)), steps, limit)
     firsts = [lo] + [after for _, after in steps]
