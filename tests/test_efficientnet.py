@@ -200,6 +200,12 @@ def test_cli_counts_a_phi_spec(cli):
     assert "phi = 3" in spec.raw["description"] and "NOT EfficientNet-B3" in spec.raw["description"]
 
 
+def test_se_r_zero_removes_the_se():
+    # se_r: 0 means no squeeze-excite (as in AnyNet specs), not an SE of width max(1, 0) = 1.
+    graph = netcalc.expand({"family": "efficientnet", "se_r": 0})
+    assert not any(l.op in ("mul", "gap") for l in graph.layers if l.stage != "head")
+
+
 def test_spec_resolution_overrides_the_variant():
     assert netcalc.count({"family": "efficientnet", "variant": "b3", "resolution": 224}) \
         .resolution == 224

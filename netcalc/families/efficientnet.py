@@ -75,7 +75,6 @@ class EfficientNetConfig:
     resolution: int              # the scaled input size (the spec's `resolution` overrides it)
     dropout: float
     se_r: float = 0.25
-    scaling: str = "custom"      # "b3", "phi=3 (alpha 1.2, beta 1.1, gamma 1.15)", "custom"
 
 
 @dataclass(frozen=True)
@@ -125,8 +124,9 @@ STYLE = MobileStyle(expand_act="silu", dw_act="silu", se_act="silu")
 
 
 def se_width(w_in: int, se_r: float) -> int:
-    """Reduced SE width from the block INPUT width, truncated (TF: max(1, int(w_in * se_r)))."""
-    return max(1, int(w_in * se_r))
+    """Reduced SE width from the block INPUT width, truncated (TF: max(1, int(w_in * se_r)));
+    0 (no SE) when se_r is 0, as in AnyNet specs."""
+    return max(1, int(w_in * se_r)) if se_r > 0 else 0
 
 
 def expand(spec, b: GraphBuilder) -> None:  # type: ignore[no-untyped-def]
@@ -153,8 +153,8 @@ def expand(spec, b: GraphBuilder) -> None:  # type: ignore[no-untyped-def]
 SCALING_KEYS = ("variant", "phi", "width_mult")
 
 
-def _parse_scaling(fields: Fields) -> Tuple[float, float, int, float, str]:
-    """(width, depth, resolution, dropout, description) from whichever scaling the spec names."""
+def _parse_scaling(fields: Fields) -> Tuple[float, float, int, float]:
+    """(width, depth, resolution, dropout) from whichever scaling the spec names."""
     given = [k for k in SCALING_KEYS if fields.has(k)]
     if len(given) > 1:
         raise fields.error(given[1], f"give only one of {', '.join(SCALING_KEYS)} "
@@ -162,26 +162,25 @@ def _parse_scaling(fields: Fields) -> Tuple[float, float, int, float, str]:
     if fields.has("variant"):
         name = fields.str("variant", choices=[*VARIANTS, *(v.upper() for v in VARIANTS)]).lower()
         c = VARIANTS[name]
-        return c.width, c.depth, c.resolution, c.dropout, name
+        return c.width, c.depth, c.resolution, c.dropout
     if fields.has("phi"):
         phi = fields.float("phi", lo=-8.0, hi=16.0)
         alpha = fields.float("alpha", PAPER_ALPHA, lo=1.0, hi=4.0)
         beta = fields.float("beta", PAPER_BETA, lo=1.0, hi=4.0)
         gamma = fields.float("gamma", PAPER_GAMMA, lo=1.0, hi=4.0)
         width, depth, resolution = compound(phi, alpha, beta, gamma)
-        how = f"phi={phi:g} (alpha {alpha:g}, beta {beta:g}, gamma {gamma:g})"
-        return width, depth, resolution, VARIANTS["b0"].dropout, how
+        return width, depth, resolution, VARIANTS["b0"].dropout
     width = fields.float("width_mult", 1.0, lo=1 / 16, hi=64.0)
     depth = fields.float("depth_mult", 1.0, lo=1 / 16, hi=64.0)
-    return width, depth, BASE_RESOLUTION, VARIANTS["b0"].dropout, "custom"
+    return width, depth, BASE_RESOLUTION, VARIANTS["b0"].dropout
 
 
 def parse(fields: Fields) -> EfficientNetConfig:
-    width, depth, resolution, dropout, how = _parse_scaling(fields)
+    width, depth, resolution, dropout = _parse_scaling(fields)
     cfg = EfficientNetConfig(
         width_mult=width, depth_mult=depth, resolution=resolution,
         dropout=fields.float("dropout", dropout, lo=0.0, hi=1.0),
-        se_r=fields.float("se_r", 0.25, lo=0.0, hi=4.0), scaling=how)
+        se_r=fields.float("se_r", 0.25, lo=0.0, hi=4.0))
     key = next((k for k in SCALING_KEYS if fields.has(k)), "width_mult")
     if not 1 <= resolution <= MAX_RESOLUTION:
         raise fields.error(key, f"scales the resolution to {resolution} (limit {MAX_RESOLUTION})")
