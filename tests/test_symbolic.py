@@ -218,22 +218,3 @@ def test_cli_symbolic_refuses_a_resolution():
     result = run_cli("count", "specs/resnet50.yaml", "--symbolic", "--resolution", "224")
     assert result.returncode == 2
     assert result.stderr.startswith("error: --resolution:") and len(result.stderr.splitlines()) == 1
-
-
-def test_regnetx_800mf_closed_form_under_a_second():
-    # Issue 6's target (benchmarks/bench_symbolic.py measures ~0.1 s): from a cold cache,
-    # netcalc's and sympy's, sympy already imported.
-    import time
-
-    from sympy.core.cache import clear_cache
-
-    from netcalc.families import _expand_cached
-    from netcalc.symbolic import closed_form
-
-    clear_cache()
-    _expand_cached.cache_clear()
-    closed_form._closed_form.cache_clear()
-    start = time.perf_counter()
-    form = count_symbolic(spec_path("specs/regnetx_800mf.yaml"))
-    form.rows("stage"), form.polynomial(form.total("flops"))
-    assert time.perf_counter() - start < 1.0
