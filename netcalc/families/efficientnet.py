@@ -32,8 +32,8 @@ BASE_RESOLUTION = 224
 DIVISOR = 8          # round_filters' channel quantum (TF depth_divisor)
 
 
-class BaseStage(NamedTuple):
-    """One row of B0 (paper Table 1): repeats, output width, kernel, stride, expansion."""
+class Stage(NamedTuple):
+    """One stage: repeats, output width, kernel, stride, expansion (B0's are paper Table 1)."""
     depth: int
     width: int
     kernel: int
@@ -42,9 +42,8 @@ class BaseStage(NamedTuple):
 
 
 B0_STAGES = (
-    BaseStage(1, 16, 3, 1, 1), BaseStage(2, 24, 3, 2, 6), BaseStage(2, 40, 5, 2, 6),
-    BaseStage(3, 80, 3, 2, 6), BaseStage(3, 112, 5, 1, 6), BaseStage(4, 192, 5, 2, 6),
-    BaseStage(1, 320, 3, 1, 6),
+    Stage(1, 16, 3, 1, 1), Stage(2, 24, 3, 2, 6), Stage(2, 40, 5, 2, 6), Stage(3, 80, 3, 2, 6),
+    Stage(3, 112, 5, 1, 6), Stage(4, 192, 5, 2, 6), Stage(1, 320, 3, 1, 6),
 )
 B0_STEM_W = 32
 B0_HEAD_W = 1280
@@ -77,15 +76,6 @@ class EfficientNetConfig:
     se_r: float = 0.25
 
 
-@dataclass(frozen=True)
-class Stage:
-    depth: int
-    width: int
-    kernel: int
-    stride: int
-    exp_r: int
-
-
 # -- the reference code's rounding rules ------------------------------------------------------
 def round_filters(filters: int, width_mult: float) -> int:
     """Scale a width to the nearest multiple of 8 (at least 8), never dropping more than 10%."""
@@ -107,8 +97,9 @@ def compound(phi: float, alpha: float = PAPER_ALPHA, beta: float = PAPER_BETA,
 
 
 def stages(cfg: EfficientNetConfig) -> List[Stage]:
-    return [Stage(round_repeats(s.depth, cfg.depth_mult), round_filters(s.width, cfg.width_mult),
-                  s.kernel, s.stride, s.exp_r) for s in B0_STAGES]
+    """B0's stages with depths and widths scaled by the reference code's rounding rules."""
+    return [s._replace(depth=round_repeats(s.depth, cfg.depth_mult),
+                       width=round_filters(s.width, cfg.width_mult)) for s in B0_STAGES]
 
 
 def stem_width(cfg: EfficientNetConfig) -> int:
