@@ -1,0 +1,18 @@
+"""Design spaces: exact sizes, sampling inside a complexity regime, statistics and fits.
+
+    >>> from netcalc import spaces
+    >>> spaces.space_size(spaces.load_space("anynetx_a"))
+    1846757322198614016
+    >>> sample = spaces.sample(spaces.load_space("anynetx_a"), 10,
+    ...                        spaces.Regime.of(..., flops=(360_000_000, 400_000_000)))
+
+Uses numpy (a dependency of netcalc); the analytic counting path never imports this package.
+See docs/design_spaces.md.
+"""
+from .fit import Fit, fit_widths, spec_widths
+from .format import Space, load_space, shipped_names
+from .sampling import Regime, Sample, sample
+from .sizes import distinct_networks, size_report, space_size, table1
+
+__all__ = ["Space", "load_space", "shipped_names", "space_size", "size_report", "table1",
+           "distinct_networks", "Regime", "Sample", "sample", "Fit", "fit_widths", "spec_widths"]

@@ -1,0 +1,374 @@
+"""Sampling a design space inside a complexity regime, exactly counted and reproducible.
+
+Members are drawn from the space's own distribution -- uniform over the members of an AnyNet-kind
+space (:mod:`.chain`), the per-parameter distributions for a RegNet-kind space -- in fixed-size
+batches from one seeded numpy Generator, counted exactly (:mod:`.costs`), and kept when inside
+the regime (inclusive bounds) and below the space's caps. The first ``n`` kept, in draw order,
+are the sample: the same seed gives the same sample, and a larger ``n`` extends it.
+
+Incompatible (w, b, g) draws of an AnyNet-kind space (w*b not a multiple of g) are members of the
+space as the paper counts it; like pycls, the sampler turns them into networks with
+:func:`netcalc.families.regnet.adjust_compatibility`, and the emitted spec is that network.
+With ``compatible_only`` such members are not in the space, so they are never drawn.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..errors import SpecError
+from ..families import regnet
+from ..spec import MAX_CHANNELS
+from .chain import ChainSampler, Layout
+from .costs import CostModel, check_headroom
+from .format import ANYNET_DIMS, QUANTITIES, Space
+from .progress import Progress
+
+ANYNET_BATCH = 16384
+REGNET_BATCH = 1024
+DEFAULT_MAX_CANDIDATES = {"anynet": 20_000_000, "regnet": 400_000}
+Range = Tuple[Optional[int], Optional[int]]
+
+
+# -- the regime -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Regime:
+    """Inclusive bounds per quantity plus the space's caps (strict upper limits)."""
+
+    bounds: Tuple[Tuple[str, Range], ...] = ()
+    caps: Tuple[Tuple[str, float], ...] = ()
+
+    @classmethod
+    def of(cls, space: Space, flops: Range = (None, None), params: Range = (None, None),
+           acts: Range = (None, None)) -> "Regime":
+        bounds = tuple((q, r) for q, r in zip(QUANTITIES, (flops, params, acts))
+                       if r != (None, None))
+        limits = ((cap.quantity, cap.limit(flops[1])) for cap in space.caps)
+        return cls(bounds, tuple((q, lim) for q, lim in limits if lim is not None))
+
+    @property
+    def quantities(self) -> Tuple[str, ...]:
+        return tuple(q for q, _ in self.bounds) + tuple(q for q, _ in self.caps)
+
+    def contains_one(self, quantity: str, values: np.ndarray) -> np.ndarray:
+        """Which of ``values`` (exact totals of one quantity) satisfy the regime's rules for it."""
+        ok = np.ones(values.shape, dtype=bool)
+        for q, (lo, hi) in self.bounds:
+            if q == quantity:
+                ok &= (values >= lo) if lo is not None else True
+                ok &= (values <= hi) if hi is not None else True
+        for q, limit in self.caps:
+            if q == quantity:
+                ok &= values < limit
+        return ok
+
+    def contains(self, totals: np.ndarray) -> np.ndarray:
+        """(3, m) exact totals -> (m,) bool."""
+        ok = np.ones(totals.shape[1], dtype=bool)
+        for i, quantity in enumerate(QUANTITIES):
+            ok &= self.contains_one(quantity, totals[i])
+        return ok
+
+    def describe(self) -> str:
+        parts = [f"{lo if lo is not None else ''}<={q}<={hi if hi is not None else ''}"
+                 for q, (lo, hi) in self.bounds]
+        parts += [f"{q}<{limit:.6g}" for q, limit in self.caps]
+        return ", ".join(parts) or "everything"
+
+
+# -- candidates of each kind ----------------------------------------------------------------------
+@dataclass
+class Batch:
+    totals: np.ndarray        # (3, m) int64
+    valid: np.ndarray         # (m,) members that make a network at all (RegNet constraints)
+    payload: Any              # what record() needs
+
+
+class AnyNetCandidates:
+    """Draws chains of (d, w, b, g) and counts them with per-stage tables (numpy gathers)."""
+
+    def __init__(self, space: Space, convention: str, compatible_only: bool):
+        self.space = space
+        self.values = [np.array(space.domain(d).values) for d in ANYNET_DIMS]
+        layout = Layout.of(ANYNET_DIMS, space.relation)
+        weights = _outer([np.array(space.domain(d).weights) for d in ANYNET_DIMS])
+        triples, self.adjusted, compatible = _combos(space)
+        mask = np.ones_like(weights, dtype=bool)
+        if compatible_only or space.compatible:
+            mask &= compatible[None, :, :, :]
+        self.sampler = ChainSampler(weights * mask, layout, space.num_stages,
+                                    separable=bool(mask.all()))
+        self._tables(space, convention, triples)
+
+    def _tables(self, space: Space, convention: str, triples: np.ndarray) -> None:
+        """Per stage: first-block costs per (template, previous width), later-block costs per
+        template; rows of 3 (flops, params, acts) so one gather fetches a candidate's part."""
+        model = CostModel(space.network, space.strides, convention)
+        unique, template_of = np.unique(triples.reshape(-1, 3), axis=0, return_inverse=True)
+        self.template_of = template_of.ravel()          # by (w, b, g) combination index
+        keys = [(int(w), float(b), int(g)) for w, b, g in unique]
+        widths = np.unique(unique[:, 0]).astype(np.int64)
+        self.width_index = np.searchsorted(widths, unique[:, 0].astype(np.int64))
+        first, rest, self.n_in = [], [], []
+        for stage in range(space.num_stages):
+            w_in = np.array([space.network.stem_w]) if stage == 0 else widths
+            first.append(model.first_block_table(stage, w_in, keys))    # (3, T, n_in)
+            rest.append(model.rest_block_table(stage, keys))             # (3, T)
+            self.n_in.append(len(w_in))
+        head = model.head_table(space.num_stages, widths.tolist())      # (3, n_widths)
+        check_headroom(first + rest + [head], int(self.values[0].max()), space.num_stages)
+        # one contiguous vector per quantity and part: a gather fetches one number per candidate
+        self.first = [[np.ascontiguousarray(t[q].ravel()) for t in first] for q in range(3)]
+        self.rest = [[np.ascontiguousarray(t[q]) for t in rest] for q in range(3)]
+        self.head = [np.ascontiguousarray(head[q]) for q in range(3)]
+        self.stem = [int(v) for v in model.stem]
+        _, n_b, n_g = self.adjusted.shape[:3]
+        self.combo_strides = (n_b * n_g, n_g)
+
+    def draw(self, rng: np.random.Generator, m: int) -> Batch:
+        picks = self.sampler.draw(rng, m)                       # (m, stages, 4) domain indices
+        depth = self.values[0][picks[..., 0]]
+        combo = picks[..., 1] * self.combo_strides[0] + picks[..., 2] * self.combo_strides[1] \
+            + picks[..., 3]
+        template = self.template_of[combo]
+        first_rows = [np.zeros(m, dtype=np.int64)]
+        for stage in range(self.space.num_stages - 1):
+            first_rows.append(self.width_index[template[:, stage]])
+        first_rows = [template[:, s] * self.n_in[s] + prev for s, prev in enumerate(first_rows)]
+        last_width = self.width_index[template[:, -1]]
+        return Batch(None, np.ones(m, dtype=bool), (picks, depth, template, first_rows, last_width))
+
+    def quantity(self, batch: Batch, q: int, rows: np.ndarray) -> np.ndarray:
+        """Exact totals of quantity ``q`` for the candidates ``rows`` of a batch."""
+        _, depth, template, first_rows, last_width = batch.payload
+        total = self.head[q][last_width[rows]] + self.stem[q]
+        for stage in range(self.space.num_stages):
+            total += self.first[q][stage][first_rows[stage][rows]]
+            total += (depth[rows, stage] - 1) * self.rest[q][stage][template[rows, stage]]
+        return total
+
+    def record(self, batch: Batch, k: int) -> Dict[str, Any]:
+        picks = batch.payload[0][k]
+        member = {d: [_plain(self.values[j][picks[s, j]]) for s in range(len(picks))]
+                  for j, d in enumerate(ANYNET_DIMS)}
+        stages = []
+        for s, (di, wi, bi, gi) in enumerate(picks.tolist()):
+            width, group_w = self.adjusted[wi, bi, gi]
+            stages.append({"depth": member["depth"][s], "width": int(width),
+                           "stride": self.space.strides[s], "bot_mul": member["bot_mul"][s],
+                           "group_w": int(group_w)})
+        spec = {"name": "", **self.space.network.spec_fields("anynet"), "stages": stages}
+        return {"spec": spec, "member": member}
+
+
+class RegNetCandidates:
+    """Draws (d, w0, wa, wm, b, g), generates the network with netcalc's RegNet rules, counts it."""
+
+    PARAMS = ("depth", "w0", "wa", "wm", "bot_mul", "group_w")
+
+    def __init__(self, space: Space, convention: str, compatible_only: bool):
+        if compatible_only:
+            raise SpecError("", "--compatible-only", "applies to anynet-kind spaces (per-stage "
+                                                     "width, bot_mul, group_w); RegNet networks "
+                                                     "are always adjusted to be compatible")
+        self.space = space
+        self.model = CostModel(space.network, space.strides, convention)
+        self.domains = [space.domain(p) for p in self.PARAMS]
+
+    def draw(self, rng: np.random.Generator, m: int) -> Batch:
+        picks = [rng.choice(len(d.values), size=m, p=np.array(d.weights) / sum(d.weights))
+                 if len(d.values) > 1 else np.zeros(m, dtype=np.int64) for d in self.domains]
+        params = [[d.values[i] for i in idx.tolist()] for d, idx in zip(self.domains, picks)]
+        totals = np.zeros((3, m), dtype=np.int64)
+        valid = np.zeros(m, dtype=bool)
+        for k, values in enumerate(zip(*params)):
+            stages = self.network_stages(*values)
+            if stages is not None:
+                valid[k] = True
+                totals[:, k] = self.model.network_costs(stages).astype(np.int64)
+        return Batch(totals, valid, list(zip(*params)))
+
+    def network_stages(self, depth: int, w0: int, wa: float, wm: float, bot_mul: float,
+                       group_w: int) -> Optional[List[Any]]:
+        """The generated stages, or None when the space's constraints reject the draw."""
+        space, net = self.space, self.space.network
+        config = regnet.RegNetConfig(depth=depth, w0=w0, wa=wa, wm=wm, group_w=group_w,
+                                     bot_mul=bot_mul, q=net.q, stride=space.strides[0],
+                                     stem_type=net.stem_type, stem_w=net.stem_w,
+                                     block_type=net.block_type, se_r=net.se_r, head_w=net.head_w)
+        stages = regnet.stages(config)
+        if space.stage_count and not space.stage_count[0] <= len(stages) <= space.stage_count[1]:
+            return None
+        if space.no_skipped and len(stages) != max(regnet.block_exponents(w0, wa, wm, depth)) + 1:
+            return None
+        if max(s.width for s in stages) > MAX_CHANNELS:
+            return None
+        return stages
+
+    def record(self, batch: Batch, k: int) -> Dict[str, Any]:
+        values = dict(zip(self.PARAMS, (_plain(v) for v in batch.payload[k])))
+        spec = {"name": "", **self.space.network.spec_fields("regnet"), **values,
+                "stride": self.space.strides[0]}
+        return {"spec": spec}
+
+
+CANDIDATES = {"anynet": AnyNetCandidates, "regnet": RegNetCandidates}
+
+
+def _outer(vectors: Sequence[np.ndarray]) -> np.ndarray:
+    out = vectors[0]
+    for v in vectors[1:]:
+        out = np.multiply.outer(out, v)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars -> Python numbers (JSON-ready)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _combos(space: Space) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every (w, b, g) of the domains: the network's triple, (w', g'), and compatibility.
+
+    Compatible means pycls's adjust_block_compatibility leaves the triple as it is, which is
+    exactly "g divides w*b" (and so g <= w*b) for the integer bottleneck widths of AnyNetX.
+    """
+    widths, bots, groups = (space.domain(d).values for d in ("width", "bot_mul", "group_w"))
+    grid = [(w, b, g) for w in widths for b in bots for g in groups]
+    if space.needs_compatibility:
+        new_w, new_g = regnet.adjust_compatibility(*map(list, zip(*grid)))
+    else:
+        new_w, new_g = [w for w, _, _ in grid], [g for _, _, g in grid]
+    shape = (len(widths), len(bots), len(groups))
+    triples = np.array([(w2, b, g2) for (_, b, _), w2, g2 in zip(grid, new_w, new_g)],
+                       dtype=np.float64).reshape(shape + (3,))
+    adjusted = np.array(list(zip(new_w, new_g)), dtype=np.int64).reshape(shape + (2,))
+    compatible = np.array([(w, g) == (w2, g2) for (w, _, g), w2, g2 in zip(grid, new_w, new_g)],
+                          dtype=bool).reshape(shape)
+    return triples, adjusted, compatible
+
+
+# -- the sampler ----------------------------------------------------------------------------------
+@dataclass
+class Sample:
+    space: Space
+    regime: Regime
+    seed: int
+    convention: str
+    records: List[Dict[str, Any]] = field(default_factory=list)
+    candidates: int = 0          # draws examined up to (and including) the n-th kept one
+    invalid: int = 0             # draws the space's constraints rejected (RegNet stage rules)
+
+    @property
+    def totals(self) -> np.ndarray:
+        return np.array([[r[q] for r in self.records] for q in QUANTITIES], dtype=np.int64)
+
+
+def sample(space: Space, n: int, regime: Optional[Regime] = None, seed: int = 0,
+           convention: str = "pycls", compatible_only: bool = False,
+           max_candidates: Optional[int] = None, verify: int = 1,
+           progress: bool = False) -> Sample:
+    """The first ``n`` members (in draw order of ``seed``) inside ``regime``.
+
+    ``verify`` re-counts that many of the kept models with :func:`netcalc.count` (the slow,
+    plain path) and fails loudly on any difference: a guard that the tables and the counting
+    API cannot drift apart.
+    """
+    regime = regime or Regime.of(space)
+    limit = max_candidates or DEFAULT_MAX_CANDIDATES[space.kind]
+    candidates = CANDIDATES[space.kind](space, convention, compatible_only)
+    rng = np.random.default_rng(seed)
+    batch_size = ANYNET_BATCH if space.kind == "anynet" else REGNET_BATCH
+    result = Sample(space, regime, seed, convention)
+    seen = _Seen()
+    with Progress(n, f"sampling {space.name}", enabled=progress) as bar:
+        while len(result.records) < n:
+            if result.candidates >= limit:
+                raise _too_few(space, regime, result, n, seen)
+            batch = candidates.draw(rng, min(batch_size, limit - result.candidates))
+            _keep(candidates, batch, regime, result, n)
+            seen.update(batch)
+            bar.update(len(result.records), result.candidates)
+    _verify(result, verify)
+    return result
+
+
+def _select(candidates: Any, batch: Batch, regime: Regime) -> np.ndarray:
+    """Fill ``batch.totals`` and return the in-regime mask.
+
+    Tabulated candidates are counted quantity by quantity: flops for every draw (its range is
+    reported when a regime is empty), the other quantities only for draws still inside.
+    """
+    if batch.totals is not None:
+        return batch.valid & regime.contains(batch.totals)
+    m = len(batch.valid)
+    batch.totals = np.zeros((3, m), dtype=np.int64)
+    alive = np.flatnonzero(batch.valid)
+    bounded = [q for q in QUANTITIES if q in regime.quantities]
+    order = ["flops"] + [q for q in bounded if q != "flops"] + \
+        [q for q in QUANTITIES if q != "flops" and q not in bounded]
+    for quantity in order:
+        i = QUANTITIES.index(quantity)
+        batch.totals[i, alive] = candidates.quantity(batch, i, alive)
+        alive = alive[regime.contains_one(quantity, batch.totals[i, alive])]
+    inside = np.zeros(m, dtype=bool)
+    inside[alive] = True
+    return inside
+
+
+def _keep(candidates: Any, batch: Batch, regime: Regime, result: Sample, n: int) -> None:
+    inside = _select(candidates, batch, regime)
+    positions = np.flatnonzero(inside)[: n - len(result.records)]
+    if len(result.records) + len(positions) >= n:   # stop counting at the n-th kept draw
+        examined = int(positions[-1]) + 1
+    else:
+        examined = batch.totals.shape[1]
+    result.candidates += examined
+    result.invalid += int((~batch.valid[:examined]).sum())
+    for k in positions.tolist():
+        record = candidates.record(batch, k)
+        record["spec"]["name"] = f"{result.space.name}-{len(result.records)}"
+        record.update({q: int(batch.totals[i, k]) for i, q in enumerate(QUANTITIES)})
+        result.records.append(record)
+
+
+class _Seen:
+    """Range of flops over all valid draws, for the message when a regime is (nearly) empty."""
+
+    def __init__(self) -> None:
+        self.lo: Optional[int] = None
+        self.hi: Optional[int] = None
+
+    def update(self, batch: Batch) -> None:
+        flops = batch.totals[0][batch.valid]
+        if flops.size:
+            lo, hi = int(flops.min()), int(flops.max())
+            self.lo = lo if self.lo is None else min(self.lo, lo)
+            self.hi = hi if self.hi is None else max(self.hi, hi)
+
+
+def _too_few(space: Space, regime: Regime, result: Sample, n: int, seen: _Seen) -> SpecError:
+    found = len(result.records)
+    span = f"; flops of the draws ranged {seen.lo}..{seen.hi}" if seen.lo is not None else ""
+    if found == 0:
+        message = (f"no member of {space.name} satisfied {regime.describe()} in "
+                   f"{result.candidates} draws: the regime is empty or nearly so{span}")
+    else:
+        message = (f"only {found} of {n} members of {space.name} satisfied {regime.describe()} in "
+                   f"{result.candidates} draws (fraction ~{found / result.candidates:.2g}); widen "
+                   f"the regime or raise --max-candidates{span}")
+    return SpecError("", "regime", message)
+
+
+def _verify(result: Sample, how_many: int) -> None:
+    from ..count import count
+
+    for record in result.records[:how_many]:
+        report = count(record["spec"], convention=result.convention)
+        plain = (report.flops, report.params, report.acts)
+        sampled = tuple(record[q] for q in QUANTITIES)
+        if plain != sampled:
+            raise RuntimeError(f"internal error: sampled counts {sampled} differ from "
+                               f"netcalc.count {plain} for {record['spec']}")
