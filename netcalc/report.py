@@ -29,6 +29,14 @@ class Report:
     def resolution(self) -> Any:
         return self.graph.resolution
 
+    @property
+    def notes(self) -> tuple:
+        """What a reader of these numbers should know about the spec (from its family)."""
+        from .families import get_family
+
+        family_notes = get_family(self.spec.family).notes
+        return family_notes(self.spec.config) if family_notes else ()
+
     def __repr__(self) -> str:
         return (f"Report({self.name!r}, convention={self.convention.name!r}, "
                 f"resolution={self.resolution}, flops={self.flops}, params={self.params}, "
@@ -63,6 +71,8 @@ class Report:
                                "convention": self.convention.name,
                                "resolution": _jsonable(self.resolution)}
         out.update({q: _jsonable(getattr(self, q)) for q in quantities})
+        if self.notes:
+            out["notes"] = list(self.notes)
         if by != "total":
             out["breakdown"] = [
                 {k: (_jsonable(v) if k in QUANTITIES else v) for k, v in row.items()
@@ -99,8 +109,9 @@ def render_table(reports: Sequence[Report], by: str, quantities: Sequence[str]) 
     if by == "total":  # one row per spec, in one table
         body = [[r.name, r.spec.source, r.convention.name, r.resolution]
                 + [human(getattr(r, q)) for q in quantities] for r in reports]
-        return tabulate(body, headers=["model", "spec", "convention", "resolution", *quantities],
-                        colalign=_align(["spec", "convention", "resolution"], quantities))
+        table = tabulate(body, headers=["model", "spec", "convention", "resolution", *quantities],
+                         colalign=_align(["spec", "convention", "resolution"], quantities))
+        return table + "".join(f"\nnote ({r.name}): {n}" for r in reports for n in r.notes)
     blocks = []
     extra = ["op", "in", "out"] if by == "layer" else []
     for report in reports:
@@ -110,7 +121,8 @@ def render_table(reports: Sequence[Report], by: str, quantities: Sequence[str]) 
                 for row in report.breakdown(by)]
         body.append(["total"] + [""] * len(extra) + [human(getattr(report, q)) for q in quantities])
         table = tabulate(body, headers=[by, *extra, *quantities], colalign=_align(extra, quantities))
-        blocks.append(f"{title}\n{table}")
+        notes = "".join(f"\nnote: {note}" for note in report.notes)
+        blocks.append(f"{title}\n{table}{notes}")
     return "\n\n".join(blocks)
 
 

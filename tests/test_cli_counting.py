@@ -85,3 +85,14 @@ def test_core_install_requires_no_torch():
     core = config["options"]["install_requires"].lower()
     assert "torch" not in core and "fvcore" not in core
     assert "torch" in config["options.extras_require"]["torch"]
+
+
+def test_efficientnet_reports_say_b1_b7_are_not_compound_scaling():
+    # Issue 4: output and docs state that the official B1-B7 coefficients do not follow alpha^phi.
+    phi = json.loads(run_cli("flops", "specs/examples/efficientnet_phi3.yaml", "--format", "json").stdout)
+    assert phi["resolution"] == 341  # round(224 * 1.15**3) = round(340.68)
+    assert "not follow alpha^phi" in phi["notes"][0] and "not B3" in phi["notes"][0]
+    table = run_cli("count", "specs/efficientnet_b3.yaml").stdout
+    assert "note: official B3 coefficients (width 1.2, depth 1.4, 300 px)" in table
+    b0 = json.loads(run_cli("flops", "specs/efficientnet_b0.yaml", "--format", "json").stdout)
+    assert "notes" not in b0

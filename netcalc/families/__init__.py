@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from ..graph import GraphBuilder, LayerGraph
 
@@ -24,6 +24,8 @@ class Family:
     has_head: bool = True                       # whether num_classes applies
     # config -> input resolution when the spec names none (EfficientNet scales it per variant)
     resolution_of: Optional[Callable[[Any], int]] = None
+    # config -> notes every report of such a spec carries (e.g. how a scaling relates to the paper)
+    notes: Optional[Callable[[Any], Tuple[str, ...]]] = None
 
 
 # family name -> module (in this package) that registers it

@@ -74,6 +74,7 @@ class EfficientNetConfig:
     resolution: int              # the scaled input size (the spec's `resolution` overrides it)
     dropout: float
     se_r: float = 0.25
+    scaling: str = ""            # how the spec named its scaling: "variant b3", "phi 3", ""
 
 
 # -- the reference code's rounding rules ------------------------------------------------------
@@ -144,8 +145,8 @@ def expand(spec, b: GraphBuilder) -> None:  # type: ignore[no-untyped-def]
 SCALING_KEYS = ("variant", "phi", "width_mult")
 
 
-def _parse_scaling(fields: Fields) -> Tuple[float, float, int, float]:
-    """(width, depth, resolution, dropout) from whichever scaling the spec names."""
+def _parse_scaling(fields: Fields) -> Tuple[float, float, int, float, str]:
+    """(width, depth, resolution, dropout, scaling) from whichever scaling the spec names."""
     given = [k for k in SCALING_KEYS if fields.has(k)]
     if len(given) > 1:
         raise fields.error(given[1], f"give only one of {', '.join(SCALING_KEYS)} "
@@ -153,23 +154,38 @@ def _parse_scaling(fields: Fields) -> Tuple[float, float, int, float]:
     if fields.has("variant"):
         name = fields.str("variant", choices=[*VARIANTS, *(v.upper() for v in VARIANTS)]).lower()
         c = VARIANTS[name]
-        return c.width, c.depth, c.resolution, c.dropout
+        return c.width, c.depth, c.resolution, c.dropout, f"variant {name}"
     if fields.has("phi"):
         phi = fields.float("phi", lo=-8.0, hi=16.0)
         alpha = fields.float("alpha", PAPER_ALPHA, lo=1.0, hi=4.0)
         beta = fields.float("beta", PAPER_BETA, lo=1.0, hi=4.0)
         gamma = fields.float("gamma", PAPER_GAMMA, lo=1.0, hi=4.0)
         width, depth, resolution = compound(phi, alpha, beta, gamma)
-        return width, depth, resolution, VARIANTS["b0"].dropout
+        return width, depth, resolution, VARIANTS["b0"].dropout, f"phi {phi:g}"
     width = fields.float("width_mult", 1.0, lo=1 / 16, hi=64.0)
     depth = fields.float("depth_mult", 1.0, lo=1 / 16, hi=64.0)
-    return width, depth, BASE_RESOLUTION, VARIANTS["b0"].dropout
+    return width, depth, BASE_RESOLUTION, VARIANTS["b0"].dropout, ""
+
+
+def notes(cfg: EfficientNetConfig) -> Tuple[str, ...]:
+    """Say, in every report, that the official B1-B7 are not compound scaling of B0."""
+    kind, _, value = cfg.scaling.partition(" ")
+    if kind == "phi":
+        not_variant = f", so this is not B{value}" if value in tuple("1234567") else ""
+        return (f"compound scaling phi = {value}: width {cfg.width_mult:.4g}, depth "
+                f"{cfg.depth_mult:.4g}, {cfg.resolution} px; the official B1-B7 coefficients do "
+                f"not follow alpha^phi, beta^phi, gamma^phi{not_variant}",)
+    if kind == "variant" and value not in ("b0",):
+        return (f"official {value.upper()} coefficients (width {cfg.width_mult}, depth "
+                f"{cfg.depth_mult}, {cfg.resolution} px) were chosen by hand: they do not follow "
+                "alpha^phi, beta^phi, gamma^phi of compound scaling",)
+    return ()
 
 
 def parse(fields: Fields) -> EfficientNetConfig:
-    width, depth, resolution, dropout = _parse_scaling(fields)
+    width, depth, resolution, dropout, scaling = _parse_scaling(fields)
     cfg = EfficientNetConfig(
-        width_mult=width, depth_mult=depth, resolution=resolution,
+        width_mult=width, depth_mult=depth, resolution=resolution, scaling=scaling,
         dropout=fields.float("dropout", dropout, lo=0.0, hi=1.0),
         se_r=fields.float("se_r", 0.25, lo=0.0, hi=4.0))
     key = next((k for k in SCALING_KEYS if fields.has(k)), "width_mult")
@@ -183,4 +199,5 @@ def parse(fields: Fields) -> EfficientNetConfig:
     return cfg
 
 
-register(Family("efficientnet", parse, expand, resolution_of=lambda cfg: cfg.resolution))
+register(Family("efficientnet", parse, expand, resolution_of=lambda cfg: cfg.resolution,
+                notes=notes))
