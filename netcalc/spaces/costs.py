@@ -53,6 +53,12 @@ def _unlabelled(layer: Layer) -> Layer:
     return layer._replace(name="", stage="", block="")
 
 
+def _shape(graph: LayerGraph) -> List[Tuple[bool, Layer]]:
+    """The layers of a block with labels dropped and, for input-reading ones, c_in too."""
+    return [(_reads_block_input(l), _without_c_in(l) if _reads_block_input(l) else _unlabelled(l))
+            for l in graph.layers]
+
+
 @dataclass(frozen=True)
 class Template:
     """A stage's first block built at one input width, split for w_in substitution."""
@@ -60,6 +66,7 @@ class Template:
     core: np.ndarray                 # (3,) costs of the layers whose sizes do not involve w_in
     inputs: Tuple[Layer, ...]        # the layers reading the block input
     rest: np.ndarray                 # (3,) costs of a later block of the stage (w -> w, stride 1)
+    own: np.ndarray                  # (3,) costs of the whole first block at w_in = w
 
 
 class CostModel:
@@ -120,25 +127,22 @@ class CostModel:
             if stage not in self._substitutable:
                 self._substitutable[stage] = self._check_substitution(stage, triple, graph)
             inputs = tuple(l for l in graph.layers if _reads_block_input(l))
-            core = [c for l, c in zip(graph.layers, count_graph(graph, self.convention))
-                    if not _reads_block_input(l)]
+            costs = count_graph(graph, self.convention)
+            core = [c for l, c in zip(graph.layers, costs) if not _reads_block_input(l)]
             rest = _totals(self._block(stage, width, triple, first=False), self.convention)
             self._templates[key] = Template(
                 np.array([sum(col) for col in zip(*core)] if core else [0, 0, 0], dtype=object),
-                inputs, rest)
+                inputs, rest, np.array([sum(col) for col in zip(*costs)], dtype=object))
         return self._templates[key]
 
     def _check_substitution(self, stage: int, triple: Triple, reference: LayerGraph) -> bool:
         """Whether only the c_in of input-reading layers changes with the input width."""
-        expected = [(_reads_block_input(l), _without_c_in(l) if _reads_block_input(l)
-                     else _unlabelled(l)) for l in reference.layers]
+        expected = _shape(reference)
         for extra in PROBE_EXTRA_WIDTHS:
             w_in = triple[0] + extra
             graph = self._block(stage, w_in, triple, first=True)
-            seen = [(_reads_block_input(l), _without_c_in(l) if _reads_block_input(l)
-                     else _unlabelled(l)) for l in graph.layers]
-            if seen != expected or any(l.c_in != w_in for l in graph.layers
-                                       if _reads_block_input(l)):
+            if _shape(graph) != expected or any(l.c_in != w_in for l in graph.layers
+                                                if _reads_block_input(l)):
                 return False
         return True
 
@@ -214,7 +218,20 @@ class CostModel:
                     c_in=w_in.astype(np.int64)[None, :], c_out=c_out, groups=groups_))
                 for q, value in enumerate(exact):
                     table[q, rows, :] += np.broadcast_to(value, (len(rows), len(w_in)))
+        self._check_table(table, w_in, triples, templates)
         return table
+
+    @staticmethod
+    def _check_table(table: np.ndarray, w_in: np.ndarray, triples: Sequence[Triple],
+                     templates: Sequence[Template]) -> None:
+        """Where w_in equals a template's own width, the table must equal the whole graph's
+        count: a free check of the vectorised evaluation."""
+        column = {int(w): c for c, w in enumerate(w_in.tolist())}
+        for r, (triple, template) in enumerate(zip(triples, templates)):
+            c = column.get(triple[0])
+            if c is not None and list(table[:, r, c]) != list(template.own):
+                raise RuntimeError(f"internal error: tabulated first block {triple} from "
+                                   f"{triple[0]} channels differs from its graph's count")
 
     def rest_block_table(self, stage: int, triples: Sequence[Triple]) -> np.ndarray:
         return np.array([self.template(stage, t).rest for t in triples], dtype=np.int64).T

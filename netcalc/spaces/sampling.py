@@ -198,10 +198,14 @@ class RegNetCandidates:
                                      bot_mul=bot_mul, q=net.q, stride=space.strides[0],
                                      stem_type=net.stem_type, stem_w=net.stem_w,
                                      block_type=net.block_type, se_r=net.se_r, head_w=net.head_w)
-        stages = regnet.stages(config)
-        if space.stage_count and not space.stage_count[0] <= len(stages) <= space.stage_count[1]:
+        # the rule aims at max exponent + 1 stages and gives at most that many: most draws that
+        # the constraints reject are rejected here, before the widths are generated
+        aimed = max(regnet.block_exponents(w0, wa, wm, depth)) + 1
+        lo, hi = space.stage_count or (1, aimed)
+        if aimed < lo or (space.no_skipped and aimed > hi):
             return None
-        if space.no_skipped and len(stages) != max(regnet.block_exponents(w0, wa, wm, depth)) + 1:
+        stages = regnet.stages(config)
+        if not lo <= len(stages) <= hi or (space.no_skipped and len(stages) != aimed):
             return None
         if max(s.width for s in stages) > MAX_CHANNELS:
             return None

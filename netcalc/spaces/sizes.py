@@ -167,8 +167,8 @@ def _anynet_note(space: Space, report: SizeReport) -> str:
     formula = report.formula_value
     printed = space.table1.figure
     if formula is not None and formula == report.size:
-        return (f"exact product; the printed {printed:.2g} is it rounded "
-                f"({report.size:.4g})")
+        return (f"the printed formula is exact ({report.size:.4g}); the printed "
+                f"{printed:.2g} rounds it to two digits")
     ordered = "; ".join(ordering_notes(space))
     return (f"the printed formula divides by {space.num_stages}! per ordered dimension "
             f"({float(formula):.4g}), which misses tuples with equal neighbours: {ordered}; "
