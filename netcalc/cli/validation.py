@@ -1,1 +1,191 @@
-"""Commands of this module are registered on netcalc.cli.main when written."""
+"""``netcalc validate | check | lock``: counts proven against traces, and CI gates for other repos.
+
+``validate`` imports torch and fvcore inside the command; ``check`` and ``lock`` are analytic and
+import neither.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Iterable, Iterator, List, Optional, Sequence
+
+import click
+
+from ..errors import SpecError
+from ..rules import CONVENTIONS
+from . import main
+
+TRACED_CONVENTIONS = ("fvcore", "torch")
+
+
+def _progress(items: Sequence[Any], label: str) -> Iterator[Any]:
+    """A progress bar over several items on an interactive stderr; silent in pipes and CI."""
+    if len(items) < 2 or not sys.stderr.isatty():
+        yield from items
+        return
+    with click.progressbar(items, label=label, file=sys.stderr,
+                           item_show_func=lambda s: str(s) if s else None) as bar:
+        yield from bar
+
+
+def _torch_validation() -> Any:
+    try:
+        from ..torch import validate
+    except ImportError as exc:
+        raise SpecError("", "validate", f"needs torch and fvcore ({exc.name} is missing): "
+                                        "pip install 'netcalc[torch]'") from None
+    return validate
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu",
+              show_default=True, help="Where the module runs; auto = cuda when torch sees a GPU.")
+@click.option("--resolution", type=click.IntRange(1, 8192), default=None,
+              help="Input resolution (default: each spec's own).")
+@click.option("--convention", type=click.Choice(TRACED_CONVENTIONS), default="fvcore",
+              show_default=True,
+              help="fvcore: FlopCountAnalysis/ActivationCountAnalysis/parameter_count; "
+                   "torch: FlopCounterMode (acts from fvcore). pycls cannot be traced.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def validate(specs: Sequence[str], device: str, resolution: Optional[int], convention: str,
+             fmt: str) -> None:
+    """Build each SPEC's real torch module, trace it, and diff every layer's counts.
+
+    Flops, params and activations of every layer and in total, from netcalc and from the
+    tools (docs/validation.md). Exit status 0 only if every count is identical, 1 otherwise.
+    Ops the tool skips (adds, activations, pooling) are listed in one summary line.
+
+    \b
+    Examples:
+      netcalc validate specs/regnetx_800mf.yaml
+      netcalc validate specs/*.yaml --convention torch --resolution 225
+      netcalc validate specs/efficientnet_b0.yaml --device auto --format json
+    """
+    validation = _torch_validation()
+    device = validation.resolve_device(device)
+    results = []
+    for spec in _progress(list(specs), "validating"):
+        results += validation.validate_conventions(spec, (convention,), resolution, device)
+    click.echo(validation.RENDERERS[fmt](results))
+    if not all(r.ok for r in results):
+        sys.exit(1)
+
+
+# -- check: budgets and lock files ----------------------------------------------------------------
+def _limits(max_flops: Optional[str], max_params: Optional[str], max_acts: Optional[str]) -> dict:
+    from ..quantity import parse_quantity
+
+    given = {"flops": (max_flops, "--max-flops"), "params": (max_params, "--max-params"),
+             "acts": (max_acts, "--max-acts")}
+    return {q: parse_quantity(text, option) for q, (text, option) in given.items()
+            if text is not None}
+
+
+def _budget_table(rows: Sequence[Any]) -> str:
+    from tabulate import tabulate
+
+    body = [[r.name, r.spec, r.quantity, f"{r.value:,}", f"{r.limit:,}",
+             "ok" if r.ok else f"OVER by {r.over:,} ({100 * r.over / max(r.limit, 1):.2f}%)"]
+            for r in rows]
+    return tabulate(body, headers=["model", "spec", "quantity", "count", "max", "status"],
+                    colalign=("left", "left", "left", "right", "right", "left"))
+
+
+@main.command()
+@click.argument("specs", nargs=-1, metavar="SPEC...")
+@click.option("--max-flops", metavar="X", help="Flops budget, e.g. 400M or 1.6G (inclusive).")
+@click.option("--max-params", metavar="X", help="Parameter budget, e.g. 6.5M.")
+@click.option("--max-acts", metavar="X", help="Activation budget, e.g. 12M.")
+@click.option("--lock", "lock_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Fail when any count differs from this lock file (from netcalc lock).")
+@click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="pycls",
+              show_default=True, help="Convention of the --max-* budgets.")
+@click.option("--resolution", type=click.IntRange(1, 8192), default=None,
+              help="Resolution of the --max-* budgets (default: each spec's own).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def check(specs: Sequence[str], max_flops: Optional[str], max_params: Optional[str],
+          max_acts: Optional[str], lock_file: Optional[str], convention: str,
+          resolution: Optional[int], fmt: str) -> None:
+    """CI gate: exit 1 when a SPEC is over budget or a count moved from the lock file.
+
+    With --max-*, every SPEC must stay within the budgets (quantities take k, M, G, T).
+    With --lock, every model of the lock file (or only the SPECs named) must have exactly the
+    counts recorded there; the report shows each change, by total and by stage.
+
+    \b
+    Examples:
+      netcalc check specs/my_net.yaml --max-flops 400M --max-params 6.5M
+      netcalc check specs/*.yaml --max-flops 1.6G --convention fvcore
+      netcalc lock specs/*.yaml > netcalc.lock      # once, and commit it
+      netcalc check --lock netcalc.lock              # in CI
+    """
+    from .. import testing
+
+    limits = _limits(max_flops, max_params, max_acts)
+    if not limits and lock_file is None:
+        raise click.UsageError("give a budget (--max-flops/--max-params/--max-acts) or --lock FILE")
+    if limits and not specs:
+        raise click.UsageError("--max-* budgets need at least one SPEC")
+    budget = testing.check_budgets(specs, limits, convention, resolution) if limits else []
+    changes = testing.lock_changes(lock_file, specs) if lock_file else []
+    ok = all(r.ok for r in budget) and not changes
+    if fmt == "json":
+        click.echo(json.dumps({"ok": ok, "budget": [_budget_dict(r) for r in budget],
+                               "lock_changes": [_change_dict(c) for c in changes]}))
+    else:
+        click.echo(_check_text(budget, changes, lock_file))
+    if not ok:
+        sys.exit(1)
+
+
+def _check_text(budget: Sequence[Any], changes: Sequence[Any], lock_file: Optional[str]) -> str:
+    from ..testing import render_lock_changes
+
+    parts: List[str] = []
+    if budget:
+        over = sum(not r.ok for r in budget)
+        parts.append(_budget_table(budget))
+        parts.append(f"budget: {len(budget) - over} ok, {over} over" if over else "budget: ok")
+    if lock_file:
+        parts.append(f"lock {lock_file}: {len(changes)} change{'s' * (len(changes) != 1)}\n"
+                     + render_lock_changes(changes) if changes else f"lock {lock_file}: unchanged")
+    return "\n".join(parts)
+
+
+def _budget_dict(row: Any) -> dict:
+    return {"spec": row.spec, "name": row.name, "quantity": row.quantity, "count": row.value,
+            "max": row.limit, "ok": row.ok}
+
+
+def _change_dict(change: Any) -> dict:
+    return {"spec": change.spec, "convention": change.convention,
+            "resolution": change.resolution, "where": change.where,
+            "quantity": change.quantity, "locked": change.locked, "now": change.now,
+            "diff": change.diff}
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@click.option("--convention", type=click.Choice(list(CONVENTIONS)), multiple=True,
+              help="Convention(s) to record (repeatable; default pycls).")
+@click.option("--resolution", type=click.IntRange(1, 8192), default=None,
+              help="Resolution to record (default: each spec's own).")
+def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[int]) -> None:
+    """Print a lock file of SPECs' exact counts (JSON) for `netcalc check --lock`.
+
+    Each model records its spec path (as given: run this where the lock file will live),
+    convention, resolution, totals and per-stage counts, all exact integers.
+
+    \b
+    Examples:
+      netcalc lock specs/*.yaml > netcalc.lock
+      netcalc lock specs/my_net.yaml --convention pycls --convention fvcore > netcalc.lock
+      netcalc check --lock netcalc.lock
+    """
+    from ..testing import dump_lock, make_lock
+
+    conventions = tuple(dict.fromkeys(convention)) or ("pycls",)
+    click.echo(dump_lock(make_lock(list(specs), conventions, resolution)), nl=False)
