@@ -181,6 +181,9 @@ def sample_command(space: str, n: int, flops: Optional[str], params: Optional[st
                        parse_range(flops, "--flops") if flops else none,
                        parse_range(params, "--params") if params else none,
                        parse_range(acts, "--acts") if acts else none)
+    if any(cap.relative for cap in loaded.caps) and regime_upper(flops) is None:
+        click.echo(f"note: {loaded.name}'s caps relative to the flops cap F are not applied "
+                   "without an upper end of --flops", err=True)
     result = draw(loaded, n, regime, seed=seed, convention=convention,
                   compatible_only=compatible_only, max_candidates=max_candidates,
                   verify=verify, progress=True)
@@ -191,6 +194,12 @@ def sample_command(space: str, n: int, flops: Optional[str], params: Optional[st
         from ..spaces.plots import plot_sample_edfs
 
         plot_sample_edfs(result, plot)
+
+
+def regime_upper(text: Optional[str]) -> Optional[int]:
+    from ..quantity import parse_range
+
+    return parse_range(text, "--flops")[1] if text else None
 
 
 def _write_lines(records: Sequence[dict], out: Optional[str]) -> None:

@@ -1,10 +1,12 @@
 """Design spaces: exact sizes, sampling inside a complexity regime, statistics and fits.
 
     >>> from netcalc import spaces
-    >>> spaces.space_size(spaces.load_space("anynetx_a"))
+    >>> space = spaces.load_space("anynetx_a")
+    >>> spaces.space_size(space)
     1846757322198614016
-    >>> sample = spaces.sample(spaces.load_space("anynetx_a"), 10,
-    ...                        spaces.Regime.of(..., flops=(360_000_000, 400_000_000)))
+    >>> sample = spaces.sample(space, 10, spaces.Regime.of(space, flops=(360_000_000, 400_000_000)))
+    >>> len(sample.records)
+    10
 
 Uses numpy (a dependency of netcalc); the analytic counting path never imports this package.
 See docs/design_spaces.md.

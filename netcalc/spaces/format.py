@@ -154,7 +154,7 @@ def _number(fields: Fields, key: Any, value: Any, bounds: Bounds) -> Decimal:
     return number
 
 
-def _as_value(number: Decimal, integer: bool) -> Any:
+def as_value(number: Decimal, integer: bool) -> Any:
     return int(number) if integer else float(number)
 
 
@@ -193,7 +193,7 @@ def parse_domain(fields: Fields, name: str) -> Domain:
                                         "and step (pycls semantics)")
         numbers, weights = DISTRIBUTIONS[distribution](lo, hi, step)
     fields.finish(allowed_extra=("step",))
-    values = tuple(_as_value(n, bounds.integer) for n in numbers)
+    values = tuple(as_value(n, bounds.integer) for n in numbers)
     return Domain(name, values, tuple(weights), distribution)
 
 

@@ -81,9 +81,9 @@ class Regime:
 # -- candidates of each kind ----------------------------------------------------------------------
 @dataclass
 class Batch:
-    totals: np.ndarray        # (3, m) int64
-    valid: np.ndarray         # (m,) members that make a network at all (RegNet constraints)
-    payload: Any              # what record() needs
+    totals: Optional[np.ndarray]   # (3, m) int64; None until counted (see _select)
+    valid: np.ndarray              # (m,) draws the space's constraints keep (RegNet stages)
+    payload: Any                   # what quantity() and record() need
 
 
 class AnyNetCandidates:
@@ -94,7 +94,7 @@ class AnyNetCandidates:
         self.values = [np.array(space.domain(d).values) for d in ANYNET_DIMS]
         layout = Layout.of(ANYNET_DIMS, space.relation)
         weights = _outer([np.array(space.domain(d).weights) for d in ANYNET_DIMS])
-        triples, self.adjusted, compatible = _combos(space)
+        triples, self.adjusted, compatible = compatibility(space)
         mask = np.ones_like(weights, dtype=bool)
         if compatible_only or space.compatible:
             mask &= compatible[None, :, :, :]
@@ -103,8 +103,9 @@ class AnyNetCandidates:
         self._tables(space, convention, triples)
 
     def _tables(self, space: Space, convention: str, triples: np.ndarray) -> None:
-        """Per stage: first-block costs per (template, previous width), later-block costs per
-        template; rows of 3 (flops, params, acts) so one gather fetches a candidate's part."""
+        """Per stage: first-block costs per (template, previous width) and later-block costs
+        per template, where a template is a distinct (w, b, g) after pycls's adjustment; one
+        flat vector per quantity, so a gather fetches one number per candidate and part."""
         model = CostModel(space.network, space.strides, convention)
         unique, template_of = np.unique(triples.reshape(-1, 3), axis=0, return_inverse=True)
         self.template_of = template_of.ravel()          # by (w, b, g) combination index
@@ -233,7 +234,7 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _combos(space: Space) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def compatibility(space: Space) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every (w, b, g) of the domains: the network's triple, (w', g'), and compatibility.
 
     Compatible means pycls's adjust_block_compatibility leaves the triple as it is, which is

@@ -25,9 +25,9 @@ TABLE1_CHAIN = ("anynetx_a", "anynetx_b", "anynetx_c", "anynetx_d", "anynetx_e",
 
 def compatible_mask(space: Space) -> Any:
     """(|w|, |b|, |g|) bool: the triples pycls's adjustment leaves unchanged."""
-    from .sampling import _combos
+    from .sampling import compatibility
 
-    return _combos(space)[2]
+    return compatibility(space)[2]
 
 
 def space_size(space: Space, compatible_only: bool = False) -> int:
@@ -207,10 +207,9 @@ class DistinctCount:
 def with_steps(space: Space, steps: Dict[str, Any]) -> Space:
     """The same RegNet grid with other steps (ranges kept); None keeps a step."""
     from dataclasses import replace
-
     from decimal import Decimal
 
-    from .format import DISTRIBUTIONS, _as_value, DIM_BOUNDS
+    from .format import DIM_BOUNDS, DISTRIBUTIONS, as_value
 
     domains = []
     for d in space.domains:
@@ -223,7 +222,7 @@ def with_steps(space: Space, steps: Dict[str, Any]) -> Space:
         lo, hi, q = Decimal(repr(d.values[0])), Decimal(repr(d.values[-1])), Decimal(repr(step))
         values, weights = DISTRIBUTIONS["uniform"](lo, hi, q)
         integer = DIM_BOUNDS[d.name].integer
-        domains.append(Domain(d.name, tuple(_as_value(v, integer) for v in values),
+        domains.append(Domain(d.name, tuple(as_value(v, integer) for v in values),
                               tuple(weights)))
     return replace(space, domains=tuple(domains))
 

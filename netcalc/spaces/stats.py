@@ -57,6 +57,8 @@ def summary(sample: Any) -> Dict[str, Any]:
         "fraction_in_regime": p,
         "fraction_ci95": [lo, hi],
         "quantiles": {q: quantiles(totals[i]) for i, q in enumerate(QUANTITIES)},
+        # the EDF of each quantity: F(x[k]) = (k + 1) / n over the sorted values x
+        "edf": {q: [int(v) for v in edf(totals[i])[0]] for i, q in enumerate(QUANTITIES)},
     }
 
 
