@@ -58,6 +58,9 @@ def test_values_are_sorted_for_ordering():
     (_with(caps={"params": {}}), "caps.params", "needs max"),
     (_with(caps={"params": {"max": "4Q"}}), "caps.params.max", "quantity"),
     (_with(kind="nas"), "kind", "not one of"),
+    # 1000 depths x 65536 widths per stage: refused before any table is built
+    (_with(domains={"depth": {"range": [1, 1000]}, "width": {"range": [1, 65536]}}),
+     "domains", "choices per stage"),
 ])
 def test_errors_name_file_and_field(data, field, message):
     with pytest.raises(SpecError) as err:

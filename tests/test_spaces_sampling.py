@@ -147,6 +147,19 @@ def test_empty_regime_gives_a_clear_error():
         sample(space, 1000, Regime.of(space, flops=REGIME), seed=0, max_candidates=4000)
 
 
+def test_space_without_members_is_refused():
+    # width 8 with b = 1/4 has a 2-channel bottleneck, which no group width 32 divides
+    data = {"kind": "anynet", "constraints": {"compatible": True},
+            "domains": {"depth": {"range": [1, 2]}, "width": {"values": [8]},
+                        "bot_mul": {"values": [0.25]}, "group_w": {"values": [32]}}}
+    space = parse_space(data, "none.yaml")
+    from netcalc.spaces import space_size
+
+    assert space_size(space) == 0
+    with pytest.raises(SpecError, match="no members"):
+        sample(space, 1)
+
+
 def test_chain_sampler_is_uniform_over_members():
     # 3 stages over a 3x4 per-stage domain with a mask, width strictly increasing, depth
     # shared: list every member and check the frequencies with a chi-square bound.

@@ -38,6 +38,7 @@ REGNET_PARAMS = ("depth", "w0", "wa", "wm", "bot_mul", "group_w")
 RELATIONS = ("shared", "non_decreasing", "increasing")
 QUANTITIES = ("flops", "params", "acts")
 MAX_DOMAIN = 1_000_000          # values of one dimension
+MAX_STAGE_CHOICES = 4_000_000   # anynet kind: d x w x b x g choices of one stage
 MAX_STAGES = 16
 MAX_EXTENDS = 8
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
@@ -393,6 +394,10 @@ def _parse_anynet(fields: Fields, common: Dict[str, Any]) -> Space:
     strides = _parse_strides(fields, num_stages)
     domains = _parse_domains(fields, ANYNET_DIMS, ("depth", "width"),
                              {"bot_mul": 1.0, "group_w": 1})
+    choices = math.prod(len(d) for d in domains)
+    if choices > MAX_STAGE_CHOICES:
+        raise fields.error("domains", f"{choices:,} choices per stage (depth x width x bot_mul x "
+                                      f"group_w); the limit is {MAX_STAGE_CHOICES:,}")
     relations, compatible = _parse_anynet_constraints(fields)
     return Space(domains=domains, num_stages=num_stages, strides=strides, relations=relations,
                  compatible=compatible, **common)

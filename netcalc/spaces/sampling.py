@@ -27,6 +27,7 @@ from .format import ANYNET_DIMS, QUANTITIES, Space
 from .progress import Progress
 
 ANYNET_BATCH = 16384
+MAX_TABLE = 20_000_000     # first-block table entries per stage (x3 quantities, int64)
 REGNET_BATCH = 1024
 DEFAULT_MAX_CANDIDATES = {"anynet": 20_000_000, "regnet": 400_000}
 Range = Tuple[Optional[int], Optional[int]]
@@ -98,6 +99,9 @@ class AnyNetCandidates:
         mask = np.ones_like(weights, dtype=bool)
         if compatible_only or space.compatible:
             mask &= compatible[None, :, :, :]
+        if not (weights * mask).any():
+            raise SpecError(space.source, "domains", "no (depth, width, bot_mul, group_w) of a "
+                                                     "stage is allowed: the space has no members")
         self.sampler = ChainSampler(weights * mask, layout, space.num_stages,
                                     separable=bool(mask.all()))
         self._tables(space, convention, triples)
@@ -111,6 +115,11 @@ class AnyNetCandidates:
         self.template_of = template_of.ravel()          # by (w, b, g) combination index
         keys = [(int(w), float(b), int(g)) for w, b, g in unique]
         widths = np.unique(unique[:, 0]).astype(np.int64)
+        if len(keys) * len(widths) > MAX_TABLE:
+            raise SpecError(space.source, "domains",
+                            f"{len(keys):,} distinct (width, bot_mul, group_w) times {len(widths):,} "
+                            f"input widths is more than the sampler tabulates ({MAX_TABLE:,}); "
+                            "narrow the width or group domains")
         self.width_index = np.searchsorted(widths, unique[:, 0].astype(np.int64))
         first, rest, self.n_in = [], [], []
         for stage in range(space.num_stages):
