@@ -12,6 +12,7 @@ from typing import Any, Optional, Sequence, TextIO
 import click
 
 from ..errors import SpecError
+from ..rules import CONVENTIONS
 from . import main
 
 STEP_OPTIONS = ("depth", "w0", "wa", "wm")
@@ -143,8 +144,8 @@ def _echo_table1(fmt: str, distinct: bool) -> None:
               help="Quantiles and the in-regime fraction with a bootstrap 95% CI.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",
               help="EDFs of flops, params and acts (needs the plot extra).")
-@click.option("--convention", type=click.Choice(["pycls", "fvcore", "torch"]), default="pycls",
-              show_default=True)
+@click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="pycls",
+              show_default=True, help="Counting convention of the regime and the output.")
 @click.option("--compatible-only", is_flag=True,
               help="Draw only (w, b, g) with g dividing w*b (no pycls adjustment needed).")
 @click.option("--max-candidates", type=click.IntRange(1, 10 ** 10), default=None,
