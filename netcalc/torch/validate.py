@@ -66,6 +66,9 @@ def quiet_fvcore() -> Iterator[None]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            # fvcore scripts a few functions at import; torch 2.x deprecates torch.jit.
+            warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated",
+                                    category=DeprecationWarning)
             yield
     finally:
         logger.setLevel(level)
@@ -73,12 +76,12 @@ def quiet_fvcore() -> Iterator[None]:
 
 def _fvcore_analysis(cls_name: str) -> Callable[[nn.Module, tuple], Measured]:
     def run(module: nn.Module, inputs: tuple) -> Measured:
-        import fvcore.nn
-
-        analysis = getattr(fvcore.nn, cls_name)(module, inputs)
-        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-        analysis.tracer_warnings("none")
         with quiet_fvcore():
+            import fvcore.nn
+
+            analysis = getattr(fvcore.nn, cls_name)(module, inputs)
+            analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+            analysis.tracer_warnings("none")
             by_module = dict(analysis.by_module())
             unsupported = dict(sorted(analysis.unsupported_ops().items()))
         return Measured(by_module, int(by_module[""]), unsupported)
@@ -86,7 +89,8 @@ def _fvcore_analysis(cls_name: str) -> Callable[[nn.Module, tuple], Measured]:
 
 
 def _fvcore_params(module: nn.Module, inputs: tuple) -> Measured:
-    from fvcore.nn import parameter_count
+    with quiet_fvcore():
+        from fvcore.nn import parameter_count
 
     counts = dict(parameter_count(module))
     return Measured(counts, int(counts.get("", 0)))

@@ -1,0 +1,247 @@
+"""netcalc's counts against the traced real module: every shipped spec, random specs, broken rules.
+
+The expected numbers here are not typed in: they are what fvcore (FlopCountAnalysis,
+ActivationCountAnalysis, parameter_count) and torch (FlopCounterMode, p.numel()) report for the
+module that netcalc.torch builds from the same layer graph, layer by layer and in total. Two
+independent computations must agree to the integer.
+
+Resolutions: every spec in specs/*.yaml and specs/examples/*.yaml (found by glob, so new specs
+are covered automatically) at its own resolution and at two others, one even and one odd
+(160 and 225). The largest specs (over 10 G fvcore flops at their own resolution: RegNetX/Y-16GF
+and 32GF, EfficientNet-B6/B7, ...) take 128 and 161 instead, to keep CI time modest: measured on
+one core, all specs x 3 resolutions x 2 conventions take about 85 s with (160, 225) everywhere.
+"""
+import glob
+import json
+import os
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("fvcore")
+
+import netcalc  # noqa: E402
+from netcalc import rules  # noqa: E402
+from netcalc.cli import main  # noqa: E402
+from netcalc.torch import build, validate_conventions, validate_spec  # noqa: E402
+from netcalc.torch.builder import Add, Spatial, module_name  # noqa: E402
+from netcalc.torch.validate import render_table  # noqa: E402
+
+from conftest import ROOT, spec_path  # noqa: E402
+
+SHIPPED = sorted(os.path.relpath(p, ROOT) for pattern in ("specs/*.yaml", "specs/examples/*.yaml")
+                 for p in glob.glob(os.path.join(ROOT, pattern)))
+LARGE_FLOPS = 10 ** 10
+ALTERNATIVES = {"even": (160, 192, 128, 96), "odd": (225, 161, 129, 97)}
+LARGE_ALTERNATIVES = {"even": (128, 96, 160), "odd": (161, 129, 97)}
+
+
+def _expands(spec, resolution):
+    try:
+        netcalc.expand(spec, resolution)
+        return True
+    except netcalc.SpecError:
+        return False
+
+
+def resolutions(path):
+    """The spec's own resolution, then the first even and first odd alternative that it accepts."""
+    spec = netcalc.load_spec(spec_path(path))
+    large = netcalc.count(spec, "fvcore").flops > LARGE_FLOPS
+    chosen = [spec.resolution]
+    for kind, candidates in (LARGE_ALTERNATIVES if large else ALTERNATIVES).items():
+        picked = [r for r in candidates if r not in chosen and _expands(spec, r)]
+        if picked:
+            chosen.append(picked[0])
+    return chosen
+
+
+CASES = [(path, r, i) for path in SHIPPED for i, r in enumerate(resolutions(path))]
+
+
+def test_every_shipped_spec_has_three_resolutions():
+    # The Done-when of issue 3: own resolution plus two others, one of them odd.
+    assert len(SHIPPED) >= 30, SHIPPED                     # 30 RegNet/ResNet(X) zoo specs at least
+    for path in SHIPPED:
+        chosen = resolutions(path)
+        assert len(chosen) == 3 and any(r % 2 for r in chosen[1:]), (path, chosen)
+
+
+@pytest.mark.parametrize("path,resolution,which", CASES,
+                         ids=[f"{os.path.basename(p)}@{r}" for p, r, _ in CASES])
+def test_shipped_spec_matches_trace(path, resolution, which):
+    validations = validate_conventions(spec_path(path), ("fvcore", "torch"), resolution)
+    for v in validations:
+        assert v.ok, "\n" + render_table([v])
+        # Totals from the tools' own root counts equal netcalc's totals exactly.
+        assert v.measured == v.netcalc
+        assert v.resolution == resolution
+
+
+def test_regnetx_800mf_fvcore_reference_total():
+    # conventions.md: the fvcore total of RegNetX-800MF at 224 is 810,028,128
+    # = conv 799,027,712 + linear 672,000 + BN 10,295,488 + GAP 32,928 (measured with fvcore).
+    v = validate_spec(spec_path("specs/regnetx_800mf.yaml"), "fvcore")
+    assert v.ok
+    assert v.measured["flops"] == 810_028_128 == 799_027_712 + 672_000 + 10_295_488 + 32_928
+    # Parameters: 7,259,656 (pycls MODEL_ZOO figure, identical in every convention).
+    assert v.measured["params"] == 7_259_656
+    # fvcore skips the 16 residual adds of RegNetX-800MF's 16 blocks (depths 1, 3, 7, 5).
+    assert v.unsupported == {"aten::add": 16}
+
+
+# -- the built module -----------------------------------------------------------------------------
+def test_one_module_per_layer_named_by_index():
+    graph = netcalc.expand(spec_path("specs/regnety_200mf.yaml"))
+    module = build(graph)
+    assert not module.training                                   # BN: 2 flops/elem only in eval
+    assert len(module.layers) == len(graph.layers)
+    assert module.layer_names == [l.name for l in graph.layers]
+    modules = dict(module.named_modules())
+    for i, layer in enumerate(graph.layers):
+        built = modules[module_name(i)]
+        expected = {"conv": torch.nn.Conv2d, "bn": torch.nn.BatchNorm2d,
+                    "gap": torch.nn.AdaptiveAvgPool2d, "linear": torch.nn.Linear,
+                    "sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU}.get(layer.op)
+        if expected:
+            assert isinstance(built, expected), (layer.name, built)
+    # Params: the module's numel equals the analytic count, 3,162,996 (pycls MODEL_ZOO prints
+    # 3.2 M for RegNetY-200MF, the same number rounded).
+    analytic = netcalc.count(spec_path("specs/regnety_200mf.yaml")).params
+    assert sum(p.numel() for p in module.parameters()) == analytic == 3_162_996
+
+
+def test_uninitialised_build_is_zero_and_deterministic():
+    module = build(spec_path("specs/examples/tiny_cnn.yaml"), init=False)
+    assert all(bool((p == 0).all()) for p in module.parameters())
+    bn = module.layers[1]
+    assert bool((bn.running_var == 1).all()) and bool((bn.running_mean == 0).all())
+    out = module(torch.ones(1, 3, 32, 32))
+    assert out.shape == (1, 10) and bool((out == 0).all())       # zero weights, zero biases
+
+
+def test_partial_add_adds_into_the_first_channels():
+    # ReXNet: a 2-channel input added to the first 2 of 4 channels; the others pass unchanged.
+    add = Add(channels=4, other_channels=2)
+    x = torch.arange(4.0).reshape(1, 4, 1, 1)
+    other = torch.tensor([10.0, 20.0]).reshape(1, 2, 1, 1)
+    assert add(x, other).flatten().tolist() == [10.0, 21.0, 2.0, 3.0]
+
+
+def test_rexnet_partial_skips_validate():
+    rexnet = [p for p in SHIPPED if "rexnet" in p]
+    if not rexnet:
+        pytest.skip("no ReXNet spec shipped yet")
+    graph = netcalc.expand(spec_path(rexnet[0]))
+    partial = [l for l in graph.layers if l.op == "add"
+               and graph.layers[l.inputs[1]].c_out < l.c_out]
+    assert partial, "ReXNet has residual adds with fewer input than output channels"
+    for v in validate_conventions(spec_path(rexnet[0]), ("fvcore", "torch"), 129):
+        assert v.ok, "\n" + render_table([v])
+
+
+FLAT_GRAPH = {
+    "family": "graph", "name": "FlatTail", "resolution": 16,
+    "layers": [
+        {"name": "stem", "op": "conv", "out": 8, "kernel": 3, "stride": 2},
+        {"name": "pool", "op": "gap"},
+        {"name": "flat", "op": "flatten"},
+        {"name": "bn", "op": "bn"},                           # BN on a flat tensor
+        {"name": "mix", "op": "conv", "out": 8, "kernel": 1, "bias": True},
+        {"name": "skip", "op": "add", "with": "flat"},        # flat + map of 1 x 1
+        {"name": "gate", "op": "sigmoid", "input": "pool"},
+        {"name": "scale", "op": "mul", "input": "skip", "with": "gate"},
+        {"name": "fc", "op": "linear", "out": 3},
+    ],
+}
+
+
+def test_flat_tensors_feed_spatial_ops():
+    # A flattened tensor is C x 1 x 1 in the graph; the module must accept it where a map goes.
+    # fvcore flops at 16 px: conv 3*3*3*8*8*8 = 13,824; GAP 8*64 = 512; BN 2*8 = 16;
+    # 1x1 conv 8*8 = 64; linear 8*3 = 24 -> 14,440.
+    graph = netcalc.expand(FLAT_GRAPH)
+    module = build(graph)
+    # Only the BN reads a flat tensor; its output is a map again, which the 1x1 conv reads.
+    assert isinstance(module.layers[3], Spatial) and isinstance(module.layers[4], torch.nn.Conv2d)
+    fvcore, torch_v = validate_conventions(FLAT_GRAPH, ("fvcore", "torch"))
+    assert fvcore.ok and torch_v.ok
+    assert fvcore.measured["flops"] == 13_824 + 512 + 16 + 64 + 24
+
+
+def test_pool_padding_torch_cannot_build_is_bad_input():
+    spec = {"family": "graph", "resolution": 8,
+            "layers": [{"name": "p", "op": "maxpool", "kernel": 2, "stride": 2, "padding": 2}]}
+    with pytest.raises(netcalc.SpecError, match="padding 2 exceeds half its kernel 2"):
+        build(spec)
+
+
+# -- a broken rule is caught ----------------------------------------------------------------------
+def test_broken_fvcore_bn_rule_is_caught(monkeypatch):
+    # Count BN at 3 per element instead of fvcore's 2 (eval mode): every BN layer must differ by
+    # exactly c*h*w. RegNetX-200MF at 224: the stem BN sees 32 x 112 x 112 = 401,408 elements.
+    monkeypatch.setitem(rules.FVCORE.flops, "bn", lambda l: 3 * rules.in_elems(l))
+    v = validate_spec(spec_path("specs/regnetx_200mf.yaml"), "fvcore")
+    assert not v.ok
+    by_layer = {m.layer: m for m in v.mismatches}
+    assert by_layer["stem.bn"].diff == -401_408 and by_layer["stem.bn"].quantity == "flops"
+    assert {m.op for m in v.mismatches if m.layer != "total"} == {"bn"}
+    graph = netcalc.expand(spec_path("specs/regnetx_200mf.yaml"))
+    bn_elems = sum(rules.in_elems(l) for l in graph.layers if l.op == "bn")
+    assert by_layer["total"].diff == -bn_elems
+
+
+def test_validate_command_exits_1_on_a_broken_rule(monkeypatch):
+    from click.testing import CliRunner
+
+    # torch convention: drop the factor 2 of conv flops; every conv layer now differs.
+    monkeypatch.setitem(rules.TORCH.flops, "conv", rules.conv_macs)
+    result = CliRunner().invoke(main, ["validate", spec_path("specs/examples/tiny_cnn.yaml"),
+                                       "--convention", "torch"])
+    assert result.exit_code == 1, result.output
+    assert "MISMATCH" in result.output
+    # TinyCNN's stem: 3x3x3x16 MACs at 32x32 = 442,368; FlopCounterMode says 2x that.
+    assert "stem" in result.output and "442,368" in result.output and "884,736" in result.output
+
+
+# -- the command line -----------------------------------------------------------------------------
+def test_validate_cli_identical_exit_0_one_summary_line_no_warnings(cli):
+    result = cli("validate", "specs/examples/se_mobile_block.yaml", "specs/resnet50.yaml",
+                 "--resolution", "97")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr == ""                            # no fvcore warning spam, no progress bar
+    summaries = [l for l in result.stdout.splitlines() if "skipped (0 flops" in l]
+    assert len(summaries) == 2                             # one line per spec
+    assert "aten::silu x3" in summaries[0]                  # se_mobile_block has 3 SiLUs
+    assert "aten::max_pool2d x1" in summaries[1] and "aten::add x16" in summaries[1]  # 16 blocks
+    assert result.stdout.rstrip().endswith("2 validated: 2 identical, 0 mismatched")
+
+
+def test_validate_cli_json(cli):
+    result = cli("validate", "specs/regnetx_800mf.yaml", "--format", "json")
+    assert result.returncode == 0
+    data = json.loads(result.stdout)
+    assert data["ok"] is True and data["convention"] == "fvcore" and data["device"] == "cpu"
+    assert data["totals"]["flops"] == {"netcalc": 810_028_128, "measured": 810_028_128, "diff": 0}
+    assert data["mismatches"] == [] and data["unsupported_ops"] == {"aten::add": 16}
+
+
+def test_validate_cli_bad_input(cli):
+    result = cli("validate", "specs/resnet50.yaml", "--convention", "pycls")
+    assert result.returncode == 2                      # pycls cannot be traced: not a choice
+    result = cli("validate", "specs/no_such.yaml")
+    assert result.returncode == 2 and result.stderr.strip() == "error: specs/no_such.yaml: no such file"
+
+
+def test_device_auto_is_cpu_without_gpu(cli):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: auto means cuda (tests/test_validate_cuda.py)")
+    from netcalc.torch.validate import resolve_device
+
+    assert resolve_device("auto") == "cpu"
+    result = cli("validate", "specs/examples/tiny_cnn.yaml", "--device", "cuda")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: --device: cuda asked for, but "
+                                     "torch.cuda.is_available() is False")
+    assert cli("validate", "specs/examples/tiny_cnn.yaml", "--device", "auto",
+               "--format", "json").returncode == 0
