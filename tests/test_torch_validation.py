@@ -245,3 +245,131 @@ def test_device_auto_is_cpu_without_gpu(cli):
                                      "torch.cuda.is_available() is False")
     assert cli("validate", "specs/examples/tiny_cnn.yaml", "--device", "auto",
                "--format", "json").returncode == 0
+
+
+# -- property: random valid specs -----------------------------------------------------------------
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PROPERTY_SETTINGS = settings(max_examples=80, deadline=None,
+                             suppress_health_check=[HealthCheck.too_slow,
+                                                    HealthCheck.filter_too_much])
+
+
+@st.composite
+def anynet_specs(draw):
+    """Any stem, block type, 1-3 stages; bottleneck widths that the group width divides."""
+    block = draw(st.sampled_from(["vanilla", "res_basic", "res_bottleneck"]))
+    stages = []
+    for _ in range(draw(st.integers(1, 3))):
+        bot_mul, group_w = 1.0, 1
+        if block == "res_bottleneck":
+            bot_mul = draw(st.sampled_from([0.25, 0.5, 1.0]))
+            group_w = draw(st.sampled_from([1, 2, 4, 8]))
+        bottleneck = group_w * draw(st.integers(1, 4))
+        stages.append({"depth": draw(st.integers(1, 2)), "width": int(bottleneck / bot_mul),
+                       "stride": draw(st.sampled_from([1, 2])), "bot_mul": bot_mul,
+                       "group_w": group_w})
+    se_r = draw(st.sampled_from([0.0, 0.25])) if block == "res_bottleneck" else 0.0
+    # SE only where pycls puts it (bottlenecks), and only where round(0.25 * w_in) >= 1 channel:
+    # the loader accepts an SE of width 0 (reported to the core), which no module can build.
+    assume(se_r == 0 or min(s["width"] for s in stages) >= 4)
+    return {
+        "family": "anynet", "name": "random-anynet", "resolution": draw(st.integers(8, 40)),
+        "in_channels": draw(st.integers(1, 4)), "num_classes": draw(st.integers(1, 20)),
+        "stem": draw(st.sampled_from(["simple", "res", "res_cifar"])),
+        "stem_w": draw(st.integers(4, 16)), "block": block,
+        "se_r": se_r,
+        "head_w": draw(st.sampled_from([0, 16])),
+        "stages": stages,
+    }
+
+
+def _divisors(n):
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+@st.composite
+def graph_specs(draw):
+    """A hand-written graph: every op, branches (input), residual adds, gates, flat tails."""
+    channels = draw(st.integers(1, 6))
+    side = draw(st.integers(1, 24))
+    shapes = [(channels, side)]              # shapes[k + 1] = output of layer k; [0] = input
+    layers = []
+
+    def name(k):
+        return "input" if k < 0 else f"l{k}"
+
+    for k in range(draw(st.integers(1, 10))):
+        src = len(shapes) - 2
+        if k and draw(st.booleans()) and draw(st.booleans()):
+            src = draw(st.integers(-1, k - 1))           # branch from an earlier tensor
+        c, hw = shapes[src + 1]
+        layer = {"name": f"l{k}"}
+        if src != k - 1 and src >= 0:
+            layer["input"] = name(src)
+        options = ["conv", "bn", "relu", "relu6", "silu", "sigmoid", "dropout", "pool", "gap"]
+        if hw == 1:
+            options += ["flatten", "linear"]
+        same = [j for j in range(-1, k) if j != src and shapes[j + 1] == (c, hw) and j >= 0]
+        gates = [j for j in range(0, k) if shapes[j + 1][0] == c and shapes[j + 1][1] in (1, hw)]
+        options += ["add"] * bool(same) + ["mul"] * bool(gates)
+        op = draw(st.sampled_from(options))
+        if op == "conv":
+            kernel = draw(st.sampled_from([1, 2, 3, 5]))
+            padding = draw(st.integers(0, kernel))
+            stride = draw(st.sampled_from([1, 2]))
+            assume((hw + 2 * padding - kernel) // stride + 1 >= 1)
+            groups = draw(st.sampled_from(_divisors(c)))
+            out = groups * draw(st.integers(1, 3))
+            layer.update(op="conv", out=out, kernel=kernel, stride=stride, padding=padding,
+                         groups=groups, bias=draw(st.booleans()))
+            c, hw = out, (hw + 2 * padding - kernel) // stride + 1
+        elif op == "pool":
+            kernel = draw(st.integers(1, 3))
+            padding = draw(st.integers(0, kernel // 2))
+            stride = draw(st.sampled_from([1, 2]))
+            assume((hw + 2 * padding - kernel) // stride + 1 >= 1)
+            layer.update(op=draw(st.sampled_from(["maxpool", "avgpool"])), kernel=kernel,
+                         stride=stride, padding=padding)
+            hw = (hw + 2 * padding - kernel) // stride + 1
+        elif op == "linear":
+            c = draw(st.integers(1, 8))
+            layer.update(op="linear", out=c, bias=draw(st.booleans()))
+        elif op == "gap":
+            layer["op"], hw = "gap", 1
+        elif op == "add":
+            layer.update(op="add", **{"with": name(draw(st.sampled_from(same)))})
+        elif op == "mul":
+            layer.update(op="mul", **{"with": name(draw(st.sampled_from(gates)))})
+        elif op == "dropout":
+            layer.update(op="dropout", p=0.5)
+        else:
+            layer["op"] = op
+        layers.append(layer)
+        shapes.append((c, hw))
+    return {"family": "graph", "name": "random-graph", "resolution": side,
+            "in_channels": channels, "layers": layers}
+
+
+def _check_random_spec(raw):
+    try:
+        spec = netcalc.load_spec(raw)
+    except netcalc.SpecError:
+        assume(False)               # e.g. a resolution too small for the strides drawn
+    for v in validate_conventions(spec, ("fvcore", "torch")):
+        assert v.ok, "\n" + render_table([v]) + f"\n{raw}"
+    # params == the sum of numel() of the module's parameters (independent of any tool)
+    assert netcalc.count(spec).params == sum(p.numel() for p in build(spec).parameters())
+
+
+@PROPERTY_SETTINGS
+@given(anynet_specs())
+def test_random_anynet_specs_match_trace(raw):
+    _check_random_spec(raw)
+
+
+@PROPERTY_SETTINGS
+@given(graph_specs())
+def test_random_graph_specs_match_trace(raw):
+    _check_random_spec(raw)

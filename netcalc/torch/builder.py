@@ -91,8 +91,8 @@ def _conv(l: Layer, g: LayerGraph) -> nn.Module:
 def _pool(cls: type) -> Callable[[Layer, LayerGraph], nn.Module]:
     def make(l: Layer, g: LayerGraph) -> nn.Module:
         if 2 * l.padding > l.kernel:
-            raise SpecError(g.name, f"layer {l.name}", f"{l.op} padding {l.padding} exceeds half "
-                            f"its kernel {l.kernel}, which torch cannot build")
+            raise unbuildable(l, f"{l.op} padding {l.padding} exceeds half its kernel "
+                                 f"{l.kernel}, which torch cannot build")
         return cls(l.kernel, l.stride, l.padding)
     return make
 
@@ -132,11 +132,19 @@ def flat_outputs(graph: LayerGraph) -> List[bool]:
     return flat
 
 
+def unbuildable(layer: Layer, message: str) -> SpecError:
+    """A graph the counter accepts but torch cannot build (the caller adds the spec's file)."""
+    return SpecError("", f"layer {layer.name}", message)
+
+
 def layer_modules(graph: LayerGraph) -> List[nn.Module]:
     """One module per layer; a spatial op reading a flat tensor gets a :class:`Spatial` view."""
     flat = flat_outputs(graph)
     modules = []
     for l in graph.layers:
+        if l.c_in < 1 or l.c_out < 1:
+            raise unbuildable(l, f"{l.op} has {l.c_in} input and {l.c_out} output channels; "
+                                 "torch cannot build an empty layer")
         module = FACTORIES[l.op](l, graph)
         reads_flat = l.inputs[0] >= 0 and flat[l.inputs[0]]
         modules.append(Spatial(module) if l.op in SPATIAL_OPS and reads_flat else module)
@@ -146,7 +154,9 @@ def layer_modules(graph: LayerGraph) -> List[nn.Module]:
 class GraphModule(nn.Module):
     """Runs the layers in graph order; layer ``i`` reads the outputs named by its ``inputs``.
 
-    Outputs are dropped after their last reader, so memory stays at the live tensors.
+    Outputs are dropped after their last reader, so memory stays at the live tensors. A layer
+    nobody reads (a dead end in a hand-written graph) still counts in netcalc, so its output is
+    returned after the network's, as a tuple: a trace would otherwise prune it.
     """
 
     def __init__(self, graph: LayerGraph):
@@ -156,14 +166,17 @@ class GraphModule(nn.Module):
         self.inputs: List[tuple] = [tuple(l.inputs) for l in graph.layers]
         self.layers = nn.ModuleList(layer_modules(graph))
         self.last_reader = _last_readers(self.inputs)
+        self.dead_ends = [i for i, last in enumerate(self.last_reader) if last == i]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> Any:
         outputs: List[Optional[torch.Tensor]] = []
         for i, (module, inputs) in enumerate(zip(self.layers, self.inputs)):
             outputs.append(module(*(x if j == -1 else outputs[j] for j in inputs)))
             for j in inputs:
                 if j >= 0 and self.last_reader[j] == i:
                     outputs[j] = None
+        if self.dead_ends:
+            return (outputs[-1], *(outputs[i] for i in self.dead_ends))
         return outputs[-1]
 
     def extra_repr(self) -> str:

@@ -237,7 +237,10 @@ def validate_conventions(spec: SpecLike, conventions: Sequence[str] = ("fvcore",
     spec = load_spec(spec)
     reports = [count(spec, c, resolution) for c in conventions]
     names = [SOURCES[c][q] for c in conventions for q in QUANTITIES]
-    measured = measure(reports[0].graph, names, device)
+    try:
+        measured = measure(reports[0].graph, names, device)
+    except SpecError as exc:      # from the builder, which knows layers but not files
+        raise SpecError(exc.source or spec.source, exc.field, exc.message) from None
     return [compare(report, measured, device) for report in reports]
 
 
