@@ -1,8 +1,10 @@
 """Complexity checks for other repositories' tests and CI (``../docs/testing_and_ci.md``).
 
-    from netcalc.testing import assert_complexity, assert_matches_fvcore, assert_lock
+    from netcalc.testing import (assert_budget, assert_complexity, assert_lock,
+                                 assert_matches_fvcore)
 
     assert_complexity("specs/regnetx_800mf.yaml", flops=799_700_712, params="7.26M", rel=1e-3)
+    assert_budget("specs/regnetx_800mf.yaml", flops="800M", params="7.5M")   # at most
     assert_complexity(my_module, flops=810_028_128, convention="fvcore", resolution=224)
     assert_matches_fvcore("specs/my_net.yaml")       # the real module, traced, layer by layer
     assert_lock("netcalc.lock")                     # no count changed since `netcalc lock`
@@ -83,22 +85,50 @@ def assert_complexity(spec_or_module: Any, flops: Expected = None, params: Expec
     ``spec_or_module``: a spec path, mapping or :class:`~netcalc.Spec` (counted analytically, in
     ``convention``, default ``pycls``), or a ``torch.nn.Module`` (traced in ``convention``,
     ``fvcore`` by default or ``torch``, on ``inputs`` or a zero batch of 1 x ``in_channels`` x
-    ``resolution``\\ :sup:`2`, default 224). Expected values are ints or quantities ("400M");
+    ``resolution`` x ``resolution``, default 224). Expected values are ints or quantities ("400M");
     ``rel`` is the relative tolerance (0: exact). Omitted quantities are not checked.
     """
     expected = {"flops": flops, "params": params, "acts": acts}
-    if _is_module(spec_or_module):
-        what, actual = _module_counts(spec_or_module, convention or "fvcore", resolution,
-                                      inputs, in_channels)
-    else:
-        report = count(spec_or_module, convention or "pycls", resolution)
-        what = f"{report.name} ({report.convention.name} convention, {report.resolution} px)"
-        actual = report.totals()
+    what, actual = _counts(spec_or_module, convention, resolution, inputs, in_channels)
     failures = compare_counts(actual, expected, rel)
     if failures:
         raise AssertionError("\n  ".join([f"{what}: complexity differs from expected"]
                                          + [str(f) for f in failures]))
     return actual
+
+
+def assert_budget(spec_or_module: Any, flops: Expected = None, params: Expected = None,
+                  acts: Expected = None, convention: Optional[str] = None, *,
+                  resolution: Optional[int] = None, inputs: Any = None,
+                  in_channels: int = 3) -> Dict[str, int]:
+    """Assert counts are at most the given maxima (inclusive), as ``assert_complexity`` takes them.
+
+    The Python twin of ``netcalc check SPEC --max-flops X``; returns the actual counts.
+    """
+    limits = {"flops": flops, "params": params, "acts": acts}
+    what, actual = _counts(spec_or_module, convention, resolution, inputs, in_channels)
+    over = []
+    for quantity in QUANTITIES:
+        limit = _as_count(limits[quantity], quantity)
+        if limit is not None and actual[quantity] > limit:
+            excess = actual[quantity] - limit
+            share = f" ({100 * excess / limit:+.4g}%)" if limit else ""
+            over.append(f"{quantity}: at most {limit:,} allowed, actual {actual[quantity]:,}, "
+                        f"over by {excess:,}{share}")
+    if over:
+        raise AssertionError("\n  ".join([f"{what}: over budget"] + over))
+    return actual
+
+
+def _counts(spec_or_module: Any, convention: Optional[str], resolution: Optional[int],
+            inputs: Any, in_channels: int) -> Tuple[str, Dict[str, int]]:
+    """(a description for messages, the counts) of a spec (analytic) or a module (traced)."""
+    if _is_module(spec_or_module):
+        return _module_counts(spec_or_module, convention or "fvcore", resolution, inputs,
+                              in_channels)
+    report = count(spec_or_module, convention or "pycls", resolution)
+    return (f"{report.name} ({report.convention.name} convention, {report.resolution} px)",
+            report.totals())
 
 
 def assert_matches_fvcore(spec: Any, *, convention: str = "fvcore",
@@ -211,7 +241,8 @@ def dump_lock(lock: Mapping) -> str:
         head = json.dumps({k: v for k, v in model.items() if k != "stages"})[:-1]
         stages = ",\n".join(f"      {json.dumps(row)}" for row in model.get("stages", []))
         models.append(f'    {head}, "stages": [\n{stages}\n    ]}}')
-    top = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in lock.items() if k != "models")
+    top = ",\n".join(f"  {json.dumps(key)}: {json.dumps(value)}"
+                     for key, value in lock.items() if key != "models")
     return f'{{\n{top},\n  "models": [\n' + ",\n".join(models) + "\n  ]\n}\n"
 
 
@@ -355,8 +386,9 @@ if "pytest" in sys.modules:
 
         def check(self, lock_path: str, specs: Sequence[str] = ()) -> None:
             if self.update:
+                text = dump_lock(refresh_lock(lock_path))
                 with open(lock_path, "w", encoding="utf-8") as handle:
-                    handle.write(dump_lock(refresh_lock(lock_path)))
+                    handle.write(text)
                 return
             assert_lock(lock_path, specs)
 

@@ -230,7 +230,8 @@ def test_validate_cli_bad_input(cli):
     result = cli("validate", "specs/resnet50.yaml", "--convention", "pycls")
     assert result.returncode == 2                      # pycls cannot be traced: not a choice
     result = cli("validate", "specs/no_such.yaml")
-    assert result.returncode == 2 and result.stderr.strip() == "error: specs/no_such.yaml: no such file"
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: specs/no_such.yaml: no such file"
 
 
 def test_device_auto_is_cpu_without_gpu(cli):

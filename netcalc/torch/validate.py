@@ -138,7 +138,7 @@ def run_measures(module: nn.Module, inputs: tuple, names: Sequence[str]) -> Dict
 
 
 def resolve_device(device: str) -> str:
-    """``auto`` is ``cuda`` when torch sees a GPU, else ``cpu``; ``cuda`` without one is an error."""
+    """``auto``: ``cuda`` when torch sees a GPU, else ``cpu``; ``cuda`` without one is an error."""
     if device not in DEVICES:
         raise SpecError("", "--device", f"{device!r} is not one of {', '.join(DEVICES)}")
     if device == "auto":
@@ -276,12 +276,12 @@ def render_table(validations: Sequence[Validation]) -> str:
                  f"{v.device}): {verdict}, {v.layers} layers"]
         totals = [[q, f"{v.netcalc[q]:,}", f"{v.measured[q]:,}",
                    _signed(v.measured[q] - v.netcalc[q]), v.tools[q]] for q in QUANTITIES]
-        lines.append(tabulate(totals, headers=["total", "netcalc", "measured", "diff", "measured by"],
-                              colalign=("left", "right", "right", "right", "left")))
+        lines.append(tabulate(totals, colalign=("left", "right", "right", "right", "left"),
+                              headers=["total", "netcalc", "measured", "diff", "measured by"]))
         layer_rows = [m for m in v.mismatches if m.layer != "total"]
         if layer_rows:
-            rows = [[m.layer, m.op, m.quantity, f"{m.netcalc:,}", f"{m.measured:,}", _signed(m.diff)]
-                    for m in layer_rows[:MAX_ROWS]]
+            rows = [[m.layer, m.op, m.quantity, f"{m.netcalc:,}", f"{m.measured:,}",
+                     _signed(m.diff)] for m in layer_rows[:MAX_ROWS]]
             lines.append(tabulate(rows, headers=["layer", "op", "quantity", "netcalc", "measured",
                                                  "diff"],
                                   colalign=("left", "left", "left", "right", "right", "right")))
