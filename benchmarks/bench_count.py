@@ -11,34 +11,17 @@ Usage: python benchmarks/bench_count.py [--runs N]
 """
 import argparse
 import os
-import shutil
-import statistics
-import subprocess
 import sys
-import time
 import timeit
+
+from timing import netcalc_command, wall
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = os.path.join(ROOT, "specs", "regnetx_800mf.yaml")
 
 
-def wall(cmd, runs):
-    """Median wall time of a command, after one warm-up run (OS file cache)."""
-    subprocess.run(cmd, check=True, capture_output=True)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
-def netcalc_command():
-    script = os.path.join(os.path.dirname(sys.executable), "netcalc")
-    if os.path.exists(script):
-        return [script]
-    found = shutil.which("netcalc")
-    return [found] if found else [sys.executable, "-m", "netcalc"]
 
 
 # -- (b) baseline: a minimal hand-written counter of RegNetX-800MF (pycls convention) ----------

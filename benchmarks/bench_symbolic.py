@@ -13,9 +13,10 @@ Usage: python benchmarks/bench_symbolic.py [--runs N]
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
+
+from timing import wall
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = os.path.join(ROOT, "specs", "regnetx_800mf.yaml")
@@ -54,14 +55,6 @@ def timed(fn, runs):
     return statistics.median(times)
 
 
-def wall(cmd, runs):
-    subprocess.run(cmd, check=True, capture_output=True)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main():

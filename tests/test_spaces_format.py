@@ -1,4 +1,5 @@
 """The space file format: parsing, errors with file and field path, distributions."""
+import os
 import math
 
 import numpy as np
@@ -8,7 +9,7 @@ from netcalc.errors import SpecError
 from netcalc.spaces import load_space
 from netcalc.spaces.format import parse_space
 
-from conftest import run_cli
+from conftest import ROOT, run_cli
 
 BASE = {
     "kind": "anynet",
@@ -137,3 +138,13 @@ def test_log_uniform_matches_a_simulation_of_pycls():
 def test_float_grids_are_exact_decimals():
     wm = load_space("regnetx").domain("wm")
     assert wm.values[1] == 2.001 and wm.values[-1] == 3.0 and len(wm.values) == 1001
+
+
+def test_log_uniform_ends_must_be_multiples_of_step(tmp_path):
+    # pycls's log-uniform sampler needs ends on the step grid; 9 is not a multiple of 8.
+    text = open(os.path.join(ROOT, "specs", "spaces", "regnetx.yaml")).read()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("w0: {range: [8, 256], step: 8", "w0: {range: [9, 256], step: 8"))
+    result = run_cli("space", str(bad))
+    assert result.returncode == 2 and "multiples of step 8" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -7,7 +7,6 @@ own self-check off so the tests are the independent witness.
 """
 import itertools
 import json
-import os
 
 import numpy as np
 import pytest

@@ -187,7 +187,7 @@ def parse_domain(fields: Fields, name: str) -> Domain:
             raise fields.error("step", f"gives more than {MAX_DOMAIN} values")
         if distribution != "uniform" and (lo % step or hi % step or lo <= 0):
             raise fields.error("range", f"{distribution} (pycls semantics) needs positive ends "
-                                        f"that are multiples of step {step_raw}")
+                                        f"that are multiples of step {step}")
         if distribution == "power2_or_log_uniform" and not all(
                 _is_power_of_two(v) for v in (lo, hi, step)):
             raise fields.error("range", "power2_or_log_uniform needs powers of two for both ends "
