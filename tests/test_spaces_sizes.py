@@ -206,3 +206,10 @@ def test_cli_space_errors_are_one_line():
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "no such space file" in result.stderr
     assert run_cli("space").returncode == 2
+
+
+def test_cli_distinct_refuses_a_step_that_explodes_the_grid():
+    # (3 - 1.5) / 1e-9 = 1.5e9 values of wm: refused at once instead of building the grid.
+    result = run_cli("space", "regnet", "--distinct", "--wm-step", "1e-9")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --wm-step: 1e-09 gives more than 1,000,000 values of wm"

@@ -250,7 +250,8 @@ def fit_command(widths: Sequence[int], spec: Optional[str], q: Optional[int],
     from ..spaces.fit import fit_widths, spec_widths
 
     if bool(widths) == bool(spec):
-        raise SpecError("", "W1 W2 ... | --spec", "give per-block widths or --spec, not both")
+        problem = "not both" if widths else "one of them is needed"
+        raise SpecError("", "W1 W2 ... | --spec", f"give per-block widths or --spec, {problem}")
     source = "the widths given"
     if spec:
         block_widths, spec_q, source = spec_widths(spec)

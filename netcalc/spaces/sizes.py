@@ -209,7 +209,7 @@ def with_steps(space: Space, steps: Dict[str, Any]) -> Space:
     from dataclasses import replace
     from decimal import Decimal
 
-    from .format import DIM_BOUNDS, DISTRIBUTIONS, as_value
+    from .format import DIM_BOUNDS, DISTRIBUTIONS, MAX_DOMAIN, as_value
 
     domains = []
     for d in space.domains:
@@ -220,6 +220,9 @@ def with_steps(space: Space, steps: Dict[str, Any]) -> Space:
         if step <= 0:
             raise SpecError("", f"--{d.name.replace('_', '-')}-step", f"{step} must be positive")
         lo, hi, q = Decimal(repr(d.values[0])), Decimal(repr(d.values[-1])), Decimal(repr(step))
+        if (hi - lo) / q >= MAX_DOMAIN:
+            raise SpecError("", f"--{d.name.replace('_', '-')}-step",
+                            f"{step} gives more than {MAX_DOMAIN:,} values of {d.name}")
         values, weights = DISTRIBUTIONS["uniform"](lo, hi, q)
         integer = DIM_BOUNDS[d.name].integer
         domains.append(Domain(d.name, tuple(as_value(v, integer) for v in values),
