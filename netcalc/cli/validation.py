@@ -30,6 +30,8 @@ def _progress(items: Sequence[Any], label: str) -> Iterator[Any]:
 
 def _torch_validation() -> Any:
     try:
+        import fvcore  # noqa: F401  (imported by the measures; missing it must fail here)
+
         from ..torch import validate
     except ImportError as exc:
         raise SpecError("", "validate", f"needs torch and fvcore ({exc.name} is missing): "
@@ -45,8 +47,8 @@ def _torch_validation() -> Any:
               help="Input resolution (default: each spec's own).")
 @click.option("--convention", type=click.Choice(TRACED_CONVENTIONS), default="fvcore",
               show_default=True,
-              help="fvcore: FlopCountAnalysis/ActivationCountAnalysis/parameter_count; "
-                   "torch: FlopCounterMode (acts from fvcore). pycls cannot be traced.")
+              help="fvcore: fvcore's flop, activation and parameter counts; torch: "
+                   "FlopCounterMode and numel (acts from fvcore). pycls cannot be traced.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def validate(specs: Sequence[str], device: str, resolution: Optional[int], convention: str,
