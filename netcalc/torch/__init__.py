@@ -1,8 +1,8 @@
 """The torch edge of netcalc: real modules from specs, and their traces compared with the counts.
 
 Importing this package imports torch; the core (``netcalc.count`` and the counting CLI) never
-imports it. ``build`` makes the module, ``validate`` compares fvcore's or torch's counts of it
-with netcalc's, layer by layer (``../../docs/validation.md``).
+imports it. ``build`` makes the module; ``validate_spec`` and ``validate_conventions`` compare
+fvcore's or torch's counts of it with netcalc's, layer by layer (``../../docs/validation.md``).
 """
 from .builder import GraphModule, build, example_input, module_name
 from .validate import Validation, measure, validate_conventions, validate_spec

@@ -245,7 +245,7 @@ def validate_conventions(spec: SpecLike, conventions: Sequence[str] = ("fvcore",
 
 
 def validate_spec(spec: SpecLike, convention: str = "fvcore", resolution: Optional[int] = None,
-             device: str = "cpu") -> Validation:
+                  device: str = "cpu") -> Validation:
     """netcalc's counts of ``spec`` against fvcore's (or torch's) counts of its real module."""
     return validate_conventions(spec, (convention,), resolution, device)[0]
 
