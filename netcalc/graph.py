@@ -127,6 +127,8 @@ class GraphBuilder:
              bias: bool = False, padding: Optional[int] = None, name: str = "conv",
              src: Optional[int] = None) -> int:
         c_in, hw = self.shape(src)
+        if c_out < 1:
+            raise GraphError(f"conv {name!r} has no output channels")
         if c_in % groups or c_out % groups:
             raise GraphError(f"conv {name!r}: groups {groups} must divide in ({c_in}) and out "
                              f"({c_out}) channels")

@@ -54,6 +54,8 @@ CASES = {
     "graph_duplicate_name": ("family: graph\nlayers:\n  - {op: relu, name: a}\n  - {op: relu, name: a}\n",
                              "layers[1].name: 'a' is already the name of layers[0]"),
     "resolution_huge": (REGNET + "depth: 13\nresolution: 100000\n", "resolution: 100000 is above"),
+    "se_without_channels": ("family: anynet\nstem_w: 2\nse_r: 0.25\nstages:\n  - {depth: 1, width: 8}\n",
+                            "se_r: 0.25 leaves the squeeze-excite of a block with 2 input channels"),
     "too_many_blocks": ("family: anynet\nstages:\n" + "  - {depth: 1000, width: 8}\n" * 5,
                         "stages: 5000 blocks in all"),
 }

@@ -126,9 +126,14 @@ def res_bottleneck_block(b: GraphBuilder, w_out: int, stride: int, stage: StageC
     conv_bn(b, w_b, 1, name="a", act="relu")
     conv_bn(b, w_b, 3, stride, w_b // stage.group_w, name="b", act="relu")
     if cfg.se_r > 0:
-        squeeze_excite(b, int(round(cfg.se_r * w_in)))
+        squeeze_excite(b, se_width(cfg.se_r, w_in))
     conv_bn(b, w_out, 1, name="c")
     residual(b, x, w_out, stride)
+
+
+def se_width(se_r: float, w_in: int) -> int:
+    """Reduced SE width of a Y block: round(se_r * w_in) from the block's INPUT width."""
+    return int(round(se_r * w_in))
 
 
 BLOCKS = {"vanilla": vanilla_block, "res_basic": res_basic_block,
@@ -196,6 +201,16 @@ def parse_stage(fields: Fields, block_type: str) -> StageConfig:
     return stage
 
 
+def check_se_widths(fields: Fields, cfg: AnyNetConfig) -> None:
+    """A squeeze-excite must keep at least one channel at every block input width."""
+    if cfg.se_r <= 0 or cfg.block_type != "res_bottleneck":
+        return
+    narrowest = min([cfg.stem_w] + [stage.width for stage in cfg.stages])
+    if se_width(cfg.se_r, narrowest) < 1:
+        raise fields.error("se_r", f"{cfg.se_r} leaves the squeeze-excite of a block with "
+                                   f"{narrowest} input channels without channels")
+
+
 def parse(fields: Fields) -> AnyNetConfig:
     common = parse_common(fields, "simple", 32)
     stages = tuple(parse_stage(f, common["block_type"])
@@ -203,7 +218,9 @@ def parse(fields: Fields) -> AnyNetConfig:
     total = sum(stage.depth for stage in stages)
     if total > MAX_TOTAL_DEPTH:
         raise fields.error("stages", f"{total} blocks in all; the limit is {MAX_TOTAL_DEPTH}")
-    return AnyNetConfig(stages=stages, **common)
+    cfg = AnyNetConfig(stages=stages, **common)
+    check_se_widths(fields, cfg)
+    return cfg
 
 
 register(Family("anynet", parse, lambda spec, b: expand_anynet(spec.config, spec.num_classes, b)))

@@ -14,7 +14,7 @@ from typing import List, Tuple
 from ..fields import Fields
 from ..spec import MAX_CHANNELS
 from . import Family, register
-from .anynet import AnyNetConfig, StageConfig, expand_anynet, parse_common
+from .anynet import AnyNetConfig, StageConfig, check_se_widths, expand_anynet, parse_common
 
 MAX_DEPTH = 1024
 
@@ -105,6 +105,7 @@ def parse(fields: Fields) -> RegNetConfig:
     widest = max(s.width for s in stages(cfg))
     if widest > MAX_CHANNELS:
         raise fields.error("wa", f"generates a stage of width {widest} (limit {MAX_CHANNELS})")
+    check_se_widths(fields, to_anynet(cfg))
     return cfg
 
 
