@@ -96,3 +96,15 @@ def test_efficientnet_reports_say_b1_b7_are_not_compound_scaling():
     assert "note: official B3 coefficients (width 1.2, depth 1.4, 300 px)" in table
     b0 = json.loads(run_cli("flops", "specs/efficientnet_b0.yaml", "--format", "json").stdout)
     assert "notes" not in b0
+
+
+def test_lazy_command_table_matches_the_registered_commands():
+    # Commands outside counting.py load on first use; the table must name every one of them.
+    import importlib
+
+    from netcalc.cli import NetcalcGroup, main
+
+    for module in set(NetcalcGroup.LAZY_COMMANDS.values()):
+        importlib.import_module(f"netcalc.cli.{module}")
+    registered = set(main.commands)
+    assert registered == {"flops", "params", "acts", "count"} | set(NetcalcGroup.LAZY_COMMANDS)

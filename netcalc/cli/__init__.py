@@ -1,10 +1,12 @@
 """The ``netcalc`` command line: thin click commands that parse, call the core, and render.
 
-Each command group lives in its own module and registers itself on :data:`main`; heavy imports
-(torch, fvcore, sympy, numpy, tabulate) happen inside the commands that need them.
+Each command group lives in its own module and registers itself on :data:`main`; modules other
+than the counting commands are imported only when one of their commands runs (or for --help),
+and heavy imports (torch, fvcore, sympy, numpy, tabulate) happen inside the commands.
 """
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -13,7 +15,23 @@ from ..errors import SpecError
 
 
 class NetcalcGroup(click.Group):
-    """Turns every SpecError into exit 2 with one line on stderr, never a traceback."""
+    """Imports each command's module only when that command is used, and turns every
+    SpecError into exit 2 with one line on stderr, never a traceback."""
+
+    # command -> module of this package that registers it (the counting commands always load)
+    LAZY_COMMANDS = {
+        "validate": "validation", "check": "validation", "lock": "validation",
+        "space": "spaces", "sample": "spaces", "fit": "spaces",
+        "solve": "closed_forms", "steps": "closed_forms", "trends": "closed_forms",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list:
+        return sorted(set(super().list_commands(ctx)) | set(self.LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str):  # type: ignore[no-untyped-def]
+        if name not in self.commands and name in self.LAZY_COMMANDS:
+            importlib.import_module(f".{self.LAZY_COMMANDS[name]}", __name__)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
         try:
@@ -41,4 +59,3 @@ def main() -> None:
 
 
 from . import counting  # noqa: E402,F401  (registers commands)
-from . import validation, spaces, closed_forms  # noqa: E402,F401,I001
