@@ -7,7 +7,7 @@
     Reported twice: with netcalc's per-spec graph cache warm (repeated counting, the documented fast
     path) and with the cache cleared before every call (expansion + counting each time).
 
-Usage: python benchmarks/bench_count.py [--runs N]
+Usage: python benchmarks/bench_count.py [--runs N] [--netcalc PATH]   (needs torch and fvcore)
 """
 import argparse
 import os
@@ -68,6 +68,9 @@ def hand_count_regnetx_800mf():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--netcalc", default=None,
+                        help="netcalc executable to time (default: the one beside this Python); "
+                             "e.g. one from a plain, non-editable `pip install .`")
     args = parser.parse_args()
 
     import netcalc
@@ -78,7 +81,7 @@ def main():
     hand = hand_count_regnetx_800mf()
     assert (report.flops, report.params, report.acts) == hand, (report, hand)
 
-    cli = wall(netcalc_command() + ["count", SPEC], args.runs)
+    cli = wall(([args.netcalc] if args.netcalc else netcalc_command()) + ["count", SPEC], args.runs)
     floor = wall([sys.executable, "-c", "import torch, fvcore.nn"], args.runs)
     print(f"(a) netcalc count (process): {cli * 1e3:7.1f} ms")
     print(f"    import torch, fvcore.nn:  {floor * 1e3:7.1f} ms   -> netcalc is {floor / cli:.1f}x "
