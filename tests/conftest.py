@@ -16,6 +16,13 @@ def zoo_rows(families=None):
     return [r for r in rows if families is None or r["family"] in families]
 
 
+def printed(value, published, unit):
+    """``value`` as a published table prints it: as many decimals as the published figure shows
+    (RegNet/pycls print round(x/1e9, 1) GF and round(x/1e6, 1) M)."""
+    decimals = len(published.split(".")[1]) if "." in published else 0
+    return f"{value / unit:.{decimals}f}"
+
+
 def spec_path(relative):
     return os.path.join(ROOT, relative)
 

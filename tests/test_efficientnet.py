@@ -12,16 +12,10 @@ import pytest
 import netcalc
 from netcalc.families import efficientnet as effnet
 
-from conftest import spec_path, zoo_rows
+from conftest import printed, spec_path, zoo_rows
 
 ROWS = zoo_rows({"efficientnet"})
 PYCLS_ROWS = [r for r in ROWS if r["stage_depths"]]   # B0-B5 carry the pycls stage columns
-
-
-def printed(value, published, unit):
-    """``value`` as the table prints it: as many decimals as the published figure shows."""
-    decimals = len(published.split(".")[1]) if "." in published else 0
-    return f"{value / unit:.{decimals}f}"
 
 
 def test_zoo_has_eight_efficientnets():

@@ -11,14 +11,9 @@ import pytest
 import netcalc
 from netcalc.families import rexnet
 
-from conftest import spec_path, zoo_rows
+from conftest import printed, spec_path, zoo_rows
 
 ROWS = zoo_rows({"rexnet"})
-
-
-def printed(value, published, unit):
-    decimals = len(published.split(".")[1]) if "." in published else 0
-    return f"{value / unit:.{decimals}f}"
 
 
 def test_zoo_has_six_rexnets():

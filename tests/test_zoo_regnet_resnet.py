@@ -8,14 +8,9 @@ import pytest
 import netcalc
 from netcalc.families import regnet
 
-from conftest import spec_path, zoo_rows
+from conftest import printed, spec_path, zoo_rows
 
 ROWS = zoo_rows({"RegNetX", "RegNetY", "ResNet", "ResNeXt"})
-
-
-def printed(value, published, unit):
-    decimals = len(published.split(".")[1]) if "." in published else 0
-    return f"{value / unit:.{decimals}f}"
 
 
 def test_all_thirty_rows_have_specs():
