@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Any, Iterator, Sequence
 
 import click
 
@@ -43,6 +44,17 @@ class NetcalcGroup(click.Group):
             click.echo(f"error: input too large or too deeply nested ({type(exc).__name__})",
                        err=True)
             sys.exit(2)
+
+
+def with_progress(items: Sequence[Any], label: str, min_items: int = 2) -> Iterator[Any]:
+    """Iterate ``items`` with a progress bar on an interactive stderr (from ``min_items`` on);
+    silent in pipes, files and CI."""
+    if len(items) < min_items or not sys.stderr.isatty():
+        yield from items
+        return
+    with click.progressbar(items, label=label, file=sys.stderr,
+                           item_show_func=lambda item: str(item) if item else None) as bar:
+        yield from bar
 
 
 @click.group(cls=NetcalcGroup, context_settings={"help_option_names": ["-h", "--help"]})

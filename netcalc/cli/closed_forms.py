@@ -15,7 +15,7 @@ from ..errors import SpecError
 from ..quantity import parse_quantity
 from ..report import QUANTITIES
 from ..rules import CONVENTIONS
-from . import main
+from . import main, with_progress
 
 FORMATS = ("table", "json")
 
@@ -129,7 +129,7 @@ def trends(specs, convention, plot_path, fmt):  # type: ignore
     from ..count import count
     from ..symbolic.trends import PAPER, Sample, fit, plot
 
-    reports = [count(s, convention) for s in _progress(specs, "counting")]
+    reports = [count(s, convention) for s in with_progress(specs, "counting", min_items=20)]
     samples = sorted((Sample(r.name, r.spec.source, r.flops, r.params, r.acts) for r in reports),
                      key=lambda s: s.flops)
     fitted = fit(samples)
@@ -144,13 +144,6 @@ def trends(specs, convention, plot_path, fmt):  # type: ignore
             raise SpecError(plot_path, "", f"cannot write: {exc.strerror or exc}")
 
 
-def _progress(items: Sequence[str], label: str) -> Iterable[str]:
-    """A progress bar on an interactive stderr for long lists; plain iteration otherwise."""
-    if len(items) < 20 or not sys.stderr.isatty():
-        yield from items
-        return
-    with click.progressbar(items, label=label, file=sys.stderr) as bar:
-        yield from bar
 
 
 def _trends_table(samples: Sequence[Any], fitted: Any, paper: Any, convention: str) -> str:
@@ -223,7 +216,7 @@ def steps(spec, variable, lo, hi, symbolic, convention, fmt):  # type: ignore
 
     found = pieces(spec, SCALING_FIELDS[variable], lo, hi, convention)
     rows = []
-    for piece in _progress(found, "counting pieces"):
+    for piece in with_progress(found, "counting pieces", min_items=20):
         counts = count(piece.spec, convention).totals() if piece.spec is not None else None
         rows.append({"first": piece.first, "last": piece.last, "change": piece.change,
                      "resolution": piece.spec.resolution if piece.spec else None,

@@ -7,25 +7,17 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Iterable, Iterator, List, Optional, Sequence
+from typing import Any, Iterable, List, Optional, Sequence
 
 import click
 
 from ..errors import SpecError
 from ..rules import CONVENTIONS
-from . import main
+from . import main, with_progress
 
 TRACED_CONVENTIONS = ("fvcore", "torch")
 
 
-def _progress(items: Sequence[Any], label: str) -> Iterator[Any]:
-    """A progress bar over several items on an interactive stderr; silent in pipes and CI."""
-    if len(items) < 2 or not sys.stderr.isatty():
-        yield from items
-        return
-    with click.progressbar(items, label=label, file=sys.stderr,
-                           item_show_func=lambda s: str(s) if s else None) as bar:
-        yield from bar
 
 
 def _torch_validation() -> Any:
@@ -68,7 +60,7 @@ def validate(specs: Sequence[str], device: str, resolution: Optional[int], conve
     validation = _torch_validation()
     device = validation.resolve_device(device)
     results = []
-    for spec in _progress(list(specs), "validating"):
+    for spec in with_progress(list(specs), "validating"):
         results += validation.validate_conventions(spec, (convention,), resolution, device)
     click.echo(validation.RENDERERS[fmt](results))
     if not all(r.ok for r in results):

@@ -102,10 +102,11 @@ def parse(fields: Fields) -> RegNetConfig:
         stride=fields.int("stride", 2, lo=1, hi=64),
         **common,
     )
-    widest = max(s.width for s in stages(cfg))
+    generated = to_anynet(cfg)
+    widest = max(stage.width for stage in generated.stages)
     if widest > MAX_CHANNELS:
         raise fields.error("wa", f"generates a stage of width {widest} (limit {MAX_CHANNELS})")
-    check_se_widths(fields, to_anynet(cfg))
+    check_se_widths(fields, generated)
     return cfg
 
 
