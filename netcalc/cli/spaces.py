@@ -99,7 +99,7 @@ def shown_source(source: str) -> str:
     """Shipped spaces by name (their installed path means little to a reader)."""
     import os
 
-    from ..spaces.format import BUILTIN_DIR
+    from ..spaces.loading import BUILTIN_DIR
 
     if os.path.dirname(os.path.abspath(source)) == BUILTIN_DIR:
         return f"shipped space {os.path.splitext(os.path.basename(source))[0]}"

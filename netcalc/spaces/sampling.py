@@ -23,7 +23,7 @@ from ..families import regnet
 from ..spec import MAX_CHANNELS
 from .chain import ChainSampler, Layout
 from .costs import CostModel, check_headroom
-from .format import ANYNET_DIMS, QUANTITIES, Space
+from .schema import ANYNET_DIMS, QUANTITIES, Space
 from .progress import Progress
 
 ANYNET_BATCH = 16384

@@ -18,7 +18,9 @@ from fractions import Fraction
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import SpecError
-from .format import ANYNET_DIMS, Domain, Space, load_space
+from .distributions import Domain
+from .loading import load_space
+from .schema import ANYNET_DIMS, Space
 
 TABLE1_CHAIN = ("anynetx_a", "anynetx_b", "anynetx_c", "anynetx_d", "anynetx_e", "regnet")
 
@@ -209,7 +211,8 @@ def with_steps(space: Space, steps: Dict[str, Any]) -> Space:
     from dataclasses import replace
     from decimal import Decimal
 
-    from .format import DIM_BOUNDS, DISTRIBUTIONS, MAX_DOMAIN, as_value
+    from .bounds import DIM_BOUNDS, MAX_DOMAIN, as_value
+    from .distributions import DISTRIBUTIONS
 
     domains = []
     for d in space.domains:
