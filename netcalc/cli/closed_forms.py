@@ -15,7 +15,7 @@ from ..errors import SpecError
 from ..quantity import parse_quantity
 from ..report import QUANTITIES
 from ..rules import CONVENTIONS
-from . import main, with_progress
+from . import echo, main, with_progress
 
 FORMATS = ("table", "json")
 
@@ -62,7 +62,7 @@ def solve(specs, flops, params, acts, variable, multiple_of, convention, fmt):  
     budget = Budget(_budget(flops, params, acts))
     solutions = [solve_budget(s, budget, variable, convention, multiple_of) for s in specs]
     render = {"table": _solutions_table, "json": _solutions_json}[fmt]
-    click.echo(render(solutions))
+    echo(render(solutions))
     if any(s.within is None for s in solutions):
         sys.exit(1)
 
@@ -134,7 +134,7 @@ def trends(specs, convention, plot_path, fmt):  # type: ignore
                      key=lambda s: s.flops)
     fitted = fit(samples)
     render = {"table": _trends_table, "json": _trends_json}[fmt]
-    click.echo(render(samples, fitted, PAPER, convention))
+    echo(render(samples, fitted, PAPER, convention))
     if plot_path:
         try:
             plot(samples, fitted, plot_path)
@@ -226,10 +226,10 @@ def steps(spec, variable, lo, hi, symbolic, convention, fmt):  # type: ignore
     if fmt == "json":
         import json
 
-        click.echo(json.dumps({"name": head.name, "spec": head.source, "convention": convention,
+        echo(json.dumps({"name": head.name, "spec": head.source, "convention": convention,
                                "for": SCALING_FIELDS[variable], "pieces": rows}))
         return
-    click.echo(_steps_table(head, SCALING_FIELDS[variable], convention, rows, symbolic))
+    echo(_steps_table(head, SCALING_FIELDS[variable], convention, rows, symbolic))
 
 
 def _load(path: str) -> Any:

@@ -13,7 +13,7 @@ import click
 
 from ..errors import SpecError
 from ..rules import CONVENTIONS
-from . import main
+from . import echo, main
 
 STEP_OPTIONS = ("depth", "w0", "wa", "wm")
 
@@ -78,7 +78,7 @@ def _echo_space(space: Any, compatible_only: bool, distinct: bool, steps: dict, 
         counted = distinct_networks(grid, progress=True)
         data["distinct"] = counted.to_dict()
     if fmt == "json":
-        click.echo(json.dumps(data))
+        echo(json.dumps(data))
         return
     lines = [f"{space.name}  ({shown_source(space.source)}; {space.kind} space)",
              f"size ({data['reading']}): {report.size:,}  (~{report.size:.4g})"]
@@ -92,7 +92,7 @@ def _echo_space(space: Any, compatible_only: bool, distinct: bool, steps: dict, 
                      f"{counted.points:,} grid points; with b and g: "
                      f"{counted.distinct * counted.bg:,} of {counted.points * counted.bg:,}")
     lines += [f"note: {n}" for n in report.notes]
-    click.echo("\n".join(lines))
+    echo("\n".join(lines))
 
 
 def shown_source(source: str) -> str:
@@ -113,7 +113,7 @@ def _echo_table1(fmt: str, distinct: bool) -> None:
 
     lines = table1(distinct=distinct)
     if fmt == "json":
-        click.echo("\n".join(json.dumps(line.to_dict()) for line in lines))
+        echo("\n".join(json.dumps(line.to_dict()) for line in lines))
         return
     body = [[line.name, line.restriction, line.printed, f"{line.figure:.2g}", f"{line.exact:,}",
              f"{line.exact / line.figure:.3f}",
@@ -126,7 +126,7 @@ def _echo_table1(fmt: str, distinct: bool) -> None:
     notes = [f"[{i}] {line.note}" for i, line in enumerate(lines, start=1)]
     notes.append("compatible only: (w, b, g) with g dividing w*b, which pycls's "
                  "adjust_block_compatibility leaves as is; the paper counts every combination.")
-    click.echo(table + "\n\n" + "\n".join(notes))
+    echo(table + "\n\n" + "\n".join(notes))
 
 
 # -- netcalc sample -----------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def sample_command(space: str, n: int, flops: Optional[str], params: Optional[st
                        parse_range(params, "--params") if params else none,
                        parse_range(acts, "--acts") if acts else none)
     if any(cap.relative for cap in loaded.caps) and regime_upper(flops) is None:
-        click.echo(f"note: {loaded.name}'s caps relative to the flops cap F are not applied "
+        echo(f"note: {loaded.name}'s caps relative to the flops cap F are not applied "
                    "without an upper end of --flops", err=True)
     result = draw(loaded, n, regime, seed=seed, convention=convention,
                   compatible_only=compatible_only, max_candidates=max_candidates,
@@ -206,7 +206,7 @@ def regime_upper(text: Optional[str]) -> Optional[int]:
 def _write_lines(records: Sequence[dict], out: Optional[str]) -> None:
     text = "".join(json.dumps(r) + "\n" for r in records)
     if out is None:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
         return
     try:
         with open(out, "w") as handle:
@@ -220,7 +220,7 @@ def _echo_stats(result: Any, fmt: str, stream: TextIO) -> None:
 
     stats = summary(result)
     text = json.dumps(stats) if fmt == "json" else render_summary(stats)
-    click.echo(text, file=stream)
+    echo(text, file=stream)
 
 
 # -- netcalc fit --------------------------------------------------------------------------------
@@ -259,9 +259,9 @@ def fit_command(widths: Sequence[int], spec: Optional[str], q: Optional[int],
         widths = block_widths
     result = fit_widths(list(widths), q or 8)
     if fmt == "json":
-        click.echo(json.dumps({**result.to_dict(), "spec": spec, "widths_are": source}))
+        echo(json.dumps({**result.to_dict(), "spec": spec, "widths_are": source}))
     else:
-        click.echo(f"w0 = {result.w0}, wa = {result.wa:g}, wm = {result.wm:g}, "
+        echo(f"w0 = {result.w0}, wa = {result.wa:g}, wm = {result.wm:g}, "
                    f"d = {result.depth}, e_fit = {result.e_fit:.6g} ({result.method} fit; "
                    f"widths: {source})\n"
                    f"observed: {' '.join(map(str, result.widths))}\n"

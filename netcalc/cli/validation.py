@@ -13,7 +13,7 @@ import click
 
 from ..errors import SpecError
 from ..rules import CONVENTIONS
-from . import main, with_progress
+from . import echo, main, with_progress
 
 TRACED_CONVENTIONS = ("fvcore", "torch")
 
@@ -62,7 +62,7 @@ def validate(specs: Sequence[str], device: str, resolution: Optional[int], conve
     results = []
     for spec in with_progress(list(specs), "validating"):
         results += validation.validate_conventions(spec, (convention,), resolution, device)
-    click.echo(validation.RENDERERS[fmt](results))
+    echo(validation.RENDERERS[fmt](results))
     if not all(r.ok for r in results):
         sys.exit(1)
 
@@ -127,10 +127,10 @@ def check(specs: Sequence[str], max_flops: Optional[str], max_params: Optional[s
     changes = testing.lock_changes(lock_file, specs) if lock_file else []
     ok = all(r.ok for r in budget) and not changes
     if fmt == "json":
-        click.echo(json.dumps({"ok": ok, "budget": [_budget_dict(r) for r in budget],
+        echo(json.dumps({"ok": ok, "budget": [_budget_dict(r) for r in budget],
                                "lock_changes": [_change_dict(c) for c in changes]}))
     else:
-        click.echo(_check_text(budget, changes, lock_file))
+        echo(_check_text(budget, changes, lock_file))
     if not ok:
         sys.exit(1)
 
@@ -182,4 +182,4 @@ def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[i
     from ..testing import dump_lock, make_lock
 
     conventions = tuple(dict.fromkeys(convention)) or ("pycls",)
-    click.echo(dump_lock(make_lock(list(specs), conventions, resolution)), nl=False)
+    echo(dump_lock(make_lock(list(specs), conventions, resolution)), nl=False)

@@ -7,7 +7,7 @@ from typing import Any, List, Optional, Tuple
 
 from ..errors import SpecError
 from ..fields import describe
-from ..spec import read_spec_file
+from ..spec import expect_mapping, read_spec_file
 from .schema import Space, parse_space
 
 BUILTIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "builtin")
@@ -49,9 +49,7 @@ def _merge(parent: Any, child: Any) -> Any:
 
 def read_space_data(path: str, chain: Tuple[str, ...] = ()) -> Any:
     """The raw mapping of a space file with its ``extends`` chain merged in."""
-    data = read_spec_file(path)
-    if not isinstance(data, dict):
-        raise SpecError(path, "", f"expected a mapping, got {describe(data)}")
+    data = expect_mapping(read_spec_file(path, "space"), path, "space")
     if "extends" not in data:
         return data
     parent_name = data["extends"]
