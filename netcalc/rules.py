@@ -112,9 +112,8 @@ CONVENTIONS: Dict[str, Convention] = {c.name: c for c in (PYCLS, FVCORE, TORCH)}
 
 
 def get_convention(name: str) -> Convention:
-    from .errors import SpecError
+    from .errors import ArgumentError
 
-    try:
-        return CONVENTIONS[name]
-    except KeyError:
-        raise SpecError("", "--convention", f"{name!r} is not one of {', '.join(CONVENTIONS)}")
+    if not isinstance(name, str) or name not in CONVENTIONS:
+        raise ArgumentError("", "convention", f"{name!r:.40} is not one of {', '.join(CONVENTIONS)}")
+    return CONVENTIONS[name]

@@ -158,11 +158,18 @@ def _module_counts(module: Any, convention: str, resolution: Optional[int], inpu
 
     from .torch.validate import SOURCES, run_measures
 
+    from .arguments import checked_int
+    from .errors import ArgumentError
+    from .spec import MAX_CHANNELS, MAX_RESOLUTION
+
     if convention not in MODULE_CONVENTIONS:
-        raise ValueError(f"a module is measured by tracing, in the {' or '.join(SOURCES)} "
-                         f"convention; {convention!r} is for specs")
+        raise ArgumentError("", "convention", f"a module is measured by tracing, in the "
+                                              f"{' or '.join(SOURCES)} convention; "
+                                              f"{convention!r} is for specs")
     if inputs is None:
-        side = resolution or 224
+        side = 224 if resolution is None else checked_int(resolution, "resolution", 1,
+                                                          MAX_RESOLUTION)
+        in_channels = checked_int(in_channels, "in_channels", 1, MAX_CHANNELS)
         device = next((p.device for p in module.parameters()), torch.device("cpu"))
         inputs = torch.zeros(1, in_channels, side, side, device=device)
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)

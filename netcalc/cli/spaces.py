@@ -5,9 +5,10 @@ the counting commands start without them.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from typing import Any, Optional, Sequence, TextIO
+from typing import Any, Callable, Iterator, Optional, Sequence, TextIO
 
 import click
 
@@ -137,7 +138,7 @@ def _echo_table1(fmt: str, distinct: bool) -> None:
 @click.option("--flops", default=None, metavar="LO:HI", help="Flops regime, e.g. 360M:400M.")
 @click.option("--params", default=None, metavar="LO:HI", help="Params regime, e.g. :5M.")
 @click.option("--acts", default=None, metavar="LO:HI", help="Activations regime.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2 ** 128 - 1), default=0, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the JSON Lines here instead of stdout.")
 @click.option("--stats", is_flag=True,
@@ -150,7 +151,7 @@ def _echo_table1(fmt: str, distinct: bool) -> None:
               help="Draw only (w, b, g) with g dividing w*b (no pycls adjustment needed).")
 @click.option("--max-candidates", type=click.IntRange(1, 10 ** 10), default=None,
               help="Give up after this many draws (default 20M anynet, 400k regnet).")
-@click.option("--verify", type=click.IntRange(0, 10_000_000), default=1, show_default=True,
+@click.option("--verify", type=click.IntRange(0, 10_000), default=1, show_default=True,
               help="Re-count this many kept models with netcalc.count and fail on a difference.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="Format of --stats.")
@@ -185,10 +186,10 @@ def sample_command(space: str, n: int, flops: Optional[str], params: Optional[st
     if any(cap.relative for cap in loaded.caps) and regime_upper(flops) is None:
         echo(f"note: {loaded.name}'s caps relative to the flops cap F are not applied "
                    "without an upper end of --flops", err=True)
-    result = draw(loaded, n, regime, seed=seed, convention=convention,
-                  compatible_only=compatible_only, max_candidates=max_candidates,
-                  verify=verify, progress=True)
-    _write_lines(result.records, out)
+    with _line_sink(out) as sink:
+        result = draw(loaded, n, regime, seed=seed, convention=convention,
+                      compatible_only=compatible_only, max_candidates=max_candidates,
+                      verify=verify, progress=True, sink=sink)
     if stats:
         _echo_stats(result, fmt, sys.stdout if out else sys.stderr)
     if plot:
@@ -203,14 +204,16 @@ def regime_upper(text: Optional[str]) -> Optional[int]:
     return parse_range(text, "--flops")[1] if text else None
 
 
-def _write_lines(records: Sequence[dict], out: Optional[str]) -> None:
-    text = "".join(json.dumps(r) + "\n" for r in records)
+@contextlib.contextmanager
+def _line_sink(out: Optional[str]) -> Iterator[Callable[[dict], None]]:
+    """Write each record as one JSON line the moment it is kept: memory stays flat for any --n.
+    (Written in place, never renamed over: --out may be a device or a pipe.)"""
     if out is None:
-        echo(text, nl=False)
+        yield lambda record: sys.stdout.write(json.dumps(record) + "\n")
         return
     try:
         with open(out, "w") as handle:
-            handle.write(text)
+            yield lambda record: handle.write(json.dumps(record) + "\n")
     except OSError as exc:
         raise SpecError(out, "--out", f"cannot write: {exc.strerror or exc}") from None
 

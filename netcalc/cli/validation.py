@@ -41,10 +41,13 @@ def _torch_validation() -> Any:
               show_default=True,
               help="fvcore: fvcore's flop, activation and parameter counts; torch: "
                    "FlopCounterMode and numel (acts from fvcore). pycls cannot be traced.")
+@click.option("--max-memory", default="2G", show_default=True, metavar="BYTES",
+              help="Refuse a module whose estimated memory (float32 weights and layer outputs, "
+                   "from the counts) is above this, e.g. 16G.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def validate(specs: Sequence[str], device: str, resolution: Optional[int], convention: str,
-             fmt: str) -> None:
+             max_memory: str, fmt: str) -> None:
     """Build each SPEC's real torch module, trace it, and diff every layer's counts.
 
     Flops, params and activations of every layer and in total, from netcalc and from the
@@ -57,11 +60,19 @@ def validate(specs: Sequence[str], device: str, resolution: Optional[int], conve
       netcalc validate specs/*.yaml --convention torch --resolution 225
       netcalc validate specs/efficientnet_b0.yaml --device auto --format json
     """
+    from ..count import count
+    from ..limits import check_module_memory
+    from ..quantity import parse_quantity
+
+    limit = parse_quantity(max_memory, "--max-memory")
+    for spec in specs:      # every module is known to fit before torch is imported
+        check_module_memory(count(spec, "pycls", resolution), limit)
     validation = _torch_validation()
     device = validation.resolve_device(device)
     results = []
     for spec in with_progress(list(specs), "validating"):
-        results += validation.validate_conventions(spec, (convention,), resolution, device)
+        results += validation.validate_conventions(spec, (convention,), resolution, device,
+                                                   limit)
     echo(validation.RENDERERS[fmt](results))
     if not all(r.ok for r in results):
         sys.exit(1)

@@ -126,6 +126,8 @@ class ChainSampler:
                                  .astype(np.float64)) if others else None
             self.sizes = weight.shape if weight is not None else ()
         chain = completions(weight, layout.relations, stages) if weight is not None else []
+        if chain and not chain[0].any():
+            raise ValueError("no chain of stages satisfies the constraints (the size is 0)")
         # tables[i][k]: cumulative weights along super-axis k for stage i, rows = other axes
         self.tables = [[self._table(c, k, first=i == 0) for k in range(weight.ndim)]
                        for i, c in enumerate(chain)]

@@ -24,6 +24,7 @@ from difflib import get_close_matches
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from ..errors import SpecError
+from ..families import anynet
 from ..fields import Fields, describe
 from .bounds import list_fields
 from .caps import QUANTITIES, Cap, parse_cap
@@ -133,6 +134,12 @@ def _parse_anynet(fields: Fields, common: Dict[str, Any]) -> Space:
     if choices > MAX_STAGE_CHOICES:
         raise fields.error("domains", f"{choices:,} choices per stage (depth x width x bot_mul x "
                                       f"group_w); the limit is {MAX_STAGE_CHOICES:,}")
+    most_blocks = num_stages * max(next(d for d in domains if d.name == "depth").values)
+    if most_blocks > anynet.MAX_TOTAL_DEPTH:
+        raise fields.error("domains.depth", f"members reach {most_blocks} blocks ({num_stages} "
+                                            f"stages of depth up to {most_blocks // num_stages}); "
+                                            f"a spec may have at most {anynet.MAX_TOTAL_DEPTH}, so "
+                                            "such members could not be counted")
     relations, compatible = _parse_anynet_constraints(fields)
     return Space(domains=domains, num_stages=num_stages, strides=strides, relations=relations,
                  compatible=compatible, **common)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ..errors import SpecError
+from ..errors import ArgumentError, SpecError
 from .distributions import Domain
 from .loading import load_space
 from .schema import ANYNET_DIMS, Space
@@ -36,8 +36,9 @@ def space_size(space: Space, compatible_only: bool = False) -> int:
     """The exact number of members (grid points for a RegNet-kind space)."""
     if space.kind == "regnet":
         if compatible_only:
-            raise SpecError(space.source, "--compatible-only",
-                            "applies to anynet-kind spaces (per-stage width, bot_mul, group_w)")
+            raise ArgumentError(space.source, "compatible_only",
+                                "applies to anynet-kind spaces (per-stage width, bot_mul, "
+                                "group_w)")
         return math.prod(len(d) for d in space.domains)
     import numpy as np
 
