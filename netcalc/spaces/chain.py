@@ -93,7 +93,11 @@ class Layout:
 def chain_size(per_dim_mask: np.ndarray, layout: Layout, stages: int) -> int:
     """Exact number of chains whose every stage choice is allowed by the mask."""
     weight = layout.fold(per_dim_mask.astype(object))
-    return int(completions(weight, layout.relations, stages)[0].sum())
+    every_axis = range(weight.ndim)
+    completion = weight         # C_n; only the current stage is held (memory of one stage)
+    for _ in range(stages - 1):
+        completion = weight * successor_sum(completion, layout.relations, every_axis)
+    return int(completion.sum())
 
 
 class ChainSampler:

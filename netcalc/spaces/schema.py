@@ -37,6 +37,8 @@ REGNET_PARAMS = ("depth", "w0", "wa", "wm", "bot_mul", "group_w")
 RELATIONS = ("shared", "non_decreasing", "increasing")
 MAX_STAGE_CHOICES = 4_000_000   # anynet kind: d x w x b x g choices of one stage
 MAX_STAGES = 16
+# exact sizes and sampling tables hold Python ints per (stage, choice): ~2 s and ~0.6 GB at this
+MAX_CHAIN_CELLS = 16_000_000
 
 
 # -- the published row, for `netcalc space --all` -------------------------------------------------
@@ -134,6 +136,11 @@ def _parse_anynet(fields: Fields, common: Dict[str, Any]) -> Space:
     if choices > MAX_STAGE_CHOICES:
         raise fields.error("domains", f"{choices:,} choices per stage (depth x width x bot_mul x "
                                       f"group_w); the limit is {MAX_STAGE_CHOICES:,}")
+    if choices * num_stages > MAX_CHAIN_CELLS:
+        raise fields.error("domains", f"{choices:,} choices per stage x {num_stages} stages is "
+                                      f"{choices * num_stages:,} cells of exact counting, over the "
+                                      f"limit of {MAX_CHAIN_CELLS:,}; narrow the domains or use "
+                                      "fewer stages")
     most_blocks = num_stages * max(next(d for d in domains if d.name == "depth").values)
     if most_blocks > anynet.MAX_TOTAL_DEPTH:
         raise fields.error("domains.depth", f"members reach {most_blocks} blocks ({num_stages} "
