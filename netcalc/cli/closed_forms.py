@@ -194,10 +194,12 @@ def _trends_json(samples: Sequence[Any], fitted: Any, paper: Any, convention: st
 @click.option("--to", "hi", type=float, required=True, help="End of the interval.")
 @click.option("--symbolic", is_flag=True,
               help="Also give each piece's flops as a closed form in r.")
+@click.option("--max-pieces", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="Refuse intervals with more pieces (each costs up to ~64 expansions).")
 @click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="pycls",
               show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-def steps(spec, variable, lo, hi, symbolic, convention, fmt):  # type: ignore
+def steps(spec, variable, lo, hi, symbolic, max_pieces, convention, fmt):  # type: ignore
     """Counts as a step function of width_mult or phi: every piece of [--from, --to].
 
     Rounded channel counts, depths and resolutions make the counts piecewise constant in these
@@ -214,7 +216,7 @@ def steps(spec, variable, lo, hi, symbolic, convention, fmt):  # type: ignore
     from ..symbolic.scaling import pieces
     from ..symbolic.solve import SCALING_FIELDS
 
-    found = pieces(spec, SCALING_FIELDS[variable], lo, hi, convention)
+    found = pieces(spec, SCALING_FIELDS[variable], lo, hi, convention, max_pieces)
     rows = []
     for piece in with_progress(found, "counting pieces", min_items=20):
         counts = count(piece.spec, convention).totals() if piece.spec is not None else None
