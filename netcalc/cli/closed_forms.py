@@ -140,10 +140,6 @@ def trends(specs, convention, plot_path, fmt):  # type: ignore
             plot(samples, fitted, plot_path)
         except ImportError:
             raise SpecError("", "--plot", "needs matplotlib (pip install 'netcalc[plot]')")
-        except OSError as exc:
-            raise SpecError(plot_path, "", f"cannot write: {exc.strerror or exc}")
-
-
 
 
 def _trends_table(samples: Sequence[Any], fitted: Any, paper: Any, convention: str) -> str:
@@ -158,14 +154,18 @@ def _trends_table(samples: Sequence[Any], fitted: Any, paper: Any, convention: s
     table = tabulate(rows, headers=headers, colalign=("left",) + ("right",) * 7,
                      disable_numparse=True)
     summary = [[q, fitted.describe()[q], paper.describe()[q],
-                f"{mean_relative_error(fitted, samples, q):.1%}",
-                f"{mean_relative_error(paper, samples, q):.1%}"] for q in ("acts", "params")]
+                _percent(mean_relative_error(fitted, samples, q)),
+                _percent(mean_relative_error(paper, samples, q))] for q in ("acts", "params")]
     return "\n".join([
         f"{len(samples)} specs, {convention} convention; f = flops in GF, params and acts in M",
         table, "",
         tabulate(summary, headers=["", "fit", "paper", "fit error", "paper error"],
                  disable_numparse=True),
         "(error: mean |trend - count| / count over these specs)"])
+
+
+def _percent(share: Optional[float]) -> str:
+    return "n/a (every count is 0)" if share is None else f"{share:.1%}"
 
 
 def _trends_json(samples: Sequence[Any], fitted: Any, paper: Any, convention: str) -> str:

@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-from ..errors import SpecError
+from ..errors import ArgumentError
 from ..fields import Fields, describe
 from ..quantity import parse_quantity
 
@@ -58,7 +58,7 @@ def parse_cap(fields: Fields, quantity: str) -> Cap:
             raise fields.error("max", f"expected a quantity like 400M, got {describe(raw_max)}")
         try:
             maximum = parse_quantity(str(raw_max))
-        except SpecError as exc:
+        except ArgumentError as exc:
             raise fields.error("max", exc.message) from None
     cap = Cap(quantity, maximum,
               fields.float("M", 0.0, lo=0.0, hi=1e9),

@@ -51,8 +51,8 @@ class Regime:
     @classmethod
     def of(cls, space: Space, flops: Range = (None, None), params: Range = (None, None),
            acts: Range = (None, None)) -> "Regime":
-        bounds = tuple((q, r) for q, r in zip(QUANTITIES, (flops, params, acts))
-                       if r != (None, None))
+        bounds = tuple((q, _checked_range(r, q)) for q, r in zip(QUANTITIES, (flops, params, acts))
+                       if r is not None and tuple(r) != (None, None))
         limits = ((cap.quantity, cap.limit(flops[1])) for cap in space.caps)
         return cls(bounds, tuple((q, lim) for q, lim in limits if lim is not None))
 
@@ -84,6 +84,19 @@ class Regime:
                  for q, (lo, hi) in self.bounds]
         parts += [f"{q}<{limit:.6g}" for q, limit in self.caps]
         return ", ".join(parts) or "everything"
+
+
+def _checked_range(bounds: Any, quantity: str) -> Range:
+    """(lo, hi) of non-negative ints (None: open), lo <= hi."""
+    from ..arguments import checked_int
+
+    if isinstance(bounds, (str, bytes)) or not hasattr(bounds, "__len__") or len(bounds) != 2:
+        raise ArgumentError("", quantity, f"expected (lo, hi) with None for an open end, got "
+                                          f"{type(bounds).__name__}")
+    lo, hi = (None if v is None else checked_int(v, quantity, 0) for v in bounds)
+    if lo is not None and hi is not None and lo > hi:
+        raise ArgumentError("", quantity, f"lower end {lo:,} is above upper end {hi:,}")
+    return lo, hi
 
 
 # -- candidates of each kind ----------------------------------------------------------------------

@@ -47,11 +47,11 @@ def fraction_ci(kept: int, draws: int, seed: int, resamples: int = RESAMPLES,
 def summary(sample: Any) -> Dict[str, Any]:
     """Everything --stats reports, JSON-ready."""
     totals = sample.totals
-    p, lo, hi = fraction_ci(len(sample.records), sample.candidates, sample.seed)
+    p, lo, hi = fraction_ci(sample.kept, sample.candidates, sample.seed)
     return {
         "space": sample.space.name,
         "regime": sample.regime.describe(),
-        "n": len(sample.records),
+        "n": sample.kept,
         "draws": sample.candidates,
         "rejected_by_constraints": sample.invalid,
         "fraction_in_regime": p,
