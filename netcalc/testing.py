@@ -357,8 +357,10 @@ def _model_changes(model: LockedModel, counted: Any = count) -> List[LockChange]
 def render_lock_changes(changes: Sequence[LockChange]) -> str:
     from tabulate import tabulate
 
-    missing = [c.spec for c in changes if c.where == "missing"]
-    rows = [[c.spec, c.convention, c.resolution, c.where, c.quantity, f"{c.locked:,}",
+    from .errors import safe_text  # names and paths from a lock file reach the terminal
+
+    missing = [safe_text(c.spec) for c in changes if c.where == "missing"]
+    rows = [[safe_text(c.spec), c.convention, c.resolution, safe_text(c.where), c.quantity, f"{c.locked:,}",
              f"{c.now:,}", f"{c.diff:+,}"] for c in changes if c.where != "missing"]
     parts = [f"not in the lock file: {s} (run netcalc lock again)" for s in missing]
     if rows:

@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import click
 
-from ..errors import SpecError
+from ..errors import SpecError, safe_text
 from ..quantity import parse_quantity
 from ..report import QUANTITIES
 from ..rules import CONVENTIONS
@@ -81,7 +81,8 @@ def _solutions_table(solutions: Iterable[Any]) -> str:
     blocks = []
     for s in solutions:
         rows = [_point_row("largest within", s.within), _point_row("smallest over", s.over)]
-        lines = [f"{s.spec.name}  ({s.spec.source}; {s.convention} convention)",
+        lines = [f"{safe_text(s.spec.name)}  ({safe_text(s.spec.source)}; {s.convention} "
+                 "convention)",
                  f"budget: {s.budget}",
                  tabulate(rows, headers=["", s.variable] + list(QUANTITIES),
                           colalign=("left", "right", "right", "right", "right"),
@@ -147,7 +148,7 @@ def _trends_table(samples: Sequence[Any], fitted: Any, paper: Any, convention: s
 
     from ..symbolic.trends import mean_relative_error
 
-    rows = [[s.name, f"{s.f:.3f}", f"{s.params_m:.2f}", f"{fitted.params(s.f):.2f}",
+    rows = [[safe_text(s.name), f"{s.f:.3f}", f"{s.params_m:.2f}", f"{fitted.params(s.f):.2f}",
              f"{paper.params(s.f):.2f}", f"{s.acts_m:.2f}", f"{fitted.acts(s.f):.2f}",
              f"{paper.acts(s.f):.2f}"] for s in samples]
     headers = ["model", "GF", "params M", "fit", "paper", "acts M", "fit", "paper"]
@@ -257,9 +258,10 @@ def _steps_table(spec: Any, key: str, convention: str, rows: Sequence[Dict[str, 
     extra = ["flops_polynomial"] if symbolic else []
     body = [[repr(r["first"]), repr(r["last"]), r["resolution"] or "refused"]
             + [f"{r[q]:,}" if q in r else "" for q in QUANTITIES]
-            + [r.get(k, "") for k in extra] + [r["change"]] for r in rows]
+            + [r.get(k, "") for k in extra] + [safe_text(r["change"])] for r in rows]
     headers = [f"{key} from", "to", "r"] + list(QUANTITIES) + \
         (["flops when the stride divides r"] if symbolic else []) + ["change at this piece"]
     return "\n".join([
-        f"{spec.name}  ({spec.source}; {convention} convention): {len(rows)} pieces",
+        f"{safe_text(spec.name)}  ({safe_text(spec.source)}; {convention} convention): "
+        f"{len(rows)} pieces",
         tabulate(body, headers=headers, disable_numparse=True)])

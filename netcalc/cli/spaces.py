@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence, TextIO
 
 import click
 
-from ..errors import SpecError
+from ..errors import SpecError, safe_text
 from ..rules import CONVENTIONS
 from . import echo, main
 
@@ -81,7 +81,8 @@ def _echo_space(space: Any, compatible_only: bool, distinct: bool, steps: dict, 
     if fmt == "json":
         echo(json.dumps(data))
         return
-    lines = [f"{space.name}  ({shown_source(space.source)}; {space.kind} space)",
+    lines = [f"{safe_text(space.name)}  ({safe_text(shown_source(space.source))}; "
+             f"{space.kind} space)",
              f"size ({data['reading']}): {report.size:,}  (~{report.size:.4g})"]
     if report.compatible_size is not None and not compatible_only:
         lines.append(f"compatible only: {report.compatible_size:,}  "

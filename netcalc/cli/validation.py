@@ -11,7 +11,7 @@ from typing import Any, Iterable, List, Optional, Sequence
 
 import click
 
-from ..errors import SpecError
+from ..errors import SpecError, safe_text
 from ..rules import CONVENTIONS
 from . import echo, main, with_progress
 
@@ -91,7 +91,7 @@ def _limits(max_flops: Optional[str], max_params: Optional[str], max_acts: Optio
 def _budget_table(rows: Sequence[Any]) -> str:
     from tabulate import tabulate
 
-    body = [[r.name, r.spec, r.quantity, f"{r.value:,}", f"{r.limit:,}",
+    body = [[safe_text(r.name), safe_text(r.spec), r.quantity, f"{r.value:,}", f"{r.limit:,}",
              "ok" if r.ok else f"OVER by {r.over:,} ({100 * r.over / max(r.limit, 1):.2f}%)"]
             for r in rows]
     return tabulate(body, headers=["model", "spec", "quantity", "count", "max", "status"],
@@ -155,8 +155,9 @@ def _check_text(budget: Sequence[Any], changes: Sequence[Any], lock_file: Option
         parts.append(_budget_table(budget))
         parts.append(f"budget: {len(budget) - over} ok, {over} over" if over else "budget: ok")
     if lock_file:
-        parts.append(f"lock {lock_file}: {len(changes)} change{'s' * (len(changes) != 1)}\n"
-                     + render_lock_changes(changes) if changes else f"lock {lock_file}: unchanged")
+        parts.append(f"lock {safe_text(lock_file)}: {len(changes)} change{'s' * (len(changes) != 1)}\n"
+                     + render_lock_changes(changes) if changes
+                     else f"lock {safe_text(lock_file)}: unchanged")
     return "\n".join(parts)
 
 

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..count import count
-from ..errors import ArgumentError, SpecError
+from ..errors import ArgumentError, SpecError, safe_text
 from ..graph import LayerGraph
 from ..limits import MAX_MODULE_BYTES, check_module_memory
 from ..report import QUANTITIES
@@ -279,7 +279,8 @@ def render_table(validations: Sequence[Validation]) -> str:
     blocks = []
     for v in validations:
         verdict = ("identical" if v.ok else f"MISMATCH ({len(v.mismatches)} counts differ)")
-        lines = [f"{v.name}  ({v.spec}; {v.convention} convention; {v.resolution} px; "
+        lines = [f"{safe_text(v.name)}  ({safe_text(v.spec)}; {v.convention} convention; "
+                 f"{v.resolution} px; "
                  f"{v.device}): {verdict}, {v.layers} layers"]
         totals = [[q, f"{v.netcalc[q]:,}", f"{v.measured[q]:,}",
                    _signed(v.measured[q] - v.netcalc[q]), v.tools[q]] for q in QUANTITIES]
@@ -287,7 +288,7 @@ def render_table(validations: Sequence[Validation]) -> str:
                               headers=["total", "netcalc", "measured", "diff", "measured by"]))
         layer_rows = [m for m in v.mismatches if m.layer != "total"]
         if layer_rows:
-            rows = [[m.layer, m.op, m.quantity, f"{m.netcalc:,}", f"{m.measured:,}",
+            rows = [[safe_text(m.layer), m.op, m.quantity, f"{m.netcalc:,}", f"{m.measured:,}",
                      _signed(m.diff)] for m in layer_rows[:MAX_ROWS]]
             lines.append(tabulate(rows, headers=["layer", "op", "quantity", "netcalc", "measured",
                                                  "diff"],
