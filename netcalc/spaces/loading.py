@@ -23,12 +23,12 @@ def shipped_names() -> List[str]:
 
 def resolve(name_or_path: str, beside: Optional[str] = None) -> str:
     """A space file: an existing path, a file beside ``beside``, or a shipped name."""
-    if os.path.isfile(name_or_path):
+    if os.path.exists(name_or_path):    # a path wins; reading it refuses what is not a file
         return name_or_path
     if beside is not None:
         for candidate in (name_or_path, name_or_path + ".yaml"):
             path = os.path.join(os.path.dirname(beside), candidate)
-            if os.path.isfile(path):
+            if os.path.exists(path):
                 return path
     if _NAME.match(name_or_path):
         path = os.path.join(BUILTIN_DIR, name_or_path + ".yaml")
