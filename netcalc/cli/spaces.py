@@ -134,7 +134,7 @@ def _echo_table1(fmt: str, distinct: bool) -> None:
 # -- netcalc sample -----------------------------------------------------------------------------
 @main.command(name="sample")
 @click.argument("space", metavar="SPACE")
-@click.option("--n", "n", type=click.IntRange(1, 10_000_000), required=True,
+@click.option("--n", "n", type=click.IntRange(1, 1_000_000), required=True,
               help="Number of models to keep.")
 @click.option("--flops", default=None, metavar="LO:HI", help="Flops regime, e.g. 360M:400M.")
 @click.option("--params", default=None, metavar="LO:HI", help="Params regime, e.g. :5M.")
@@ -184,13 +184,13 @@ def sample_command(space: str, n: int, flops: Optional[str], params: Optional[st
                        parse_range(flops, "--flops") if flops else none,
                        parse_range(params, "--params") if params else none,
                        parse_range(acts, "--acts") if acts else none)
-    if any(cap.relative for cap in loaded.caps) and regime_upper(flops) is None:
-        echo(f"note: {loaded.name}'s caps relative to the flops cap F are not applied "
-                   "without an upper end of --flops", err=True)
     with _line_sink(out) as sink:
         result = draw(loaded, n, regime, seed=seed, convention=convention,
                       compatible_only=compatible_only, max_candidates=max_candidates,
                       verify=verify, progress=True, sink=sink)
+    if any(cap.relative for cap in loaded.caps) and regime_upper(flops) is None:
+        echo(f"note: {loaded.name}'s caps relative to the flops cap F are not applied "
+             "without an upper end of --flops", err=True)
     if stats:
         _echo_stats(result, fmt, sys.stdout if out else sys.stderr)
     if plot:

@@ -27,12 +27,12 @@ from .schema import ANYNET_DIMS, QUANTITIES, Space
 from .progress import Progress
 
 ANYNET_BATCH = 16384
-MAX_TABLE = 20_000_000     # first-block table entries per stage (x3 quantities, int64)
+MAX_TABLE = 8_000_000      # first-block table entries, all stages (x3 quantities, int64)
 REGNET_BATCH = 1024
 # draws before giving up: each bound keeps a fruitless search under ~30 s on a loaded machine
 # (AnyNet draws cost ~1 us, RegNet draws ~0.3 ms: each generates and counts a network)
 DEFAULT_MAX_CANDIDATES = {"anynet": 20_000_000, "regnet": 100_000}
-MAX_SAMPLE = 10_000_000     # kept members (streamed: memory does not grow with n)
+MAX_SAMPLE = 1_000_000      # kept members: ~40 s of drawing and writing (memory does not grow)
 MAX_VERIFY = 10_000         # re-counts with netcalc.count (~5 ms each)
 Range = Tuple[Optional[int], Optional[int]]
 # RegNet draws are counted exactly in Python ints; a total at or above 2^62 is stored as this
@@ -139,11 +139,13 @@ class AnyNetCandidates:
         self.template_of = template_of.ravel()          # by (w, b, g) combination index
         keys = [(int(w), float(b), int(g)) for w, b, g in unique]
         widths = np.unique(unique[:, 0]).astype(np.int64)
-        if len(keys) * len(widths) > MAX_TABLE:
+        cells = len(keys) * len(widths) * space.num_stages
+        if cells > MAX_TABLE:
             raise SpecError(space.source, "domains",
-                            f"{len(keys):,} distinct (width, bot_mul, group_w) times {len(widths):,} "
-                            f"input widths is more than the sampler tabulates ({MAX_TABLE:,}); "
-                            "narrow the width or group domains")
+                            f"{len(keys):,} distinct (width, bot_mul, group_w) x {len(widths):,} "
+                            f"input widths x {space.num_stages} stages is {cells:,} table cells, "
+                            f"more than the sampler tabulates ({MAX_TABLE:,}: about 10 s and "
+                            "0.2 GB); narrow the width, bot_mul or group_w domains")
         self.width_index = np.searchsorted(widths, unique[:, 0].astype(np.int64))
         first, rest, self.n_in = [], [], []
         for stage in range(space.num_stages):
