@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .count import count
-from .errors import SpecError
 from .quantity import parse_quantity
 from .report import QUANTITIES
 
@@ -159,11 +158,18 @@ def _module_counts(module: Any, convention: str, resolution: Optional[int], inpu
 
     from .torch.validate import SOURCES, run_measures
 
+    from .arguments import checked_int
+    from .errors import ArgumentError
+    from .spec import MAX_CHANNELS, MAX_RESOLUTION
+
     if convention not in MODULE_CONVENTIONS:
-        raise ValueError(f"a module is measured by tracing, in the {' or '.join(SOURCES)} "
-                         f"convention; {convention!r} is for specs")
+        raise ArgumentError("", "convention", f"a module is measured by tracing, in the "
+                                              f"{' or '.join(SOURCES)} convention; "
+                                              f"{convention!r} is for specs")
     if inputs is None:
-        side = resolution or 224
+        side = 224 if resolution is None else checked_int(resolution, "resolution", 1,
+                                                          MAX_RESOLUTION)
+        in_channels = checked_int(in_channels, "in_channels", 1, MAX_CHANNELS)
         device = next((p.device for p in module.parameters()), torch.device("cpu"))
         inputs = torch.zeros(1, in_channels, side, side, device=device)
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)
@@ -260,30 +266,24 @@ def read_lock(path: str) -> List[LockedModel]:
     """The models of a lock file; a malformed file is a SpecError naming the field."""
     from .fields import Fields
     from .rules import CONVENTIONS
-    from .spec import MAX_FILE_BYTES, MAX_RESOLUTION
+    from .lock_input import MAX_LOCK_MODELS, read_lock_data  # issue 12: hostile lock files
+    from .spec import MAX_RESOLUTION
 
-    try:
-        if os.path.getsize(path) > MAX_FILE_BYTES:
-            raise SpecError(path, "", f"lock file larger than {MAX_FILE_BYTES} bytes")
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except OSError as exc:
-        raise SpecError(path, "", f"cannot read lock file: {exc.strerror or exc}") from None
-    except (ValueError, RecursionError) as exc:
-        raise SpecError(path, "", f"not a JSON lock file ({str(exc)[:80]})") from None
-    fields = Fields(data, path)
+    fields = Fields(read_lock_data(path), path)
     version = fields.int("netcalc_lock")
     if version != LOCK_FORMAT:
         raise fields.error("netcalc_lock", f"format {version} is not {LOCK_FORMAT}")
     fields.str("netcalc_version", "")
     models = [_read_model(f, path, CONVENTIONS, MAX_RESOLUTION)
-              for f in fields.items("models", min_len=1)]
+              for f in fields.items("models", min_len=1, max_len=MAX_LOCK_MODELS)]
     fields.finish()
     return models
 
 
 def _read_model(f: Any, lock_path: str, conventions: Any, max_resolution: int) -> LockedModel:
-    spec = f.str("spec", max_len=4096)
+    from .lock_input import lock_spec_path
+
+    spec = lock_spec_path(f.str("spec", max_len=4096), f)
     f.str("name", "", max_len=1000)
     convention = f.str("convention", choices=list(conventions))
     from .spec import check_resolution
@@ -324,6 +324,9 @@ def lock_changes(lock_path: str, specs: Sequence[str] = ()) -> List[LockChange]:
 
     ``specs`` restricts the check to those specs; one that the lock does not hold is a change.
     """
+    from .lock_input import checked_lock_arguments
+
+    specs = checked_lock_arguments(lock_path, specs)
     models = read_lock(lock_path)
     if specs:
         wanted = {os.path.normpath(s) for s in specs}
@@ -333,11 +336,14 @@ def lock_changes(lock_path: str, specs: Sequence[str] = ()) -> List[LockChange]:
         models = [m for m in models if os.path.normpath(m.spec) in wanted]
     else:
         missing = []
-    return missing + [c for m in models for c in _model_changes(m)]
+    from .lock_input import memoized_count
+
+    counted = memoized_count()      # a spec listed many times is counted once
+    return missing + [c for m in models for c in _model_changes(m, counted)]
 
 
-def _model_changes(model: LockedModel) -> List[LockChange]:
-    report = count(model.path, model.convention, model.resolution)
+def _model_changes(model: LockedModel, counted: Any = count) -> List[LockChange]:
+    report = counted(model.path, model.convention, model.resolution)
     now_stages = {row["name"]: row for row in report.breakdown("stage")}
     changes = [LockChange(model.spec, model.convention, model.resolution, "total", q,
                           model.counts[q], getattr(report, q))
@@ -353,8 +359,10 @@ def _model_changes(model: LockedModel) -> List[LockChange]:
 def render_lock_changes(changes: Sequence[LockChange]) -> str:
     from tabulate import tabulate
 
-    missing = [c.spec for c in changes if c.where == "missing"]
-    rows = [[c.spec, c.convention, c.resolution, c.where, c.quantity, f"{c.locked:,}",
+    from .errors import safe_text  # names and paths from a lock file reach the terminal
+
+    missing = [safe_text(c.spec) for c in changes if c.where == "missing"]
+    rows = [[safe_text(c.spec), c.convention, c.resolution, safe_text(c.where), c.quantity, f"{c.locked:,}",
              f"{c.now:,}", f"{c.diff:+,}"] for c in changes if c.where != "missing"]
     parts = [f"not in the lock file: {s} (run netcalc lock again)" for s in missing]
     if rows:

@@ -13,7 +13,7 @@ import os
 import numpy as np
 import pytest
 
-from netcalc.errors import SpecError
+from netcalc.errors import ArgumentError, SpecError
 from netcalc.families.regnet import block_widths
 from netcalc.spaces import format as space_format
 from netcalc.spaces import load_space, space_size
@@ -131,7 +131,7 @@ def test_regnet_grid_size_and_regnetx():
     # regnetx: depth 12..28 (17), w0 8..256/8 (32), wa 8..256/0.1 (2481), wm 2..3/0.001 (1001),
     # group width 8..128/8 (16), b = 1
     assert space_size(load_space("regnetx")) == 17 * 32 * 2481 * 1001 * 16
-    with pytest.raises(SpecError, match="compatible-only"):
+    with pytest.raises(ArgumentError, match="compatible_only"):
         space_size(load_space("regnet"), compatible_only=True)
 
 

@@ -6,18 +6,21 @@ and heavy imports (torch, fvcore, sympy, numpy, tabulate) happen inside the comm
 """
 from __future__ import annotations
 
+import errno
 import importlib
+import os
 import sys
 from typing import Any, Iterator, Sequence
 
 import click
 
-from ..errors import SpecError
+from ..errors import NetcalcError, safe_text
 
 
 class NetcalcGroup(click.Group):
     """Imports each command's module only when that command is used, and turns every
-    SpecError into exit 2 with one line on stderr, never a traceback."""
+    NetcalcError into exit 2 with one line on stderr, never a traceback; output that cannot be
+    written (a full disk, /dev/full, a closed pipe) is one line and exit 2 as well."""
 
     # command -> module of this package that registers it (the counting commands always load)
     LAZY_COMMANDS = {
@@ -34,16 +37,57 @@ class NetcalcGroup(click.Group):
             importlib.import_module(f".{self.LAZY_COMMANDS[name]}", __name__)
         return super().get_command(ctx, name)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """click's usage errors as one ``error:`` line too (click prints three by default);
+        --help and --version print as usual."""
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            fail(safe_text(exc.format_message()).replace("Error: ", ""), exc.exit_code or 2)
+        except click.Abort:
+            fail("aborted", 1)
+
     def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
         try:
-            return super().invoke(ctx)
-        except SpecError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            result = super().invoke(ctx)
+            sys.stdout.flush()      # a full disk must fail here, not at interpreter exit
+            return result
+        except NetcalcError as exc:
+            fail(exc.cli_text())
         except (RecursionError, MemoryError) as exc:
-            click.echo(f"error: input too large or too deeply nested ({type(exc).__name__})",
-                       err=True)
-            sys.exit(2)
+            fail(f"input too large or too deeply nested ({type(exc).__name__})")
+        except OSError as exc:
+            if exc.errno not in OUTPUT_ERRNOS:
+                raise
+            fail(f"cannot write the output: {exc.strerror or exc}")
+
+
+OUTPUT_ERRNOS = {errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF}
+
+
+def fail(line: str, status: int = 2) -> None:
+    """Print ``error: <line>`` (already one safe line) and exit 2; quiet a broken stdout so the
+    interpreter's last flush cannot add a second message."""
+    try:
+        sys.stdout = open(os.devnull, "w")
+    except OSError:  # pragma: no cover - /dev/null always opens
+        pass
+    try:
+        click.echo(f"error: {line}", err=True)
+    except OSError:
+        pass
+    sys.exit(status)
+
+
+def echo(text: str = "", *, err: bool = False, nl: bool = True, file: Any = None) -> None:
+    """click.echo for text that may hold user strings (names, paths, stage labels): every
+    control, bidi or format character but the newline is escaped, so it cannot steer the
+    terminal. JSON output is ASCII with escapes already, so it passes unchanged."""
+    safe = "\n".join(safe_text(line) for line in str(text).split("\n"))
+    click.echo(safe, err=err, nl=nl, file=file)
 
 
 def with_progress(items: Sequence[Any], label: str, min_items: int = 2) -> Iterator[Any]:

@@ -7,7 +7,7 @@ import click
 
 from ..report import LEVELS, QUANTITIES
 from ..rules import CONVENTIONS
-from . import RESOLUTION, main
+from . import RESOLUTION, echo, main
 
 FORMATS = ("table", "json", "csv")
 
@@ -48,10 +48,10 @@ def run_count(specs: Sequence[str], quantities: Sequence[str], convention: str,
                                                 "form holds for every resolution r)")
 
         reports = [count_symbolic(s, convention) for s in specs]
-        click.echo(render_symbolic(reports, by, fmt, quantities))
+        echo(render_symbolic(reports, by, fmt, quantities))
         return
     reports = [count(s, convention, resolution) for s in specs]
-    click.echo(RENDERERS[fmt](reports, by, quantities))
+    echo(RENDERERS[fmt](reports, by, quantities))
 
 
 def _quantity_command(quantity: str, summary: str) -> None:

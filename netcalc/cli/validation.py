@@ -11,9 +11,9 @@ from typing import Any, Iterable, List, Optional, Sequence
 
 import click
 
-from ..errors import SpecError
+from ..errors import SpecError, safe_text
 from ..rules import CONVENTIONS
-from . import RESOLUTION, main, with_progress
+from . import RESOLUTION, echo, main, with_progress
 
 TRACED_CONVENTIONS = ("fvcore", "torch")
 
@@ -41,10 +41,13 @@ def _torch_validation() -> Any:
               show_default=True,
               help="fvcore: fvcore's flop, activation and parameter counts; torch: "
                    "FlopCounterMode and numel (acts from fvcore). pycls cannot be traced.")
+@click.option("--max-memory", default="2G", show_default=True, metavar="BYTES",
+              help="Refuse a module whose estimated memory (float32 weights and layer outputs, "
+                   "from the counts) is above this, e.g. 16G.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def validate(specs: Sequence[str], device: str, resolution: Optional[int], convention: str,
-             fmt: str) -> None:
+             max_memory: str, fmt: str) -> None:
     """Build each SPEC's real torch module, trace it, and diff every layer's counts.
 
     Flops, params and activations of every layer and in total, from netcalc and from the
@@ -57,12 +60,20 @@ def validate(specs: Sequence[str], device: str, resolution: Optional[int], conve
       netcalc validate specs/*.yaml --convention torch --resolution 225
       netcalc validate specs/efficientnet_b0.yaml --device auto --format json
     """
+    from ..count import count
+    from ..limits import check_module_memory
+    from ..quantity import parse_quantity
+
+    limit = parse_quantity(max_memory, "--max-memory")
+    for spec in specs:      # every module is known to fit before torch is imported
+        check_module_memory(count(spec, "pycls", resolution), limit)
     validation = _torch_validation()
     device = validation.resolve_device(device)
     results = []
     for spec in with_progress(list(specs), "validating"):
-        results += validation.validate_conventions(spec, (convention,), resolution, device)
-    click.echo(validation.RENDERERS[fmt](results))
+        results += validation.validate_conventions(spec, (convention,), resolution, device,
+                                                   limit)
+    echo(validation.RENDERERS[fmt](results))
     if not all(r.ok for r in results):
         sys.exit(1)
 
@@ -80,7 +91,7 @@ def _limits(max_flops: Optional[str], max_params: Optional[str], max_acts: Optio
 def _budget_table(rows: Sequence[Any]) -> str:
     from tabulate import tabulate
 
-    body = [[r.name, r.spec, r.quantity, f"{r.value:,}", f"{r.limit:,}",
+    body = [[safe_text(r.name), safe_text(r.spec), r.quantity, f"{r.value:,}", f"{r.limit:,}",
              "ok" if r.ok else f"OVER by {r.over:,} ({100 * r.over / max(r.limit, 1):.2f}%)"]
             for r in rows]
     return tabulate(body, headers=["model", "spec", "quantity", "count", "max", "status"],
@@ -127,10 +138,10 @@ def check(specs: Sequence[str], max_flops: Optional[str], max_params: Optional[s
     changes = testing.lock_changes(lock_file, specs) if lock_file else []
     ok = all(r.ok for r in budget) and not changes
     if fmt == "json":
-        click.echo(json.dumps({"ok": ok, "budget": [_budget_dict(r) for r in budget],
+        echo(json.dumps({"ok": ok, "budget": [_budget_dict(r) for r in budget],
                                "lock_changes": [_change_dict(c) for c in changes]}))
     else:
-        click.echo(_check_text(budget, changes, lock_file))
+        echo(_check_text(budget, changes, lock_file))
     if not ok:
         sys.exit(1)
 
@@ -144,8 +155,9 @@ def _check_text(budget: Sequence[Any], changes: Sequence[Any], lock_file: Option
         parts.append(_budget_table(budget))
         parts.append(f"budget: {len(budget) - over} ok, {over} over" if over else "budget: ok")
     if lock_file:
-        parts.append(f"lock {lock_file}: {len(changes)} change{'s' * (len(changes) != 1)}\n"
-                     + render_lock_changes(changes) if changes else f"lock {lock_file}: unchanged")
+        parts.append(f"lock {safe_text(lock_file)}: {len(changes)} change{'s' * (len(changes) != 1)}\n"
+                     + render_lock_changes(changes) if changes
+                     else f"lock {safe_text(lock_file)}: unchanged")
     return "\n".join(parts)
 
 
@@ -182,4 +194,4 @@ def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[i
     from ..testing import dump_lock, make_lock
 
     conventions = tuple(dict.fromkeys(convention)) or ("pycls",)
-    click.echo(dump_lock(make_lock(list(specs), conventions, resolution)), nl=False)
+    echo(dump_lock(make_lock(list(specs), conventions, resolution)), nl=False)
