@@ -144,9 +144,11 @@ def render_csv(reports: Iterable[Report], by: str, quantities: Sequence[str]) ->
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["spec", "model", "convention", "resolution", "level", "name"] + list(quantities))
     for r in reports:
+        head = [r.spec.source, r.name, r.convention.name, r.resolution]
         for row in r.breakdown(by):
-            writer.writerow([r.spec.source, r.name, r.convention.name, r.resolution, by,
-                             row["name"]] + [row[q] for q in quantities])
+            writer.writerow(head + [by, row["name"]] + [row[q] for q in quantities])
+        if by != "total":  # the rows sum to this line, as the table's "total" line
+            writer.writerow(head + ["total", r.name] + [getattr(r, q) for q in quantities])
     return buffer.getvalue().rstrip("\n")
 
 

@@ -110,6 +110,22 @@ def read_spec_file(path: str) -> Any:
         raise SpecError(path, "", "is a directory, not a spec file") from None
     except OSError as exc:
         raise SpecError(path, "", f"cannot read: {exc.strerror or exc}") from None
+    return parse_spec_bytes(raw_bytes, path)
+
+
+def read_spec_stdin() -> Any:
+    """A spec piped on standard input (``netcalc count -``), with the limits of a file."""
+    import sys
+
+    raw_bytes = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    if len(raw_bytes) > MAX_FILE_BYTES:
+        raise SpecError("<stdin>", "", f"more than {MAX_FILE_BYTES} bytes; specs are limited "
+                                       f"to {MAX_FILE_BYTES}")
+    return parse_spec_bytes(raw_bytes, "<stdin>")
+
+
+def parse_spec_bytes(raw_bytes: bytes, path: str) -> Any:
+    """Parse a spec's bytes (YAML, or JSON when ``path`` ends in .json) into plain data."""
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError:
@@ -167,7 +183,8 @@ def expand_checked(spec: Spec, resolution: Any, field_name: str = "resolution"):
 
 
 def load_spec(source: SpecLike) -> Spec:
-    """A validated :class:`Spec` from a path, a mapping or an existing spec.
+    """A validated :class:`Spec` from a path, a shipped model's name (``resnet50``; a path that
+    exists wins), ``-`` (standard input), a mapping or an existing spec.
 
     Raises :class:`netcalc.SpecError` with a one-line message for anything invalid.
     """
@@ -177,5 +194,10 @@ def load_spec(source: SpecLike) -> Spec:
         return parse_spec(dict(source))
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
-        return parse_spec(read_spec_file(path), path)
+        if path == "-":
+            return parse_spec(read_spec_stdin(), "<stdin>")
+        from .zoo import resolve_spec
+
+        shipped = resolve_spec(path)          # a shipped model's name, unless a file has it
+        return parse_spec(read_spec_file(shipped or path), path)
     raise SpecError("", "", f"cannot load a spec from {type(source).__name__}")

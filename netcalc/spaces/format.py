@@ -30,8 +30,9 @@ from ..fields import Fields, describe
 from ..families import anynet
 from ..quantity import parse_quantity
 from ..spec import MAX_CHANNELS, MAX_RESOLUTION, read_spec_file
+from ..zoo import SPACES_DIR
 
-BUILTIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "builtin")
+BUILTIN_DIR = SPACES_DIR        # the shipped spaces, package data (the repository's specs/spaces)
 KINDS = ("anynet", "regnet")
 ANYNET_DIMS = ("depth", "width", "bot_mul", "group_w")
 REGNET_PARAMS = ("depth", "w0", "wa", "wm", "bot_mul", "group_w")
