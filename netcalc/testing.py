@@ -3,8 +3,8 @@
     from netcalc.testing import (assert_budget, assert_complexity, assert_lock,
                                  assert_matches_fvcore)
 
-    assert_complexity("specs/regnetx_800mf.yaml", flops=799_700_712, params="7.26M", rel=1e-3)
-    assert_budget("specs/regnetx_800mf.yaml", flops="800M", params="7.5M")   # at most
+    assert_complexity("regnetx_800mf", flops=799_700_712, params="7.26M", rel=1e-3)
+    assert_budget("regnetx_800mf", flops="800M", params="7.5M")   # at most
     assert_complexity(my_module, flops=810_028_128, convention="fvcore", resolution=224)
     assert_matches_fvcore("specs/my_net.yaml")       # the real module, traced, layer by layer
     assert_lock("netcalc.lock")                     # no count changed since `netcalc lock`

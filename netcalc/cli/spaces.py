@@ -244,8 +244,8 @@ def fit_command(widths: Sequence[int], spec: Optional[str], q: Optional[int],
     \b
     Examples:
       netcalc fit 24 56 56 152 152 152 152 368 368 368 368 368 368 368
-      netcalc fit --spec specs/regnetx_400mf.yaml --plot fit.png
-      netcalc fit --spec specs/resnet50.yaml --format json
+      netcalc fit --spec regnetx_400mf --plot fit.png
+      netcalc fit --spec resnet50 --format json
     """
     from ..spaces.fit import fit_widths, spec_widths
 

@@ -53,9 +53,9 @@ def validate(specs: Sequence[str], device: str, resolution: Optional[int], conve
 
     \b
     Examples:
-      netcalc validate specs/regnetx_800mf.yaml
-      netcalc validate specs/*.yaml --convention torch --resolution 225
-      netcalc validate specs/efficientnet_b0.yaml --device auto --format json
+      netcalc validate regnetx_800mf
+      netcalc validate resnet50 my_net.yaml --convention torch --resolution 225
+      netcalc validate efficientnet_b0 --device auto --format json
     """
     validation = _torch_validation()
     device = validation.resolve_device(device)
@@ -111,9 +111,9 @@ def check(specs: Sequence[str], max_flops: Optional[str], max_params: Optional[s
 
     \b
     Examples:
-      netcalc check specs/my_net.yaml --max-flops 400M --max-params 6.5M
-      netcalc check specs/*.yaml --max-flops 1.6G --convention fvcore
-      netcalc lock specs/*.yaml > netcalc.lock      # once, and commit it
+      netcalc check my_net.yaml --max-flops 400M --max-params 6.5M
+      netcalc check my_nets/*.yaml --max-flops 1.6G --convention fvcore
+      netcalc lock my_nets/*.yaml > netcalc.lock      # once, and commit it
       netcalc check --lock netcalc.lock              # in CI
     """
     from .. import testing
@@ -175,8 +175,8 @@ def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[i
 
     \b
     Examples:
-      netcalc lock specs/*.yaml > netcalc.lock
-      netcalc lock specs/my_net.yaml --convention pycls --convention fvcore > netcalc.lock
+      netcalc lock my_nets/*.yaml > netcalc.lock
+      netcalc lock my_net.yaml --convention pycls --convention fvcore > netcalc.lock
       netcalc check --lock netcalc.lock
     """
     from ..testing import dump_lock, make_lock
