@@ -66,7 +66,7 @@ class Report:
         return list(rows.values())
 
     def to_dict(self, by: str = "total", quantities: Sequence[str] = QUANTITIES) -> Dict[str, Any]:
-        """The JSON object of INTERFACE.md (exact ints; strings for symbolic counts)."""
+        """The JSON object of ``--format json`` (exact ints; strings for symbolic counts)."""
         out: Dict[str, Any] = {"name": self.name, "spec": self.spec.source,
                                "convention": self.convention.name,
                                "resolution": _jsonable(self.resolution)}

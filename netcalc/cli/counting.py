@@ -13,7 +13,7 @@ FORMATS = ("table", "json", "csv")
 
 
 def count_options(default_by: str):  # type: ignore[no-untyped-def]
-    """The options every counting command shares (INTERFACE.md)."""
+    """The options every counting command shares (docs/cli.md)."""
     def decorate(func):  # type: ignore[no-untyped-def]
         options = [
             click.argument("specs", nargs=-1, required=True, metavar="SPEC..."),
