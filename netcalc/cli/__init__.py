@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import click
 
@@ -47,14 +47,17 @@ class NetcalcGroup(click.Group):
             sys.exit(2)
 
 
-def with_progress(items: Sequence[Any], label: str, min_items: int = 2) -> Iterator[Any]:
+def with_progress(items: Sequence[Any], label: str, min_items: int = 2,
+                  show: Optional[Callable[[Any], str]] = None) -> Iterator[Any]:
     """Iterate ``items`` with a progress bar on an interactive stderr (from ``min_items`` on);
-    silent in pipes, files and CI."""
+    silent in pipes, files and CI. ``show`` names the current item beside the bar (a short
+    label: the bar is redrawn on every item)."""
     if len(items) < min_items or not sys.stderr.isatty():
         yield from items
         return
     with click.progressbar(items, label=label, file=sys.stderr,
-                           item_show_func=lambda item: str(item) if item else None) as bar:
+                           item_show_func=lambda item: show(item) if show and item else None
+                           ) as bar:
         yield from bar
 
 

@@ -16,6 +16,8 @@ from ..quantity import parse_quantity
 from ..report import QUANTITIES
 from ..rules import CONVENTIONS
 from . import main, with_progress
+from .outputs import plot_path as checked_plot_path
+from .outputs import wrote
 
 FORMATS = ("table", "json")
 
@@ -129,7 +131,9 @@ def trends(specs, convention, plot_path, fmt):  # type: ignore
     from ..count import count
     from ..symbolic.trends import PAPER, Sample, fit, plot
 
-    reports = [count(s, convention) for s in with_progress(specs, "counting", min_items=20)]
+    plot_path = checked_plot_path(plot_path) if plot_path else None
+    reports = [count(s, convention)
+               for s in with_progress(specs, "counting", min_items=20, show=str)]
     samples = sorted((Sample(r.name, r.spec.source, r.flops, r.params, r.acts) for r in reports),
                      key=lambda s: s.flops)
     fitted = fit(samples)
@@ -138,10 +142,9 @@ def trends(specs, convention, plot_path, fmt):  # type: ignore
     if plot_path:
         try:
             plot(samples, fitted, plot_path)
-        except ImportError:
-            raise SpecError("", "--plot", "needs matplotlib (pip install 'netcalc[plot]')")
         except OSError as exc:
-            raise SpecError(plot_path, "", f"cannot write: {exc.strerror or exc}")
+            raise SpecError(plot_path, "--plot", f"cannot write: {exc.strerror or exc}")
+        wrote(plot_path)
 
 
 

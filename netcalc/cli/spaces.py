@@ -14,6 +14,7 @@ import click
 from ..errors import SpecError
 from ..rules import CONVENTIONS
 from . import main
+from .outputs import output_path, plot_path, wrote
 
 STEP_OPTIONS = ("depth", "w0", "wa", "wm")
 
@@ -176,6 +177,8 @@ def sample_command(space: str, n: int, flops: Optional[str], params: Optional[st
     from ..spaces import Regime, load_space
     from ..spaces import sample as draw
 
+    plot = plot_path(plot) if plot else None
+    out = output_path(out, "--out") if out else None
     loaded = load_space(space)
     none = (None, None)
     regime = Regime.of(loaded,
@@ -195,6 +198,7 @@ def sample_command(space: str, n: int, flops: Optional[str], params: Optional[st
         from ..spaces.plots import plot_sample_edfs
 
         plot_sample_edfs(result, plot)
+        wrote(plot)
 
 
 def regime_upper(text: Optional[str]) -> Optional[int]:
@@ -213,6 +217,7 @@ def _write_lines(records: Sequence[dict], out: Optional[str]) -> None:
             handle.write(text)
     except OSError as exc:
         raise SpecError(out, "--out", f"cannot write: {exc.strerror or exc}") from None
+    wrote(out, f"{len(records)} models")
 
 
 def _echo_stats(result: Any, fmt: str, stream: TextIO) -> None:
@@ -252,6 +257,7 @@ def fit_command(widths: Sequence[int], spec: Optional[str], q: Optional[int],
     if bool(widths) == bool(spec):
         problem = "not both" if widths else "one of them is needed"
         raise SpecError("", "W1 W2 ... | --spec", f"give per-block widths or --spec, {problem}")
+    plot = plot_path(plot) if plot else None
     source = "the widths given"
     if spec:
         block_widths, spec_q, source = spec_widths(spec)
@@ -270,3 +276,4 @@ def fit_command(widths: Sequence[int], spec: Optional[str], q: Optional[int],
         from ..spaces.plots import plot_fit
 
         plot_fit(result, plot, title=spec or "")
+        wrote(plot)

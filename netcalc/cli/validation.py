@@ -13,7 +13,8 @@ import click
 
 from ..errors import SpecError
 from ..rules import CONVENTIONS
-from . import main, with_progress
+from . import main
+from .outputs import output_path, status_line, wrote
 
 TRACED_CONVENTIONS = ("fvcore", "torch")
 
@@ -21,13 +22,11 @@ TRACED_CONVENTIONS = ("fvcore", "torch")
 
 
 def _torch_validation() -> Any:
-    try:
-        import fvcore  # noqa: F401  (imported by the measures; missing it must fail here)
+    from ..extras import require
 
-        from ..torch import validate
-    except ImportError as exc:
-        raise SpecError("", "validate", f"needs torch and fvcore ({exc.name} is missing): "
-                                        "pip install 'netcalc[torch]'") from None
+    require("torch", "validate")
+    from ..torch import validate
+
     return validate
 
 
@@ -57,11 +56,14 @@ def validate(specs: Sequence[str], device: str, resolution: Optional[int], conve
       netcalc validate resnet50 my_net.yaml --convention torch --resolution 225
       netcalc validate efficientnet_b0 --device auto --format json
     """
-    validation = _torch_validation()
-    device = validation.resolve_device(device)
-    results = []
-    for spec in with_progress(list(specs), "validating"):
-        results += validation.validate_conventions(spec, (convention,), resolution, device)
+    with status_line() as show:
+        show("validate: importing torch and fvcore ...")    # 10-30 s on a cold start
+        validation = _torch_validation()
+        device = validation.resolve_device(device)
+        results = []
+        for i, spec in enumerate(specs, 1):
+            show(f"validate: building and tracing {spec} ({i}/{len(specs)}) ...")
+            results += validation.validate_conventions(spec, (convention,), resolution, device)
     click.echo(validation.RENDERERS[fmt](results))
     if not all(r.ok for r in results):
         sys.exit(1)
@@ -167,7 +169,10 @@ def _change_dict(change: Any) -> dict:
               help="Convention(s) to record (repeatable; default pycls).")
 @click.option("--resolution", type=click.IntRange(1, 8192), default=None,
               help="Resolution to record (default: each spec's own).")
-def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[int]) -> None:
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Write the lock file here instead of stdout.")
+def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[int],
+         out: Optional[str]) -> None:
     """Print a lock file of SPECs' exact counts (JSON) for `netcalc check --lock`.
 
     Each model records its spec path (as given: run this where the lock file will live),
@@ -176,10 +181,19 @@ def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[i
     \b
     Examples:
       netcalc lock my_nets/*.yaml > netcalc.lock
-      netcalc lock my_net.yaml --convention pycls --convention fvcore > netcalc.lock
+      netcalc lock my_net.yaml --convention pycls --convention fvcore -o netcalc.lock
       netcalc check --lock netcalc.lock
     """
     from ..testing import dump_lock, make_lock
 
     conventions = tuple(dict.fromkeys(convention)) or ("pycls",)
-    click.echo(dump_lock(make_lock(list(specs), conventions, resolution)), nl=False)
+    text = dump_lock(make_lock(list(specs), conventions, resolution))
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(output_path(out, "--out"), "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise SpecError(out, "--out", f"cannot write: {exc.strerror or exc}") from None
+    wrote(out, f"{len(specs)} spec{'s' * (len(specs) != 1)}")
