@@ -39,3 +39,7 @@ def require(extra: str, where: str) -> None:
         raise SpecError("", where, f"needs the {extra} extra ({' and '.join(absent)} "
                                    f"{'is' if len(absent) == 1 else 'are'} missing): "
                                    f"{INSTALL[extra]}")
+
+# The conventions a tool measures on the real module (fvcore's analyses, torch's FlopCounterMode);
+# pycls has no tracing tool.
+TRACED_CONVENTIONS: Tuple[str, ...] = ("fvcore", "torch")

@@ -1,4 +1,4 @@
-"""The zoo by name: shipped specs count from any folder, `netcalc zoo`, and the CLI's small comforts.
+"""The zoo by name: shipped specs count from any folder, a path wins, `netcalc zoo` lists them.
 
 Expected counts are the ones the README and the zoo tests derive: RegNetX-800MF 799,700,712 pycls
 flops and 7,259,656 params (pycls MODEL_ZOO), ResNet-50 4,089,185,256 pycls flops.

@@ -129,13 +129,13 @@ def trends(specs, convention, plot_path, fmt):  # type: ignore
       netcalc trends efficientnet_b0 efficientnet_b1 efficientnet_b2 --format json
     """
     from ..count import count
-    from ..symbolic.trends import PAPER, Sample, fit, plot
+    from ..symbolic.trends import PAPER, TrendPoint, fit, plot
 
     plot_path = checked_plot_path(plot_path) if plot_path else None
     reports = [count(s, convention)
                for s in with_progress(specs, "counting", min_items=20, show=str)]
-    samples = sorted((Sample(r.name, r.spec.source, r.flops, r.params, r.acts) for r in reports),
-                     key=lambda s: s.flops)
+    samples = sorted((TrendPoint(r.name, r.spec.source, r.flops, r.params, r.acts)
+                      for r in reports), key=lambda s: s.flops)
     fitted = fit(samples)
     render = {"table": _trends_table, "json": _trends_json}[fmt]
     click.echo(render(samples, fitted, PAPER, convention))

@@ -12,11 +12,12 @@ from typing import Any, Iterable, List, Optional, Sequence
 import click
 
 from ..errors import SpecError
+from ..extras import TRACED_CONVENTIONS
 from ..rules import CONVENTIONS
+from ..spec import MAX_RESOLUTION
 from . import main
 from .outputs import output_path, status_line, wrote
 
-TRACED_CONVENTIONS = ("fvcore", "torch")
 
 
 
@@ -34,7 +35,7 @@ def _torch_validation() -> Any:
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu",
               show_default=True, help="Where the module runs; auto = cuda when torch sees a GPU.")
-@click.option("--resolution", type=click.IntRange(1, 8192), default=None,
+@click.option("--resolution", type=click.IntRange(1, MAX_RESOLUTION), default=None,
               help="Input resolution (default: each spec's own).")
 @click.option("--convention", type=click.Choice(TRACED_CONVENTIONS), default="fvcore",
               show_default=True,
@@ -98,7 +99,7 @@ def _budget_table(rows: Sequence[Any]) -> str:
               help="Fail when any count differs from this lock file (from netcalc lock).")
 @click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="pycls",
               show_default=True, help="Convention of the --max-* budgets.")
-@click.option("--resolution", type=click.IntRange(1, 8192), default=None,
+@click.option("--resolution", type=click.IntRange(1, MAX_RESOLUTION), default=None,
               help="Resolution of the --max-* budgets (default: each spec's own).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
@@ -118,15 +119,16 @@ def check(specs: Sequence[str], max_flops: Optional[str], max_params: Optional[s
       netcalc lock my_nets/*.yaml > netcalc.lock      # once, and commit it
       netcalc check --lock netcalc.lock              # in CI
     """
-    from .. import testing
+    from ..budgets import check_budgets
+    from ..lockfile import lock_changes
 
     limits = _limits(max_flops, max_params, max_acts)
     if not limits and lock_file is None:
         raise click.UsageError("give a budget (--max-flops/--max-params/--max-acts) or --lock FILE")
     if limits and not specs:
         raise click.UsageError("--max-* budgets need at least one SPEC")
-    budget = testing.check_budgets(specs, limits, convention, resolution) if limits else []
-    changes = testing.lock_changes(lock_file, specs) if lock_file else []
+    budget = check_budgets(specs, limits, convention, resolution) if limits else []
+    changes = lock_changes(lock_file, specs) if lock_file else []
     ok = all(r.ok for r in budget) and not changes
     if fmt == "json":
         click.echo(json.dumps({"ok": ok, "budget": [_budget_dict(r) for r in budget],
@@ -138,7 +140,7 @@ def check(specs: Sequence[str], max_flops: Optional[str], max_params: Optional[s
 
 
 def _check_text(budget: Sequence[Any], changes: Sequence[Any], lock_file: Optional[str]) -> str:
-    from ..testing import render_lock_changes
+    from ..lockfile import render_lock_changes
 
     parts: List[str] = []
     if budget:
@@ -167,7 +169,7 @@ def _change_dict(change: Any) -> dict:
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
 @click.option("--convention", type=click.Choice(list(CONVENTIONS)), multiple=True,
               help="Convention(s) to record (repeatable; default pycls).")
-@click.option("--resolution", type=click.IntRange(1, 8192), default=None,
+@click.option("--resolution", type=click.IntRange(1, MAX_RESOLUTION), default=None,
               help="Resolution to record (default: each spec's own).")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Write the lock file here instead of stdout.")
@@ -184,7 +186,7 @@ def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[i
       netcalc lock my_net.yaml --convention pycls --convention fvcore -o netcalc.lock
       netcalc check --lock netcalc.lock
     """
-    from ..testing import dump_lock, make_lock
+    from ..lockfile import dump_lock, make_lock
 
     conventions = tuple(dict.fromkeys(convention)) or ("pycls",)
     text = dump_lock(make_lock(list(specs), conventions, resolution))

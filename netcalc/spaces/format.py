@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from difflib import get_close_matches
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -29,6 +29,7 @@ from ..errors import SpecError
 from ..fields import Fields, describe
 from ..families import anynet
 from ..quantity import parse_quantity
+from ..report import QUANTITIES
 from ..spec import MAX_CHANNELS, MAX_RESOLUTION, read_spec_file
 from ..zoo import SPACES_DIR
 
@@ -37,7 +38,6 @@ KINDS = ("anynet", "regnet")
 ANYNET_DIMS = ("depth", "width", "bot_mul", "group_w")
 REGNET_PARAMS = ("depth", "w0", "wa", "wm", "bot_mul", "group_w")
 RELATIONS = ("shared", "non_decreasing", "increasing")
-QUANTITIES = ("flops", "params", "acts")
 MAX_DOMAIN = 1_000_000          # values of one dimension
 MAX_STAGE_CHOICES = 4_000_000   # anynet kind: d x w x b x g choices of one stage
 MAX_STAGES = 16
@@ -310,12 +310,11 @@ class Table1Row:
     restriction: str
     formula: str          # as printed, shown verbatim (never evaluated)
     figure: float         # the printed (rounded) size
-    dim: int = 0
 
 
 def parse_table1(fields: Fields) -> Table1Row:
     row = Table1Row(fields.str("restriction", max_len=200), fields.str("formula", max_len=200),
-                    fields.float("figure", lo=1.0, hi=1e300), fields.int("dim", 0, lo=0, hi=1000))
+                    fields.float("figure", lo=1.0, hi=1e300))
     fields.finish()
     return row
 
@@ -337,7 +336,6 @@ class Space:
     no_skipped: bool = False                   # regnet: stages == max exponent + 1
     caps: Tuple[Cap, ...] = ()
     table1: Optional[Table1Row] = None
-    raw: Any = field(default=None, compare=False, hash=False, repr=False)
 
     def domain(self, name: str) -> Domain:
         return next(d for d in self.domains if d.name == name)
@@ -364,7 +362,7 @@ def parse_space(data: Any, source: str) -> Space:
         section.finish()
     table1 = parse_table1(fields.mapping("table1")) if fields.has("table1") else None
     common = dict(name=name, kind=kind, source=source, network=network, description=description,
-                  caps=caps, table1=table1, raw=data)
+                  caps=caps, table1=table1)
     space = (_parse_anynet if kind == "anynet" else _parse_regnet)(fields, common)
     fields.finish()
     return space

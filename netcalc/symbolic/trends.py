@@ -15,7 +15,7 @@ from ..errors import SpecError
 
 
 @dataclass(frozen=True)
-class Sample:
+class TrendPoint:
     """One model's exact counts, with the units of the fits (GF, M)."""
 
     name: str
@@ -59,7 +59,7 @@ class Trend:
 PAPER = Trend(acts_c=6.5, params_a=3.0, params_b=5.5)
 
 
-def fit(samples: Sequence[Sample]) -> Trend:
+def fit(samples: Sequence[TrendPoint]) -> Trend:
     """Least squares: c minimises sum (acts - c*sqrt(f))^2; (a, b) the ordinary line fit."""
     fs = [s.f for s in samples]
     if len(set(fs)) < 2:
@@ -72,14 +72,14 @@ def fit(samples: Sequence[Sample]) -> Trend:
     return Trend(acts_c, mean_p - params_b * mean_f, params_b)
 
 
-def mean_relative_error(trend: Trend, samples: Sequence[Sample], quantity: str) -> float:
+def mean_relative_error(trend: Trend, samples: Sequence[TrendPoint], quantity: str) -> float:
     """Mean |predicted - counted| / counted of one quantity ("acts" or "params")."""
     predict = getattr(trend, quantity)
     return sum(abs(predict(s.f) - getattr(s, f"{quantity}_m")) / getattr(s, f"{quantity}_m")
                for s in samples) / len(samples)
 
 
-def plot(samples: Sequence[Sample], fitted: Trend, path: str) -> None:
+def plot(samples: Sequence[TrendPoint], fitted: Trend, path: str) -> None:
     """Counts, the fitted trends and the paper's, side by side, written to ``path``."""
     import matplotlib
 
