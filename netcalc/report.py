@@ -72,7 +72,7 @@ class Report:
         return list(rows.values())
 
     def to_dict(self, by: str = "total", quantities: Sequence[str] = QUANTITIES) -> Dict[str, Any]:
-        """The JSON object of INTERFACE.md (exact ints; strings for symbolic counts)."""
+        """The JSON object of ``--format json`` (exact ints; strings for symbolic counts)."""
         out: Dict[str, Any] = {"name": self.name, "spec": self.spec.source,
                                "convention": self.convention.name,
                                "resolution": jsonable_resolution(self.resolution)}
@@ -158,10 +158,11 @@ def render_csv(reports: Iterable[Report], by: str, quantities: Sequence[str]) ->
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["spec", "model", "convention", "resolution", "level", "name"] + list(quantities))
     for r in reports:
+        head = [r.spec.source, r.name, r.convention.name, format_resolution(r.resolution)]
         for row in r.breakdown(by):
-            writer.writerow([r.spec.source, r.name, r.convention.name,
-                             format_resolution(r.resolution), by,
-                             row["name"]] + [row[q] for q in quantities])
+            writer.writerow(head + [by, row["name"]] + [row[q] for q in quantities])
+        if by != "total":  # the rows sum to this line, as the table's "total" line
+            writer.writerow(head + ["total", r.name] + [getattr(r, q) for q in quantities])
     return buffer.getvalue().rstrip("\n")
 
 

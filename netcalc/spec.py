@@ -218,6 +218,10 @@ def read_bounded(path: str, limit: int = MAX_FILE_BYTES, what: str = "spec") -> 
         raise SpecError(path, "", f"cannot read: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
+    return _bounded_text(raw_bytes, path, limit, what)
+
+
+def _bounded_text(raw_bytes: bytes, path: str, limit: int, what: str) -> str:
     if len(raw_bytes) > limit:
         raise SpecError(path, "", f"file is larger than {limit} bytes, the limit for {what} files")
     try:
@@ -237,9 +241,22 @@ def _read_at_most(fd: int, count: int) -> bytes:
     return b"".join(chunks)
 
 
+def read_spec_stdin() -> Any:
+    """A spec piped on standard input (``netcalc count -``), with the limits of a file."""
+    import sys
+
+    raw_bytes = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    return parse_spec_text(_bounded_text(raw_bytes, "<stdin>", MAX_FILE_BYTES, "spec"),
+                           "<stdin>")
+
+
 def read_spec_file(path: str, what: str = "spec") -> Any:
     """Parse a YAML or JSON file into plain data, refusing anything unsafe or oversized."""
-    text = read_bounded(path, MAX_FILE_BYTES, what)
+    return parse_spec_text(read_bounded(path, MAX_FILE_BYTES, what), path)
+
+
+def parse_spec_text(text: str, path: str) -> Any:
+    """Plain data from a spec's text (YAML, or JSON when ``path`` ends in .json)."""
     try:
         if path.endswith(".json"):
             data = json_load(text, path)
@@ -291,7 +308,8 @@ def expand_checked(spec: Spec, resolution: Any, field_name: str = "resolution"):
 
 
 def load_spec(source: SpecLike) -> Spec:
-    """A validated :class:`Spec` from a path, a mapping or an existing spec.
+    """A validated :class:`Spec` from a path, a shipped model's name (``resnet50``; a path that
+    exists wins), ``-`` (standard input), a mapping or an existing spec.
 
     Raises :class:`netcalc.SpecError` with a one-line message for anything invalid.
     """
@@ -301,7 +319,12 @@ def load_spec(source: SpecLike) -> Spec:
         return parse_spec(dict(source))
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
-        return parse_spec(expect_mapping(read_spec_file(path), path), path)
+        if path == "-":
+            return parse_spec(expect_mapping(read_spec_stdin(), "<stdin>"), "<stdin>")
+        from .zoo import resolve_spec
+
+        shipped = resolve_spec(path)          # a shipped model's name, unless a file has it
+        return parse_spec(expect_mapping(read_spec_file(shipped or path), path), path)
     from .errors import ArgumentError
 
     raise ArgumentError("", "spec", f"expected a path, a mapping or a Spec, got "

@@ -15,6 +15,7 @@ import click
 from ..errors import SpecError, safe_text
 from ..rules import CONVENTIONS
 from . import echo, main
+from .outputs import output_path, plot_path, wrote
 
 STEP_OPTIONS = ("depth", "w0", "wa", "wm")
 
@@ -178,6 +179,8 @@ def sample_command(space: str, n: int, flops: Optional[str], params: Optional[st
     from ..spaces import Regime, load_space
     from ..spaces import sample as draw
 
+    plot = plot_path(plot) if plot else None
+    out = output_path(out, "--out") if out else None
     loaded = load_space(space)
     none = (None, None)
     regime = Regime.of(loaded,
@@ -197,6 +200,7 @@ def sample_command(space: str, n: int, flops: Optional[str], params: Optional[st
         from ..spaces.plots import plot_sample_edfs
 
         plot_sample_edfs(result, plot)
+        wrote(plot)
 
 
 def regime_upper(text: Optional[str]) -> Optional[int]:
@@ -217,6 +221,7 @@ def _line_sink(out: Optional[str]) -> Iterator[Callable[[dict], None]]:
             yield lambda record: handle.write(json.dumps(record) + "\n")
     except OSError as exc:
         raise SpecError(out, "--out", f"cannot write: {exc.strerror or exc}") from None
+    wrote(out, f"{len(records)} models")
 
 
 def _echo_stats(result: Any, fmt: str, stream: TextIO) -> None:
@@ -248,14 +253,15 @@ def fit_command(widths: Sequence[int], spec: Optional[str], q: Optional[int],
     \b
     Examples:
       netcalc fit 24 56 56 152 152 152 152 368 368 368 368 368 368 368
-      netcalc fit --spec specs/regnetx_400mf.yaml --plot fit.png
-      netcalc fit --spec specs/resnet50.yaml --format json
+      netcalc fit --spec regnetx_400mf --plot fit.png
+      netcalc fit --spec resnet50 --format json
     """
     from ..spaces.fit import fit_widths, spec_widths
 
     if bool(widths) == bool(spec):
         problem = "not both" if widths else "one of them is needed"
         raise SpecError("", "W1 W2 ... | --spec", f"give per-block widths or --spec, {problem}")
+    plot = plot_path(plot) if plot else None
     source = "the widths given"
     if spec:
         block_widths, spec_q, source = spec_widths(spec)
@@ -274,3 +280,4 @@ def fit_command(widths: Sequence[int], spec: Optional[str], q: Optional[int],
         from ..spaces.plots import plot_fit
 
         plot_fit(result, plot, title=spec or "")
+        wrote(plot)

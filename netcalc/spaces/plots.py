@@ -13,10 +13,11 @@ UNITS = {"flops": (1e6, "MF"), "params": (1e6, "M"), "acts": (1e6, "M")}
 
 
 def _pyplot(option: str) -> Any:
-    try:
-        import matplotlib
-    except ImportError:
-        raise SpecError("", option, "plots need matplotlib: pip install 'netcalc[plot]'") from None
+    from ..extras import require
+
+    require("plot", option)
+    import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
