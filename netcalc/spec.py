@@ -23,6 +23,7 @@ MAX_DEPTH = 64              # nesting of mappings/lists; real specs need 4
 MAX_RESOLUTION = 8192
 MAX_CHANNELS = 65536
 MAX_INT_DIGITS = 100        # integers in a document: far above any count, far below int()'s limit
+MAX_INT_BITS = 333          # 10**100 < 2**333: the same bound for data given as a mapping
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def _yaml_load(text: str, source: str) -> Any:
         return yaml.SafeLoader.construct_mapping(self, node, deep)
 
     def construct_yaml_int(self, node):  # type: ignore[no-untyped-def]
-        digits = sum(ch.isdigit() for ch in str(node.value))
+        digits = len(str(node.value).lstrip("+-"))     # decimal, hex, octal or sexagesimal
         if digits > MAX_INT_DIGITS:
             raise SpecError(source, "", f"line {node.start_mark.line + 1}: integer with {digits} "
                                         f"digits; netcalc reads at most {MAX_INT_DIGITS}")
@@ -145,6 +146,9 @@ def _check_shape(data: Any, source: str) -> None:
                 stack.append((item, depth + 1))
         elif isinstance(value, list):
             stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+            raise SpecError(source, "", f"an integer of about {int(value.bit_length() * 0.30103)} "
+                                        f"digits; netcalc reads at most {MAX_INT_DIGITS}")
 
 
 def read_bounded(path: str, limit: int = MAX_FILE_BYTES, what: str = "spec") -> str:
