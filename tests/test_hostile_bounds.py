@@ -7,9 +7,8 @@ within its ``seconds``: the refusals are expected to come in well under a second
 import json
 import os
 
-import pytest
 
-from hostile_harness import Case, by_name, check, run_batch
+from hostile_harness import Case, corpus_module
 
 SLOW = {"family": "anynet", "stages": [{"depth": 1024, "width": 64}] * 4}   # 4096 blocks
 MODEL = '{"spec": "%s", "convention": "pycls", "resolution": 224, "flops": 1, "params": 1, ' \
@@ -124,19 +123,7 @@ def corpus(d):
     ]
 
 
-CASES = by_name(corpus(__import__("pathlib").Path("/corpus")))
-
-
-@pytest.fixture(scope="module")
-def outcomes(tmp_path_factory):
-    d = tmp_path_factory.mktemp("bounds")
-    make_files(d)
-    return run_batch(corpus(d), wall=400)
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_hostile_bounds(name, outcomes):
-    check(CASES[name], outcomes[name])
+outcomes, test_hostile_bounds = corpus_module(corpus, make_files, "bounds", wall=400)
 
 
 def test_module_estimate_is_exact_arithmetic():

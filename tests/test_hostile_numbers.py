@@ -2,9 +2,8 @@
 values, zero counts and non-ASCII digits are clear one-line refusals (or exact results), never a
 traceback and never a wrapped number.
 """
-import pytest
 
-from hostile_harness import Case, by_name, check, run_batch
+from hostile_harness import Case, corpus_module
 
 REGNET = "family: regnet\nw0: 24\nwa: 36.44\nwm: 2.49\ngroup_w: 8\n"
 BIG = "1" * 5000
@@ -122,19 +121,7 @@ def corpus(d):
     return cases
 
 
-CASES = by_name(corpus(__import__("pathlib").Path("/corpus")))
-
-
-@pytest.fixture(scope="module")
-def outcomes(tmp_path_factory):
-    d = tmp_path_factory.mktemp("numbers")
-    make_files(d)
-    return run_batch(corpus(d))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_hostile_numbers(name, outcomes):
-    check(CASES[name], outcomes[name])
+outcomes, test_hostile_numbers = corpus_module(corpus, make_files, "numbers")
 
 
 def test_quantities_stay_exact():
