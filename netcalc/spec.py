@@ -72,11 +72,12 @@ def _yaml_load(text: str, source: str) -> Any:
         seen: dict = {}
         for key_node, _ in node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                where = seen.setdefault((key_node.tag, key_node.value), key_node.start_mark.line)
-                if where != key_node.start_mark.line:
+                key = (key_node.tag, key_node.value)
+                if key in seen:
                     raise SpecError(source, "", f"line {key_node.start_mark.line + 1}: duplicate "
                                                 f"key {shown_key(key_node.value)} (first on line "
-                                                f"{where + 1}); a key may appear once")
+                                                f"{seen[key] + 1}); a key may appear once")
+                seen[key] = key_node.start_mark.line
         return yaml.SafeLoader.construct_mapping(self, node, deep)
 
     def construct_yaml_int(self, node):  # type: ignore[no-untyped-def]
