@@ -334,10 +334,10 @@ def lock_changes(lock_path: str, specs: Sequence[str] = ()) -> List[LockChange]:
         models = [m for m in models if os.path.normpath(m.spec) in wanted]
     else:
         missing = []
-    from .lock_input import memoized_count
+    from .lock_input import distinct_models, memoized_count
 
     counted = memoized_count()      # a spec listed many times is counted once
-    return missing + [c for m in models for c in _model_changes(m, counted)]
+    return missing + [c for m in distinct_models(models) for c in _model_changes(m, counted)]
 
 
 def _model_changes(model: LockedModel, counted: Any = count) -> List[LockChange]:
