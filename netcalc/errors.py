@@ -58,10 +58,10 @@ class ArgumentError(NetcalcError, TypeError):
 
 
 def option_of(parameter: str) -> str:
-    """The command-line option of a Python parameter name."""
-    if parameter in OPTION_OF:
-        return OPTION_OF[parameter]
-    return "--" + parameter.replace("_", "-")
+    """The command-line option of a Python parameter name (``widths[3]`` -> ``W1 W2 ...[3]``)."""
+    name, bracket, rest = parameter.partition("[")
+    option = OPTION_OF.get(name) or "--" + name.replace("_", "-")
+    return option + bracket + rest
 
 
 # -- terminal safety -------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ so that it cannot make netcalc read, and quote in an error, an arbitrary file.
 """
 from __future__ import annotations
 
+import json
 import os
-from typing import Any
+from typing import Any, List, Sequence
 
 from .errors import ArgumentError, SpecError
 from .spec import MAX_FILE_BYTES, expect_mapping, json_load, read_bounded
@@ -65,3 +66,14 @@ def checked_lock_arguments(lock_path: Any, specs: Any) -> tuple:
         if not isinstance(spec, (str, os.PathLike)):
             raise ArgumentError("", f"specs[{i}]", f"expected a path, got {type(spec).__name__}")
     return tuple(os.fspath(s) for s in specs)
+
+
+def distinct_models(models: Sequence[Any]) -> List[Any]:
+    """The models of a lock once each: entries repeating the same spec, convention, resolution
+    and counts have the same changes, so comparing them again is work without information."""
+    seen: dict = {}
+    for model in models:
+        key = (count_key(model.path, model.convention, model.resolution),
+               json.dumps(model.counts, sort_keys=True), json.dumps(model.stages, sort_keys=True))
+        seen.setdefault(key, model)
+    return list(seen.values())

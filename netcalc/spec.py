@@ -23,6 +23,7 @@ MAX_DEPTH = 64              # nesting of mappings/lists; real specs need 4
 MAX_RESOLUTION = 8192
 MAX_CHANNELS = 65536
 MAX_INT_DIGITS = 100        # integers in a document: far above any count, far below int()'s limit
+MAX_INT_BITS = 333          # 10**100 < 2**333: the same bound for data given as a mapping
 
 
 @dataclass(frozen=True)
@@ -115,15 +116,16 @@ def _yaml_load(text: str, source: str) -> Any:
         seen: dict = {}
         for key_node, _ in node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                where = seen.setdefault((key_node.tag, key_node.value), key_node.start_mark.line)
-                if where != key_node.start_mark.line:
+                key = (key_node.tag, key_node.value)
+                if key in seen:
                     raise SpecError(source, "", f"line {key_node.start_mark.line + 1}: duplicate "
                                                 f"key {shown_key(key_node.value)} (first on line "
-                                                f"{where + 1}); a key may appear once")
+                                                f"{seen[key] + 1}); a key may appear once")
+                seen[key] = key_node.start_mark.line
         return yaml.SafeLoader.construct_mapping(self, node, deep)
 
     def construct_yaml_int(self, node):  # type: ignore[no-untyped-def]
-        digits = sum(ch.isdigit() for ch in str(node.value))
+        digits = len(str(node.value).lstrip("+-"))     # decimal, hex, octal or sexagesimal
         if digits > MAX_INT_DIGITS:
             raise SpecError(source, "", f"line {node.start_mark.line + 1}: integer with {digits} "
                                         f"digits; netcalc reads at most {MAX_INT_DIGITS}")
@@ -189,6 +191,9 @@ def _check_shape(data: Any, source: str) -> None:
                 stack.append((item, depth + 1))
         elif isinstance(value, list):
             stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+            raise SpecError(source, "", f"an integer of about {int(value.bit_length() * 0.30103)} "
+                                        f"digits; netcalc reads at most {MAX_INT_DIGITS}")
 
 
 def read_bounded(path: str, limit: int = MAX_FILE_BYTES, what: str = "spec") -> str:

@@ -186,3 +186,25 @@ def by_name(cases: List[Case]) -> Dict[str, Case]:
     names = [c.name for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"
     return dict(zip(names, cases))
+
+
+def corpus_module(corpus, make_files, label: str, wall: float = 150.0):
+    """The ``outcomes`` fixture (one limited batch per module) and the parametrised test of a
+    corpus module: ``outcomes, test_x = corpus_module(corpus, make_files, "x")``."""
+    import pathlib
+
+    import pytest
+
+    cases = by_name(corpus(pathlib.Path("/corpus")))
+
+    @pytest.fixture(scope="module")
+    def outcomes(tmp_path_factory):
+        folder = tmp_path_factory.mktemp(label)
+        make_files(folder)
+        return run_batch(corpus(folder), wall)
+
+    @pytest.mark.parametrize("name", sorted(cases))
+    def test_case(name, outcomes):
+        check(cases[name], outcomes[name])
+
+    return outcomes, test_case

@@ -6,9 +6,8 @@ netcalc.load_spec) refuses them at once, without blocking and without reading pa
 """
 import os
 
-import pytest
 
-from hostile_harness import Case, by_name, check, run_batch
+from hostile_harness import Case, corpus_module
 
 REGNET = "family: regnet\ndepth: 13\nw0: 24\nwa: 36.44\nwm: 2.49\ngroup_w: 8\n"
 CAP = 5 * 1024 * 1024
@@ -102,19 +101,7 @@ def corpus(d):
     return cases
 
 
-CASES = by_name(corpus(__import__("pathlib").Path("/corpus")))
-
-
-@pytest.fixture(scope="module")
-def outcomes(tmp_path_factory):
-    d = tmp_path_factory.mktemp("reading")
-    make_files(d)
-    return run_batch(corpus(d))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_hostile_reading(name, outcomes):
-    check(CASES[name], outcomes[name])
+outcomes, test_hostile_reading = corpus_module(corpus, make_files, "reading")
 
 
 def test_secret_file_content_is_never_echoed(outcomes):

@@ -211,7 +211,6 @@ class RegNetCandidates:
                                                        "are always adjusted to be compatible")
         self.space = space
         self.model = CostModel(space.network, space.strides, convention)
-        self.stem = [int(v) for v in self.model.stem]
         self.domains = [space.domain(p) for p in self.PARAMS]
 
     def draw(self, rng: np.random.Generator, m: int) -> Batch:
@@ -331,8 +330,8 @@ def sample(space: Space, n: int, regime: Optional[Regime] = None, seed: int = 0,
     space, n, seed, verify, limit = _checked_arguments(space, n, seed, verify, max_candidates,
                                                        regime)
     regime = regime or Regime.of(space)
+    _check_reachable(space, convention, regime)
     candidates = _candidates(space, convention, compatible_only)
-    _check_reachable(space, candidates, regime)
     rng = np.random.default_rng(seed)
     batch_size = ANYNET_BATCH if space.kind == "anynet" else REGNET_BATCH
     result = Sample(space, regime, seed, convention)
@@ -377,10 +376,10 @@ def _candidates(space: Space, convention: str, compatible_only: bool) -> Any:
         raise SpecError(space.source, exc.field, exc.message) from None
 
 
-def _check_reachable(space: Space, candidates: Any, regime: Regime) -> None:
+def _check_reachable(space: Space, convention: str, regime: Regime) -> None:
     """Refuse at once a regime that no member can reach: every member has the stem, so an
-    upper bound below the stem's own count is empty before anything is drawn."""
-    stem = candidates.stem
+    upper bound below the stem's own count is empty before anything is drawn (or tabulated)."""
+    stem = [int(v) for v in CostModel(space.network, space.strides, convention).stem]
     for i, quantity in enumerate(QUANTITIES):
         for q, (_, hi) in regime.bounds:
             if q == quantity and hi is not None and hi < stem[i]:
