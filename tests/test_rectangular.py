@@ -114,3 +114,16 @@ def test_rectangle_below_a_kernel_names_the_node():
 def test_expand_takes_h_w():
     graph = netcalc.expand(spec_path("specs/examples/tiny_cnn.yaml"), [32, 48])
     assert graph.input_shape == (1, 3, 32, 48) and graph.output.shape == (1, 10)
+
+
+def test_lock_files_keep_a_rectangle(tmp_path):
+    from netcalc.lockfile import dump_lock, lock_changes, make_lock, read_lock
+
+    path = spec_path("specs/examples/tiny_cnn.yaml")
+    lock = tmp_path / "netcalc.lock"
+    lock.write_text(dump_lock(make_lock([path], ("fvcore",), (32, 48))))
+    assert json.loads(lock.read_text())["models"][0]["resolution"] == [32, 48]
+    (model,) = read_lock(str(lock))
+    assert model.resolution == (32, 48)
+    assert model.counts["flops"] == netcalc.count(path, "fvcore", (32, 48)).flops
+    assert lock_changes(str(lock)) == []
