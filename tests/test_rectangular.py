@@ -127,3 +127,14 @@ def test_lock_files_keep_a_rectangle(tmp_path):
     assert model.resolution == (32, 48)
     assert model.counts["flops"] == netcalc.count(path, "fvcore", (32, 48)).flops
     assert lock_changes(str(lock)) == []
+
+
+@pytest.mark.parametrize("path", ["specs/examples/se_mobile_block.yaml", "specs/regnety_200mf.yaml",
+                                  "specs/rexnet_0.9.yaml"])
+def test_rectangular_counts_equal_the_traces(path):
+    # fvcore and FlopCounterMode on the built module at 64x96, node by node
+    pytest.importorskip("fvcore")
+    from netcalc.torch import validate_conventions
+
+    for v in validate_conventions(spec_path(path), ("fvcore", "torch"), (64, 96)):
+        assert v.ok and v.resolution == (64, 96), v.convention
