@@ -116,7 +116,7 @@ def _plot(results: Sequence[Any], fits: Optional[Dict[str, Any]], path: str,
     try:
         plot_runtime([r.report.name for r in results], [r.report.flops for r in results],
                      [r.report.acts for r in results], [r.timing.median for r in results],
-                     fits, path, _heading(env))
+                     fits, path, heading(env))
     except OSError as exc:
         raise SpecError(path, "", f"cannot write: {exc.strerror or exc}") from None
     click.echo(f"wrote {path}", err=True)
@@ -185,7 +185,7 @@ def render_table(results: Sequence[Any], fits: Optional[Dict[str, Any]],
                      colalign=("left",) + ("right",) * (len(headers) - 1))
     notes = (f"estimate = weights + input + {env['convention']} acts at batch {env['batch']}, all "
              f"held at once; peak = {env['peak_memory']}")
-    parts = [_heading(env), table, notes]
+    parts = [heading(env), table, notes]
     if fits:
         parts.append(render_fits(results, fits))
     else:
@@ -210,7 +210,7 @@ def render_fits(results: Sequence[Any], fits: Dict[str, Any]) -> str:
             f"{fit_table}\n\n{residuals}")
 
 
-def _heading(env: Dict[str, Any]) -> str:
+def heading(env: Dict[str, Any]) -> str:
     threads = f", {env['threads']} threads" if env["threads"] else ""
     return (f"{env['device']} ({env['device_name']}{threads}), torch {env['torch']}, "
             f"{env['dtype']}, batch {env['batch']}, {env['warmup']} warm-up + {env['repeat']} "
