@@ -5,7 +5,8 @@ table of time, flops and acts per model with the R^2 of the fits of time on flop
 and on flops + sqrt(flops) (the RegNet paper's form, Sec. 5.2), over all 14 models and per family.
 
 Usage: python benchmarks/bench_runtime.py [--batch 64] [--device auto|cpu|cuda] [--repeat 5]
-                                          [--warmup 2] [--threads T] [--out FILE]
+                                          [--warmup 2] [--threads T] [--clock wall|process]
+                                          [--out FILE]
 (needs torch; run by hand, never by the test suite)
 """
 import argparse
@@ -56,11 +57,14 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--clock", choices=["wall", "process"], default="wall",
+                        help="CPU timer: wall time or the process's CPU time (shared machines)")
     parser.add_argument("--out", help="also write the report to this file")
     args = parser.parse_args()
 
-    device, threads = runtime.configure(args.device, args.threads)
-    settings = runtime.Settings(device, args.batch, "float32", args.repeat, args.warmup, threads)
+    device, threads = runtime.configure(args.device, args.threads, args.clock)
+    settings = runtime.Settings(device, args.batch, "float32", args.repeat, args.warmup, threads,
+                                args.clock)
     results = runtime.bench(zoo_specs(), settings,
                             lambda planned: with_progress(planned, "timing", min_items=1))
     env = runtime.environment(settings)

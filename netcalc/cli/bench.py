@@ -60,6 +60,9 @@ def core_resolution(resolution: Optional[Resolution]) -> Optional[Resolution]:
               help="Untimed forward passes before timing.")
 @click.option("--threads", type=click.IntRange(1), default=None,
               help="CPU intra-op threads (default: torch's, stated in the output).")
+@click.option("--clock", type=click.Choice(["wall", "process"]), default="wall",
+              show_default=True, help="CPU timer: wall time, or the process's CPU time "
+                                      "(steadier on a shared machine; all threads summed).")
 @click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="pycls",
               show_default=True, help="Convention of the flops, params and acts shown and fitted.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
@@ -67,8 +70,8 @@ def core_resolution(resolution: Optional[Resolution]) -> Optional[Resolution]:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               metavar="FILE.png", help="Time vs flops and vs acts (needs the plot extra).")
 def bench(specs: Sequence[str], device: str, batch: int, resolution: Optional[Resolution],
-          dtype: str, repeat: int, warmup: int, threads: Optional[int], convention: str,
-          fmt: str, plot_path: Optional[str]) -> None:
+          dtype: str, repeat: int, warmup: int, threads: Optional[int], clock: str,
+          convention: str, fmt: str, plot_path: Optional[str]) -> None:
     """Time each SPEC's real torch module and measure its memory, beside its exact counts.
 
     Median, min, max and quartiles of the forward time of one batch (eval, inference mode, after
@@ -88,8 +91,8 @@ def bench(specs: Sequence[str], device: str, batch: int, resolution: Optional[Re
             raise SpecError("", option, f"needs {module}: pip install 'netcalc[{extra}]'")
     from ..torch import bench as runtime
 
-    device, threads = runtime.configure(device, threads)
-    settings = runtime.Settings(device, batch, dtype, repeat, warmup, threads, convention,
+    device, threads = runtime.configure(device, threads, clock)
+    settings = runtime.Settings(device, batch, dtype, repeat, warmup, threads, clock, convention,
                                 core_resolution(resolution))
     results = runtime.bench(specs, settings, lambda planned: with_progress(
         planned, "benchmarking", min_items=1))

@@ -4,7 +4,10 @@ Timing: the module from :func:`~netcalc.torch.builder.build` (``init=False``: ti
 depend on the values in dense kernels), in ``eval()`` and ``torch.inference_mode()``, run
 ``warmup`` times, then ``repeat`` timed forwards of one batch. On CUDA each forward sits between
 two CUDA events (cuDNN autotuning on, so the warm-up picks the kernels), one synchronise at the
-end; on CPU ``time.perf_counter`` around each forward, on a fixed number of intra-op threads.
+end; on CPU a clock read around each forward, on a fixed number of intra-op threads: wall time
+(``time.perf_counter``) by default, or the CPU time of the process (``time.process_time``, all
+threads summed), which leaves out the time other processes hold the cores -- on a shared machine
+the steadier measure of what the network costs.
 
 Memory, in bytes:
 
@@ -38,6 +41,9 @@ from .builder import build, example_input
 from .validate import resolve_device
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+# CPU clocks: name -> (clock, what the output says it is)
+CLOCKS = {"wall": (time.perf_counter, "time.perf_counter, wall time"),
+          "process": (time.process_time, "time.process_time, CPU time of all threads")}
 CPU_PEAK_METHOD = "live tensor bytes (TorchDispatchMode), weights and input included"
 CUDA_PEAK_METHOD = "torch.cuda.max_memory_allocated, weights and input included"
 
@@ -49,6 +55,7 @@ class Settings(NamedTuple):
     repeat: int = 10
     warmup: int = 3
     threads: Optional[int] = None    # CPU intra-op threads; None: torch's current count
+    clock: str = "wall"              # CPU only: "wall" or "process" (see CLOCKS)
     convention: str = "pycls"
     resolution: Any = None           # None: each spec's own
 
@@ -162,19 +169,19 @@ def run(planned: Planned, settings: Settings) -> Result:
         if device == "cuda":
             times, peak = _time_cuda(module, x, settings.repeat)
         else:
-            times = _time_cpu(module, x, settings.repeat)
+            times = _time_cpu(module, x, settings.repeat, CLOCKS[settings.clock][0])
             peak = _cpu_peak(module, x)
     del module, x
     release(device)
     return Result(planned.report, planned.estimate, Timing(times), peak, settings.batch)
 
 
-def _time_cpu(module: Any, x: Any, repeat: int) -> List[float]:
+def _time_cpu(module: Any, x: Any, repeat: int, clock: Callable[[], float]) -> List[float]:
     times = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = clock()
         module(x)
-        times.append((time.perf_counter() - start) * 1000.0)
+        times.append((clock() - start) * 1000.0)
     return times
 
 
@@ -248,10 +255,13 @@ class LiveTensorBytes(TorchDispatchMode):
 
 
 # -- the whole benchmark ------------------------------------------------------------------------------
-def configure(device: str, threads: Optional[int]) -> Tuple[str, Optional[int]]:
+def configure(device: str, threads: Optional[int],
+              clock: str = "wall") -> Tuple[str, Optional[int]]:
     """The resolved device and, on CPU, the fixed intra-op thread count every spec runs with."""
     device = resolve_device(device)
     if device == "cuda":
+        if clock != "wall":
+            raise SpecError("", "--clock", f"{clock} is a CPU clock; CUDA runs use CUDA events")
         torch.backends.cudnn.benchmark = True
         return device, None
     if threads is not None:
@@ -275,7 +285,7 @@ def environment(settings: Settings) -> Dict[str, Any]:
             "threads": settings.threads, "torch": torch.__version__, "dtype": settings.dtype,
             "batch": settings.batch, "warmup": settings.warmup, "repeat": settings.repeat,
             "convention": settings.convention,
-            "timer": "CUDA events" if device == "cuda" else "time.perf_counter",
+            "timer": "CUDA events" if device == "cuda" else CLOCKS[settings.clock][1],
             "peak_memory": CUDA_PEAK_METHOD if device == "cuda" else CPU_PEAK_METHOD}
 
 
