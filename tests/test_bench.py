@@ -245,3 +245,22 @@ def test_bench_on_cuda():
         assert row["mem_peak_bytes"] >= row["mem_params_bytes"] + row["mem_input_bytes"]
         assert row["time_ms_median"] > 0
     assert set(data["fit"]) == {"flops", "acts", "both", "sqrt"}
+
+
+def test_bench_runtime_script_tables():
+    # The zoo script's tables, on synthetic timings t = 1e-6 * flops (ms) of three RegNets: every
+    # one-variable-in-flops fit is exact (R^2 = 1).
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks"))
+    import bench_runtime
+
+    assert len(bench_runtime.zoo_specs()) == 14 and all(os.path.exists(p)
+                                                        for p in bench_runtime.zoo_specs())
+    estimate = runtime.MemoryEstimate(0, 0, 0)
+    results = [runtime.Result(report, estimate, runtime.Timing([report.flops * 1e-6]), None, 64)
+               for report in (netcalc.count(p) for p in bench_runtime.zoo_specs()[:4])]
+    table = bench_runtime.r2_table([("all", results)])
+    assert table.splitlines()[2].split()[:4] == ["all", "4", "1.0000", "(1.0000)"]   # flops fit
+    assert "199,040,872" in bench_runtime.summary(results)      # RegNetX-200MF's pycls flops
