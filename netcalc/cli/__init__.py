@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 
 import click
 
-from ..errors import NetcalcError, safe_text
+from ..errors import NetcalcError, SpecError, safe_text
 
 
 class NetcalcGroup(click.Group):
@@ -116,7 +116,8 @@ class ResolutionType(click.ParamType):
         if not isinstance(value, str):
             return value
         parts = value.lower().split("x")
-        if len(parts) > 2 or not all(p.strip().isdigit() for p in parts):
+        if len(parts) > 2 or not all(p.strip().isascii() and p.strip().isdigit()
+                                     for p in parts):
             self.fail(f"{value!r} is not N or HxW (e.g. 224 or 800x1333)", param, ctx)
         sides = [int(p) for p in parts]
         try:

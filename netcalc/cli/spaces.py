@@ -191,6 +191,8 @@ def sample_command(space: str, n: int, flops: Optional[str], params: Optional[st
         result = draw(loaded, n, regime, seed=seed, convention=convention,
                       compatible_only=compatible_only, max_candidates=max_candidates,
                       verify=verify, progress=True, sink=sink)
+    if out:
+        wrote(out, f"{result.kept} models")
     if any(cap.relative for cap in loaded.caps) and regime_upper(flops) is None:
         echo(f"note: {loaded.name}'s caps relative to the flops cap F are not applied "
              "without an upper end of --flops", err=True)
@@ -221,7 +223,6 @@ def _line_sink(out: Optional[str]) -> Iterator[Callable[[dict], None]]:
             yield lambda record: handle.write(json.dumps(record) + "\n")
     except OSError as exc:
         raise SpecError(out, "--out", f"cannot write: {exc.strerror or exc}") from None
-    wrote(out, f"{len(records)} models")
 
 
 def _echo_stats(result: Any, fmt: str, stream: TextIO) -> None:
