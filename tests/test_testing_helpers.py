@@ -71,7 +71,7 @@ def test_bad_arguments():
         assert_complexity(R800, flops=1, rel=-0.1)
     with pytest.raises(TypeError, match="flops= takes an int or a quantity string"):
         assert_complexity(R800, flops=8.0e8)
-    with pytest.raises(netcalc.SpecError, match="flops: '8 hundred' is not a quantity"):
+    with pytest.raises(netcalc.ArgumentError, match="flops: '8 hundred' is not a quantity"):
         assert_complexity(R800, flops="8 hundred")
     assert compare_counts({"flops": 5, "params": 1, "acts": 1}, {"flops": None}) == []
 
@@ -150,7 +150,8 @@ def test_assert_matches_fvcore(monkeypatch):
                                  convention="torch", resolution=33).ok
     # A broken rule (linear counted with its bias, as pycls does) fails with the diff table:
     # TinyCNN's fc is 32 -> 10 with bias, so netcalc says 330 and fvcore measures 320.
-    monkeypatch.setitem(rules.FVCORE.flops, "linear", rules.PYCLS.flops["linear"])
+    broken = rules.FVCORE.derive("fvcore", "broken", flops={"linear": rules.PYCLS.flops["linear"]})
+    monkeypatch.setitem(rules.CONVENTIONS, "fvcore", broken)
     with pytest.raises(AssertionError) as info:
         assert_matches_fvcore(spec_path("specs/examples/tiny_cnn.yaml"))
     text = str(info.value)

@@ -82,9 +82,9 @@ def bench(specs: Sequence[str], device: str, batch: int, resolution: Optional[Re
 
     \b
     Examples:
-      netcalc bench specs/regnetx_200mf.yaml specs/regnetx_400mf.yaml specs/regnetx_800mf.yaml
-      netcalc bench specs/regnety_*.yaml --device cuda --batch 64 --format json
-      netcalc bench specs/examples/*.yaml --threads 1 --repeat 20 --plot runtime.png
+      netcalc bench regnetx_200mf regnetx_400mf regnetx_800mf
+      netcalc bench regnety_200mf regnety_400mf regnety_800mf --device cuda --batch 64 --format json
+      netcalc bench tiny_cnn se_mobile_block --threads 1 --repeat 20 --plot runtime.png
     """
     for module, option, extra in (("torch", "bench", "torch"), ("matplotlib", "--plot", "plot")):
         if (option != "--plot" or plot_path) and importlib.util.find_spec(module) is None:
