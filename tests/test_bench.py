@@ -12,7 +12,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import netcalc  # noqa: E402
-from netcalc.cli.bench import ResolutionType, core_resolution  # noqa: E402
 from netcalc.runtime_fit import fit_runtime  # noqa: E402
 from netcalc.torch import bench as runtime  # noqa: E402
 
@@ -150,19 +149,14 @@ def test_available_ram_is_positive():
 
 
 # -- resolution option -------------------------------------------------------------------------
-def test_resolution_forms():
-    parse = ResolutionType().convert
-    assert parse("64", None, None) == 64 and parse("64x64", None, None) == 64
-    assert parse("64x96", None, None) == (64, 96)
-    assert core_resolution(64) == 64 and core_resolution(None) is None
-    with pytest.raises(netcalc.SpecError, match="--resolution: 64x96: rectangular"):
-        core_resolution((64, 96))
-
-
-def test_rectangular_resolution_is_one_line_error():
-    result = run_cli("bench", SMALL[0], "--resolution", "64x96", "--device", "cpu")
-    assert result.returncode == 2
-    assert result.stderr.strip().startswith("error: --resolution: 64x96: rectangular")
+def test_rectangular_resolution():
+    result = run_cli("bench", SMALL[0], *RUN, "--resolution", "32x48", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    row = dict(zip(*(line.split(",") for line in result.stdout.splitlines())))
+    # TinyCNN at 32 x 48: every spatial count is 1.5 times the 32 x 32 one, the fc (330 flops and
+    # params, 10 acts) stays: 1,359,872 * 1.5 + 330 flops, 26,624 * 1.5 + 10 acts.
+    assert (row["resolution"], row["flops"], row["acts"]) == ("32x48", "2040138", "39946")
+    assert row["mem_input_bytes"] == str(4 * BATCH * 3 * 32 * 48)
     bad = run_cli("bench", SMALL[0], "--resolution", "64x", "--device", "cpu")
     assert bad.returncode == 2 and "is not N or HxW" in bad.stderr
 

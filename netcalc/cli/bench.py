@@ -6,42 +6,17 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence
 
 import click
 
 from ..errors import SpecError
 from ..report import human
 from ..rules import CONVENTIONS
-from . import main, with_progress
+from ..spec import format_resolution, jsonable_resolution
+from . import RESOLUTION, main, with_progress
 
-Resolution = Union[int, Tuple[int, int]]
-QUARTILES = ("q1", "q3")
 FORM_NAMES = ("flops", "acts", "both", "sqrt")
-
-
-class ResolutionType(click.ParamType):
-    """``N`` (square) or ``HxW``; a square ``NxN`` is the int ``N``."""
-
-    name = "N|HxW"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> Resolution:
-        if isinstance(value, (int, tuple)):
-            return value
-        parts = str(value).lower().split("x")
-        if len(parts) > 2 or not all(p.isdigit() and 1 <= int(p) <= 8192 for p in parts):
-            self.fail(f"{value!r} is not N or HxW with sides in 1..8192", param, ctx)
-        h, w = (int(p) for p in (parts * 2)[:2])
-        return h if h == w else (h, w)
-
-
-def core_resolution(resolution: Optional[Resolution]) -> Optional[Resolution]:
-    """What the core's ``count``/``build`` accept as a resolution. They take square inputs only
-    so far; when they take ``(h, w)``, return ``resolution`` unchanged here."""
-    if isinstance(resolution, tuple):
-        raise SpecError("", "--resolution", f"{resolution[0]}x{resolution[1]}: rectangular inputs "
-                                            "are not supported yet; give one side N (N x N)")
-    return resolution
 
 
 @main.command()
@@ -50,7 +25,7 @@ def core_resolution(resolution: Optional[Resolution]) -> Optional[Resolution]:
               show_default=True, help="auto = cuda when torch sees a GPU, else cpu.")
 @click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
               help="Images per forward pass.")
-@click.option("--resolution", type=ResolutionType(), default=None,
+@click.option("--resolution", type=RESOLUTION, default=None,
               help="Input resolution N or HxW (default: each spec's own).")
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]),
               default="float32", show_default=True)
@@ -69,7 +44,7 @@ def core_resolution(resolution: Optional[Resolution]) -> Optional[Resolution]:
               show_default=True)
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               metavar="FILE.png", help="Time vs flops and vs acts (needs the plot extra).")
-def bench(specs: Sequence[str], device: str, batch: int, resolution: Optional[Resolution],
+def bench(specs: Sequence[str], device: str, batch: int, resolution: Any,
           dtype: str, repeat: int, warmup: int, threads: Optional[int], clock: str,
           convention: str, fmt: str, plot_path: Optional[str]) -> None:
     """Time each SPEC's real torch module and measure its memory, beside its exact counts.
@@ -93,7 +68,7 @@ def bench(specs: Sequence[str], device: str, batch: int, resolution: Optional[Re
 
     device, threads = runtime.configure(device, threads, clock)
     settings = runtime.Settings(device, batch, dtype, repeat, warmup, threads, clock, convention,
-                                core_resolution(resolution))
+                                resolution)
     results = runtime.bench(specs, settings, lambda planned: with_progress(
         planned, "benchmarking", min_items=1))
     fits = fit_results(results)
@@ -131,7 +106,8 @@ def result_row(result: Any, index: int, fits: Optional[Dict[str, Any]]) -> Dict[
     report, timing, estimate = result.report, result.timing, result.estimate
     q1, q3 = timing.quartiles
     row: Dict[str, Any] = {
-        "name": report.name, "spec": report.spec.source, "resolution": report.resolution,
+        "name": report.name, "spec": report.spec.source,
+        "resolution": jsonable_resolution(report.resolution),
         "flops": report.flops, "params": report.params, "acts": report.acts,
         "time_ms_median": timing.median, "time_ms_min": min(timing.times_ms),
         "time_ms_max": max(timing.times_ms), "time_ms_q1": q1, "time_ms_q3": q3,
@@ -168,6 +144,7 @@ def render_csv(results: Sequence[Any], fits: Optional[Dict[str, Any]],
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(list(rows[0]) + settings)
     for row in rows:
+        row["resolution"] = shown_resolution(row["resolution"])
         writer.writerow(list(row.values()) + [env[k] for k in settings])
     return buffer.getvalue().rstrip("\n")
 
@@ -176,7 +153,7 @@ def render_table(results: Sequence[Any], fits: Optional[Dict[str, Any]],
                  env: Dict[str, Any]) -> str:
     from tabulate import tabulate
 
-    body = [[r["name"], r["resolution"], human(r["flops"]), human(r["params"]),
+    body = [[r["name"], shown_resolution(r["resolution"]), human(r["flops"]), human(r["params"]),
              human(r["acts"]), f"{r['time_ms_median']:.2f}",
              f"{r['time_ms_min']:.2f}-{r['time_ms_max']:.2f}",
              f"{r['time_ms_q1']:.2f}-{r['time_ms_q3']:.2f}", f"{r['images_per_s']:.1f}",
@@ -218,6 +195,11 @@ def heading(env: Dict[str, Any]) -> str:
     return (f"{env['device']} ({env['device_name']}{threads}), torch {env['torch']}, "
             f"{env['dtype']}, batch {env['batch']}, {env['warmup']} warm-up + {env['repeat']} "
             f"timed forwards per spec ({env['timer']}); counts: {env['convention']} convention")
+
+
+def shown_resolution(resolution: Any) -> str:
+    """``224`` or ``800x1333`` from a JSON resolution (an int or ``[h, w]``)."""
+    return format_resolution(tuple(resolution) if isinstance(resolution, list) else resolution)
 
 
 def mib(nbytes: Optional[int]) -> str:
