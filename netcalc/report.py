@@ -149,8 +149,9 @@ def render_csv(reports: Iterable[Report], by: str, quantities: Sequence[str]) ->
     writer.writerow(["spec", "model", "convention", "resolution", "level", "name"] + list(quantities))
     for r in reports:
         for row in r.breakdown(by):
-            writer.writerow([r.spec.source, r.name, r.convention.name, r.resolution, by,
-                             row["name"]] + [row[q] for q in quantities])
+            writer.writerow([safe_text(r.spec.source), safe_text(r.name), r.convention.name,
+                             r.resolution, by, safe_text(row["name"])]
+                            + [row[q] for q in quantities])
     return buffer.getvalue().rstrip("\n")
 
 

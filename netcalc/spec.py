@@ -161,6 +161,8 @@ def read_bounded(path: str, limit: int = MAX_FILE_BYTES, what: str = "spec") -> 
     read still costs at most ``limit`` bytes.
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    if "\0" in path:
+        raise SpecError(path, "", "a path cannot hold a NUL character")
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:

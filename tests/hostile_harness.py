@@ -169,9 +169,10 @@ def run_limited(args: Sequence[str], memory: int = MEMORY_LIMIT, cpu: int = 60,
     """``python -m netcalc ARGS`` alone in a limited child (for real file descriptors:
     stdout to /dev/full, a closed pipe)."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, "-m", "netcalc", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=wall,
-                          preexec_fn=lambda: limit_resources(memory, cpu), **kwargs)
+    options = dict(capture_output=True, text=True, timeout=wall, cwd=ROOT, env=env)
+    options.update(kwargs)
+    return subprocess.run([sys.executable, "-m", "netcalc", *args],
+                          preexec_fn=lambda: limit_resources(memory, cpu), **options)
 
 
 def one_error_line(result: subprocess.CompletedProcess, code: int = 2) -> str:

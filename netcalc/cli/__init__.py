@@ -39,16 +39,27 @@ class NetcalcGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         """click's usage errors as one ``error:`` line too (click prints three by default);
-        --help and --version print as usual."""
+        --help and --version print as usual. Output is flushed before exiting, whatever the
+        status, so a full disk or closed pipe is reported here, once, not by the interpreter."""
         kwargs["standalone_mode"] = False
+        status: Any = 0
         try:
-            return super().main(*args, **kwargs)
+            super().main(*args, **kwargs)
         except click.exceptions.Exit as exc:
-            sys.exit(exc.exit_code)
+            status = exc.exit_code
+        except SystemExit as exc:
+            status = exc.code
         except click.ClickException as exc:
             fail(safe_text(exc.format_message()).replace("Error: ", ""), exc.exit_code or 2)
         except click.Abort:
             fail("aborted", 1)
+        except OSError as exc:
+            output_failed(exc)
+        try:
+            sys.stdout.flush()
+        except OSError as exc:
+            output_failed(exc)
+        sys.exit(status)
 
     def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
         try:
@@ -60,9 +71,15 @@ class NetcalcGroup(click.Group):
         except (RecursionError, MemoryError) as exc:
             fail(f"input too large or too deeply nested ({type(exc).__name__})")
         except OSError as exc:
-            if exc.errno not in OUTPUT_ERRNOS:
-                raise
-            fail(f"cannot write the output: {exc.strerror or exc}")
+            output_failed(exc)
+
+
+def output_failed(exc: OSError) -> None:
+    """A failed write of the output (full disk, /dev/full, closed pipe) as one error line;
+    any other OSError is a bug and keeps its traceback."""
+    if exc.errno not in OUTPUT_ERRNOS:
+        raise exc
+    fail(f"cannot write the output: {exc.strerror or exc}")
 
 
 OUTPUT_ERRNOS = {errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF}
