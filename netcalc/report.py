@@ -121,7 +121,8 @@ def render_table(reports: Sequence[Report], by: str, quantities: Sequence[str]) 
         title = (f"{safe_text(report.name)}  ({safe_text(report.spec.source)}; "
                  f"{report.convention.name} convention; "
                  f"{report.resolution} px)")
-        body = [[safe_text(row["name"])] + [row[k] for k in extra] + [human(row[q]) for q in quantities]
+        body = [[safe_text(row["name"])] + [row[k] for k in extra]
+                + [human(row[q]) for q in quantities]
                 for row in report.breakdown(by)]
         body.append(["total"] + [""] * len(extra) + [human(getattr(report, q)) for q in quantities])
         table = tabulate(body, headers=[by, *extra, *quantities], colalign=_align(extra, quantities))

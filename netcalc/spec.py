@@ -111,7 +111,8 @@ def json_load(text: str, source: str, what: str = "") -> Any:
         out: dict = {}
         for key, value in pairs:
             if key in out:
-                raise SpecError(source, "", f"duplicate key {shown_key(key)}; a key may appear once")
+                raise SpecError(source, "", f"duplicate key {shown_key(key)}; a key may appear "
+                                            "once")
             out[key] = value
         return out
 

@@ -156,11 +156,10 @@ def _module_counts(module: Any, convention: str, resolution: Optional[int], inpu
                    in_channels: int) -> Tuple[str, Dict[str, int]]:
     import torch
 
-    from .torch.validate import SOURCES, run_measures
-
     from .arguments import checked_int
     from .errors import ArgumentError
     from .spec import MAX_CHANNELS, MAX_RESOLUTION
+    from .torch.validate import SOURCES, run_measures
 
     if convention not in MODULE_CONVENTIONS:
         raise ArgumentError("", "convention", f"a module is measured by tracing, in the "
@@ -360,8 +359,9 @@ def render_lock_changes(changes: Sequence[LockChange]) -> str:
     from .errors import safe_text  # names and paths from a lock file reach the terminal
 
     missing = [safe_text(c.spec) for c in changes if c.where == "missing"]
-    rows = [[safe_text(c.spec), c.convention, c.resolution, safe_text(c.where), c.quantity, f"{c.locked:,}",
-             f"{c.now:,}", f"{c.diff:+,}"] for c in changes if c.where != "missing"]
+    rows = [[safe_text(c.spec), c.convention, c.resolution, safe_text(c.where), c.quantity,
+             f"{c.locked:,}", f"{c.now:,}", f"{c.diff:+,}"]
+            for c in changes if c.where != "missing"]
     parts = [f"not in the lock file: {s} (run netcalc lock again)" for s in missing]
     if rows:
         parts.append(tabulate(rows, headers=["spec", "convention", "px", "where", "quantity",

@@ -155,7 +155,8 @@ def _check_text(budget: Sequence[Any], changes: Sequence[Any], lock_file: Option
         parts.append(_budget_table(budget))
         parts.append(f"budget: {len(budget) - over} ok, {over} over" if over else "budget: ok")
     if lock_file:
-        parts.append(f"lock {safe_text(lock_file)}: {len(changes)} change{'s' * (len(changes) != 1)}\n"
+        parts.append(f"lock {safe_text(lock_file)}: {len(changes)} "
+                     f"change{'s' * (len(changes) != 1)}\n"
                      + render_lock_changes(changes) if changes
                      else f"lock {safe_text(lock_file)}: unchanged")
     return "\n".join(parts)
