@@ -1,7 +1,7 @@
 """netcalc: exact analytic flops, params and activations of CNNs and their design spaces.
 
     >>> import netcalc
-    >>> report = netcalc.count("specs/regnetx_800mf.yaml")        # pycls convention
+    >>> report = netcalc.count("regnetx_800mf")        # pycls convention
     >>> report.flops, report.params, report.acts
     (799700712, 7259656, 5148744)
 

@@ -90,3 +90,15 @@ def _escaped(ch: str) -> str:
     code = ord(ch)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 \
         else f"\\U{code:08x}"
+
+
+class GraphError(ValueError):
+    """A shape that cannot work (kernel larger than its input, mismatched operands...).
+
+    ``field`` names the node attribute responsible (``kernel``, ``inputs``...) when one is; the
+    graph spec parser turns it into ``layers[i].<field>``.
+    """
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.attr = field

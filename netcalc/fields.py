@@ -58,10 +58,17 @@ class Fields:
         if key in self.raw and self.raw[key] is not None:
             return self.raw[key], True
         if default is _REQUIRED:
-            raise self.error(key, "is required")
+            typos = [k for k in self.raw if isinstance(k, str) and k not in self._seen
+                     and _close_matches(k, [key])]
+            hint = f" (found {typos[0][:40]!r}: did you mean {key!r}?)" if typos else ""
+            raise self.error(key, f"is required{hint}")
         return default, False
 
     # -- typed readers ------------------------------------------------------------------------
+    def value(self, key: str, default: Any = _REQUIRED) -> Any:
+        """The raw value, for a caller that checks it itself (marks the key as read)."""
+        return self._get(key, default)[0]
+
     def int(self, key: str, default: Any = _REQUIRED, *, lo: Optional[int] = None,
             hi: Optional[int] = None) -> int:
         value, given = self._get(key, default)
@@ -110,6 +117,32 @@ class Fields:
             raise self.error(key, f"{describe(value)} is not one of {', '.join(choices)}{extra}")
         return value
 
+    def pair(self, key: str, default: Any = _REQUIRED, *, lo: Optional[int] = None,
+             hi: Optional[int] = None) -> Tuple[int, int]:
+        """An int (the same on both axes) or a list ``[h, w]`` of two ints, as a tuple."""
+        value, given = self._get(key, default)
+        if not given:
+            return value if value is None or isinstance(value, tuple) else (value, value)
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise self.error(key, f"expected an integer or [h, w], got {len(value)} entries")
+            return tuple(Fields({key: v}, self.source, self.path).int(key, lo=lo, hi=hi)
+                         for v in value)  # type: ignore[return-value]
+        number = self.int(key, lo=lo, hi=hi)
+        return number, number
+
+    def int_list(self, key: str, default: Any = _REQUIRED, *, lo: Optional[int] = None,
+                 hi: Optional[int] = None, min_len: int = 0, max_len: int = 64) -> Tuple[int, ...]:
+        """A list of bounded ints, as a tuple (an int alone is a list of one)."""
+        value, given = self._get(key, default)
+        if not given:
+            return value
+        entries = value if isinstance(value, list) else [value]
+        if not min_len <= len(entries) <= max_len:
+            raise self.error(key, f"expected {min_len} to {max_len} entries, got {len(entries)}")
+        return tuple(Fields({key: v}, self.source, self.path).int(key, lo=lo, hi=hi)
+                     for v in entries)
+
     def list(self, key: str, default: Any = _REQUIRED, *, min_len: int = 0,
              max_len: int = 100_000) -> list:
         value, given = self._get(key, default)
@@ -150,6 +183,30 @@ class Fields:
 
 
 def _close_matches(word: str, candidates: Sequence[str]) -> list:
+    return closest(word, candidates, n=1)
+
+
+def closest(word: str, candidates: Sequence[str], n: int = 3) -> list:
+    """The candidates a user probably meant by ``word``, best first.
+
+    Abbreviations and fragments come first (``effnet`` -> ``efficientnet``, ``regnetx_8`` ->
+    ``regnetx_800mf``): a candidate that starts with the word, then one that contains it, then
+    one that contains its letters in order. Then typos, by difflib's similarity (``dpeth`` ->
+    ``depth``), which alone would rank ``rexnet`` above ``efficientnet`` for ``effnet``.
+    """
     from difflib import get_close_matches  # only on the error path
 
-    return get_close_matches(word, candidates, n=1)
+    low = word.lower()
+
+    def rank(candidate: str) -> int:
+        text = candidate.lower()
+        if text.startswith(low):
+            return 0
+        if low in text:
+            return 1
+        letters = iter(text)
+        return 2 if all(ch in letters for ch in low) else 3
+
+    fragments = sorted((c for c in candidates if len(low) >= 3 and rank(c) < 3), key=rank)
+    typos = get_close_matches(word, candidates, n=n)
+    return list(dict.fromkeys(fragments + typos))[:n]

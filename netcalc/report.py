@@ -1,7 +1,9 @@
 """Reports: totals and breakdowns of one count, and their table / JSON / CSV renderings."""
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+from .spec import format_resolution, jsonable_resolution
 
 from .errors import safe_text  # names and paths reach the terminal: control characters escaped
 
@@ -16,12 +18,14 @@ class Report:
     resolutions); :meth:`breakdown` groups the per-layer counts by stage, block or layer.
     """
 
-    def __init__(self, spec: Any, convention: Any, graph: Any, costs: List[tuple]):
+    def __init__(self, spec: Any, convention: Any, graph: Any, costs: Sequence[tuple],
+                 totals: Optional[tuple] = None):
         self.spec = spec
         self.convention = convention
         self.graph = graph
         self.costs = costs
-        self.flops, self.params, self.acts = (sum(column) for column in zip(*costs))
+        self.flops, self.params, self.acts = (
+            totals if totals is not None else (sum(column) for column in zip(*costs)))
 
     @property
     def name(self) -> str:
@@ -68,10 +72,10 @@ class Report:
         return list(rows.values())
 
     def to_dict(self, by: str = "total", quantities: Sequence[str] = QUANTITIES) -> Dict[str, Any]:
-        """The JSON object of INTERFACE.md (exact ints; strings for symbolic counts)."""
+        """The JSON object of ``--format json`` (exact ints; strings for symbolic counts)."""
         out: Dict[str, Any] = {"name": self.name, "spec": self.spec.source,
                                "convention": self.convention.name,
-                               "resolution": _jsonable(self.resolution)}
+                               "resolution": jsonable_resolution(self.resolution)}
         out.update({q: _jsonable(getattr(self, q)) for q in quantities})
         if self.notes:
             out["notes"] = list(self.notes)
@@ -85,9 +89,14 @@ class Report:
 
 def _layer_row(layer: Any, cost: tuple) -> Dict[str, Any]:
     return {"name": layer.name, "op": layer.op, "stage": layer.stage, "block": layer.block,
-            "in": f"{layer.c_in}x{layer.hw_in}x{layer.hw_in}",
-            "out": f"{layer.c_out}x{layer.hw_out}x{layer.hw_out}",
+            "in": " ".join(_dims(shape) for shape in layer.in_shapes),
+            "out": _dims(layer.shape),
             "flops": cost[0], "params": cost[1], "acts": cost[2]}
+
+
+def _dims(shape: tuple) -> str:
+    """A shape without its batch dim, as ``CxHxW`` (``C`` for a flat tensor)."""
+    return "x".join(str(d) for d in shape[1:])
 
 
 def _jsonable(value: Any) -> Any:
@@ -109,7 +118,8 @@ def render_table(reports: Sequence[Report], by: str, quantities: Sequence[str]) 
     from tabulate import tabulate
 
     if by == "total":  # one row per spec, in one table
-        body = [[safe_text(r.name), safe_text(r.spec.source), r.convention.name, r.resolution]
+        body = [[safe_text(r.name), safe_text(r.spec.source), r.convention.name,
+                 format_resolution(r.resolution)]
                 + [human(getattr(r, q)) for q in quantities] for r in reports]
         table = tabulate(body, headers=["model", "spec", "convention", "resolution", *quantities],
                          colalign=_align(["spec", "convention", "resolution"], quantities))
@@ -120,7 +130,7 @@ def render_table(reports: Sequence[Report], by: str, quantities: Sequence[str]) 
     for report in reports:
         title = (f"{safe_text(report.name)}  ({safe_text(report.spec.source)}; "
                  f"{report.convention.name} convention; "
-                 f"{report.resolution} px)")
+                 f"{format_resolution(report.resolution)} px)")
         body = [[safe_text(row["name"])] + [row[k] for k in extra]
                 + [human(row[q]) for q in quantities]
                 for row in report.breakdown(by)]
@@ -149,10 +159,12 @@ def render_csv(reports: Iterable[Report], by: str, quantities: Sequence[str]) ->
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["spec", "model", "convention", "resolution", "level", "name"] + list(quantities))
     for r in reports:
+        head = [safe_text(r.spec.source), safe_text(r.name), r.convention.name,
+                format_resolution(r.resolution)]
         for row in r.breakdown(by):
-            writer.writerow([safe_text(r.spec.source), safe_text(r.name), r.convention.name,
-                             r.resolution, by, safe_text(row["name"])]
-                            + [row[q] for q in quantities])
+            writer.writerow(head + [by, safe_text(row["name"])] + [row[q] for q in quantities])
+        if by != "total":  # the rows sum to this line, as the table's "total" line
+            writer.writerow(head + ["total", safe_text(r.name)] + [getattr(r, q) for q in quantities])
     return buffer.getvalue().rstrip("\n")
 
 

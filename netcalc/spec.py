@@ -11,7 +11,7 @@ import json
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Union
+from typing import Any, Mapping, Tuple, Union
 
 from .errors import SpecError
 from .fields import Fields, describe
@@ -32,7 +32,7 @@ class Spec:
 
     name: str
     family: str
-    resolution: int
+    resolution: Any             # int (square) or (h, w)
     in_channels: int
     num_classes: int
     config: Any
@@ -41,6 +41,50 @@ class Spec:
 
 
 SpecLike = Union[Spec, Mapping, str, "os.PathLike[str]"]
+Resolution = Union[int, Tuple[int, int]]
+
+
+def check_resolution(value: Any, source: str = "", field: str = "resolution",
+                     in_spec: bool = False) -> Resolution:
+    """A resolution as netcalc keeps it: an int side, or ``(h, w)`` from a pair ``[h, w]``.
+
+    Anything else (a bool, a float, a string, nan, a side outside 1..MAX_RESOLUTION) is a
+    SpecError naming ``field``; spec data (``in_spec``) may also write a side as ``224.0``, as
+    for every integer field of a spec.
+    """
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise SpecError(source, field, f"expected an integer or [h, w], got {len(value)} "
+                                           "entries")
+        return (_side(value[0], source, f"{field}[0]", in_spec),
+                _side(value[1], source, f"{field}[1]", in_spec))
+    return _side(value, source, field, in_spec)
+
+
+def _side(value: Any, source: str, field: str, in_spec: bool) -> int:
+    if in_spec and isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(source, field, f"expected an integer or [h, w], got {describe(value)}")
+    if value < 1:
+        raise SpecError(source, field, f"{value} is below the minimum 1")
+    if value > MAX_RESOLUTION:
+        raise SpecError(source, field, f"{value} is above the maximum {MAX_RESOLUTION}")
+    return value
+
+
+def format_resolution(resolution: Any) -> str:
+    """``224`` or ``800x1333``."""
+    if isinstance(resolution, tuple):
+        return f"{resolution[0]}x{resolution[1]}"
+    return str(resolution)
+
+
+def jsonable_resolution(resolution: Any) -> Any:
+    """An int, ``[h, w]``, or the text of a symbolic resolution."""
+    if isinstance(resolution, tuple):
+        return [r if isinstance(r, int) else str(r) for r in resolution]
+    return resolution if isinstance(resolution, int) else str(resolution)
 
 
 # -- reading untrusted text ---------------------------------------------------------------------
@@ -182,6 +226,10 @@ def read_bounded(path: str, limit: int = MAX_FILE_BYTES, what: str = "spec") -> 
         raise SpecError(path, "", f"cannot read: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
+    return _bounded_text(raw_bytes, path, limit, what)
+
+
+def _bounded_text(raw_bytes: bytes, path: str, limit: int, what: str) -> str:
     if len(raw_bytes) > limit:
         raise SpecError(path, "", f"file is larger than {limit} bytes, the limit for {what} files")
     try:
@@ -201,9 +249,22 @@ def _read_at_most(fd: int, count: int) -> bytes:
     return b"".join(chunks)
 
 
+def read_spec_stdin() -> Any:
+    """A spec piped on standard input (``netcalc count -``), with the limits of a file."""
+    import sys
+
+    raw_bytes = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    return parse_spec_text(_bounded_text(raw_bytes, "<stdin>", MAX_FILE_BYTES, "spec"),
+                           "<stdin>")
+
+
 def read_spec_file(path: str, what: str = "spec") -> Any:
     """Parse a YAML or JSON file into plain data, refusing anything unsafe or oversized."""
-    text = read_bounded(path, MAX_FILE_BYTES, what)
+    return parse_spec_text(read_bounded(path, MAX_FILE_BYTES, what), path)
+
+
+def parse_spec_text(text: str, path: str) -> Any:
+    """Plain data from a spec's text (YAML, or JSON when ``path`` ends in .json)."""
     try:
         if path.endswith(".json"):
             data = json_load(text, path)
@@ -228,7 +289,9 @@ def parse_spec(data: Any, source: str = "<dict>") -> Spec:
     default_name = os.path.splitext(os.path.basename(source))[0] if source != "<dict>" else "net"
     name = fields.str("name", default_name)
     fields.str("description", "", max_len=10_000)
-    resolution = fields.int("resolution", family.default_resolution, lo=1, hi=MAX_RESOLUTION)
+    raw_resolution = fields.value("resolution", None)
+    resolution = (family.default_resolution if raw_resolution is None
+                  else check_resolution(raw_resolution, source, in_spec=True))
     in_channels = fields.int("in_channels", 3, lo=1, hi=MAX_CHANNELS)
     num_classes = fields.int("num_classes", 1000, lo=1, hi=1_000_000) if family.has_head else 0
     config = family.parse(fields)
@@ -248,12 +311,13 @@ def expand_checked(spec: Spec, resolution: Any, field_name: str = "resolution"):
         return expand(spec, resolution)
     except GraphError as exc:
         where = getattr(exc, "field", None) or field_name
-        prefix = "" if getattr(exc, "field", None) else f"{resolution}: "
+        prefix = "" if getattr(exc, "field", None) else f"{format_resolution(resolution)}: "
         raise SpecError(spec.source, where, f"{prefix}{exc}") from None
 
 
 def load_spec(source: SpecLike) -> Spec:
-    """A validated :class:`Spec` from a path, a mapping or an existing spec.
+    """A validated :class:`Spec` from a path, a shipped model's name (``resnet50``; a path that
+    exists wins), ``-`` (standard input), a mapping or an existing spec.
 
     Raises :class:`netcalc.SpecError` with a one-line message for anything invalid.
     """
@@ -263,7 +327,12 @@ def load_spec(source: SpecLike) -> Spec:
         return parse_spec(dict(source))
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
-        return parse_spec(expect_mapping(read_spec_file(path), path), path)
+        if path == "-":
+            return parse_spec(expect_mapping(read_spec_stdin(), "<stdin>"), "<stdin>")
+        from .zoo import resolve_spec
+
+        shipped = resolve_spec(path)          # a shipped model's name, unless a file has it
+        return parse_spec(expect_mapping(read_spec_file(shipped or path), path), path)
     from .errors import ArgumentError
 
     raise ArgumentError("", "spec", f"expected a path, a mapping or a Spec, got "

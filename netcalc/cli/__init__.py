@@ -10,7 +10,7 @@ import errno
 import importlib
 import os
 import sys
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import click
 
@@ -27,6 +27,7 @@ class NetcalcGroup(click.Group):
         "validate": "validation", "check": "validation", "lock": "validation",
         "space": "spaces", "sample": "spaces", "fit": "spaces",
         "solve": "closed_forms", "steps": "closed_forms", "trends": "closed_forms",
+        "zoo": "zoo",
     }
 
     def list_commands(self, ctx: click.Context) -> list:
@@ -107,28 +108,62 @@ def echo(text: str = "", *, err: bool = False, nl: bool = True, file: Any = None
     click.echo(safe, err=err, nl=nl, file=file)
 
 
-def with_progress(items: Sequence[Any], label: str, min_items: int = 2) -> Iterator[Any]:
+def with_progress(items: Sequence[Any], label: str, min_items: int = 2,
+                  show: Optional[Callable[[Any], str]] = None) -> Iterator[Any]:
     """Iterate ``items`` with a progress bar on an interactive stderr (from ``min_items`` on);
-    silent in pipes, files and CI."""
+    silent in pipes, files and CI. ``show`` names the current item beside the bar (a short
+    label: the bar is redrawn on every item)."""
     if len(items) < min_items or not sys.stderr.isatty():
         yield from items
         return
     with click.progressbar(items, label=label, file=sys.stderr,
-                           item_show_func=lambda item: str(item) if item else None) as bar:
+                           item_show_func=lambda item: show(item) if show and item else None
+                           ) as bar:
         yield from bar
 
 
-@click.group(cls=NetcalcGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class ResolutionType(click.ParamType):
+    """``--resolution 224`` (square) or ``--resolution 800x1333`` (height x width)."""
+
+    name = "N|HxW"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from ..spec import check_resolution
+
+        if not isinstance(value, str):
+            return value
+        parts = value.lower().split("x")
+        if len(parts) > 2 or not all(p.strip().isdigit() and p.isascii() for p in parts):
+            self.fail(f"{value!r} is not N or HxW (e.g. 224 or 800x1333)", param, ctx)
+        sides = [int(p) for p in parts]
+        try:
+            return check_resolution(sides[0] if len(sides) == 1 else sides, "", "--resolution")
+        except NetcalcError as exc:
+            self.fail(exc.message, param, ctx)
+
+
+RESOLUTION = ResolutionType()
+
+
+@click.group(cls=NetcalcGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="netcalc", message="netcalc %(version)s")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Exact flops, params and activations of CNNs and whole design spaces, without running them.
+
+    A SPEC is a spec file or the name of a shipped model (netcalc zoo lists them); a file that
+    exists wins over a name, and - reads the spec from standard input.
 
     \b
     Examples:
-      netcalc flops specs/regnetx_800mf.yaml
-      netcalc count specs/resnet50.yaml --by stage --convention fvcore
-      netcalc count specs/regnetx_800mf.yaml --format json --by layer
+      netcalc flops regnetx_800mf
+      netcalc count resnet50 --by stage --convention fvcore
+      netcalc count regnetx_800mf --format json --by layer
+      netcalc count my_net.yaml
     """
+    if ctx.invoked_subcommand is None:      # plain `netcalc`: the help, as --help, exit 0
+        click.echo(ctx.get_help())
 
 
 from . import counting  # noqa: E402,F401  (registers commands)

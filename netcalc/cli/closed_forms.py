@@ -16,6 +16,8 @@ from ..quantity import parse_quantity
 from ..report import QUANTITIES
 from ..rules import CONVENTIONS
 from . import echo, main, with_progress
+from .outputs import plot_path as checked_plot_path
+from .outputs import wrote
 
 FORMATS = ("table", "json")
 
@@ -50,10 +52,10 @@ def solve(specs, flops, params, acts, variable, multiple_of, convention, fmt):  
 
     \b
     Examples:
-      netcalc solve specs/regnetx_800mf.yaml --flops 600M
-      netcalc solve specs/resnet50.yaml --flops 2G --acts 8M --multiple-of 32
-      netcalc solve specs/rexnet_1.0.yaml --flops 600M --for width
-      netcalc solve specs/examples/efficientnet_phi3.yaml --flops 1.8G --for phi --format json
+      netcalc solve regnetx_800mf --flops 600M
+      netcalc solve resnet50 --flops 2G --acts 8M --multiple-of 32
+      netcalc solve rexnet_1.0 --flops 600M --for width
+      netcalc solve efficientnet_phi3 --flops 1.8G --for phi --format json
     """
     from ..symbolic.solve import Budget, solve as solve_budget
 
@@ -123,24 +125,29 @@ def trends(specs, convention, plot_path, fmt):  # type: ignore
 
     \b
     Examples:
-      netcalc trends specs/regnetx_*.yaml
-      netcalc trends specs/regnety_*.yaml --plot regnety_trends.png
-      netcalc trends specs/efficientnet_b*.yaml --format json
+      netcalc trends regnetx_200mf regnetx_400mf regnetx_800mf regnetx_1.6gf
+      netcalc trends regnety_200mf regnety_800mf regnety_3.2gf --plot trends.png
+      netcalc trends efficientnet_b0 efficientnet_b1 efficientnet_b2 --format json
     """
     from ..count import count
-    from ..symbolic.trends import PAPER, Sample, fit, plot
+    from ..symbolic.trends import PAPER, TrendPoint, fit, plot
 
-    reports = [count(s, convention) for s in with_progress(specs, "counting", min_items=20)]
-    samples = sorted((Sample(r.name, r.spec.source, r.flops, r.params, r.acts) for r in reports),
-                     key=lambda s: s.flops)
+    plot_path = checked_plot_path(plot_path) if plot_path else None
+    reports = [count(s, convention)
+               for s in with_progress(specs, "counting", min_items=20, show=str)]
+    samples = sorted((TrendPoint(r.name, r.spec.source, r.flops, r.params, r.acts)
+                      for r in reports), key=lambda s: s.flops)
     fitted = fit(samples)
     render = {"table": _trends_table, "json": _trends_json}[fmt]
     echo(render(samples, fitted, PAPER, convention))
     if plot_path:
         try:
             plot(samples, fitted, plot_path)
-        except ImportError:
-            raise SpecError("", "--plot", "needs matplotlib (pip install 'netcalc[plot]')")
+        except OSError as exc:
+            raise SpecError(plot_path, "--plot", f"cannot write: {exc.strerror or exc}")
+        wrote(plot_path)
+
+
 
 
 def _trends_table(samples: Sequence[Any], fitted: Any, paper: Any, convention: str) -> str:
@@ -209,9 +216,9 @@ def steps(spec, variable, lo, hi, symbolic, max_pieces, convention, fmt):  # typ
 
     \b
     Examples:
-      netcalc steps specs/rexnet_1.0.yaml --for width --from 1.0 --to 1.01
-      netcalc steps specs/examples/efficientnet_phi3.yaml --for phi --from 0 --to 0.2
-      netcalc steps specs/rexnet_1.0.yaml --for width --from 0.99 --to 1.0 --symbolic
+      netcalc steps rexnet_1.0 --for width --from 1.0 --to 1.01
+      netcalc steps efficientnet_phi3 --for phi --from 0 --to 0.2
+      netcalc steps rexnet_1.0 --for width --from 0.99 --to 1.0 --symbolic
     """
     from ..count import count
     from ..symbolic.scaling import pieces

@@ -15,6 +15,7 @@ import click
 from ..errors import SpecError, safe_text
 from ..rules import CONVENTIONS
 from . import echo, main
+from .outputs import output_path, plot_path, wrote
 
 STEP_OPTIONS = ("depth", "w0", "wa", "wm")
 
@@ -178,6 +179,8 @@ def sample_command(space: str, n: int, flops: Optional[str], params: Optional[st
     from ..spaces import Regime, load_space
     from ..spaces import sample as draw
 
+    plot = plot_path(plot) if plot else None
+    out = output_path(out, "--out") if out else None
     loaded = load_space(space)
     none = (None, None)
     regime = Regime.of(loaded,
@@ -188,6 +191,8 @@ def sample_command(space: str, n: int, flops: Optional[str], params: Optional[st
         result = draw(loaded, n, regime, seed=seed, convention=convention,
                       compatible_only=compatible_only, max_candidates=max_candidates,
                       verify=verify, progress=True, sink=sink)
+    if out:
+        wrote(out, f"{result.kept} models")
     if any(cap.relative for cap in loaded.caps) and regime_upper(flops) is None:
         echo(f"note: {loaded.name}'s caps relative to the flops cap F are not applied "
              "without an upper end of --flops", err=True)
@@ -197,6 +202,7 @@ def sample_command(space: str, n: int, flops: Optional[str], params: Optional[st
         from ..spaces.plots import plot_sample_edfs
 
         plot_sample_edfs(result, plot)
+        wrote(plot)
 
 
 def regime_upper(text: Optional[str]) -> Optional[int]:
@@ -248,14 +254,15 @@ def fit_command(widths: Sequence[int], spec: Optional[str], q: Optional[int],
     \b
     Examples:
       netcalc fit 24 56 56 152 152 152 152 368 368 368 368 368 368 368
-      netcalc fit --spec specs/regnetx_400mf.yaml --plot fit.png
-      netcalc fit --spec specs/resnet50.yaml --format json
+      netcalc fit --spec regnetx_400mf --plot fit.png
+      netcalc fit --spec resnet50 --format json
     """
     from ..spaces.fit import fit_widths, spec_widths
 
     if bool(widths) == bool(spec):
         problem = "not both" if widths else "one of them is needed"
         raise SpecError("", "W1 W2 ... | --spec", f"give per-block widths or --spec, {problem}")
+    plot = plot_path(plot) if plot else None
     source = "the widths given"
     if spec:
         block_widths, spec_q, source = spec_widths(spec)
@@ -274,3 +281,4 @@ def fit_command(widths: Sequence[int], spec: Optional[str], q: Optional[int],
         from ..spaces.plots import plot_fit
 
         plot_fit(result, plot, title=spec or "")
+        wrote(plot)

@@ -12,22 +12,21 @@ from typing import Any, Iterable, List, Optional, Sequence
 import click
 
 from ..errors import SpecError, safe_text
+from ..extras import TRACED_CONVENTIONS
 from ..rules import CONVENTIONS
-from . import echo, main, with_progress
+from . import RESOLUTION, echo, main
+from .outputs import output_path, status_line, wrote
 
-TRACED_CONVENTIONS = ("fvcore", "torch")
 
 
 
 
 def _torch_validation() -> Any:
-    try:
-        import fvcore  # noqa: F401  (imported by the measures; missing it must fail here)
+    from ..extras import require
 
-        from ..torch import validate
-    except ImportError as exc:
-        raise SpecError("", "validate", f"needs torch and fvcore ({exc.name} is missing): "
-                                        "pip install 'netcalc[torch]'") from None
+    require("torch", "validate")
+    from ..torch import validate
+
     return validate
 
 
@@ -35,8 +34,8 @@ def _torch_validation() -> Any:
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu",
               show_default=True, help="Where the module runs; auto = cuda when torch sees a GPU.")
-@click.option("--resolution", type=click.IntRange(1, 8192), default=None,
-              help="Input resolution (default: each spec's own).")
+@click.option("--resolution", type=RESOLUTION, default=None,
+              help="Input resolution: N or HxW (default: each spec's own).")
 @click.option("--convention", type=click.Choice(TRACED_CONVENTIONS), default="fvcore",
               show_default=True,
               help="fvcore: fvcore's flop, activation and parameter counts; torch: "
@@ -56,9 +55,9 @@ def validate(specs: Sequence[str], device: str, resolution: Optional[int], conve
 
     \b
     Examples:
-      netcalc validate specs/regnetx_800mf.yaml
-      netcalc validate specs/*.yaml --convention torch --resolution 225
-      netcalc validate specs/efficientnet_b0.yaml --device auto --format json
+      netcalc validate regnetx_800mf
+      netcalc validate resnet50 my_net.yaml --convention torch --resolution 225
+      netcalc validate efficientnet_b0 --device auto --format json
     """
     from ..count import count
     from ..limits import check_module_memory
@@ -67,12 +66,15 @@ def validate(specs: Sequence[str], device: str, resolution: Optional[int], conve
     limit = parse_quantity(max_memory, "--max-memory")
     for spec in specs:      # every module is known to fit before torch is imported
         check_module_memory(count(spec, "pycls", resolution), limit)
-    validation = _torch_validation()
-    device = validation.resolve_device(device)
-    results = []
-    for spec in with_progress(list(specs), "validating"):
-        results += validation.validate_conventions(spec, (convention,), resolution, device,
-                                                   limit)
+    with status_line() as show:
+        show("validate: importing torch and fvcore ...")    # 10-30 s on a cold start
+        validation = _torch_validation()
+        device = validation.resolve_device(device)
+        results = []
+        for i, spec in enumerate(specs, 1):
+            show(f"validate: building and tracing {spec} ({i}/{len(specs)}) ...")
+            results += validation.validate_conventions(spec, (convention,), resolution, device,
+                                                       limit)
     echo(validation.RENDERERS[fmt](results))
     if not all(r.ok for r in results):
         sys.exit(1)
@@ -107,7 +109,7 @@ def _budget_table(rows: Sequence[Any]) -> str:
               help="Fail when any count differs from this lock file (from netcalc lock).")
 @click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="pycls",
               show_default=True, help="Convention of the --max-* budgets.")
-@click.option("--resolution", type=click.IntRange(1, 8192), default=None,
+@click.option("--resolution", type=RESOLUTION, default=None,
               help="Resolution of the --max-* budgets (default: each spec's own).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
@@ -122,20 +124,21 @@ def check(specs: Sequence[str], max_flops: Optional[str], max_params: Optional[s
 
     \b
     Examples:
-      netcalc check specs/my_net.yaml --max-flops 400M --max-params 6.5M
-      netcalc check specs/*.yaml --max-flops 1.6G --convention fvcore
-      netcalc lock specs/*.yaml > netcalc.lock      # once, and commit it
+      netcalc check my_net.yaml --max-flops 400M --max-params 6.5M
+      netcalc check my_nets/*.yaml --max-flops 1.6G --convention fvcore
+      netcalc lock my_nets/*.yaml > netcalc.lock      # once, and commit it
       netcalc check --lock netcalc.lock              # in CI
     """
-    from .. import testing
+    from ..budgets import check_budgets
+    from ..lockfile import lock_changes
 
     limits = _limits(max_flops, max_params, max_acts)
     if not limits and lock_file is None:
         raise click.UsageError("give a budget (--max-flops/--max-params/--max-acts) or --lock FILE")
     if limits and not specs:
         raise click.UsageError("--max-* budgets need at least one SPEC")
-    budget = testing.check_budgets(specs, limits, convention, resolution) if limits else []
-    changes = testing.lock_changes(lock_file, specs) if lock_file else []
+    budget = check_budgets(specs, limits, convention, resolution) if limits else []
+    changes = lock_changes(lock_file, specs) if lock_file else []
     ok = all(r.ok for r in budget) and not changes
     if fmt == "json":
         echo(json.dumps({"ok": ok, "budget": [_budget_dict(r) for r in budget],
@@ -147,7 +150,7 @@ def check(specs: Sequence[str], max_flops: Optional[str], max_params: Optional[s
 
 
 def _check_text(budget: Sequence[Any], changes: Sequence[Any], lock_file: Optional[str]) -> str:
-    from ..testing import render_lock_changes
+    from ..lockfile import render_lock_changes
 
     parts: List[str] = []
     if budget:
@@ -178,9 +181,12 @@ def _change_dict(change: Any) -> dict:
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
 @click.option("--convention", type=click.Choice(list(CONVENTIONS)), multiple=True,
               help="Convention(s) to record (repeatable; default pycls).")
-@click.option("--resolution", type=click.IntRange(1, 8192), default=None,
+@click.option("--resolution", type=RESOLUTION, default=None,
               help="Resolution to record (default: each spec's own).")
-def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[int]) -> None:
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Write the lock file here instead of stdout.")
+def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[int],
+         out: Optional[str]) -> None:
     """Print a lock file of SPECs' exact counts (JSON) for `netcalc check --lock`.
 
     Each model records its spec path (as given: run this where the lock file will live),
@@ -188,11 +194,20 @@ def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[i
 
     \b
     Examples:
-      netcalc lock specs/*.yaml > netcalc.lock
-      netcalc lock specs/my_net.yaml --convention pycls --convention fvcore > netcalc.lock
+      netcalc lock my_nets/*.yaml > netcalc.lock
+      netcalc lock my_net.yaml --convention pycls --convention fvcore -o netcalc.lock
       netcalc check --lock netcalc.lock
     """
-    from ..testing import dump_lock, make_lock
+    from ..lockfile import dump_lock, make_lock
 
     conventions = tuple(dict.fromkeys(convention)) or ("pycls",)
-    echo(dump_lock(make_lock(list(specs), conventions, resolution)), nl=False)
+    text = dump_lock(make_lock(list(specs), conventions, resolution))
+    if out is None:
+        echo(text, nl=False)
+        return
+    try:
+        with open(output_path(out, "--out"), "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise SpecError(out, "--out", f"cannot write: {exc.strerror or exc}") from None
+    wrote(out, f"{len(specs)} spec{'s' * (len(specs) != 1)}")

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import SpecError
 from .caps import QUANTITIES
 
 UNITS = {"flops": (1e6, "MF"), "params": (1e6, "M"), "acts": (1e6, "M")}
 
 
 def _pyplot(option: str) -> Any:
-    try:
-        import matplotlib
-    except ImportError:
-        raise SpecError("", option, "plots need matplotlib: pip install 'netcalc[plot]'") from None
+    from ..extras import require
+
+    require("plot", option)
+    import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any, Dict, Optional, Sequence, Tuple
 
@@ -47,12 +47,11 @@ class Table1Row:
     restriction: str
     formula: str          # as printed, shown verbatim (never evaluated)
     figure: float         # the printed (rounded) size
-    dim: int = 0
 
 
 def parse_table1(fields: Fields) -> Table1Row:
     row = Table1Row(fields.str("restriction", max_len=200), fields.str("formula", max_len=200),
-                    fields.float("figure", lo=1.0, hi=1e300), fields.int("dim", 0, lo=0, hi=1000))
+                    fields.float("figure", lo=1.0, hi=1e300))
     fields.finish()
     return row
 
@@ -74,7 +73,6 @@ class Space:
     no_skipped: bool = False                   # regnet: stages == max exponent + 1
     caps: Tuple[Cap, ...] = ()
     table1: Optional[Table1Row] = None
-    raw: Any = field(default=None, compare=False, hash=False, repr=False)
 
     def domain(self, name: str) -> Domain:
         return next(d for d in self.domains if d.name == name)
@@ -101,7 +99,7 @@ def parse_space(data: Any, source: str) -> Space:
         section.finish()
     table1 = parse_table1(fields.mapping("table1")) if fields.has("table1") else None
     common = dict(name=name, kind=kind, source=source, network=network, description=description,
-                  caps=caps, table1=table1, raw=data)
+                  caps=caps, table1=table1)
     space = (_parse_anynet if kind == "anynet" else _parse_regnet)(fields, common)
     fields.finish()
     return space

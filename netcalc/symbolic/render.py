@@ -52,7 +52,7 @@ def legend(form: ClosedForm) -> str:
 
 # -- JSON -----------------------------------------------------------------------------------------
 def to_dict(form: ClosedForm, by: str, quantities: Sequence[str]) -> Dict[str, Any]:
-    """INTERFACE.md's object with strings in r, plus the polynomial form and the domain."""
+    """The numeric JSON object with strings in r, plus the polynomial form and the domain."""
     out: Dict[str, Any] = {
         "name": form.name, "spec": form.spec.source, "convention": form.convention,
         "resolution": "r", "domain": form.domain, "min_resolution": form.min_resolution,

@@ -15,7 +15,7 @@ from ..errors import SpecError
 
 
 @dataclass(frozen=True)
-class Sample:
+class TrendPoint:
     """One model's exact counts, with the units of the fits (GF, M)."""
 
     name: str
@@ -59,7 +59,7 @@ class Trend:
 PAPER = Trend(acts_c=6.5, params_a=3.0, params_b=5.5)
 
 
-def fit(samples: Sequence[Sample]) -> Trend:
+def fit(samples: Sequence[TrendPoint]) -> Trend:
     """Least squares: c minimises sum (acts - c*sqrt(f))^2; (a, b) the ordinary line fit."""
     fs = [s.f for s in samples]
     if len(set(fs)) < 2:
@@ -72,7 +72,7 @@ def fit(samples: Sequence[Sample]) -> Trend:
     return Trend(acts_c, mean_p - params_b * mean_f, params_b)
 
 
-def mean_relative_error(trend: Trend, samples: Sequence[Sample], quantity: str
+def mean_relative_error(trend: Trend, samples: Sequence[TrendPoint], quantity: str
                         ) -> Optional[float]:
     """Mean |predicted - counted| / counted of one quantity ("acts" or "params") over the
     specs whose count is not 0 (a relative error of a zero count is undefined); None if none."""
@@ -84,7 +84,7 @@ def mean_relative_error(trend: Trend, samples: Sequence[Sample], quantity: str
     return sum(abs(predict(f) - value) / value for f, value in counted) / len(counted)
 
 
-def plot(samples: Sequence[Sample], fitted: Trend, path: str) -> None:
+def plot(samples: Sequence[TrendPoint], fitted: Trend, path: str) -> None:
     """Counts, the fitted trends and the paper's, side by side, written to ``path``."""
     import matplotlib
 

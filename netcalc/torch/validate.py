@@ -25,7 +25,7 @@ from ..errors import ArgumentError, SpecError, safe_text
 from ..graph import LayerGraph
 from ..limits import MAX_MODULE_BYTES, check_module_memory
 from ..report import QUANTITIES
-from ..spec import SpecLike, load_spec
+from ..spec import SpecLike, format_resolution, load_spec
 from .builder import GraphModule, build, example_input, module_name
 
 # convention -> quantity -> measure (a key of MEASURES)
@@ -280,7 +280,7 @@ def render_table(validations: Sequence[Validation]) -> str:
     for v in validations:
         verdict = ("identical" if v.ok else f"MISMATCH ({len(v.mismatches)} counts differ)")
         lines = [f"{safe_text(v.name)}  ({safe_text(v.spec)}; {v.convention} convention; "
-                 f"{v.resolution} px; "
+                 f"{format_resolution(v.resolution)} px; "
                  f"{v.device}): {verdict}, {v.layers} layers"]
         totals = [[q, f"{v.netcalc[q]:,}", f"{v.measured[q]:,}",
                    _signed(v.measured[q] - v.netcalc[q]), v.tools[q]] for q in QUANTITIES]
