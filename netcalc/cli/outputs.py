@@ -22,7 +22,8 @@ def plot_path(path: str, option: str = "--plot") -> str:
     from ..extras import require
 
     require("plot", option)
-    return output_path(path if os.path.splitext(path)[1] else path + ".png", option)
+    named = os.path.splitext(path)[1] or os.path.exists(path)   # an existing file (or device)
+    return output_path(path if named else path + ".png", option)  # is written as named
 
 
 def output_path(path: str, option: str) -> str:
