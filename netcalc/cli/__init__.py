@@ -42,10 +42,11 @@ class NetcalcGroup(click.Group):
         """click's usage errors as one ``error:`` line too (click prints three by default);
         --help and --version print as usual. Output is flushed before exiting, whatever the
         status, so a full disk or closed pipe is reported here, once, not by the interpreter."""
-        kwargs["standalone_mode"] = False
+        if not kwargs.pop("standalone_mode", True):    # an in-process caller handles the rest
+            return super().main(*args, standalone_mode=False, **kwargs)
         status: Any = 0
         try:
-            super().main(*args, **kwargs)
+            super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.Exit as exc:
             status = exc.exit_code
         except SystemExit as exc:
@@ -80,19 +81,18 @@ def output_failed(exc: OSError) -> None:
     any other OSError is a bug and keeps its traceback."""
     if exc.errno not in OUTPUT_ERRNOS:
         raise exc
-    fail(f"cannot write the output: {exc.strerror or exc}")
+    fail(f"cannot write the output: {exc.strerror or exc}", quiet_stdout=True)
 
 
 OUTPUT_ERRNOS = {errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF}
 
 
-def fail(line: str, status: int = 2) -> None:
-    """Print ``error: <line>`` (already one safe line) and exit 2; quiet a broken stdout so the
-    interpreter's last flush cannot add a second message."""
-    try:
+def fail(line: str, status: int = 2, quiet_stdout: bool = False) -> None:
+    """Print ``error: <line>`` (already one safe line) and exit ``status``. ``quiet_stdout``
+    (stdout itself failed): swap it for /dev/null so the interpreter's last flush cannot add a
+    second message."""
+    if quiet_stdout:
         sys.stdout = open(os.devnull, "w")
-    except OSError:  # pragma: no cover - /dev/null always opens
-        pass
     try:
         click.echo(f"error: {line}", err=True)
     except OSError:
