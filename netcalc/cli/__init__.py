@@ -117,7 +117,8 @@ def with_progress(items: Sequence[Any], label: str, min_items: int = 2,
         yield from items
         return
     with click.progressbar(items, label=label, file=sys.stderr,
-                           item_show_func=lambda item: show(item) if show and item else None
+                           item_show_func=lambda item: safe_text(show(item))
+                           if show and item else None
                            ) as bar:
         yield from bar
 
