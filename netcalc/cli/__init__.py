@@ -28,6 +28,7 @@ class NetcalcGroup(click.Group):
         "space": "spaces", "sample": "spaces", "fit": "spaces",
         "solve": "closed_forms", "steps": "closed_forms", "trends": "closed_forms",
         "zoo": "zoo",
+        "bench": "bench",
     }
 
     def list_commands(self, ctx: click.Context) -> list:
@@ -134,7 +135,8 @@ class ResolutionType(click.ParamType):
         if not isinstance(value, str):
             return value
         parts = value.lower().split("x")
-        if len(parts) > 2 or not all(p.strip().isdigit() and p.isascii() for p in parts):
+        if len(parts) > 2 or not all(p.strip().isascii() and p.strip().isdigit()
+                                     for p in parts):
             self.fail(f"{value!r} is not N or HxW (e.g. 224 or 800x1333)", param, ctx)
         sides = [int(p) for p in parts]
         try:

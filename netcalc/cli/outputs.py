@@ -13,17 +13,18 @@ from typing import Callable, Iterator
 
 import click
 
-from ..errors import SpecError, safe_text
+from ..errors import SpecError
 
 
 def plot_path(path: str, option: str = "--plot") -> str:
-    """The file a plot option will write (``.png`` added to a bare name), checked before the
-    work: the plot extra is installed and the folder exists."""
+    """The file a plot option will write (``.png`` added to a bare name that names nothing yet;
+    an existing file or device is written as named), checked before the work: the plot extra is
+    installed and the folder exists."""
     from ..extras import require
 
     require("plot", option)
-    named = os.path.splitext(path)[1] or os.path.exists(path)   # an existing file (or device)
-    return output_path(path if named else path + ".png", option)  # is written as named
+    bare = not os.path.splitext(path)[1] and not os.path.exists(path)
+    return output_path(path + ".png" if bare else path, option)
 
 
 def output_path(path: str, option: str) -> str:
@@ -35,7 +36,7 @@ def output_path(path: str, option: str) -> str:
 
 
 def wrote(path: str, what: str = "") -> None:
-    click.echo(safe_text(f"wrote {path}{f' ({what})' if what else ''}"), err=True)
+    click.echo(f"wrote {path}{f' ({what})' if what else ''}", err=True)
 
 
 @contextlib.contextmanager
