@@ -40,7 +40,7 @@ def _torch_validation() -> Any:
               show_default=True,
               help="fvcore: fvcore's flop, activation and parameter counts; torch: "
                    "FlopCounterMode and numel (acts from fvcore). pycls cannot be traced.")
-@click.option("--max-memory", default="2G", show_default=True, metavar="BYTES",
+@click.option("--max-memory", default="5G", show_default=True, metavar="BYTES",
               help="Refuse a module whose estimated memory (float32 weights and layer outputs, "
                    "from the counts) is above this, e.g. 16G.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
