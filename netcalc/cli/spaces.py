@@ -152,7 +152,7 @@ def _echo_table1(fmt: str, distinct: bool) -> None:
 @click.option("--compatible-only", is_flag=True,
               help="Draw only (w, b, g) with g dividing w*b (no pycls adjustment needed).")
 @click.option("--max-candidates", type=click.IntRange(1, 10 ** 10), default=None,
-              help="Give up after this many draws (default 20M anynet, 400k regnet).")
+              help="Give up after this many draws (default 20M anynet, 100k regnet).")
 @click.option("--verify", type=click.IntRange(0, 10_000), default=1, show_default=True,
               help="Re-count this many kept models with netcalc.count and fail on a difference.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
