@@ -170,6 +170,16 @@ def test_no_reference_to_files_outside_the_repository():
     assert found == []
 
 
+def test_ci_runs_the_readme_test_command_then_the_slow_tier():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    command = next(line for line in readme.splitlines()
+                   if line.startswith("python3 -m venv") and "pytest" in line)
+    with open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8") as handle:
+        steps = [line for line in handle.read().splitlines() if line and line[0] not in "#"]
+    assert steps[-2:] == [command, "python -m pytest -q -m slow || [ $? -eq 5 ]"]
+
+
 # -- rewriting the shown outputs after an intended change -------------------------------------------
 def actual_outputs(steps, cwd):
     """The output each command of a session prints now (as run_session runs them)."""
