@@ -10,11 +10,11 @@ import pytest
 import sympy
 
 from netcalc.errors import GraphError
-from netcalc.ops import OPS, OpDef, get_op, register_op
+from netcalc.ops import OPS, OpDef, all_ops, get_op, register_op
 from netcalc.ops.registry import FACETS, missing_facets
 from netcalc.rules import CONVENTIONS
 
-ALL_OPS = sorted(OPS)
+ALL_OPS = sorted(all_ops())        # the lazily registered groups too
 
 
 def test_the_existing_ops_are_registered():
@@ -110,3 +110,16 @@ def test_duplicates_and_incomplete_definitions_are_refused():
 def test_conventions_are_read_only():
     with pytest.raises(TypeError):
         CONVENTIONS["fvcore"].flops["conv"] = lambda ins, out, a: 0
+
+
+def test_conventions_doc_has_a_row_per_op():
+    import os
+    import re
+
+    from conftest import ROOT
+
+    doc = open(os.path.join(ROOT, "docs", "conventions.md")).read()
+    table = doc[doc.index("## Per op"):doc.index("## Identities")]
+    listed = {name for row in table.splitlines() if row.startswith("| `")
+              for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert set(all_ops()) <= listed, sorted(set(all_ops()) - listed)
