@@ -110,6 +110,11 @@ class GroupNorm(OpDef):
         if is_concrete(shape[1]) and shape[1] % a.num_groups:
             raise GraphError(f"num_groups {a.num_groups} does not divide {shape[1]} channels",
                              field="num_groups")
+        group_size = shape[1] // a.num_groups * math.prod(shape[2:])
+        if is_concrete(group_size) and group_size < 2:
+            raise GraphError(f"num_groups {a.num_groups} leaves one value per group of "
+                             f"{format_shape(shape)}, which torch refuses to normalise",
+                             field="num_groups")
         return shape
 
     params = staticmethod(lambda ins, out, a: 2 * ins[0][1] * int(a.affine))
