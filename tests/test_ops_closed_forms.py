@@ -1,0 +1,31 @@
+"""Closed forms of the graphs that use the new ops equal their concrete counts.
+
+The closed form comes from expanding the spec at the sympy symbol r and counting with the same
+rules; a concrete count expands at an int. They can only agree at every resolution if every new
+op's shape inference and rules treat ints and sympy sizes alike (floors, reshapes' -1, concat
+sums, upsampling products, slices counted from the end).
+"""
+import pytest
+
+import netcalc
+from netcalc.symbolic.closed_form import count_symbolic
+
+from new_op_specs import CASES, spec
+
+pytest.importorskip("sympy")
+
+NETWORKS = ("specs/examples/mobilenetv3_small_blocks.yaml", "specs/examples/densenet_block.yaml")
+SQUARES = (17, 20, 23, 32, 41)
+SPECS = {**{op: spec(op) for op in CASES}, **{path.split("/")[-1]: path for path in NETWORKS}}
+
+
+@pytest.mark.parametrize("convention", ["pycls", "fvcore", "torch"])
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_closed_form_equals_concrete_counts(name, convention):
+    closed = count_symbolic(SPECS[name], convention)
+    for r in SQUARES:
+        assert closed.accepts(r), (name, r)
+        report = netcalc.count(SPECS[name], convention, r)
+        for quantity in ("flops", "params", "acts"):
+            assert closed.evaluate(closed.total(quantity), r) == getattr(report, quantity), \
+                (name, convention, r, quantity)
