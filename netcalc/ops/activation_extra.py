@@ -150,6 +150,9 @@ class Prelu(FreeElementwise):
 
         return nn.PReLU(a.num_parameters)
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), PreluAttrs(4)
+
 
 @dataclass(frozen=True)
 class SoftmaxAttrs:
@@ -176,3 +179,6 @@ class Softmax(OpDef):
         from torch import nn
 
         return nn.Softmax(a.dim)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), SoftmaxAttrs(-1)

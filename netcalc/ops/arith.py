@@ -65,6 +65,9 @@ class ParamBinary(OpDef):
 
         return ParamBinaryModule(self.symbol, a.param_shape)
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), ParamAttrs((4, 1, 1))
+
 
 @register_op
 class ParamMul(ParamBinary):

@@ -64,3 +64,6 @@ class Matmul(OpDef):
         import torch
 
         return torch.matmul
+
+    def example(self) -> Any:
+        return ((2, 1, 5, 6), (3, 6, 4)), NO_ATTRS

@@ -83,6 +83,9 @@ class LayerNorm(OpDef):
 
         return ChannelsFirst(norm)
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), LayerNormAttrs((4,), channels_first=True)
+
 
 @dataclass(frozen=True)
 class GroupNormAttrs:
@@ -125,3 +128,6 @@ class GroupNorm(OpDef):
         from torch import nn
 
         return nn.GroupNorm(a.num_groups, ins[0][1], a.eps, a.affine)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), GroupNormAttrs(2)

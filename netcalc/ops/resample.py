@@ -65,6 +65,9 @@ class Mean(OpDef):
     def torch(self, ins: Any, out: Any, a: MeanAttrs) -> Any:
         return lambda x: x.mean(a.dim, keepdim=a.keepdim)
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), MeanAttrs((2, -1))
+
 
 # -- adaptive pooling -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -93,6 +96,9 @@ class AdaptivePool(OpDef):
         from torch import nn
 
         return getattr(nn, self.module)(a.output_size)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), AdaptiveAttrs((2, 4))
 
 
 @register_op
@@ -159,4 +165,7 @@ class Upsample(OpDef):
 
         scale = None if a.scale_factor is None else tuple(float(s) for s in a.scale_factor)
         return nn.Upsample(a.size, scale, a.mode, a.align_corners)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), UpsampleAttrs("bilinear", scale_factor=(2, 3))
 

@@ -74,6 +74,9 @@ class Concat(FreeTensorOp):
 
         return lambda *xs: torch.cat(xs, a.dim)
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6), (1, 3, 5, 6), (1, 1, 5, 6)), ConcatAttrs(1)
+
 
 # -- slice ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -118,6 +121,9 @@ class Slice(FreeTensorOp):
     def torch(self, ins: Any, out: Any, a: SliceAttrs) -> Any:
         index = (slice(None),) * normalise_dim(a.dim, len(ins[0])) + (slice(a.start, a.stop),)
         return lambda x: x[index]
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), SliceAttrs(-1, 1, -2)
 
 
 def _bound(value: Optional[int], default: Any, size: Any) -> Any:
@@ -186,6 +192,9 @@ class Reshape(FreeTensorOp):
         return lambda x: x.reshape([x.shape[int(e[1:])] if isinstance(e, str) else e
                                     for e in a.shape])
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), ReshapeAttrs(("d0", 2, -1, "d3"))
+
 
 # -- permute, transpose -----------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -215,6 +224,9 @@ class Permute(FreeTensorOp):
     def torch(self, ins: Any, out: Any, a: PermuteAttrs) -> Any:
         return lambda x: x.permute(*a.dims)
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), PermuteAttrs((0, 2, 3, 1))
+
 
 @dataclass(frozen=True)
 class TransposeAttrs:
@@ -239,6 +251,9 @@ class Transpose(FreeTensorOp):
 
     def torch(self, ins: Any, out: Any, a: TransposeAttrs) -> Any:
         return lambda x: x.transpose(a.dim0, a.dim1)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), TransposeAttrs(1, -1)
 
 
 # -- channel shuffle ----------------------------------------------------------------------------------
@@ -272,6 +287,9 @@ class ChannelShuffle(FreeTensorOp):
 
         return nn.ChannelShuffle(a.groups)
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), ChannelShuffleAttrs(2)
+
 
 # -- pad ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -304,3 +322,6 @@ class Pad(FreeTensorOp):
         import torch.nn.functional as F
 
         return lambda x: F.pad(x, a.pad, value=a.value)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), PadAttrs((1, 2, 0, 3))
