@@ -40,6 +40,8 @@ class Mish(FreeElementwise):
 
 @dataclass(frozen=True)
 class GeluAttrs:
+    """GELU's attributes: the tanh approximation or the exact erf form."""
+
     approximate: str = "none"
 
 
@@ -59,6 +61,8 @@ class Gelu(FreeElementwise):
 
 @dataclass(frozen=True)
 class LeakyReluAttrs:
+    """Leaky ReLU's slope for negative inputs."""
+
     negative_slope: float = 0.01
 
 
@@ -79,6 +83,8 @@ class LeakyRelu(FreeElementwise):
 
 @dataclass(frozen=True)
 class EluAttrs:
+    """ELU's scale of the negative part."""
+
     alpha: float = 1.0
 
 
@@ -98,6 +104,8 @@ class Elu(FreeElementwise):
 
 @dataclass(frozen=True)
 class SoftplusAttrs:
+    """Softplus's sharpness and the input above which it is the identity."""
+
     beta: float = 1.0
     threshold: float = 20.0
 
@@ -122,6 +130,8 @@ class Softplus(FreeElementwise):
 
 @dataclass(frozen=True)
 class PreluAttrs:
+    """PReLU's number of learned slopes: one shared, or one per channel."""
+
     num_parameters: int = 1
 
 
@@ -156,6 +166,8 @@ class Prelu(FreeElementwise):
 
 @dataclass(frozen=True)
 class SoftmaxAttrs:
+    """The dim softmax normalises over."""
+
     dim: int
 
 

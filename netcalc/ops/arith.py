@@ -31,6 +31,8 @@ class Div(Binary):
 
 @dataclass(frozen=True)
 class ParamAttrs:
+    """The shape of the learned tensor (broadcast against the operand)."""
+
     param_shape: Tuple[int, ...]
 
 

@@ -24,6 +24,8 @@ def _norm_flops(ins: Any, out: Any, a: Any) -> Any:
 
 @dataclass(frozen=True)
 class LayerNormAttrs:
+    """The normalised trailing sizes (or the channels, channels_first) and affine."""
+
     normalized_shape: Tuple[int, ...]
     affine: bool = True                 # the spec's `elementwise_affine`
     channels_first: bool = False
@@ -89,6 +91,8 @@ class LayerNorm(OpDef):
 
 @dataclass(frozen=True)
 class GroupNormAttrs:
+    """The number of channel groups and whether an affine transform follows."""
+
     num_groups: int
     affine: bool = True
     eps: float = 1e-5

@@ -34,6 +34,8 @@ def adaptive_windows(size: int, out: int) -> Tuple[Tuple[int, int], ...]:
 # -- mean ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MeanAttrs:
+    """The dims averaged over, and whether they stay as size 1."""
+
     dim: Tuple[int, ...]
     keepdim: bool = False
 
@@ -72,6 +74,8 @@ class Mean(OpDef):
 # -- adaptive pooling -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AdaptiveAttrs:
+    """The output (h, w), whatever the input size."""
+
     output_size: Pair
 
 
@@ -116,6 +120,8 @@ class AdaptiveMaxPool(AdaptivePool):
 # -- upsample ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class UpsampleAttrs:
+    """Interpolation mode and either a fixed size or whole-number scale factors."""
+
     mode: str = "nearest"
     size: Optional[Pair] = None
     scale_factor: Optional[Pair] = None

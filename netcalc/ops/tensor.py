@@ -40,6 +40,8 @@ def _unequal(x: Any, y: Any) -> bool:
 # -- concat -----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ConcatAttrs:
+    """The dim along which inputs are joined."""
+
     dim: int = 1
 
 
@@ -81,6 +83,8 @@ class Concat(FreeTensorOp):
 # -- slice ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SliceAttrs:
+    """One dim and Python slice bounds along it."""
+
     dim: int
     start: Optional[int] = None
     stop: Optional[int] = None
@@ -138,6 +142,8 @@ ReshapeEntry = Union[int, str]
 
 @dataclass(frozen=True)
 class ReshapeAttrs:
+    """The new shape: ints, at most one -1, and "dK" (dim K of the input)."""
+
     shape: Tuple[ReshapeEntry, ...]     # ints (-1 at most once) and "dK": dim K of the input
 
 
@@ -199,6 +205,8 @@ class Reshape(FreeTensorOp):
 # -- permute, transpose -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PermuteAttrs:
+    """The input dim that each output dim takes."""
+
     dims: Tuple[int, ...]
 
 
@@ -230,6 +238,8 @@ class Permute(FreeTensorOp):
 
 @dataclass(frozen=True)
 class TransposeAttrs:
+    """The two dims swapped."""
+
     dim0: int
     dim1: int
 
@@ -259,6 +269,8 @@ class Transpose(FreeTensorOp):
 # -- channel shuffle ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ChannelShuffleAttrs:
+    """The number of channel groups interleaved."""
+
     groups: int
 
 
@@ -294,6 +306,8 @@ class ChannelShuffle(FreeTensorOp):
 # -- pad ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PadAttrs:
+    """F.pad's amounts, last dim first, and the fill value."""
+
     pad: Tuple[int, ...]            # F.pad order: (left, right) of the last dim first
     value: float = 0.0
 
