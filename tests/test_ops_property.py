@@ -17,7 +17,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 hypothesis = pytest.importorskip("hypothesis")
 
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, Phase, event, find, given, settings, strategies as st  # noqa: E402,E501
 
 from netcalc.torch import validate_conventions  # noqa: E402
 
@@ -304,6 +304,8 @@ def graphs(draw):
 
 
 def check(spec):
+    for layer in spec["layers"]:
+        event(f"op {layer['op']}")
     for v in validate_conventions(spec, ("fvcore", "torch")):
         assert v.ok, (spec, [(m.layer, m.quantity, m.netcalc, m.measured) for m in v.mismatches])
 
@@ -312,6 +314,16 @@ def check(spec):
 @given(graphs())
 def test_drawn_graphs_match_the_tools(spec):
     check(spec)
+
+
+@pytest.mark.parametrize("op", sorted(PROPOSALS))
+def test_a_drawn_graph_with_each_op_matches_the_tools(op):
+    """The first drawn graph that holds ``op`` (so every op is checked in a random context)."""
+    spec = find(graphs(), lambda drawn: any(layer["op"] == op for layer in drawn["layers"]),
+                settings=settings(max_examples=1000, phases=[Phase.generate], database=None,
+                                  suppress_health_check=list(HealthCheck)))
+    for v in validate_conventions(spec, ("fvcore", "torch")):
+        assert v.ok, (spec, [(m.layer, m.quantity, m.netcalc, m.measured) for m in v.mismatches])
 
 
 @pytest.mark.slow
