@@ -24,21 +24,20 @@ def count(spec: SpecLike, convention: str = "pycls", resolution: Optional[Any] =
     """Exact flops, params and activations of a spec.
 
     ``spec`` is a path, a mapping, or a :class:`~netcalc.spec.Spec` from :func:`load_spec` (the
-    fast path when counting repeatedly). ``resolution`` overrides the spec's input resolution.
+    fast path when counting repeatedly). ``resolution`` overrides the spec's input resolution:
+    an int (square) or ``(h, w)``.
     """
     conv = get_convention(convention)
     spec = load_spec(spec)
     if resolution is not None:
-        _check_resolution(spec, resolution)
+        resolution = _check_resolution(spec, resolution)
     graph = expand_checked(spec, resolution, field_name="resolution")
     return Report(spec, conv, graph, count_graph(graph, conv))
 
 
-def _check_resolution(spec: Any, resolution: Any) -> None:
-    from .errors import SpecError
-    from .spec import MAX_RESOLUTION
+def _check_resolution(spec: Any, resolution: Any) -> Any:
+    from .spec import check_resolution
 
-    if isinstance(resolution, bool) or (isinstance(resolution, int)
-                                        and not 1 <= resolution <= MAX_RESOLUTION):
-        raise SpecError(spec.source, "resolution",
-                        f"{resolution!r} is outside 1..{MAX_RESOLUTION}")
+    if hasattr(resolution, "free_symbols"):       # a sympy expression: closed forms
+        return resolution
+    return check_resolution(resolution, spec.source)

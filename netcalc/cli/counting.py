@@ -7,7 +7,7 @@ import click
 
 from ..report import LEVELS, QUANTITIES
 from ..rules import CONVENTIONS
-from . import main
+from . import RESOLUTION, main
 
 FORMATS = ("table", "json", "csv")
 
@@ -19,8 +19,8 @@ def count_options(default_by: str):  # type: ignore[no-untyped-def]
             click.argument("specs", nargs=-1, required=True, metavar="SPEC..."),
             click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="pycls",
                          show_default=True, help="Counting convention (docs/conventions.md)."),
-            click.option("--resolution", type=click.IntRange(1, 8192), default=None,
-                         help="Input resolution (default: the spec's own)."),
+            click.option("--resolution", type=RESOLUTION, default=None,
+                         help="Input resolution: N or HxW (default: the spec's own)."),
             click.option("--by", type=click.Choice(LEVELS), default=default_by,
                          show_default=True, help="Breakdown rows."),
             click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
