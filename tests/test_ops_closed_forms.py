@@ -29,3 +29,29 @@ def test_closed_form_equals_concrete_counts(name, convention):
         for quantity in ("flops", "params", "acts"):
             assert closed.evaluate(closed.total(quantity), r) == getattr(report, quantity), \
                 (name, convention, r, quantity)
+
+
+RECTANGLES = ((17, 26), (24, 19), (33, 40))
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_closed_form_in_h_and_w_equals_concrete_counts(name):
+    """The spec expanded at two independent symbols h and w, counted by the same rules, gives the
+    concrete count at three rectangular resolutions (sympy evaluates the floors exactly)."""
+    import sympy
+
+    from netcalc.count import count_graph
+    from netcalc.rules import get_convention
+    from netcalc.spec import expand_checked, load_spec
+
+    h, w = sympy.symbols("h w", integer=True, positive=True)
+    loaded = load_spec(SPECS[name])
+    graph = expand_checked(loaded, (h, w))
+    for convention in ("pycls", "fvcore", "torch"):
+        totals = [sum(column) for column in zip(*count_graph(graph, get_convention(convention)))]
+        for resolution in RECTANGLES:
+            report = netcalc.count(loaded, convention, resolution)
+            exact = [int(sympy.sympify(t).subs({h: resolution[0], w: resolution[1]}))
+                     for t in totals]
+            assert exact == [report.flops, report.params, report.acts], (name, convention,
+                                                                         resolution)
