@@ -206,3 +206,13 @@ def test_bad_input_is_exit_2_naming_node_and_field(case, tmp_path):
     assert len(lines) == 1 and lines[0].startswith(f"error: {path}: {field}: "), lines
     if node:        # shape errors name the node; attribute errors name its index only
         assert f"'{node}'" in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("op", NEW_OPS)
+def test_unknown_attribute_of_each_new_op_is_named(op):
+    """A typo in any new op's attributes is an error on that field, never silently ignored."""
+    layers = [dict(layer) for layer in CASES[op]]
+    index = next(i for i, layer in enumerate(layers) if layer["op"] == op)
+    layers[index]["negative_slop"] = 1
+    with pytest.raises(netcalc.SpecError, match=rf"layers\[{index}\]\.negative_slop: unknown field"):
+        netcalc.load_spec({"family": "graph", "resolution": 20, "layers": layers})
