@@ -55,3 +55,12 @@ def test_closed_form_in_h_and_w_equals_concrete_counts(name):
                      for t in totals]
             assert exact == [report.flops, report.params, report.acts], (name, convention,
                                                                          resolution)
+
+
+def test_slice_of_a_spatial_dim_bounds_the_domain():
+    """The slice case keeps rows 1..h-2 (h >= 3) and columns 0..4 (w >= 5): its closed form
+    accepts exactly the resolutions a concrete count accepts."""
+    closed = count_symbolic(SPECS["slice"], "fvcore")
+    assert [r for r in range(1, 9) if closed.accepts(r)] == [5, 6, 7, 8]
+    with pytest.raises(netcalc.SpecError, match=r"layers\[5\]\.stop: .*size 4"):
+        netcalc.count(SPECS["slice"], "fvcore", 4)

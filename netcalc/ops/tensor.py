@@ -109,18 +109,27 @@ class Slice(FreeTensorOp):
         shape = ins[0]
         dim = normalise_dim(a.dim, len(shape))
         size = shape[dim]
-        start = _bound(a.start, 0, size)
-        stop = _bound(a.stop, size, size)
+        start, stop = _span(size, a)
+        problem = _slice_problem(size, a) if is_concrete(size) else None
+        if problem is None and is_concrete(stop - start) and stop - start < 1:
+            problem = "stop", f"[{a.start}:{a.stop}] of dim {a.dim} is empty"
+        if problem is not None:
+            raise GraphError(problem[1], field=problem[0])
+        return tuple(shape[:dim]) + (stop - start,) + tuple(shape[dim + 1:])
+
+    def conditions(self, ins: Any, out: Any, a: SliceAttrs) -> Any:
+        """A slice of a resolution-dependent dim needs that dim at least as long as its bounds:
+        stated as ``min(size, least) == least`` for the closed forms' domain."""
+        size = ins[0][normalise_dim(a.dim, len(ins[0]))]
         if is_concrete(size):
-            for key, value, bound in (("start", a.start, start), ("stop", a.stop, stop)):
-                if value is not None and not 0 <= bound <= size:
-                    raise GraphError(f"{key} {value} lies outside dim {a.dim} of size {size}",
-                                     field=key)
-        length = stop - start
-        if is_concrete(length) and length < 1:
-            raise GraphError(f"[{a.start}:{a.stop}] of dim {a.dim} (size {size}) is empty",
-                             field="stop")
-        return tuple(shape[:dim]) + (length,) + tuple(shape[dim + 1:])
+            return ()
+        reach = abs(a.start or 0) + abs(a.stop or 0) + 2
+        least = next((n for n in range(1, reach) if _slice_problem(n, a) is None), 1)
+        if least == 1:
+            return ()
+        import sympy    # only closed forms have symbolic sizes
+
+        return ((sympy.Min(size, least), least),)
 
     def torch(self, ins: Any, out: Any, a: SliceAttrs) -> Any:
         index = (slice(None),) * normalise_dim(a.dim, len(ins[0])) + (slice(a.start, a.stop),)
@@ -134,6 +143,22 @@ def _bound(value: Optional[int], default: Any, size: Any) -> Any:
     if value is None:
         return default
     return value if value >= 0 else size + value
+
+
+def _span(size: Any, a: SliceAttrs) -> Tuple[Any, Any]:
+    """(start, stop) in a dim of ``size``, negative bounds counted from its end."""
+    return _bound(a.start, 0, size), _bound(a.stop, size, size)
+
+
+def _slice_problem(size: int, a: SliceAttrs) -> Optional[Tuple[str, str]]:
+    """(field, message) of why the slice does not fit a dim of concrete ``size``, or None."""
+    start, stop = _span(size, a)
+    for key, value, bound in (("start", a.start, start), ("stop", a.stop, stop)):
+        if value is not None and not 0 <= bound <= size:
+            return key, f"{key} {value} lies outside dim {a.dim} of size {size}"
+    if stop - start < 1:
+        return "stop", f"[{a.start}:{a.stop}] of dim {a.dim} (size {size}) is empty"
+    return None
 
 
 # -- reshape ----------------------------------------------------------------------------------------
@@ -339,3 +364,4 @@ class Pad(FreeTensorOp):
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), PadAttrs((1, 2, 0, 3))
+
