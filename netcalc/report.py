@@ -1,7 +1,7 @@
 """Reports: totals and breakdowns of one count, and their table / JSON / CSV renderings."""
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from .spec import format_resolution, jsonable_resolution
 
@@ -16,12 +16,14 @@ class Report:
     resolutions); :meth:`breakdown` groups the per-layer counts by stage, block or layer.
     """
 
-    def __init__(self, spec: Any, convention: Any, graph: Any, costs: List[tuple]):
+    def __init__(self, spec: Any, convention: Any, graph: Any, costs: Sequence[tuple],
+                 totals: Optional[tuple] = None):
         self.spec = spec
         self.convention = convention
         self.graph = graph
         self.costs = costs
-        self.flops, self.params, self.acts = (sum(column) for column in zip(*costs))
+        self.flops, self.params, self.acts = (
+            totals if totals is not None else (sum(column) for column in zip(*costs)))
 
     @property
     def name(self) -> str:
