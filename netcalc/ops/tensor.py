@@ -27,9 +27,7 @@ class FreeTensorOp(OpDef):
     acts = {"pycls": zero}
 
 
-def _dim_arg(f: Any, key: str, default: Any = ...) -> Any:
-    return f.int(key, lo=-MAX_DIM, hi=MAX_DIM - 1) if default is ... else \
-        f.int(key, default, lo=-MAX_DIM, hi=MAX_DIM - 1)
+DIM = {"lo": -MAX_DIM, "hi": MAX_DIM - 1}     # bounds of a torch dim argument
 
 
 def _unequal(x: Any, y: Any) -> bool:
@@ -52,7 +50,7 @@ class Concat(FreeTensorOp):
     arity = (1, None)
 
     def parse(self, f: Any) -> ConcatAttrs:
-        return ConcatAttrs(_dim_arg(f, "dim", 1))
+        return ConcatAttrs(f.int("dim", 1, **DIM))
 
     def infer_shape(self, ins: Any, a: ConcatAttrs) -> Any:
         first = ins[0]
@@ -102,7 +100,7 @@ class Slice(FreeTensorOp):
     Attrs = SliceAttrs
 
     def parse(self, f: Any) -> SliceAttrs:
-        return SliceAttrs(_dim_arg(f, "dim"), f.int("start", None, lo=-MAX_SIZE, hi=MAX_SIZE),
+        return SliceAttrs(f.int("dim", **DIM), f.int("start", None, lo=-MAX_SIZE, hi=MAX_SIZE),
                           f.int("stop", None, lo=-MAX_SIZE, hi=MAX_SIZE))
 
     def infer_shape(self, ins: Any, a: SliceAttrs) -> Any:
@@ -275,7 +273,7 @@ class Transpose(FreeTensorOp):
     Attrs = TransposeAttrs
 
     def parse(self, f: Any) -> TransposeAttrs:
-        return TransposeAttrs(_dim_arg(f, "dim0"), _dim_arg(f, "dim1"))
+        return TransposeAttrs(f.int("dim0", **DIM), f.int("dim1", **DIM))
 
     def infer_shape(self, ins: Any, a: TransposeAttrs) -> Any:
         shape = list(ins[0])
