@@ -5,7 +5,6 @@ None of the three conventions counts them: fvcore 0.1.5 has no handle for ``aten
 ``softmax`` (it reports each as an unsupported operator and counts 0), and FlopCounterMode counts
 only matrix products and convolutions. PReLU's learned slopes are parameters.
 """
-from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any

@@ -6,7 +6,6 @@ No convention counts them: fvcore 0.1.5 reports ``aten::sub``, ``rsub``, ``div``
 ``add`` as unsupported operators (0 flops) and FlopCounterMode has no formula for them. A learned
 parameter tensor counts its elements as parameters.
 """
-from __future__ import annotations
 
 import math
 from dataclasses import dataclass

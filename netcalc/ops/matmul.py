@@ -6,7 +6,6 @@ counts 2 per multiply-accumulate of the ``mm``/``bmm`` matmul becomes (``2 * out
 (its attention code) counts the multiply-accumulates, ``out * K``. Every counter that counts
 activations counts the output elements.
 """
-from __future__ import annotations
 
 import math
 from typing import Any

@@ -5,7 +5,6 @@ with an affine transform and 4 without; FlopCounterMode counts nothing. pycls co
 its norms (``norm2d_cx``, ``layernorm_cx``: parameters only), and netcalc's pycls does the same for
 group norm.
 """
-from __future__ import annotations
 
 import math
 from dataclasses import dataclass

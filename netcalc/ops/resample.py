@@ -7,7 +7,6 @@ size), ``aten::upsample_nearest2d`` as 1 and ``aten::upsample_bilinear2d`` as 4 
 counts none of them. pycls treats adaptive pools as its pools (average: nothing; max: output
 elements are activations) and has no upsampling, for which netcalc's pycls takes fvcore's count.
 """
-from __future__ import annotations
 
 import math
 from dataclasses import dataclass

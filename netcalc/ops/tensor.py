@@ -5,7 +5,6 @@ fvcore 0.1.5 skips ``aten::cat``, ``slice``, ``narrow``, ``split_with_sizes``, `
 ``reshape``, ``view``, ``permute`` and ``transpose`` silently; ``aten::channel_shuffle`` and
 ``aten::pad`` it reports as unsupported and counts 0. FlopCounterMode counts none of them.
 """
-from __future__ import annotations
 
 import math
 from dataclasses import dataclass
