@@ -14,7 +14,7 @@ from new_op_specs import CASES, spec
 
 pytest.importorskip("sympy")
 
-NETWORKS = ("specs/examples/mobilenetv3_small_blocks.yaml", "specs/examples/densenet_block.yaml")
+NETWORKS = ("specs/examples/mobilenetv3_small.yaml", "specs/examples/densenet_block.yaml")
 SQUARES = (17, 20, 23, 32, 41)
 SPECS = {**{op: spec(op) for op in CASES}, **{path.split("/")[-1]: path for path in NETWORKS}}
 
