@@ -87,7 +87,7 @@ class Report:
 
 def _layer_row(layer: Any, cost: tuple) -> Dict[str, Any]:
     return {"name": layer.name, "op": layer.op, "stage": layer.stage, "block": layer.block,
-            "in": " ".join(_dims(shape) for shape in layer.in_shapes),
+            "in": _dims(layer.in_shapes[0]),           # the first operand, as ever
             "out": _dims(layer.shape),
             "flops": cost[0], "params": cost[1], "acts": cost[2]}
 

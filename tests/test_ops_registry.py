@@ -110,3 +110,16 @@ def test_duplicates_and_incomplete_definitions_are_refused():
 def test_conventions_are_read_only():
     with pytest.raises(TypeError):
         CONVENTIONS["fvcore"].flops["conv"] = lambda ins, out, a: 0
+
+
+def test_conventions_doc_has_a_row_per_op():
+    import os
+    import re
+
+    from conftest import ROOT
+
+    doc = open(os.path.join(ROOT, "docs", "conventions.md")).read()
+    table = doc[doc.index("## Per op"):doc.index("## Identities")]
+    listed = {name for row in table.splitlines() if row.startswith("| `")
+              for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert set(OPS) <= listed, sorted(set(OPS) - listed)

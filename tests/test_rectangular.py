@@ -1,11 +1,14 @@
-"""Rectangular inputs: ``resolution: [h, w]`` in every family, ``--resolution HxW``, the API."""
+"""Rectangular inputs: ``resolution: [h, w]`` in every family, ``--resolution HxW``, the API,
+and closed forms in (h, w) (``--symbolic hw``)."""
+import glob
 import json
+import os
 
 import pytest
 
 import netcalc
 
-from conftest import run_cli, spec_path
+from conftest import ROOT, run_cli, spec_path
 
 FAMILY_SPECS = ["specs/regnetx_400mf.yaml", "specs/resnet50.yaml", "specs/efficientnet_b0.yaml",
                 "specs/rexnet_1.0.yaml", "specs/examples/tiny_cnn.yaml"]
@@ -61,3 +64,38 @@ def test_cli_resolution_h_x_w():
                                          (800, 1333)).flops
     bad = run_cli("count", "specs/resnet50.yaml", "--resolution", "800x")
     assert bad.returncode == 2 and "is not N or HxW" in bad.stderr
+
+
+# -- closed forms in h and w --------------------------------------------------------------------
+SHIPPED = sorted(os.path.relpath(p, ROOT) for pattern in ("specs/*.yaml", "specs/examples/*.yaml")
+                 for p in glob.glob(os.path.join(ROOT, pattern)))
+SQUARE = (161, 224, 225, 257, 320)
+RECTANGLES = ((224, 161), (193, 257), (800, 1333))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[os.path.basename(p) for p in SHIPPED])
+def test_hw_closed_form_equals_concrete_counts(path):
+    # One closed form in (h, w) per spec (fvcore: every op with a cost); the reference is the
+    # concrete count, itself validated against fvcore traces at square and rectangular sizes.
+    from netcalc.symbolic import count_symbolic
+
+    form = count_symbolic(spec_path(path), "fvcore", "hw")
+    assert form.axes == "hw" and len(form.min_resolution) == 2
+    for hw in [(r, r) for r in SQUARE] + list(RECTANGLES):
+        assert form.accepts(hw)
+        report = netcalc.count(spec_path(path), "fvcore", hw)
+        assert {q: form.evaluate(form.total(q), hw) for q in ("flops", "params", "acts")} \
+            == report.totals(), hw
+
+
+def test_cli_symbolic_hw_json():
+    result = run_cli("count", "specs/resnet50.yaml", "--symbolic", "hw", "--format", "json",
+                     "--by", "total", "--convention", "fvcore")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["resolution"] == ["h", "w"] and out["domain"] == "h >= 1 and w >= 1"
+    # ResNet-50 strides every side by 32: when 32 divides h and w, fvcore flops are
+    # 81901*h*w + 2048000 (the 2048 x 1000 classifier); 224x224 gives 4,111,514,624.
+    assert out["polynomial"]["flops"] == "81901*h*w + 2048000"
+    assert 81901 * 224 * 224 + 2048000 == netcalc.count(
+        spec_path("specs/resnet50.yaml"), "fvcore").flops

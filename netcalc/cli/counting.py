@@ -25,8 +25,11 @@ def count_options(default_by: str):  # type: ignore[no-untyped-def]
                          show_default=True, help="Breakdown rows."),
             click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
                          show_default=True),
-            click.option("--symbolic", is_flag=True,
-                         help="Closed form in the input resolution r instead of numbers."),
+            click.option("--symbolic", type=click.Choice(["r", "hw"]), is_flag=False,
+                         flag_value="r", default=None,
+                         help="Closed form instead of numbers: in the square input side r "
+                              "(--symbolic, or --symbolic r) or in height and width "
+                              "(--symbolic hw). Put it after the specs."),
         ]
         for option in reversed(options):
             func = option(func)
@@ -35,7 +38,7 @@ def count_options(default_by: str):  # type: ignore[no-untyped-def]
 
 
 def run_count(specs: Sequence[str], quantities: Sequence[str], convention: str,
-              resolution: Optional[int], by: str, fmt: str, symbolic: bool) -> None:
+              resolution: Optional[int], by: str, fmt: str, symbolic: Optional[str]) -> None:
     from ..count import count
     from ..report import RENDERERS
 
@@ -47,7 +50,7 @@ def run_count(specs: Sequence[str], quantities: Sequence[str], convention: str,
             raise SpecError("", "--resolution", "cannot be combined with --symbolic (the closed "
                                                 "form holds for every resolution r)")
 
-        reports = [count_symbolic(s, convention) for s in specs]
+        reports = [count_symbolic(s, convention, symbolic) for s in specs]
         click.echo(render_symbolic(reports, by, fmt, quantities))
         return
     reports = [count(s, convention, resolution) for s in specs]

@@ -158,8 +158,12 @@ def expand_anynet(cfg: AnyNetConfig, num_classes: int, b: GraphBuilder) -> None:
     for i, stage in enumerate(cfg.stages, start=1):
         with b.scope(stage=f"s{i}"):
             for j in range(stage.depth):
+                stride = stage.stride if j == 0 else 1
+                # everything a block function reads: its width and stride, the stage's
+                # bottleneck and group widths, the network's SE ratio
+                key = (block, stage.width, stride, stage.bot_mul, stage.group_w, cfg.se_r)
                 with b.scope(block=f"s{i}.b{j + 1}"):
-                    block(b, stage.width, stage.stride if j == 0 else 1, stage, cfg)
+                    b.cached_block(key, lambda: block(b, stage.width, stride, stage, cfg))
     with b.scope(stage="head"):
         classifier_head(b, cfg.head_w, num_classes)
 
