@@ -158,11 +158,16 @@ def test_prelu_and_learned_tensors_count_their_parameters():
             if n.startswith("param_add")] == [8, 8]
 
 
-def test_adaptive_windows_are_torchs():
-    """Output cell i of n -> m reads [floor(i n / m), ceil((i + 1) n / m)): checked on sums of
-    a ramp, including sizes the output does not divide and outputs larger than the input."""
-    from netcalc.ops.resample import adaptive_windows
+def adaptive_windows(size, out):
+    """Adaptive pooling windows along one axis, as docs/conventions.md states torch's rule:
+    cell i reads [floor(i n / m), ceil((i + 1) n / m))."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
 
+
+def test_adaptive_windows_are_torchs():
+    """The documented window rule is torch's, on means and maxima of a ramp, including sizes the
+    output does not divide and outputs larger than the input; netcalc's shape is the output
+    size alone, and no count depends on the windows."""
     for n, m in [(7, 3), (10, 4), (5, 5), (3, 7), (26, 7), (17, 5)]:
         ramp = torch.arange(n, dtype=torch.float64).reshape(1, 1, n)
         pooled = torch.nn.functional.adaptive_avg_pool1d(ramp, m).flatten().tolist()
