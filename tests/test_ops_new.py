@@ -271,3 +271,20 @@ def test_unknown_attribute_of_each_new_op_is_named(op):
     layers[index]["negative_slop"] = 1
     with pytest.raises(netcalc.SpecError, match=rf"layers\[{index}\]\.negative_slop: unknown field"):
         netcalc.load_spec({"family": "graph", "resolution": 20, "layers": layers})
+
+
+def test_error_examples_in_the_docs_are_netcalcs():
+    """docs/graph_ops.md quotes four errors; each is what netcalc says of the BAD case it names."""
+    import os
+
+    from conftest import ROOT
+
+    doc = open(os.path.join(ROOT, "docs", "graph_ops.md")).read()
+    quoted = [line for line in doc[doc.index("## Errors"):].splitlines()
+              if line.startswith("error: net.yaml: ")]
+    cases = ("concat_mismatch", "layer_norm_dims", "matmul_inner", "slice_empty")
+    assert len(quoted) == len(cases)
+    for line, case in zip(quoted, cases):
+        with pytest.raises(netcalc.SpecError) as raised:
+            netcalc.load_spec({"family": "graph", "resolution": [20, 6], "layers": BAD[case][0]})
+        assert line == f"error: net.yaml: {raised.value.field}: {raised.value.message}"
