@@ -10,11 +10,10 @@ import pytest
 import netcalc
 from netcalc.symbolic.closed_form import count_symbolic
 
-from new_op_specs import CASES, spec
+from new_op_specs import CASES, NETWORKS, spec
 
 pytest.importorskip("sympy")
 
-NETWORKS = ("specs/examples/mobilenetv3_small.yaml", "specs/examples/densenet_block.yaml")
 SQUARES = (17, 20, 23, 32, 41)
 SPECS = {**{op: spec(op) for op in CASES}, **{path.split("/")[-1]: path for path in NETWORKS}}
 
