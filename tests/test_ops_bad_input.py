@@ -1,5 +1,6 @@
 """Bad input to every new op: exit 2 and one line naming the node and the field, never a traceback."""
 import json
+import re
 
 import pytest
 
@@ -77,17 +78,31 @@ BAD = {
 }
 
 
+def bad_spec(case):
+    return {"family": "graph", "resolution": [20, 6], "layers": BAD[case][0]}
+
+
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_input_is_exit_2_naming_node_and_field(case, tmp_path):
+def test_bad_input_names_node_and_field(case):
     layers, field, node = BAD[case]
-    path = tmp_path / f"{case}.json"
-    path.write_text(json.dumps({"family": "graph", "resolution": [20, 6], "layers": layers}))
-    result = run_cli("count", str(path))
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: {field}: "), lines
+    with pytest.raises(netcalc.SpecError) as raised:
+        netcalc.load_spec(bad_spec(case))
+    assert raised.value.field == field, str(raised.value)
     if node:        # shape errors name the node; attribute errors name its index only
-        assert f"'{node}'" in lines[0], lines[0]
+        index = int(re.match(r"layers\[(\d+)\]", field).group(1))
+        assert raised.value.message.startswith(f"{layers[index]['op']} '{node}': "), \
+            str(raised.value)
+
+
+@pytest.mark.parametrize("case", ["concat_mismatch", "matmul_inner", "layer_norm_dims",
+                                  "reshape_elements", "rectangle_below_kernel", "softmax_no_dim"])
+def test_bad_input_on_the_command_line_is_exit_2_one_line(case, tmp_path):
+    path = tmp_path / f"{case}.json"
+    path.write_text(json.dumps(bad_spec(case)))
+    result = run_cli("count", str(path))
+    assert result.returncode == 2 and result.stdout == "", result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: {BAD[case][1]}: "), lines
 
 
 @pytest.mark.parametrize("op", NEW_OPS)
@@ -113,5 +128,5 @@ def test_error_examples_in_the_docs_are_netcalcs():
     assert len(quoted) == len(cases)
     for line, case in zip(quoted, cases):
         with pytest.raises(netcalc.SpecError) as raised:
-            netcalc.load_spec({"family": "graph", "resolution": [20, 6], "layers": BAD[case][0]})
+            netcalc.load_spec(bad_spec(case))
         assert line == f"error: net.yaml: {raised.value.field}: {raised.value.message}"
