@@ -81,6 +81,19 @@ def count(spec: SpecLike, convention: str = "pycls", resolution: Optional[Any] =
     return Report(spec, conv, graph, costs, totals)
 
 
+def clear_caches() -> None:
+    """Forget every expansion, block template and count (benchmarks measure cold paths)."""
+    from . import graph
+    from .families import _expand_cached
+    from .rules import CONVENTIONS
+
+    _expand_cached.cache_clear()
+    graph._BLOCKS.clear()
+    _COUNTED.clear()
+    for convention in CONVENTIONS.values():
+        convention.memo().clear()
+
+
 def _check_resolution(spec: Any, resolution: Any) -> Any:
     from .spec import check_resolution
 

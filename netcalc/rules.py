@@ -101,9 +101,8 @@ def params_rule(op: str) -> Callable[..., Any]:
 
 
 def get_convention(name: str) -> Convention:
-    from .errors import SpecError
+    from .errors import ArgumentError
 
-    try:
-        return CONVENTIONS[name]
-    except KeyError:
-        raise SpecError("", "--convention", f"{name!r} is not one of {', '.join(CONVENTIONS)}")
+    if not isinstance(name, str) or name not in CONVENTIONS:
+        raise ArgumentError("", "convention", f"{name!r:.40} is not one of {', '.join(CONVENTIONS)}")
+    return CONVENTIONS[name]
