@@ -16,7 +16,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-from .ops import OPS
+from .ops import OPS, get_op
 from .ops.registry import OpDef, Rule, registry_version, zero
 
 Costs = Tuple[Rule, Rule, Rule]      # (flops, params, acts) rules of one op
@@ -97,7 +97,7 @@ CONVENTIONS: Dict[str, Convention] = {c.name: c for c in (PYCLS, FVCORE, TORCH)}
 
 
 def params_rule(op: str) -> Callable[..., Any]:
-    return OPS[op].params
+    return get_op(op).params
 
 
 def get_convention(name: str) -> Convention:

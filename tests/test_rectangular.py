@@ -99,3 +99,18 @@ def test_cli_symbolic_hw_json():
     assert out["polynomial"]["flops"] == "81901*h*w + 2048000"
     assert 81901 * 224 * 224 + 2048000 == netcalc.count(
         spec_path("specs/resnet50.yaml"), "fvcore").flops
+
+
+def test_rectangle_below_a_kernel_names_the_node():
+    # TinyCNN's 2x2/2 max-pool needs 2 rows: a 1-row input leaves it no output position.
+    with pytest.raises(netcalc.SpecError, match=r"layers\[3\]\.kernel: maxpool 'pool': leaves "
+                                                r"no output positions \(input \(1, 16, 1, 32\)"):
+        netcalc.count(spec_path("specs/examples/tiny_cnn.yaml"), resolution=(1, 32))
+    result = run_cli("count", "specs/examples/tiny_cnn.yaml", "--resolution", "1x32")
+    assert result.returncode == 2 and "layers[3].kernel: maxpool 'pool'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_expand_takes_h_w():
+    graph = netcalc.expand(spec_path("specs/examples/tiny_cnn.yaml"), [32, 48])
+    assert graph.input_shape == (1, 3, 32, 48) and graph.output.shape == (1, 10)
