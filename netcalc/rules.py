@@ -104,5 +104,6 @@ def get_convention(name: str) -> Convention:
     from .errors import ArgumentError
 
     if not isinstance(name, str) or name not in CONVENTIONS:
-        raise ArgumentError("", "convention", f"{name!r:.40} is not one of {', '.join(CONVENTIONS)}")
+        raise ArgumentError("", "convention",
+                            f"{name!r:.40} is not one of {', '.join(CONVENTIONS)}")
     return CONVENTIONS[name]

@@ -1,0 +1,57 @@
+"""Closed forms of the graphs that use the new ops equal their concrete counts.
+
+The closed form comes from expanding the spec at the sympy symbol r and counting with the same
+rules; a concrete count expands at an int. They can only agree at every resolution if every new
+op's shape inference and rules treat ints and sympy sizes alike (floors, reshapes' -1, concat
+sums, upsampling products, slices counted from the end).
+"""
+import pytest
+
+import netcalc
+from netcalc.symbolic.closed_form import count_symbolic
+
+from new_op_specs import CASES, NETWORKS, spec
+
+pytest.importorskip("sympy")
+
+SQUARES = (17, 20, 23, 32, 41)
+SPECS = {**{op: spec(op) for op in CASES}, **{path.split("/")[-1]: path for path in NETWORKS}}
+
+
+@pytest.mark.parametrize("convention", ["pycls", "fvcore", "torch"])
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_closed_form_equals_concrete_counts(name, convention):
+    closed = count_symbolic(SPECS[name], convention)
+    for r in SQUARES:
+        assert closed.accepts(r), (name, r)
+        report = netcalc.count(SPECS[name], convention, r)
+        for quantity in ("flops", "params", "acts"):
+            assert closed.evaluate(closed.total(quantity), r) == getattr(report, quantity), \
+                (name, convention, r, quantity)
+
+
+RECTANGLES = ((17, 26), (24, 19), (33, 40))
+
+
+@pytest.mark.parametrize("convention", ["pycls", "fvcore", "torch"])
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_closed_form_in_h_and_w_equals_concrete_counts(name, convention):
+    closed = count_symbolic(SPECS[name], convention, axes="hw")
+    for resolution in RECTANGLES:
+        assert closed.accepts(resolution), (name, resolution)
+        report = netcalc.count(SPECS[name], convention, resolution)
+        for quantity in ("flops", "params", "acts"):
+            assert closed.evaluate(closed.total(quantity), resolution) == \
+                getattr(report, quantity), (name, convention, resolution, quantity)
+
+
+def test_slice_of_a_spatial_dim_bounds_the_domain():
+    """The slice case keeps rows 1..h-2 (h >= 3) and columns 0..4 (w >= 5): its closed forms
+    accept exactly the resolutions a concrete count accepts."""
+    closed = count_symbolic(SPECS["slice"], "fvcore")
+    assert [r for r in range(1, 9) if closed.accepts(r)] == [5, 6, 7, 8]
+    closed_hw = count_symbolic(SPECS["slice"], "fvcore", axes="hw")
+    assert [(h, w) for h in range(1, 7) for w in range(1, 7) if closed_hw.accepts((h, w))] == \
+        [(h, w) for h in range(3, 7) for w in range(5, 7)]
+    with pytest.raises(netcalc.SpecError, match=r"layers\[5\]\.stop: .*size 4"):
+        netcalc.count(SPECS["slice"], "fvcore", 4)
