@@ -14,9 +14,9 @@ convention is one :meth:`Convention.derive` call; adding an op touches no conven
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
-from .ops import OPS, get_op
+from .ops import OPS
 from .ops.registry import OpDef, Rule, registry_version, zero
 
 Costs = Tuple[Rule, Rule, Rule]      # (flops, params, acts) rules of one op
@@ -94,10 +94,6 @@ TORCH = FVCORE.derive("torch", "torch FlopCounterMode: 2 x (conv + linear MACs);
                       reports_acts=False)
 
 CONVENTIONS: Dict[str, Convention] = {c.name: c for c in (PYCLS, FVCORE, TORCH)}
-
-
-def params_rule(op: str) -> Callable[..., Any]:
-    return get_op(op).params
 
 
 def get_convention(name: str) -> Convention:
