@@ -79,16 +79,7 @@ def page_folders(tmp_path_factory):
 
 
 def run_session(steps, cwd):
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep
-               + os.environ.get("PATH", ""), COLUMNS="200")
-    status = 0
-    for command, expected in steps:
-        if command == "echo $?":
-            actual = [str(status)]
-        else:
-            done = subprocess.run(["bash", "-c", command], cwd=cwd, env=env, text=True,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
-            status, actual = done.returncode, [l.rstrip() for l in done.stdout.splitlines()]
+    for (command, expected), actual in zip(steps, actual_outputs(steps, cwd)):
         if expected:
             assert actual == expected, f"$ {command}\n" + "\n".join(actual)
 
