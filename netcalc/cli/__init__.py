@@ -24,6 +24,7 @@ class NetcalcGroup(click.Group):
         "validate": "validation", "check": "validation", "lock": "validation",
         "space": "spaces", "sample": "spaces", "fit": "spaces",
         "solve": "closed_forms", "steps": "closed_forms", "trends": "closed_forms",
+        "import": "importing",
     }
 
     def list_commands(self, ctx: click.Context) -> list:

@@ -1,0 +1,397 @@
+"""Torch modules to graph specs: trace once, map every fx node through one table, check.
+
+``from_torch(module, resolution)`` traces the module symbolically with torch.fx in eval mode,
+runs the traced graph on fake tensors (shapes only: a 100 GFLOP model imports in a second and
+allocates no activations) at the asked resolution and at a second "probe" resolution, turns each
+fx node into graph-spec nodes through :mod:`netcalc.torch.op_table`, and checks the result:
+the spec's shape of every node equals the traced one, and its parameters equal the module's.
+
+Layer names are the module's qualified names (``layer1.0.conv1``) for module calls and fx node
+names (``add_3``, ``cat_1``) for function calls, so a per-layer diff points at the user's code.
+"""
+from __future__ import annotations
+
+import operator
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
+
+import torch
+from torch import fx, nn
+
+from ..errors import SpecError
+from ..spec import Spec, load_spec
+from . import op_table
+from .op_table import VALUE, Alias, Call, Op, Parts, Shape, Unsupported
+
+Resolution = Union[int, Tuple[int, int]]
+PROBE_STEP = (32, 64)       # the probe resolution: (h + 32, w + 64), distinct changes per side
+STAND_IN = "identity"       # what --allow-unknown records an unsupported op as
+
+
+class ImportFailure(SpecError):
+    """The module cannot become a spec (untraceable, unsupported ops, a failed check)."""
+
+
+class RunFailure(ImportFailure):
+    """The traced module does not run on the input (the resolution, or its own code)."""
+
+
+@dataclass
+class Unknown:
+    """One unsupported call: what it is, which fx node, which module it came from."""
+
+    op: str
+    node: str
+    module_path: str
+    reason: str = ""
+
+    def describe(self) -> str:
+        where = f" in module {self.module_path}" if self.module_path else ""
+        why = f" ({self.reason})" if self.reason else ""
+        return f"{self.op}{why} at fx node {self.node}{where}"
+
+
+@dataclass
+class Imported:
+    """The spec data and what the checks need: the traced shape behind each spec node."""
+
+    data: Dict[str, Any]
+    shapes: Dict[str, Tuple[int, ...]]                # spec node name -> traced shape
+    node_params: Dict[str, int] = field(default_factory=dict)
+    unused_params: Dict[str, int] = field(default_factory=dict)
+    unknown: List[Unknown] = field(default_factory=list)
+
+
+# -- tracing ----------------------------------------------------------------------------------------
+def _hw(resolution: Resolution) -> Tuple[int, int]:
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, tuple, list)):
+        raise SpecError("", "resolution", f"{resolution!r} is not an int or (h, w)")
+    h, w = (resolution, resolution) if isinstance(resolution, int) else resolution
+    if not all(isinstance(v, int) and v >= 1 for v in (h, w)):
+        raise SpecError("", "resolution", f"{resolution!r}: sides must be positive ints")
+    return int(h), int(w)
+
+
+def trace(module: nn.Module, source: str) -> fx.GraphModule:
+    """The fx graph of ``module`` in eval mode (the caller's train/eval state is restored)."""
+    training = module.training
+    module.eval()
+    try:
+        return fx.GraphModule(module, fx.Tracer().trace(module))
+    except Exception as exc:  # noqa: BLE001 -- every tracing failure is the same user message
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ImportFailure(source, "", f"torch.fx cannot trace {type(module).__name__}: {first} "
+                            "(Python control flow that depends on tensor values cannot be "
+                            "traced symbolically; move it out of forward, or import a "
+                            "submodule that traces)") from None
+    finally:
+        module.train(training)
+
+
+def _summary(value: Any) -> Any:
+    """What is kept of one traced value: a tensor's :class:`Shape`, or the plain value (sizes
+    stay tuples of ints, never Shapes)."""
+    if isinstance(value, torch.Tensor):
+        return Shape(int(d) for d in value.shape)
+    if isinstance(value, torch.Size):
+        return tuple(int(d) for d in value)
+    if isinstance(value, (list, tuple)):
+        return [_summary(v) for v in value]
+    return value
+
+
+class _ShapeRecorder(fx.Interpreter):
+    def __init__(self, gm: fx.GraphModule):
+        super().__init__(gm)
+        self.shapes: Dict[fx.Node, Any] = {}
+
+    def run_node(self, n: fx.Node) -> Any:
+        result = super().run_node(n)
+        self.shapes[n] = _summary(result)
+        return result
+
+
+def propagate(gm: fx.GraphModule, in_channels: int, hw: Tuple[int, int]) -> Dict[fx.Node, Any]:
+    """Every node's output shape (or value) for a (1, C, h, w) input, on fake tensors."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    param = next(gm.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    recorder = _ShapeRecorder(gm)
+    with torch.no_grad(), FakeTensorMode(allow_non_fake_inputs=True):
+        recorder.run(torch.empty(1, in_channels, *hw, device=device))
+    return recorder.shapes
+
+
+# -- conversion -------------------------------------------------------------------------------------
+def _module_path(node: fx.Node) -> str:
+    if node.op == "call_module":
+        return str(node.target)
+    stack = node.meta.get("nn_module_stack") or {}
+    return next(reversed(stack.values()))[0] if stack else ""
+
+
+class _Converter:
+    """Walks the fx graph once, emitting spec nodes; collects unsupported calls instead of
+    stopping at the first, so the error lists all of them."""
+
+    def __init__(self, gm: fx.GraphModule, shapes: Mapping[fx.Node, Any],
+                 probe: Optional[Mapping[fx.Node, Any]], allow_unknown: bool):
+        self.gm = gm
+        self.shapes = shapes
+        self.probe = probe
+        self.allow_unknown = allow_unknown
+        self.names: Dict[fx.Node, str] = {}           # tensor-valued fx node -> spec value name
+        self.parts: Dict[fx.Node, Parts] = {}
+        self.layers: List[Dict[str, Any]] = []
+        self.traced: Dict[str, Tuple[int, ...]] = {}
+        self.node_params: Dict[str, int] = {}
+        self.used_params: Set[int] = set()
+        self.unknown: List[Unknown] = []
+        self.fixed: List[str] = []
+        self.taken: Set[str] = {"input"}
+        self.previous = "input"
+        self.labels: Tuple[str, str] = ("", "")
+        self.params = dict(gm.named_parameters(remove_duplicate=False))
+
+    # - helpers -
+    def shape_of(self, node: Any) -> Any:
+        return self.shapes.get(node) if isinstance(node, fx.Node) else node
+
+    def probe_of(self, node: Any) -> Any:
+        return None if self.probe is None else self.probe.get(node)
+
+    def is_param(self, node: Any) -> bool:
+        return isinstance(node, fx.Node) and node.op == "get_attr" and node.target in self.params
+
+    def _unique(self, name: str) -> str:
+        name = "".join(c if c.isalnum() or c in "_-." else "_" for c in name) or "node"
+        base, k = name, 1
+        while name in self.taken:
+            k += 1
+            name = f"{base}-{k}"
+        self.taken.add(name)
+        return name
+
+    def _value_name(self, node: Any, user: fx.Node) -> str:
+        if isinstance(node, fx.Node) and node in self.names:
+            return self.names[node]
+        what = (f"the constant tensor {node.target}" if isinstance(node, fx.Node)
+                and node.op == "get_attr" else f"{node!r}")
+        raise Unsupported(f"operand {what} is not a value netcalc tracks")
+
+    # - emitting -
+    def _emit(self, node: fx.Node, op: Op, name: str, inputs: List[str], params: int) -> None:
+        entry: Dict[str, Any] = {"name": name, "op": op.op}
+        path = _module_path(node)
+        parts = path.split(".") if path else ["top"]
+        labels = (parts[0], ".".join(parts[:2]))
+        if labels != self.labels:
+            entry["stage"], entry["block"] = labels
+            self.labels = labels
+        if len(inputs) > 1 or op.op == "concat":
+            entry["inputs"] = inputs
+        elif inputs[0] != self.previous:
+            entry["input"] = inputs[0]
+        entry.update(op.attrs)
+        self.layers.append(entry)
+        self.previous = name
+        if params:
+            self.node_params[name] = params
+
+    def _params_of(self, node: fx.Node, module: Optional[nn.Module]) -> int:
+        """The numel of the parameters one spec node stands for (its module's, or the
+        get_attr parameters the function call reads), marked as used."""
+        if module is not None:
+            tensors = list(module.parameters())
+        else:
+            tensors = [self.params[a.target] for a in node.all_input_nodes if self.is_param(a)]
+        self.used_params.update(id(t) for t in tensors)
+        return sum(t.numel() for t in tensors)
+
+    def convert_node(self, node: fx.Node) -> None:
+        if node.op == "placeholder":
+            if self.names:
+                raise ImportFailure("", "", "forward takes more than one input; netcalc "
+                                    "imports models of one image tensor")
+            self.names[node] = "input"
+            self.traced["input"] = tuple(self.shapes[node])
+            return
+        if node.op in ("output", "get_attr"):
+            return
+        module = self.gm.get_submodule(node.target) if node.op == "call_module" else None
+        if node.op == "call_function" and node.target is operator.getitem \
+                and node.args[0] in self.parts:
+            return self._part(node)
+        entry = op_table.lookup(node, module)
+        try:
+            if entry is None:
+                raise Unsupported("")
+            call = Call(node, module, op_table.bind(entry, node), self.shape_of, self.probe_of,
+                        self.is_param, lambda why: self.fixed.append(f"{node.name}: {why}"))
+            self._apply(node, module, entry.convert(call))
+        except Unsupported as exc:
+            self._unsupported(node, module, str(exc))
+
+    def _apply(self, node: fx.Node, module: Optional[nn.Module], result: Any) -> None:
+        if result is VALUE:
+            if isinstance(self.shapes.get(node), Shape):
+                raise Unsupported("returns a tensor")
+            return
+        if isinstance(result, Alias):
+            self.names[node] = self._value_name(result.source, node)
+            return
+        if isinstance(result, Parts):
+            self.parts[node] = result
+            return
+        ops = result if isinstance(result, list) else [result]
+        base = str(node.target) if node.op == "call_module" else node.name
+        inputs = [self._value_name(v, node) for v in (ops[0].inputs or [node.args[0]])]
+        params = self._params_of(node, module)
+        for i, op in enumerate(ops):      # chained ops (a slice per sliced dim): the last is named
+            name = self._unique(base if i == len(ops) - 1 else f"{base}-part{i + 1}")
+            self._emit(node, op, name, inputs, params if i == 0 else 0)
+            inputs = [name]
+        self.names[node] = inputs[0]
+        self.traced[inputs[0]] = tuple(self.shapes[node])
+
+    def _part(self, node: fx.Node) -> None:
+        parts = self.parts[node.args[0]]
+        start, stop = parts.bounds[node.args[1]]
+        name = self._unique(node.name)
+        self._emit(node, Op("slice", {"dim": parts.dim, "start": start, "stop": stop}), name,
+                   [self._value_name(parts.source, node)], 0)
+        self.names[node] = name
+        self.traced[name] = tuple(self.shapes[node])
+
+    def _unsupported(self, node: fx.Node, module: Optional[nn.Module], reason: str) -> None:
+        unknown = Unknown(op_table.describe(node, module), node.name, _module_path(node), reason)
+        self.unknown.append(unknown)
+        if not self.allow_unknown:
+            self.names[node] = "input"      # keep walking to find every other unsupported op
+            return
+        shape = self.shapes.get(node)
+        source = next((a for a in node.all_input_nodes if a in self.names
+                       and self.shapes.get(a) == shape), None)
+        if source is None:
+            raise ImportFailure("", "", f"{unknown.describe()}: has no mapping, and its output "
+                                "shape differs from its inputs', so no free stand-in fits")
+        name = self._unique(str(node.target) if module is not None else node.name)
+        if module is not None:
+            self.used_params.update(id(p) for p in module.parameters())
+        self._emit(node, Op(STAND_IN), name, [self.names[source]], 0)
+        self.names[node] = name
+        self.traced[name] = tuple(shape)
+
+
+def _unused_params(module: nn.Module, used: Set[int]) -> Dict[str, int]:
+    """Parameters the eval forward never reads (GoogLeNet's aux heads), by top module."""
+    unused: Counter = Counter()
+    for name, param in module.named_parameters():
+        if id(param) not in used:
+            unused[name.split(".")[0]] += param.numel()
+    return dict(unused)
+
+
+def _in_channels(module: nn.Module) -> int:
+    """The input channels when not given: the first conv's (an image model), else 3."""
+    first = next((m for m in module.modules() if isinstance(m, nn.Conv2d)), None)
+    return first.in_channels if first is not None else 3
+
+
+def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str] = None,
+            allow_unknown: bool = False, source: str = "",
+            in_channels: Optional[int] = None) -> Imported:
+    """The graph-spec data of ``module`` (unchecked; :func:`from_torch` checks it)."""
+    source = source or type(module).__name__
+    hw = _hw(resolution)
+    gm = trace(module, source)
+    in_channels = in_channels or _in_channels(module)
+    try:
+        shapes = propagate(gm, in_channels, hw)
+    except Exception as exc:  # noqa: BLE001 -- the model's own refusal of this input size
+        raise RunFailure(source, "resolution", f"the module does not run on a (1, "
+                            f"{in_channels}, {hw[0]}, {hw[1]}) input: {_first_line(exc)}") from None
+    try:
+        probe = propagate(gm, in_channels, (hw[0] + PROBE_STEP[0], hw[1] + PROBE_STEP[1]))
+    except Exception:  # noqa: BLE001 -- a model fixed to one size: its reshapes say so below
+        probe = None
+    converter = _Converter(gm, shapes, probe, allow_unknown)
+    for node in gm.graph.nodes:
+        try:
+            converter.convert_node(node)
+        except ImportFailure as exc:
+            raise ImportFailure(source, exc.field, exc.message) from None
+    if converter.unknown and not allow_unknown:
+        raise ImportFailure(source, "", _unsupported_message(converter.unknown))
+    data: Dict[str, Any] = {
+        "family": "graph", "name": name or type(module).__name__,
+        "resolution": hw[0] if hw[0] == hw[1] else list(hw), "in_channels": in_channels,
+        "layers": converter.layers,
+    }
+    unused = _unused_params(module, converter.used_params)
+    notes = _notes(converter, unused, hw)
+    if notes:
+        data["notes"] = notes
+    return Imported(data, converter.traced, converter.node_params, unused, converter.unknown)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _unsupported_message(unknown: Sequence[Unknown]) -> str:
+    counts = Counter(u.op for u in unknown)
+    listed = ", ".join(f"{op} x{n}" if n > 1 else op for op, n in counts.items())
+    return (f"no netcalc op for {unknown[0].describe()}; unsupported ops in the whole model: "
+            f"{listed} (--allow-unknown records them as free '{STAND_IN}' ops)")
+
+
+def _notes(converter: _Converter, unused: Mapping[str, int], hw: Tuple[int, int]) -> List[str]:
+    notes = [f"free stand-in ({STAND_IN}) for unsupported {u.describe()}"
+             for u in converter.unknown]
+    notes += [f"parameters not used by the eval forward (not counted): {path} ({n:,})"
+              for path, n in unused.items()]
+    notes += [f"fits only {hw[0]}x{hw[1]}: {why}" for why in converter.fixed]
+    return notes
+
+
+# -- checks -----------------------------------------------------------------------------------------
+def check(imported: Imported, spec: Spec, source: str) -> None:
+    """The spec's shape of every node equals the traced shape, and its params equal what the
+    module's parameters say; any difference is an error (a bug in a mapping or an op)."""
+    import netcalc
+
+    report = netcalc.count(spec, "torch")
+    params_index = 1
+    for layer, cost in zip(report.graph.layers, report.costs):
+        traced = imported.shapes.get(layer.name)
+        shape = tuple(getattr(layer, "shape", ()) or ())
+        if traced is not None and shape != tuple(traced):
+            raise ImportFailure(source, layer.name, f"netcalc infers shape {list(shape)} for "
+                                f"{layer.op}, torch traced {list(traced)}")
+        expected = imported.node_params.get(layer.name, 0)
+        if cost[params_index] != expected:
+            raise ImportFailure(source, layer.name, f"netcalc counts {cost[params_index]:,} "
+                                f"params for {layer.op}, the module has {expected:,}")
+
+
+def from_torch(module: nn.Module, resolution: Resolution = 224, name: Optional[str] = None,
+               allow_unknown: bool = False, source: str = "",
+               in_channels: Optional[int] = None) -> Spec:
+    """The graph spec of a torch module, checked against its traced shapes and parameters.
+
+    Raises :class:`ImportFailure` (a :class:`~netcalc.SpecError`) naming every unsupported op,
+    or the first node whose shape or parameter count netcalc gets differently from torch.
+    """
+    source = source or name or type(module).__name__
+    imported = convert(module, resolution, name, allow_unknown, source, in_channels)
+    try:
+        spec = load_spec(imported.data)
+    except SpecError as exc:
+        raise ImportFailure(source, exc.field, f"the imported spec does not load: "
+                                               f"{exc.message}") from None
+    check(imported, spec, source)
+    return spec
