@@ -5,14 +5,19 @@ from typing import Any, Optional
 
 from .graph import LayerGraph
 from .report import Report
-from .rules import PARAMS, Convention, get_convention
+from .rules import Convention, get_convention
 from .spec import SpecLike, expand_checked, load_spec
 
 
 def count_graph(graph: LayerGraph, convention: Convention) -> list:
     """(flops, params, acts) of every layer, in graph order."""
-    flops, acts = convention.flops, convention.acts
-    return [(flops[l.op](l), PARAMS[l.op](l), acts[l.op](l)) for l in graph.layers]
+    table = convention.table()
+    out = []
+    for node in graph.layers:
+        flops, params, acts = table[node.op]
+        ins, shape, attrs = node.in_shapes, node.shape, node.attrs
+        out.append((flops(ins, shape, attrs), params(ins, shape, attrs), acts(ins, shape, attrs)))
+    return out
 
 
 def count(spec: SpecLike, convention: str = "pycls", resolution: Optional[Any] = None) -> Report:

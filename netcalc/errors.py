@@ -14,3 +14,15 @@ class SpecError(ValueError):
         self.message = message
         parts = [p for p in (source, field, message) if p]
         super().__init__(": ".join(parts))
+
+
+class GraphError(ValueError):
+    """A shape that cannot work (kernel larger than its input, mismatched operands...).
+
+    ``field`` names the node attribute responsible (``kernel``, ``inputs``...) when one is; the
+    graph spec parser turns it into ``layers[i].<field>``.
+    """
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.attr = field

@@ -110,6 +110,32 @@ class Fields:
             raise self.error(key, f"{describe(value)} is not one of {', '.join(choices)}{extra}")
         return value
 
+    def pair(self, key: str, default: Any = _REQUIRED, *, lo: Optional[int] = None,
+             hi: Optional[int] = None) -> Tuple[int, int]:
+        """An int (the same on both axes) or a list ``[h, w]`` of two ints, as a tuple."""
+        value, given = self._get(key, default)
+        if not given:
+            return value if value is None or isinstance(value, tuple) else (value, value)
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise self.error(key, f"expected an integer or [h, w], got {len(value)} entries")
+            return tuple(Fields({key: v}, self.source, self.path).int(key, lo=lo, hi=hi)
+                         for v in value)  # type: ignore[return-value]
+        number = self.int(key, lo=lo, hi=hi)
+        return number, number
+
+    def int_list(self, key: str, default: Any = _REQUIRED, *, lo: Optional[int] = None,
+                 hi: Optional[int] = None, min_len: int = 0, max_len: int = 64) -> Tuple[int, ...]:
+        """A list of bounded ints, as a tuple (an int alone is a list of one)."""
+        value, given = self._get(key, default)
+        if not given:
+            return value
+        entries = value if isinstance(value, list) else [value]
+        if not min_len <= len(entries) <= max_len:
+            raise self.error(key, f"expected {min_len} to {max_len} entries, got {len(entries)}")
+        return tuple(Fields({key: v}, self.source, self.path).int(key, lo=lo, hi=hi)
+                     for v in entries)
+
     def list(self, key: str, default: Any = _REQUIRED, *, min_len: int = 0,
              max_len: int = 100_000) -> list:
         value, given = self._get(key, default)

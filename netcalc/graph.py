@@ -1,81 +1,133 @@
-"""The layer graph every spec expands into, and the one function that decides spatial sizes.
+"""The node graph every spec expands into.
 
-A graph is an ordered tuple of :class:`Layer` records. Each layer reads the tensors of earlier
-layers (``inputs``, indices; ``-1`` is the network input) and produces one tensor of ``c_out``
-channels and ``hw_out`` x ``hw_out`` positions (inputs are square). Sizes are Python ints for
-concrete counts and sympy expressions for closed forms: nothing here converts or compares them,
-so the same expansion code serves both (see :func:`out_size`).
+A graph is an ordered tuple of :class:`Node` records, each ``(op, inputs, attrs)`` plus the shapes
+it reads and produces. ``inputs`` are indices of earlier nodes (``-1`` is the network input).
+A shape is a tuple of dims of any rank, batch included: ``(1, C, H, W)`` for maps, ``(1, F)`` for
+flat tensors, ``(1, L, C)`` for tokens. Dims are Python ints for concrete counts and sympy
+expressions for closed forms: nothing here converts or compares them, so the same expansion code
+serves both. Every size is computed by the op's own ``infer_shape`` (:mod:`netcalc.ops`).
 
-Families build graphs through :class:`GraphBuilder`, which tracks shapes, labels layers with their
+Families build graphs through :class:`GraphBuilder`, which tracks shapes, labels nodes with their
 stage and block (for breakdowns) and names them ``<block>.<name>``.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator, NamedTuple, Optional, Tuple
+from typing import Any, Iterator, NamedTuple, Optional, Sequence, Tuple
 
-# Ops a graph may contain. Every op needs a params rule and a flops/acts rule per convention
-# (netcalc.rules); the torch builder maps each to a module.
-OPS = (
-    "conv", "bn", "relu", "relu6", "silu", "sigmoid", "maxpool", "avgpool", "gap", "linear",
-    "add", "mul", "flatten", "dropout",
-)
-ACTIVATIONS = ("relu", "relu6", "silu", "sigmoid")
+from .errors import GraphError
+from .ops import OPS
+from .ops.conv import conv_attrs
+from .ops.elementwise import NO_BINARY, PARTIAL_ADD
+from .ops.linear import linear_attrs
+from .ops.pool import pool_attrs
+from .ops.shape import FLATTEN
+from .ops.simple import NO_ATTRS, DropoutAttrs
+from .ops.spatial import window_out
+
+Shape = Tuple[Any, ...]
+__all__ = ["Node", "Layer", "LayerGraph", "GraphBuilder", "GraphError", "out_size", "input_hw"]
 
 
-class GraphError(ValueError):
-    """A shape that cannot work (kernel larger than its input, channel mismatch in an add...)."""
-
-
-class Layer(NamedTuple):
+class Node(NamedTuple):
     name: str
     op: str
     inputs: Tuple[int, ...]
-    c_in: int
-    c_out: int
-    hw_in: Any          # int, or a sympy expression in the resolution
-    hw_out: Any
+    in_shapes: Tuple[Shape, ...]
+    shape: Shape
+    attrs: Any = NO_ATTRS
     stage: str = ""
     block: str = ""
-    kernel: int = 1
-    stride: int = 1
-    padding: int = 0
-    groups: int = 1
-    bias: bool = False
-    rate: float = 0.0   # dropout probability (no cost; kept so built modules match the spec)
+
+    # -- views kept from the square single-input layer records -------------------------------
+    @property
+    def c_in(self) -> Any:
+        return _channels(self.in_shapes[0])
+
+    @property
+    def c_out(self) -> Any:
+        return _channels(self.shape)
+
+    @property
+    def hw_in(self) -> Any:
+        return _side(self.in_shapes[0])
+
+    @property
+    def hw_out(self) -> Any:
+        return _side(self.shape)
+
+    @property
+    def kernel(self) -> Any:
+        return _square(getattr(self.attrs, "kernel", 1))
+
+    @property
+    def stride(self) -> Any:
+        return _square(getattr(self.attrs, "stride", 1))
+
+    @property
+    def padding(self) -> Any:
+        return _square(getattr(self.attrs, "padding", 0))
+
+    @property
+    def groups(self) -> int:
+        return getattr(self.attrs, "groups", 1)
+
+    @property
+    def bias(self) -> bool:
+        return getattr(self.attrs, "bias", False)
+
+
+Layer = Node     # the name of nodes before shapes had any rank
+
+
+def _channels(shape: Shape) -> Any:
+    return shape[1] if len(shape) > 1 else shape[0]
+
+
+def _side(shape: Shape) -> Any:
+    """The height of a map (its side when square); 1 for a flat tensor."""
+    return shape[2] if len(shape) > 2 else 1
+
+
+def _square(value: Any) -> Any:
+    return value[0] if isinstance(value, tuple) and value[0] == value[1] else value
 
 
 class LayerGraph(NamedTuple):
     name: str
     in_channels: int
-    resolution: Any
-    layers: Tuple[Layer, ...]
+    resolution: Any                # int (square), (h, w), or sympy expressions
+    layers: Tuple[Node, ...]
 
     @property
-    def output(self) -> Layer:
+    def output(self) -> Node:
         return self.layers[-1]
+
+    @property
+    def input_shape(self) -> Shape:
+        return (1, self.in_channels) + input_hw(self.resolution)
+
+
+def input_hw(resolution: Any) -> Tuple[Any, Any]:
+    """(h, w) of a resolution given as one side or as a pair."""
+    if isinstance(resolution, (tuple, list)):
+        return resolution[0], resolution[1]
+    return resolution, resolution
 
 
 def out_size(size: Any, kernel: int, stride: int, padding: int) -> Any:
-    """Output side of a conv or pool: ``(size + 2p - k) // s + 1``.
-
-    Works unchanged on sympy expressions, where ``//`` becomes ``floor``: this is what makes the
-    closed forms exact at resolutions that strides do not divide.
-    """
-    return (size + 2 * padding - kernel) // stride + 1
-
-
-def _is_concrete(size: Any) -> bool:
-    return isinstance(size, int)
+    """Output side of a conv or pool: ``(size + 2p - k) // s + 1`` (floor becomes sympy's floor)."""
+    return window_out(size, kernel, stride, padding)
 
 
 class GraphBuilder:
-    """Appends layers, tracking the current tensor; families call one method per op."""
+    """Appends nodes, tracking the current tensor; families call :meth:`node` or the sugar below."""
 
     def __init__(self, name: str, in_channels: int, resolution: Any):
         self.name = name
         self.in_channels = in_channels
         self.resolution = resolution
+        self.input_shape: Shape = (1, in_channels) + input_hw(resolution)
         self.layers: list = []
         self.current = -1
         self.stage = ""
@@ -83,17 +135,17 @@ class GraphBuilder:
         self.prefix_names = True   # families: "<block>.<name>"; hand-written graphs keep names
 
     # -- shapes and labels --------------------------------------------------------------------
-    def shape(self, index: Optional[int] = None) -> Tuple[int, Any]:
-        """(channels, side) of the tensor produced by layer ``index`` (default: current)."""
+    def shape(self, index: Optional[int] = None) -> Shape:
+        """The shape of the tensor produced by node ``index`` (default: current)."""
         index = self.current if index is None else index
-        if index == -1:
-            return self.in_channels, self.resolution
-        layer = self.layers[index]
-        return layer.c_out, layer.hw_out
+        return self.input_shape if index == -1 else self.layers[index].shape
+
+    def channels_of(self, index: Optional[int] = None) -> Any:
+        return self.shape(index)[1]
 
     @property
-    def channels(self) -> int:
-        return self.shape()[0]
+    def channels(self) -> Any:
+        return self.shape()[1]
 
     @contextmanager
     def scope(self, stage: Optional[str] = None, block: Optional[str] = None) -> Iterator[None]:
@@ -111,95 +163,75 @@ class GraphBuilder:
         prefix = (self.block or self.stage) if self.prefix_names else ""
         return f"{prefix}.{name}" if prefix else name
 
-    def _append(self, op: str, name: str, src: Optional[int], c_out: int, hw_out: Any,
-                extra_inputs: Tuple[int, ...] = (), **attrs: Any) -> int:
-        src = self.current if src is None else src
-        c_in, hw_in = self.shape(src)
-        if _is_concrete(hw_out) and hw_out < 1:
-            raise GraphError(f"{op} {name!r} leaves no output positions (input {hw_in}x{hw_in})")
-        self.layers.append(Layer(self._full_name(name), op, (src,) + extra_inputs, c_in, c_out,
-                                 hw_in, hw_out, self.stage, self.block, **attrs))
-        self.current = len(self.layers) - 1
+    # -- the one way a node is added ------------------------------------------------------------
+    def node(self, op: str, attrs: Any = NO_ATTRS, inputs: Optional[Sequence[int]] = None,
+             name: Optional[str] = None) -> int:
+        """Append ``op`` reading ``inputs`` (default: the current tensor); returns its index."""
+        full = self._full_name(name or op)
+        definition = OPS.get(op)
+        if definition is None:
+            raise GraphError(f"unknown op {op!r}", field="op")
+        srcs = (self.current,) if inputs is None else tuple(inputs)
+        lo, hi = definition.arity
+        if not lo <= len(srcs) <= (hi if hi is not None else len(srcs)):
+            raise GraphError(f"{op} {full!r} takes {lo} to {hi or 'any number of'} operands, "
+                             f"got {len(srcs)}", field="inputs")
+        layers = self.layers
+        ins = tuple(self.input_shape if i == -1 else layers[i].shape for i in srcs)
+        try:
+            out = definition.infer_shape(ins, attrs)
+        except GraphError as exc:
+            raise GraphError(f"{op} {full!r}: {exc}", field=exc.attr) from None
+        layers.append(Node(full, op, srcs, ins, out, attrs, self.stage, self.block))
+        self.current = len(layers) - 1
         return self.current
 
-    # -- ops ----------------------------------------------------------------------------------
+    # -- the ops families use, spelled as families think of them --------------------------------
     def conv(self, c_out: int, kernel: int = 1, stride: int = 1, *, groups: int = 1,
              bias: bool = False, padding: Optional[int] = None, name: str = "conv",
              src: Optional[int] = None) -> int:
-        c_in, hw = self.shape(src)
-        if c_out < 1:
-            raise GraphError(f"conv {name!r} has no output channels")
-        if c_in % groups or c_out % groups:
-            raise GraphError(f"conv {name!r}: groups {groups} must divide in ({c_in}) and out "
-                             f"({c_out}) channels")
-        padding = (kernel - 1) // 2 if padding is None else padding
-        return self._append("conv", name, src, c_out, out_size(hw, kernel, stride, padding),
-                            kernel=kernel, stride=stride, padding=padding, groups=groups,
-                            bias=bias)
+        return self.node("conv", conv_attrs(c_out, kernel, stride, padding, groups, bias),
+                         _one(src, self), name)
 
     def bn(self, name: str = "bn", src: Optional[int] = None) -> int:
-        return self._same_shape("bn", name, src)
+        return self.node("bn", NO_ATTRS, _one(src, self), name)
 
     def act(self, kind: str, name: Optional[str] = None, src: Optional[int] = None) -> int:
-        if kind not in ACTIVATIONS:
-            raise GraphError(f"unknown activation {kind!r}")
-        return self._same_shape(kind, name or kind, src)
+        return self.node(kind, NO_ATTRS, _one(src, self), name)
 
     def dropout(self, rate: float, name: str = "dropout", src: Optional[int] = None) -> int:
-        return self._same_shape("dropout", name, src, rate=rate)
+        return self.node("dropout", DropoutAttrs(rate), _one(src, self), name)
 
     def pool(self, op: str, kernel: int, stride: int, padding: Optional[int] = None, *,
              name: Optional[str] = None, src: Optional[int] = None) -> int:
         """Max or average pooling (``op`` is ``maxpool`` or ``avgpool``)."""
-        c, hw = self.shape(src)
-        padding = (kernel - 1) // 2 if padding is None else padding
-        return self._append(op, name or op, src, c, out_size(hw, kernel, stride, padding),
-                            kernel=kernel, stride=stride, padding=padding)
+        return self.node(op, pool_attrs(kernel, stride, padding), _one(src, self), name)
 
     def gap(self, name: str = "pool", src: Optional[int] = None) -> int:
         """Global average pooling to 1x1 (``nn.AdaptiveAvgPool2d(1)``)."""
-        c, _ = self.shape(src)
-        return self._append("gap", name, src, c, 1)
+        return self.node("gap", NO_ATTRS, _one(src, self), name)
 
     def flatten(self, name: str = "flatten", src: Optional[int] = None) -> int:
-        c, hw = self.shape(src)
-        if _is_concrete(hw) and hw != 1:
-            raise GraphError(f"flatten {name!r} needs a 1x1 input, got {hw}x{hw} (add a gap)")
-        return self._append("flatten", name, src, c, 1)
+        return self.node("flatten", FLATTEN, _one(src, self), name)
 
     def linear(self, c_out: int, *, bias: bool = True, name: str = "fc",
                src: Optional[int] = None) -> int:
-        c, hw = self.shape(src)
-        if _is_concrete(hw) and hw != 1:
-            raise GraphError(f"linear {name!r} needs a flat input, got {hw}x{hw} (add gap/flatten)")
-        return self._append("linear", name, src, c_out, 1, bias=bias)
+        return self.node("linear", linear_attrs(c_out, bias), _one(src, self), name)
 
     def add(self, other: int, *, name: str = "add", src: Optional[int] = None,
             partial: bool = False) -> int:
-        """Residual add of ``other`` into the current tensor.
-
-        ``partial`` (ReXNet) allows ``other`` to have fewer channels: it is added to the first ones.
-        """
-        c, hw = self.shape(src)
-        c_other, hw_other = self.shape(other)
-        fits = c_other <= c if partial else c_other == c
-        if not fits or (_is_concrete(hw) and _is_concrete(hw_other) and hw != hw_other):
-            raise GraphError(f"add {name!r}: shapes {c}x{hw}x{hw} and "
-                             f"{c_other}x{hw_other}x{hw_other} do not match")
-        return self._append("add", name, src, c, hw, extra_inputs=(other,))
+        """Residual add of ``other``; ``partial`` (ReXNet) adds a narrower ``other`` into the first
+        channels."""
+        return self.node("add", PARTIAL_ADD if partial else NO_BINARY,
+                         (_one(src, self)[0], other), name)
 
     def mul(self, gate: int, *, name: str = "mul", src: Optional[int] = None) -> int:
-        """Channel-wise multiply by a ``c x 1 x 1`` gate (squeeze-excite)."""
-        c, hw = self.shape(src)
-        c_gate, hw_gate = self.shape(gate)
-        if c_gate != c or (_is_concrete(hw_gate) and hw_gate != 1 and hw_gate != hw):
-            raise GraphError(f"mul {name!r}: gate {c_gate}x{hw_gate}x{hw_gate} does not fit "
-                             f"{c}x{hw}x{hw}")
-        return self._append("mul", name, src, c, hw, extra_inputs=(gate,))
-
-    def _same_shape(self, op: str, name: str, src: Optional[int], **attrs: Any) -> int:
-        c, hw = self.shape(src)
-        return self._append(op, name, src, c, hw, **attrs)
+        """Multiply by ``gate`` with broadcasting (squeeze-excite: a (1, C, 1, 1) gate)."""
+        return self.node("mul", NO_BINARY, (_one(src, self)[0], gate), name)
 
     def build(self) -> LayerGraph:
         return LayerGraph(self.name, self.in_channels, self.resolution, tuple(self.layers))
+
+
+def _one(src: Optional[int], builder: GraphBuilder) -> Tuple[int]:
+    return (builder.current if src is None else src,)

@@ -83,9 +83,14 @@ class Report:
 
 def _layer_row(layer: Any, cost: tuple) -> Dict[str, Any]:
     return {"name": layer.name, "op": layer.op, "stage": layer.stage, "block": layer.block,
-            "in": f"{layer.c_in}x{layer.hw_in}x{layer.hw_in}",
-            "out": f"{layer.c_out}x{layer.hw_out}x{layer.hw_out}",
+            "in": " ".join(_dims(shape) for shape in layer.in_shapes),
+            "out": _dims(layer.shape),
             "flops": cost[0], "params": cost[1], "acts": cost[2]}
+
+
+def _dims(shape: tuple) -> str:
+    """A shape without its batch dim, as ``CxHxW`` (``C`` for a flat tensor)."""
+    return "x".join(str(d) for d in shape[1:])
 
 
 def _jsonable(value: Any) -> Any:

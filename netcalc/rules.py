@@ -1,114 +1,88 @@
-"""Cost rules: one small function per op, grouped into named counting conventions.
+"""Counting conventions: named, read-only views of the per-op cost rules.
 
-Each rule maps a :class:`~netcalc.graph.Layer` to an exact count (int, or a sympy expression when
-sizes are symbolic). Params do not depend on the convention, so they have one table; flops and
-activations are per convention. A convention is its parent's rules plus the few it overrides,
-which keeps the differences of ``../docs/conventions.md`` visible in a few lines each:
+Every op definition (:mod:`netcalc.ops`) holds its own params rule and its flops and acts rules
+per convention. A convention is a name, a parent and optional overrides: an op's rule for a
+convention is the convention's override if any, else the op's entry under the convention's name,
+else the parent's rule. So the three shipped conventions are one chain,
 
-    fvcore flops = pycls flops - conv/linear bias + 2 * BN input elements + GAP input elements
-    fvcore acts  = pycls acts - max-pool output elements
-    torch  flops = 2 * (conv MACs + linear MACs)
+    pycls  -> fvcore (no bias flops, BN 2 per input element, GAP 1 per input element, no
+              max-pool acts) -> torch (2 x conv and linear MACs, nothing else)
 
-Adding an op is one entry per table; adding a convention is one :func:`derive` call.
+and the differences of docs/conventions.md stay visible where each op is defined. Adding a
+convention is one :meth:`Convention.derive` call; adding an op touches no convention.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Mapping, Optional
+from types import MappingProxyType
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-from .graph import OPS, Layer
+from .ops import OPS
+from .ops.registry import OpDef, Rule, registry_version
 
-Rule = Callable[[Layer], Any]
-
-
-def _zero(layer: Layer) -> int:
-    return 0
-
-
-# -- shared building blocks -----------------------------------------------------------------------
-def conv_macs(l: Layer) -> Any:
-    """Multiply-accumulates of a (grouped) conv, bias excluded."""
-    return l.kernel * l.kernel * (l.c_in // l.groups) * l.c_out * l.hw_out * l.hw_out
-
-
-def linear_macs(l: Layer) -> int:
-    return l.c_in * l.c_out
-
-
-def out_elems(l: Layer) -> Any:
-    return l.c_out * l.hw_out * l.hw_out
-
-
-def in_elems(l: Layer) -> Any:
-    return l.c_in * l.hw_in * l.hw_in
-
-
-# -- params: identical in every convention (BN: gamma and beta; running stats are buffers) --------
-PARAMS: Dict[str, Rule] = {op: _zero for op in OPS}
-PARAMS.update(
-    conv=lambda l: l.kernel * l.kernel * (l.c_in // l.groups) * l.c_out + (l.c_out if l.bias else 0),
-    linear=lambda l: l.c_in * l.c_out + (l.c_out if l.bias else 0),
-    bn=lambda l: 2 * l.c_in,
-)
+Costs = Tuple[Rule, Rule, Rule]      # (flops, params, acts) rules of one op
 
 
 class Convention:
-    """Flops and activation rules for every op, under one name."""
+    """Flops and activation rules for every registered op, under one name."""
 
-    def __init__(self, name: str, flops: Mapping[str, Rule], acts: Mapping[str, Rule],
-                 doc: str, reports_acts: bool = True):
-        missing = [op for op in OPS if op not in flops or op not in acts]
-        if missing:
-            raise TypeError(f"convention {name} has no rule for {missing}")
+    def __init__(self, name: str, doc: str, parent: Optional["Convention"] = None, *,
+                 flops: Optional[Mapping[str, Rule]] = None,
+                 acts: Optional[Mapping[str, Rule]] = None, reports_acts: bool = True):
         self.name = name
-        self.flops: Dict[str, Rule] = dict(flops)
-        self.acts: Dict[str, Rule] = dict(acts)
         self.doc = doc
+        self.parent = parent
         self.reports_acts = reports_acts
+        self._overrides = {"flops": dict(flops or {}), "acts": dict(acts or {})}
+        self._table: Dict[str, Costs] = {}
+        self._version = -1
 
     def derive(self, name: str, doc: str, *, flops: Optional[Mapping[str, Rule]] = None,
                acts: Optional[Mapping[str, Rule]] = None, reports_acts: bool = True) -> "Convention":
-        """A new convention: this one's rules with some overridden."""
-        return Convention(name, {**self.flops, **(flops or {})}, {**self.acts, **(acts or {})},
-                          doc, reports_acts)
+        """A new convention: this one's rules with some overridden (op name -> rule)."""
+        return Convention(name, doc, self, flops=flops, acts=acts, reports_acts=reports_acts)
+
+    def rule(self, kind: str, op: OpDef) -> Rule:
+        """The ``kind`` (``flops`` or ``acts``) rule of ``op`` under this convention."""
+        found = self._overrides[kind].get(op.name) or getattr(op, kind).get(self.name)
+        if found is not None:
+            return found
+        if self.parent is None:
+            raise TypeError(f"convention {self.name} has no {kind} rule for op {op.name}")
+        return self.parent.rule(kind, op)
+
+    def table(self) -> Mapping[str, Costs]:
+        """op name -> (flops, params, acts) rules, rebuilt when an op is registered."""
+        if self._version != registry_version():
+            self._table = {name: (self.rule("flops", op), op.params, self.rule("acts", op))
+                           for name, op in OPS.items()}
+            self._version = registry_version()
+        return MappingProxyType(self._table)
+
+    @property
+    def flops(self) -> Mapping[str, Rule]:
+        return MappingProxyType({op: costs[0] for op, costs in self.table().items()})
+
+    @property
+    def acts(self) -> Mapping[str, Rule]:
+        return MappingProxyType({op: costs[2] for op, costs in self.table().items()})
 
     def __repr__(self) -> str:
         return f"Convention({self.name!r})"
 
 
 # pycls (RegNet's reference code; what the RegNet, EfficientNet and ReXNet papers print).
-# A conv's bias is added once per output channel, not per output position (pycls's conv2d_cx);
-# acts are conv/linear outputs plus max-pool outputs.
-PYCLS = Convention(
-    "pycls",
-    flops={**{op: _zero for op in OPS},
-           "conv": lambda l: conv_macs(l) + (l.c_out if l.bias else 0),
-           "linear": lambda l: linear_macs(l) + (l.c_out if l.bias else 0)},
-    acts={**{op: _zero for op in OPS},
-          "conv": out_elems, "linear": out_elems, "maxpool": out_elems},
-    doc="pycls: conv/linear MACs + biases; acts = conv/linear/max-pool outputs",
-)
-
-# fvcore 0.1.5 with the module in eval(): no bias flops, BN 2 per input element, adaptive
-# average pool 1 per input element, max-pool outputs are not activations.
-FVCORE = PYCLS.derive(
-    "fvcore",
-    "fvcore 0.1.5 FlopCountAnalysis/ActivationCountAnalysis in eval mode",
-    flops={"conv": conv_macs, "linear": linear_macs,
-           "bn": lambda l: 2 * in_elems(l), "gap": in_elems},
-    acts={"maxpool": _zero},
-)
-
-# torch.utils.flop_counter.FlopCounterMode: 2 flops per MAC of conv and linear, nothing else.
-# It reports no activations; netcalc gives fvcore's definition there (conv/linear outputs).
-TORCH = FVCORE.derive(
-    "torch",
-    "torch FlopCounterMode: 2 x (conv + linear MACs); acts as fvcore",
-    flops={"conv": lambda l: 2 * conv_macs(l), "linear": lambda l: 2 * linear_macs(l),
-           "bn": _zero, "gap": _zero},
-    reports_acts=False,
-)
+PYCLS = Convention("pycls", "pycls: conv/linear MACs + biases; acts = conv/linear/max-pool outputs")
+# fvcore 0.1.5 with the module in eval().
+FVCORE = PYCLS.derive("fvcore", "fvcore 0.1.5 FlopCountAnalysis/ActivationCountAnalysis in eval mode")
+# torch.utils.flop_counter.FlopCounterMode reports no activations; netcalc gives fvcore's there.
+TORCH = FVCORE.derive("torch", "torch FlopCounterMode: 2 x (conv + linear MACs); acts as fvcore",
+                      reports_acts=False)
 
 CONVENTIONS: Dict[str, Convention] = {c.name: c for c in (PYCLS, FVCORE, TORCH)}
+
+
+def params_rule(op: str) -> Callable[..., Any]:
+    return OPS[op].params
 
 
 def get_convention(name: str) -> Convention:

@@ -7,8 +7,14 @@ is checked against arithmetic a reader can redo.
 import pytest
 
 import netcalc
-from netcalc.graph import OPS, Layer, out_size
-from netcalc.rules import CONVENTIONS, FVCORE, PARAMS, PYCLS, TORCH
+from netcalc.graph import GraphBuilder, out_size
+from netcalc.ops import OPS
+from netcalc.ops.conv import conv_attrs
+from netcalc.ops.linear import linear_attrs
+from netcalc.ops.pool import pool_attrs
+from netcalc.ops.shape import FLATTEN
+from netcalc.ops.simple import NO_ATTRS
+from netcalc.rules import CONVENTIONS, FVCORE, PYCLS, TORCH
 
 from conftest import spec_path
 
@@ -16,8 +22,18 @@ TINY = spec_path("specs/examples/tiny_cnn.yaml")
 SE_MOBILE = spec_path("specs/examples/se_mobile_block.yaml")
 
 
-def layer(op, c_in, c_out, hw_in, hw_out, **kw):
-    return Layer(f"t.{op}", op, (-1,), c_in, c_out, hw_in, hw_out, **kw)
+def node(op, c_in, hw_in, attrs=NO_ATTRS, flat=False):
+    """One node of ``op`` reading a c_in x hw_in x hw_in map (a flat (1, c_in) tensor if flat)."""
+    b = GraphBuilder("t", c_in, hw_in)
+    if flat:
+        b.flatten()
+    b.node(op, attrs, inputs=[b.current] * max(OPS[op].arity))
+    return b.layers[-1]
+
+
+def costs(convention, n):
+    """(flops, params, acts) of node ``n`` under a convention."""
+    return tuple(rule(n.in_shapes, n.shape, n.attrs) for rule in convention.table()[n.op])
 
 
 def test_out_size_floors_odd_inputs():
@@ -28,44 +44,41 @@ def test_out_size_floors_odd_inputs():
 
 
 def test_grouped_conv_rules():
-    # 3x3 conv, 64 -> 128 channels in 4 groups, 28x28 output, with bias:
+    # 3x3/2 conv, 64 -> 128 channels in 4 groups, 56x56 in, 28x28 output, with bias:
     # MACs = 3*3*(64/4)*128*28*28 = 14,450,688; params = 3*3*16*128 + 128 = 18,560.
-    conv = layer("conv", 64, 128, 56, 28, kernel=3, stride=2, padding=1, groups=4, bias=True)
-    assert PARAMS["conv"](conv) == 18_560
-    assert PYCLS.flops["conv"](conv) == 14_450_688 + 128       # pycls: bias once per channel
-    assert FVCORE.flops["conv"](conv) == 14_450_688            # fvcore: no bias
-    assert TORCH.flops["conv"](conv) == 2 * 14_450_688         # torch: 2 per MAC
-    assert PYCLS.acts["conv"](conv) == FVCORE.acts["conv"](conv) == 128 * 28 * 28
+    conv = node("conv", 64, 56, conv_attrs(128, 3, 2, 1, groups=4, bias=True))
+    assert conv.shape == (1, 128, 28, 28)
+    assert costs(PYCLS, conv) == (14_450_688 + 128, 18_560, 128 * 28 * 28)  # bias once per channel
+    assert costs(FVCORE, conv) == (14_450_688, 18_560, 128 * 28 * 28)       # fvcore: no bias
+    assert costs(TORCH, conv)[0] == 2 * 14_450_688                          # torch: 2 per MAC
 
 
 def test_linear_bn_pool_rules():
-    fc = layer("linear", 2048, 1000, 1, 1, bias=True)
-    assert PARAMS["linear"](fc) == 2048 * 1000 + 1000
-    assert PYCLS.flops["linear"](fc) == 2_049_000
-    assert FVCORE.flops["linear"](fc) == 2_048_000
-    assert TORCH.flops["linear"](fc) == 4_096_000
-    bn = layer("bn", 64, 64, 56, 56)
-    assert PARAMS["bn"](bn) == 128                              # gamma and beta
-    assert PYCLS.flops["bn"](bn) == 0
-    assert FVCORE.flops["bn"](bn) == 2 * 64 * 56 * 56           # eval mode: 2 per element
-    gap = layer("gap", 2048, 2048, 7, 7)
-    assert FVCORE.flops["gap"](gap) == 2048 * 49 and PYCLS.flops["gap"](gap) == 0
-    pool = layer("maxpool", 64, 64, 112, 56, kernel=3, stride=2, padding=1)
-    assert PYCLS.acts["maxpool"](pool) == 64 * 56 * 56 and FVCORE.acts["maxpool"](pool) == 0
+    fc = node("linear", 2048, 1, linear_attrs(1000, True), flat=True)
+    assert fc.shape == (1, 1000)
+    assert costs(PYCLS, fc) == (2_049_000, 2048 * 1000 + 1000, 1000)
+    assert costs(FVCORE, fc)[0] == 2_048_000 and costs(TORCH, fc)[0] == 4_096_000
+    bn = node("bn", 64, 56)
+    assert costs(PYCLS, bn) == (0, 128, 0)                                  # gamma and beta
+    assert costs(FVCORE, bn)[0] == 2 * 64 * 56 * 56                         # eval: 2 per element
+    gap = node("gap", 2048, 7)
+    assert costs(FVCORE, gap)[0] == 2048 * 49 and costs(PYCLS, gap)[0] == 0
+    pool = node("maxpool", 64, 112, pool_attrs(3, 2, 1))
+    assert costs(PYCLS, pool)[2] == 64 * 56 * 56 and costs(FVCORE, pool)[2] == 0
 
 
 @pytest.mark.parametrize("op", ["relu", "relu6", "silu", "sigmoid", "add", "mul", "flatten",
-                                "dropout", "avgpool"])
+                                "dropout", "avgpool", "identity"])
 def test_free_ops_cost_nothing(op):
-    free = layer(op, 32, 32, 8, 8)
+    attrs = {"flatten": FLATTEN, "avgpool": pool_attrs(2, 2, 0)}.get(op) or OPS[op].Attrs()
+    free = node(op, 32, 8, attrs)
     for convention in CONVENTIONS.values():
-        assert (convention.flops[op](free), PARAMS[op](free), convention.acts[op](free)) == (0, 0, 0)
+        assert costs(convention, free) == (0, 0, 0)
 
 
 def test_every_op_has_rules_in_every_convention():
     for convention in CONVENTIONS.values():
-        assert set(OPS) <= set(convention.flops) and set(OPS) <= set(convention.acts)
-    assert set(OPS) <= set(PARAMS)
+        assert set(OPS) == set(convention.flops) == set(convention.acts) == set(convention.table())
 
 
 def totals(path, convention):

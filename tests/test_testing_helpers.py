@@ -150,7 +150,8 @@ def test_assert_matches_fvcore(monkeypatch):
                                  convention="torch", resolution=33).ok
     # A broken rule (linear counted with its bias, as pycls does) fails with the diff table:
     # TinyCNN's fc is 32 -> 10 with bias, so netcalc says 330 and fvcore measures 320.
-    monkeypatch.setitem(rules.FVCORE.flops, "linear", rules.PYCLS.flops["linear"])
+    broken = rules.FVCORE.derive("fvcore", "broken", flops={"linear": rules.PYCLS.flops["linear"]})
+    monkeypatch.setitem(rules.CONVENTIONS, "fvcore", broken)
     with pytest.raises(AssertionError) as info:
         assert_matches_fvcore(spec_path("specs/examples/tiny_cnn.yaml"))
     text = str(info.value)

@@ -88,7 +88,7 @@ def squeeze_excite(b: GraphBuilder, w_se: int, act: str = "relu", bn: bool = Fal
     if bn:
         b.bn(name="se.bn")
     b.act(act, name=f"se.{act}")
-    b.conv(b.shape(x)[0], 1, bias=True, name="se.expand")
+    b.conv(b.channels_of(x), 1, bias=True, name="se.expand")
     gate = b.act("sigmoid", name="se.sigmoid")
     return b.mul(gate, name="se.mul", src=x)
 
@@ -96,7 +96,7 @@ def squeeze_excite(b: GraphBuilder, w_se: int, act: str = "relu", bn: bool = Fal
 def residual(b: GraphBuilder, x: int, w_out: int, stride: int) -> int:
     """Add the block input, through a 1x1 projection + BN when the shape changes."""
     branch = b.current
-    if b.shape(x)[0] != w_out or stride != 1:
+    if b.channels_of(x) != w_out or stride != 1:
         b.conv(w_out, 1, stride, name="proj", src=x)
         x = b.bn(name="proj_bn")
     b.add(x, src=branch)
@@ -121,7 +121,7 @@ def res_bottleneck_block(b: GraphBuilder, w_out: int, stride: int, stage: StageC
                          cfg: AnyNetConfig) -> None:
     """X block (Y with se_r > 0): 1x1, 3x3 grouped (stride), [SE], 1x1, residual."""
     x = b.current
-    w_in = b.shape(x)[0]
+    w_in = b.channels_of(x)
     w_b = bottleneck_width(w_out, stage.bot_mul)
     conv_bn(b, w_b, 1, name="a", act="relu")
     conv_bn(b, w_b, 3, stride, w_b // stage.group_w, name="b", act="relu")

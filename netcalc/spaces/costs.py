@@ -18,6 +18,7 @@ appears only when w_in != w fails the check, and that stage falls back to one gr
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Dict, List, Sequence, Tuple
 
@@ -27,7 +28,7 @@ from ..count import count_graph
 from ..errors import SpecError
 from ..families import anynet
 from ..graph import GraphBuilder, GraphError, Layer, LayerGraph
-from ..rules import PARAMS, get_convention
+from ..rules import get_convention
 from ..spec import MAX_CHANNELS
 
 Triple = Tuple[int, float, int]   # (width, bot_mul, group_w) of a stage, after compatibility
@@ -41,12 +42,27 @@ def _totals(graph: LayerGraph, convention: Any) -> np.ndarray:
 
 
 def _reads_block_input(layer: Layer) -> bool:
-    """Whether the layer's ``c_in`` is the block input's width (its main input is the input)."""
-    return layer.inputs[0] == -1
+    """Whether the node reads the block input (whose width is w_in)."""
+    return -1 in layer.inputs
+
+
+def _with_sizes(node: Layer, c_in: Any, c_out: Any = None, groups: Any = None) -> Layer:
+    """``node`` with the block input's width ``c_in`` in every operand read from the input, and
+    optionally its output width and groups replaced (ints, or numpy arrays to tabulate)."""
+    ins = tuple((s[0], c_in) + tuple(s[2:]) if src == -1 else s
+                for src, s in zip(node.inputs, node.in_shapes))
+    shape = node.shape if c_out is None else (node.shape[0], c_out) + tuple(node.shape[2:])
+    changes = {}
+    if groups is not None and hasattr(node.attrs, "groups"):
+        changes["groups"] = groups
+    if c_out is not None and hasattr(node.attrs, "out"):
+        changes["out"] = c_out
+    attrs = dataclasses.replace(node.attrs, **changes) if changes else node.attrs
+    return node._replace(in_shapes=ins, shape=shape, attrs=attrs)
 
 
 def _without_c_in(layer: Layer) -> Layer:
-    return layer._replace(c_in=0, name="", stage="", block="")
+    return _with_sizes(layer, 0)._replace(name="", stage="", block="")
 
 
 def _unlabelled(layer: Layer) -> Layer:
@@ -141,8 +157,9 @@ class CostModel:
         for extra in PROBE_EXTRA_WIDTHS:
             w_in = triple[0] + extra
             graph = self._block(stage, w_in, triple, first=True)
-            if _shape(graph) != expected or any(l.c_in != w_in for l in graph.layers
-                                                if _reads_block_input(l)):
+            if _shape(graph) != expected or any(
+                    s[1] != w_in for l in graph.layers for src, s in zip(l.inputs, l.in_shapes)
+                    if src == -1):
                 return False
         return True
 
@@ -153,7 +170,7 @@ class CostModel:
             template = self.template(stage, triple)
             if self._substitutable[stage]:
                 self._direct[key] = template.core + sum(
-                    (np.array(self._layer_costs(l._replace(c_in=w_in)), dtype=object)
+                    (np.array(self._layer_costs(_with_sizes(l, w_in)), dtype=object)
                      for l in template.inputs), np.zeros(3, dtype=object))
             else:
                 self._direct[key] = _totals(self._block(stage, w_in, triple, first=True),
@@ -162,8 +179,9 @@ class CostModel:
 
     def _layer_costs(self, layer: Layer) -> Tuple[Any, Any, Any]:
         """The convention's rules on one layer; its sizes may be numpy arrays (vectorised)."""
-        c = self.convention
-        return c.flops[layer.op](layer), PARAMS[layer.op](layer), c.acts[layer.op](layer)
+        flops, params, acts = self.convention.table()[layer.op]
+        ins, shape, attrs = layer.in_shapes, layer.shape, layer.attrs
+        return flops(ins, shape, attrs), params(ins, shape, attrs), acts(ins, shape, attrs)
 
     # -- whole networks (scalar) ------------------------------------------------------------------
     def network_costs(self, stages: Sequence[Any]) -> np.ndarray:
@@ -201,21 +219,21 @@ class CostModel:
         table[:] = core[:, :, None]
         groups: Dict[tuple, List[int]] = {}
         for r, t in enumerate(templates):
-            signature = tuple(_without_c_in(l)._replace(c_out=0, groups=0) for l in t.inputs)
+            signature = tuple(_with_sizes(_without_c_in(l), 0, 0, 0) for l in t.inputs)
             groups.setdefault(signature, []).append(r)
         for signature, rows in groups.items():
             for slot, shape in enumerate(signature):
                 c_out = np.array([templates[r].inputs[slot].c_out for r in rows])[:, None]
                 groups_ = np.array([templates[r].inputs[slot].groups for r in rows])[:, None]
                 # the same rules in float64 first: a bound that int64 arithmetic cannot wrap
-                rough = self._layer_costs(shape._replace(
-                    c_in=w_in.astype(np.float64)[None, :], c_out=c_out.astype(np.float64),
-                    groups=groups_.astype(np.float64)))
+                rough = self._layer_costs(_with_sizes(
+                    shape, w_in.astype(np.float64)[None, :], c_out.astype(np.float64),
+                    groups_.astype(np.float64)))
                 if max(float(np.max(np.abs(v))) for v in rough) >= INT64_HEADROOM:
                     raise SpecError("", "", "members of this space are too large to count in "
                                             "64-bit integers")
-                exact = self._layer_costs(shape._replace(
-                    c_in=w_in.astype(np.int64)[None, :], c_out=c_out, groups=groups_))
+                exact = self._layer_costs(_with_sizes(
+                    shape, w_in.astype(np.int64)[None, :], c_out, groups_))
                 for q, value in enumerate(exact):
                     table[q, rows, :] += np.broadcast_to(value, (len(rows), len(w_in)))
         self._check_table(table, w_in, triples, templates)

@@ -17,6 +17,7 @@ import sympy
 
 from ..count import count_graph
 from ..graph import LayerGraph
+from ..ops import get_op
 from ..report import QUANTITIES, Report
 from ..rules import get_convention
 from ..spec import Spec, SpecLike, expand_checked, load_spec
@@ -122,35 +123,31 @@ def canonical_graph(graph: LayerGraph) -> Tuple[LayerGraph, List[Side]]:
         if not isinstance(size, sympy.Basic) or size.is_Integer:
             return int(size)
         if size not in memo:
-            memo[size] = Side.of(size)
+            try:
+                memo[size] = Side.of(size)
+            except ValueError:
+                if not size.args or isinstance(size, sympy.floor):
+                    raise
+                # a polynomial in sides (a flattened map's features): canonical part by part
+                return size.func(*(canonical(arg) for arg in size.args))
         return memo[size].expr
 
-    layers = tuple(layer._replace(hw_in=canonical(layer.hw_in), hw_out=canonical(layer.hw_out))
-                   for layer in graph.layers)
+    def shape(dims: tuple) -> tuple:
+        return tuple(canonical(d) for d in dims)
+
+    layers = tuple(node._replace(in_shapes=tuple(shape(s) for s in node.in_shapes),
+                                 shape=shape(node.shape)) for node in graph.layers)
     return graph._replace(layers=layers), list(memo.values())
 
 
 # -- shapes that must agree ------------------------------------------------------------------------
-# GraphBuilder checks these on concrete sizes only. On r they become conditions when the two
-# sides differ as functions of r (never for the shipped families; possible in hand-written graphs).
-SHAPE_CONDITIONS: Dict[str, Callable[[Any, Any], Any]] = {
-    "flatten": lambda layer, other: sympy.Eq(layer.hw_in, 1),
-    "linear": lambda layer, other: sympy.Eq(layer.hw_in, 1),
-    "add": lambda layer, other: sympy.Eq(layer.hw_in, other),
-    "mul": lambda layer, other: sympy.Or(sympy.Eq(other, 1), sympy.Eq(other, layer.hw_in)),
-}
-
-
 def shape_conditions(graph: LayerGraph) -> Tuple[Any, ...]:
-    def side_of(index: int) -> Any:
-        return R if index == -1 else graph.layers[index].hw_out
-
+    """What the closed forms assume: sizes each op's ``conditions`` requires equal, where they
+    differ as functions of r (never for the shipped families; possible in hand-written graphs)."""
     found = []
-    for layer in graph.layers:
-        rule = SHAPE_CONDITIONS.get(layer.op)
-        if rule is not None:
-            other = side_of(layer.inputs[1]) if len(layer.inputs) > 1 else None
-            condition = rule(layer, other)
+    for node in graph.layers:
+        for x, y in get_op(node.op).conditions(node.in_shapes, node.shape, node.attrs):
+            condition = sympy.Eq(x, y)
             if condition is not sympy.true and condition not in found:
                 found.append(condition)
     return tuple(found)

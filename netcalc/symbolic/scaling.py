@@ -40,8 +40,8 @@ def signature(spec: Optional[Spec]) -> Any:
     if spec is None:
         return None
     graph = expand_checked(spec, None)
-    return spec.resolution, tuple((l.op, l.c_in, l.c_out, l.kernel, l.stride, l.padding,
-                                   l.groups, l.bias) for l in graph.layers)
+    return spec.resolution, tuple((l.op, l.inputs, l.c_in, l.c_out, l.attrs)
+                                  for l in graph.layers)
 
 
 def pieces(spec: SpecLike, key: str, lo: float, hi: float, convention: str = "pycls",

@@ -1,0 +1,111 @@
+"""Binary elementwise ops (add, mul): two operands with torch's broadcasting, or one operand and a
+constant ``value``. None of the three conventions counts them (fvcore 0.1.5 skips aten::add and
+aten::mul; FlopCounterMode has no formula for them)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, Tuple
+
+from ..errors import GraphError
+from .registry import OpDef, Shape, format_shape, is_concrete, register_op, zero
+
+MAX_VALUE = 1e30
+
+
+def broadcast(a: Shape, b: Shape) -> Shape:
+    """torch's broadcast of two shapes. Sizes that differ only symbolically are taken as equal
+    (the first operand's); :func:`broadcast_mismatches` lists them for the closed forms."""
+    rank = max(len(a), len(b))
+    a = (1,) * (rank - len(a)) + tuple(a)
+    b = (1,) * (rank - len(b)) + tuple(b)
+    out = []
+    for x, y in zip(a, b):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        elif is_concrete(x) and is_concrete(y):
+            raise GraphError(f"shapes {format_shape(a)} and {format_shape(b)} do not broadcast",
+                             field="inputs")
+        else:
+            out.append(x)
+    return tuple(out)
+
+
+def broadcast_mismatches(a: Shape, b: Shape) -> Tuple[Tuple[Any, Any], ...]:
+    rank = max(len(a), len(b))
+    a = (1,) * (rank - len(a)) + tuple(a)
+    b = (1,) * (rank - len(b)) + tuple(b)
+    return tuple((x, y) for x, y in zip(a, b) if not (x == y or x == 1 or y == 1))
+
+
+@dataclass(frozen=True)
+class BinaryAttrs:
+    value: Optional[float] = None     # the constant operand when there is one operand
+    partial: bool = False             # add only: a narrower operand goes into the first channels
+
+
+NO_BINARY = BinaryAttrs()
+PARTIAL_ADD = BinaryAttrs(partial=True)
+
+
+class Binary(OpDef):
+    """``x <op> other`` (``inputs``/``with``) or ``x <op> value``; a subclass names its op."""
+
+    Attrs = BinaryAttrs
+    arity = (1, 2)
+    symbol = ""
+
+    def parse(self, f: Any) -> BinaryAttrs:
+        return BinaryAttrs(f.float("value", None, lo=-MAX_VALUE, hi=MAX_VALUE))
+
+    def infer_shape(self, ins: Any, a: BinaryAttrs) -> Any:
+        if (len(ins) == 2) == (a.value is not None):
+            raise GraphError("needs exactly one of a second operand (`with` or `inputs`) and "
+                             "`value`", field="with")
+        if len(ins) == 1:
+            return ins[0]
+        if a.partial:
+            return self._partial(ins)
+        return broadcast(ins[0], ins[1])
+
+    def _partial(self, ins: Any) -> Any:
+        x, other = ins
+        same_rest = len(x) == len(other) and all(
+            p == q or not (is_concrete(p) and is_concrete(q)) for p, q in zip(x[2:], other[2:]))
+        if not same_rest or not (is_concrete(other[1]) and other[1] <= x[1]):
+            raise GraphError(f"shapes {format_shape(x)} and {format_shape(other)} do not match "
+                             "(a partial add needs the second no wider)", field="with")
+        return x
+
+    def conditions(self, ins: Any, out: Any, a: BinaryAttrs) -> Any:
+        if len(ins) < 2:
+            return ()
+        if a.partial:
+            return tuple((p, q) for p, q in zip(ins[0][2:], ins[1][2:]) if p != q)
+        return broadcast_mismatches(ins[0], ins[1])
+
+    params = staticmethod(zero)
+    flops = {"pycls": zero}
+    acts = {"pycls": zero}
+
+    def torch(self, ins: Any, out: Any, a: BinaryAttrs) -> Any:
+        from ..torch.modules import Binary as BinaryModule, PartialAdd
+
+        if a.partial:
+            return PartialAdd(out[1], ins[1][1])
+        return BinaryModule(self.symbol, a.value)
+
+
+@register_op
+class Add(Binary):
+    name, symbol = "add", "add"
+
+    def parse(self, f: Any) -> BinaryAttrs:
+        return BinaryAttrs(f.float("value", None, lo=-MAX_VALUE, hi=MAX_VALUE),
+                           f.bool("partial", False))
+
+
+@register_op
+class Mul(Binary):
+    name, symbol = "mul", "mul"

@@ -1,0 +1,32 @@
+"""Batch normalisation (``nn.BatchNorm1d/2d`` in eval mode)."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .registry import OpDef, check_rank, register_op, zero
+from .simple import NO_ATTRS, NoAttrs
+
+
+@register_op
+class BatchNorm(OpDef):
+    name = "bn"
+    Attrs = NoAttrs
+
+    def parse(self, f: Any) -> NoAttrs:
+        return NO_ATTRS
+
+    def infer_shape(self, ins: Any, a: NoAttrs) -> Any:
+        check_rank("bn", ins[0], (2, 3, 4), "a (N, C), (N, C, L) or (N, C, H, W) input")
+        return ins[0]
+
+    params = staticmethod(lambda ins, out, a: 2 * ins[0][1])   # gamma, beta (stats are buffers)
+    # fvcore 0.1.5 in eval: 2 per input element (5 in training); FlopCounterMode: nothing
+    flops = {"pycls": zero, "fvcore": lambda ins, out, a: 2 * math.prod(ins[0]), "torch": zero}
+    acts = {"pycls": zero}
+
+    def torch(self, ins: Any, out: Any, a: NoAttrs) -> Any:
+        from torch import nn
+
+        cls = nn.BatchNorm2d if len(ins[0]) == 4 else nn.BatchNorm1d
+        return cls(ins[0][1])

@@ -1,0 +1,136 @@
+"""The op registry: every op is ONE definition holding all it means to netcalc.
+
+An op definition (a subclass of :class:`OpDef` decorated with :func:`register_op`) holds
+
+- ``Attrs``: its frozen attribute dataclass, and ``parse(fields) -> Attrs``, which reads and bounds
+  the attributes of a graph-spec node through :class:`netcalc.fields.Fields`;
+- ``arity``: how many operands it takes, ``(min, max)`` (``max`` None: any number);
+- ``infer_shape(ins, attrs) -> shape``: the output shape from the input shapes, the one place
+  sizes are computed; it raises :class:`~netcalc.errors.GraphError` on impossible shapes;
+- ``params``, ``flops`` and ``acts``: cost rules ``rule(ins, out, attrs) -> count``. ``params`` is
+  one rule (parameters do not depend on the convention); ``flops`` and ``acts`` map a convention
+  name to a rule, and a convention without an entry inherits its parent's (pycls -> fvcore ->
+  torch, see :mod:`netcalc.rules`), so an op lists only where conventions differ;
+- ``conditions(ins, out, attrs)``: pairs of sizes that must be equal for the shapes to work, which
+  closed forms in the resolution must assume (empty for most ops);
+- ``torch(ins, out, attrs)``: the torch module (or callable) the op builds to. It imports torch
+  inside the function: the analytic core never imports torch.
+
+**Rules for rule authors.** A rule is a pure function of shapes and attributes, evaluated on
+Python ints (counting), sympy expressions (closed forms) and numpy arrays (the design-space
+sampler tabulates a rule over many channel counts at once). So a rule uses only ``+``, ``*``,
+``//`` and :func:`math.prod` on sizes, never ``if``/``min``/``max`` or comparisons on them;
+a boolean attribute enters as a factor (``out[1] * int(a.bias)``: sympy refuses a bool factor). Channel counts come from the shapes
+(``ins[0][1]``, ``out[1]``), not from the attributes, because the sampler substitutes shapes.
+tests/test_ops_registry.py runs every rule of every op on all three kinds of sizes.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+
+from ..errors import GraphError
+
+Shape = Tuple[Any, ...]
+Rule = Callable[[Sequence[Shape], Shape, Any], Any]
+ROOT_CONVENTION = "pycls"
+FACETS = ("Attrs", "parse", "arity", "infer_shape", "params", "flops", "acts", "conditions",
+          "torch")
+
+OPS: Dict[str, "OpDef"] = {}
+_version = [0]          # bumped on every registration: conventions rebuild their tables
+
+
+class OpDef:
+    """Base of op definitions; a subclass sets every facet (see the module docstring)."""
+
+    name: str = ""
+    Attrs: type
+    arity: Tuple[int, Optional[int]] = (1, 1)
+    params: Rule
+    flops: Mapping[str, Rule]
+    acts: Mapping[str, Rule]
+
+    def parse(self, f: Any) -> Any:
+        raise NotImplementedError
+
+    def infer_shape(self, ins: Sequence[Shape], a: Any) -> Shape:
+        raise NotImplementedError
+
+    def conditions(self, ins: Sequence[Shape], out: Shape, a: Any) -> Tuple[Tuple[Any, Any], ...]:
+        return ()
+
+    def torch(self, ins: Sequence[Shape], out: Shape, a: Any) -> Any:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+
+def missing_facets(op: OpDef) -> list:
+    """The facets an op definition lacks (the base class's placeholders count as missing)."""
+    missing = [f for f in FACETS if not hasattr(op, f)]
+    for method in ("parse", "infer_shape", "torch"):
+        if getattr(type(op), method, None) is getattr(OpDef, method):
+            missing.append(method)
+    for table in ("flops", "acts"):
+        if ROOT_CONVENTION not in getattr(op, table, {}):
+            missing.append(f"{table}[{ROOT_CONVENTION!r}]")
+    return missing
+
+
+def register_op(cls: type) -> type:
+    """Class decorator: register one instance of ``cls`` under ``cls.name``; refuses duplicates
+    and definitions missing a facet."""
+    op = cls()
+    if not op.name or op.name in OPS:
+        raise ValueError(f"op {op.name!r} is {'already registered' if op.name else 'unnamed'}")
+    missing = missing_facets(op)
+    if missing:
+        raise TypeError(f"op {op.name!r} lacks {', '.join(missing)}")
+    OPS[op.name] = op
+    _version[0] += 1
+    return cls
+
+
+def unregister_op(name: str) -> None:
+    """Remove an op (tests that register toy ops clean up with this)."""
+    del OPS[name]
+    _version[0] += 1
+
+
+def registry_version() -> int:
+    return _version[0]
+
+
+def get_op(name: str) -> OpDef:
+    try:
+        return OPS[name]
+    except KeyError:
+        raise GraphError(f"unknown op {name!r}", field="op") from None
+
+
+# -- helpers for definitions ------------------------------------------------------------------------
+def zero(ins: Sequence[Shape], out: Shape, a: Any) -> int:
+    return 0
+
+
+def numel_out(ins: Sequence[Shape], out: Shape, a: Any) -> Any:
+    return math.prod(out)
+
+
+def numel_in(ins: Sequence[Shape], out: Shape, a: Any) -> Any:
+    return math.prod(ins[0])
+
+
+def is_concrete(size: Any) -> bool:
+    return isinstance(size, int)
+
+
+def check_rank(op: str, shape: Shape, ranks: Sequence[int], what: str) -> None:
+    if len(shape) not in ranks:
+        raise GraphError(f"{op} needs {what}, got shape {format_shape(shape)}", field="input")
+
+
+def format_shape(shape: Shape) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"
