@@ -1,0 +1,178 @@
+"""Elementwise activations beyond ReLU/SiLU/sigmoid, and softmax.
+
+None of the three conventions counts them: fvcore 0.1.5 has no handle for ``aten::hardswish``,
+``hardsigmoid``, ``tanh``, ``mish``, ``gelu``, ``leaky_relu``, ``elu``, ``softplus``, ``prelu`` or
+``softmax`` (it reports each as an unsupported operator and counts 0), and FlopCounterMode counts
+only matrix products and convolutions. PReLU's learned slopes are parameters.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import GraphError
+from .registry import OpDef, register_op, zero
+from .shape import normalise_dim
+from .simple import FreeElementwise
+
+MAX_COEFFICIENT = 1e6
+
+
+@register_op
+class Hardswish(FreeElementwise):
+    name, module = "hardswish", "Hardswish"
+
+
+@register_op
+class Hardsigmoid(FreeElementwise):
+    name, module = "hardsigmoid", "Hardsigmoid"
+
+
+@register_op
+class Tanh(FreeElementwise):
+    name, module = "tanh", "Tanh"
+
+
+@register_op
+class Mish(FreeElementwise):
+    name, module = "mish", "Mish"
+
+
+@dataclass(frozen=True)
+class GeluAttrs:
+    approximate: str = "none"
+
+
+@register_op
+class Gelu(FreeElementwise):
+    name = "gelu"
+    Attrs = GeluAttrs
+
+    def parse(self, f: Any) -> GeluAttrs:
+        return GeluAttrs(f.str("approximate", "none", choices=("none", "tanh")))
+
+    def torch(self, ins: Any, out: Any, a: GeluAttrs) -> Any:
+        from torch import nn
+
+        return nn.GELU(a.approximate)
+
+
+@dataclass(frozen=True)
+class LeakyReluAttrs:
+    negative_slope: float = 0.01
+
+
+@register_op
+class LeakyRelu(FreeElementwise):
+    name = "leaky_relu"
+    Attrs = LeakyReluAttrs
+
+    def parse(self, f: Any) -> LeakyReluAttrs:
+        return LeakyReluAttrs(f.float("negative_slope", 0.01, lo=-MAX_COEFFICIENT,
+                                      hi=MAX_COEFFICIENT))
+
+    def torch(self, ins: Any, out: Any, a: LeakyReluAttrs) -> Any:
+        from torch import nn
+
+        return nn.LeakyReLU(a.negative_slope)
+
+
+@dataclass(frozen=True)
+class EluAttrs:
+    alpha: float = 1.0
+
+
+@register_op
+class Elu(FreeElementwise):
+    name = "elu"
+    Attrs = EluAttrs
+
+    def parse(self, f: Any) -> EluAttrs:
+        return EluAttrs(f.float("alpha", 1.0, lo=-MAX_COEFFICIENT, hi=MAX_COEFFICIENT))
+
+    def torch(self, ins: Any, out: Any, a: EluAttrs) -> Any:
+        from torch import nn
+
+        return nn.ELU(a.alpha)
+
+
+@dataclass(frozen=True)
+class SoftplusAttrs:
+    beta: float = 1.0
+    threshold: float = 20.0
+
+
+@register_op
+class Softplus(FreeElementwise):
+    name = "softplus"
+    Attrs = SoftplusAttrs
+
+    def parse(self, f: Any) -> SoftplusAttrs:
+        beta = f.float("beta", 1.0, lo=-MAX_COEFFICIENT, hi=MAX_COEFFICIENT)
+        if beta == 0:
+            raise f.error("beta", "must not be 0 (softplus divides by it)")
+        return SoftplusAttrs(beta, f.float("threshold", 20.0, lo=-MAX_COEFFICIENT,
+                                           hi=MAX_COEFFICIENT))
+
+    def torch(self, ins: Any, out: Any, a: SoftplusAttrs) -> Any:
+        from torch import nn
+
+        return nn.Softplus(a.beta, a.threshold)
+
+
+@dataclass(frozen=True)
+class PreluAttrs:
+    num_parameters: int = 1
+
+
+@register_op
+class Prelu(FreeElementwise):
+    """Leaky ReLU with learned slopes: one shared, or one per channel (dim 1)."""
+
+    name = "prelu"
+    Attrs = PreluAttrs
+
+    def parse(self, f: Any) -> PreluAttrs:
+        return PreluAttrs(f.int("num_parameters", 1, lo=1, hi=1 << 20))
+
+    def infer_shape(self, ins: Any, a: PreluAttrs) -> Any:
+        shape = ins[0]
+        channels = shape[1] if len(shape) > 1 else None
+        if a.num_parameters != 1 and a.num_parameters != channels:
+            raise GraphError(f"num_parameters {a.num_parameters} must be 1 or the input's "
+                             f"channels (dim 1: {channels})", field="num_parameters")
+        return shape
+
+    params = staticmethod(lambda ins, out, a: a.num_parameters)
+
+    def torch(self, ins: Any, out: Any, a: PreluAttrs) -> Any:
+        from torch import nn
+
+        return nn.PReLU(a.num_parameters)
+
+
+@dataclass(frozen=True)
+class SoftmaxAttrs:
+    dim: int
+
+
+@register_op
+class Softmax(OpDef):
+    name = "softmax"
+    Attrs = SoftmaxAttrs
+
+    def parse(self, f: Any) -> SoftmaxAttrs:
+        return SoftmaxAttrs(f.int("dim", lo=-64, hi=63))
+
+    def infer_shape(self, ins: Any, a: SoftmaxAttrs) -> Any:
+        normalise_dim(a.dim, len(ins[0]))
+        return ins[0]
+
+    params = staticmethod(zero)
+    flops = {"pycls": zero}
+    acts = {"pycls": zero}
+
+    def torch(self, ins: Any, out: Any, a: SoftmaxAttrs) -> Any:
+        from torch import nn
+
+        return nn.Softmax(a.dim)

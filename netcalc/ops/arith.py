@@ -1,0 +1,76 @@
+"""Subtraction and division (like add and mul: two operands with broadcasting, or a constant), and
+a learned parameter tensor added to or multiplied with the operand (ConvNeXt's layer scale, a
+learned bias).
+
+No convention counts them: fvcore 0.1.5 reports ``aten::sub``, ``rsub``, ``div``, ``mul`` and
+``add`` as unsupported operators (0 flops) and FlopCounterMode has no formula for them. A learned
+parameter tensor counts its elements as parameters.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Tuple
+
+from ..errors import GraphError
+from .elementwise import Binary
+from .registry import OpDef, format_shape, is_concrete, register_op, zero
+
+MAX_PARAM_DIM = 1 << 20
+
+
+@register_op
+class Sub(Binary):
+    name, symbol = "sub", "sub"
+
+
+@register_op
+class Div(Binary):
+    name, symbol = "div", "div"
+
+
+@dataclass(frozen=True)
+class ParamAttrs:
+    param_shape: Tuple[int, ...]
+
+
+class ParamBinary(OpDef):
+    """``x <op> p`` with a learned ``p`` of ``param_shape`` that broadcasts to ``x``'s shape."""
+
+    Attrs = ParamAttrs
+    symbol = ""
+
+    def parse(self, f: Any) -> ParamAttrs:
+        return ParamAttrs(f.int_list("param_shape", lo=1, hi=MAX_PARAM_DIM, min_len=1, max_len=8))
+
+    def infer_shape(self, ins: Any, a: ParamAttrs) -> Any:
+        shape = ins[0]
+        fits = len(a.param_shape) <= len(shape) and all(
+            p == 1 or p == s or not is_concrete(s) for p, s in zip(a.param_shape[::-1], shape[::-1]))
+        if not fits:
+            raise GraphError(f"param_shape {format_shape(a.param_shape)} does not broadcast to "
+                             f"the input shape {format_shape(shape)}", field="param_shape")
+        return shape
+
+    def conditions(self, ins: Any, out: Any, a: ParamAttrs) -> Any:
+        return tuple((s, p) for s, p in zip(ins[0][::-1], a.param_shape[::-1])
+                     if p != 1 and s != p)
+
+    params = staticmethod(lambda ins, out, a: math.prod(a.param_shape))
+    flops = {"pycls": zero}
+    acts = {"pycls": zero}
+
+    def torch(self, ins: Any, out: Any, a: ParamAttrs) -> Any:
+        from ..torch.tensor_modules import ParamBinary as ParamBinaryModule
+
+        return ParamBinaryModule(self.symbol, a.param_shape)
+
+
+@register_op
+class ParamMul(ParamBinary):
+    name, symbol = "param_mul", "mul"
+
+
+@register_op
+class ParamAdd(ParamBinary):
+    name, symbol = "param_add", "add"

@@ -1,0 +1,66 @@
+"""Matrix products (``torch.matmul``): batched, with torch's broadcasting of the batch dims.
+
+The three counters disagree when the second operand's batch dims are broadcast over a smaller
+first one: fvcore 0.1.5's ``aten::matmul`` handle counts ``prod(A's shape) * N``, FlopCounterMode
+counts 2 per multiply-accumulate of the ``mm``/``bmm`` matmul becomes (``2 * out * K``), and pycls
+(its attention code) counts the multiply-accumulates, ``out * K``. Every counter that counts
+activations counts the output elements.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..errors import GraphError
+from .elementwise import broadcast, broadcast_mismatches
+from .registry import OpDef, format_shape, is_concrete, numel_out, register_op, zero
+from .simple import NO_ATTRS, NoAttrs
+
+
+def matmul_macs(ins: Any, out: Any, a: Any) -> Any:
+    """Multiply-accumulates: K per output element."""
+    return math.prod(out) * ins[0][-1]
+
+
+@register_op
+class Matmul(OpDef):
+    """``A @ B`` with A (..., M, K) and B (..., K, N), both of rank 2 or more (fvcore fails on a
+    1-D second operand)."""
+
+    name = "matmul"
+    Attrs = NoAttrs
+    arity = (2, 2)
+
+    def parse(self, f: Any) -> NoAttrs:
+        return NO_ATTRS
+
+    def infer_shape(self, ins: Any, a: NoAttrs) -> Any:
+        left, right = ins
+        if len(left) < 2 or len(right) < 2:
+            raise GraphError(f"needs two operands of rank 2 or more, got {format_shape(left)} "
+                             f"and {format_shape(right)}", field="inputs")
+        if is_concrete(left[-1]) and is_concrete(right[-2]) and left[-1] != right[-2]:
+            raise GraphError(f"{format_shape(left)} @ {format_shape(right)}: inner sizes "
+                             f"{left[-1]} and {right[-2]} differ", field="inputs")
+        try:
+            batch = broadcast(left[:-2], right[:-2])
+        except GraphError:
+            raise GraphError(f"{format_shape(left)} @ {format_shape(right)}: batch dims do not "
+                             "broadcast", field="inputs") from None
+        return tuple(batch) + (left[-2], right[-1])
+
+    def conditions(self, ins: Any, out: Any, a: NoAttrs) -> Any:
+        left, right = ins
+        inner = () if left[-1] == right[-2] else ((left[-1], right[-2]),)
+        return inner + broadcast_mismatches(left[:-2], right[:-2])
+
+    params = staticmethod(zero)
+    flops = {"pycls": matmul_macs,
+             "fvcore": lambda ins, out, a: math.prod(ins[0]) * ins[1][-1],
+             "torch": lambda ins, out, a: 2 * matmul_macs(ins, out, a)}
+    acts = {"pycls": numel_out}
+
+    def torch(self, ins: Any, out: Any, a: NoAttrs) -> Any:
+        import torch
+
+        return torch.matmul

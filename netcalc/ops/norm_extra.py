@@ -1,0 +1,122 @@
+"""Layer norm (channels-last, or channels-first over dim 1 of a map) and group norm.
+
+fvcore 0.1.5 counts ``aten::layer_norm`` and ``aten::group_norm`` as 5 flops per input element
+with an affine transform and 4 without; FlopCounterMode counts nothing. pycls counts no flops for
+its norms (``norm2d_cx``, ``layernorm_cx``: parameters only), and netcalc's pycls does the same for
+group norm.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Tuple
+
+from ..errors import GraphError
+from .registry import OpDef, format_shape, is_concrete, register_op, zero
+
+MAX_SIZE = 1 << 20
+
+
+def _norm_flops(ins: Any, out: Any, a: Any) -> Any:
+    """fvcore's norm handle: 4 per input element, 5 with an affine transform."""
+    return (4 + int(a.affine)) * math.prod(ins[0])
+
+
+@dataclass(frozen=True)
+class LayerNormAttrs:
+    normalized_shape: Tuple[int, ...]
+    affine: bool = True                 # the spec's `elementwise_affine`
+    channels_first: bool = False
+    eps: float = 1e-5
+
+
+@register_op
+class LayerNorm(OpDef):
+    """``nn.LayerNorm`` over the last ``len(normalized_shape)`` dims; with ``channels_first``,
+    over dim 1 of a (N, C, H, W) map, built as torchvision's permute, layer norm, permute."""
+
+    name = "layer_norm"
+    Attrs = LayerNormAttrs
+
+    def parse(self, f: Any) -> LayerNormAttrs:
+        return LayerNormAttrs(f.int_list("normalized_shape", lo=1, hi=MAX_SIZE, min_len=1,
+                                         max_len=8),
+                              f.bool("elementwise_affine", True), f.bool("channels_first", False),
+                              f.float("eps", 1e-5, lo=0.0, hi=1.0))
+
+    def infer_shape(self, ins: Any, a: LayerNormAttrs) -> Any:
+        shape = ins[0]
+        normalised = self._normalised_dims(shape, a)
+        if any(is_concrete(d) and d != n for d, n in zip(normalised, a.normalized_shape)):
+            where = "dim 1" if a.channels_first else f"the last {len(a.normalized_shape)} dims"
+            raise GraphError(f"normalized_shape {list(a.normalized_shape)} does not match {where}"
+                             f" of the input {format_shape(shape)}", field="normalized_shape")
+        return shape
+
+    @staticmethod
+    def _normalised_dims(shape: Any, a: LayerNormAttrs) -> Tuple[Any, ...]:
+        if a.channels_first:
+            if len(shape) != 4 or len(a.normalized_shape) != 1:
+                raise GraphError(f"channels_first needs a (N, C, H, W) input and one normalized "
+                                 f"size, got {format_shape(shape)}", field="channels_first")
+            return (shape[1],)
+        if len(a.normalized_shape) > len(shape):
+            raise GraphError(f"normalized_shape {list(a.normalized_shape)} has more dims than "
+                             f"the input {format_shape(shape)}", field="normalized_shape")
+        return tuple(shape[len(shape) - len(a.normalized_shape):])
+
+    def conditions(self, ins: Any, out: Any, a: LayerNormAttrs) -> Any:
+        return tuple((d, n) for d, n in zip(self._normalised_dims(ins[0], a), a.normalized_shape)
+                     if d != n)
+
+    params = staticmethod(lambda ins, out, a: 2 * math.prod(a.normalized_shape) * int(a.affine))
+    flops = {"pycls": zero, "fvcore": _norm_flops, "torch": zero}
+    acts = {"pycls": zero}
+
+    def torch(self, ins: Any, out: Any, a: LayerNormAttrs) -> Any:
+        from torch import nn
+
+        norm = nn.LayerNorm(a.normalized_shape, a.eps, a.affine)
+        if not a.channels_first:
+            return norm
+        from ..torch.tensor_modules import ChannelsFirst
+
+        return ChannelsFirst(norm)
+
+
+@dataclass(frozen=True)
+class GroupNormAttrs:
+    num_groups: int
+    affine: bool = True
+    eps: float = 1e-5
+
+
+@register_op
+class GroupNorm(OpDef):
+    """``nn.GroupNorm`` over the channels (dim 1) of a (N, C, ...) tensor."""
+
+    name = "group_norm"
+    Attrs = GroupNormAttrs
+
+    def parse(self, f: Any) -> GroupNormAttrs:
+        return GroupNormAttrs(f.int("num_groups", lo=1, hi=MAX_SIZE), f.bool("affine", True),
+                              f.float("eps", 1e-5, lo=0.0, hi=1.0))
+
+    def infer_shape(self, ins: Any, a: GroupNormAttrs) -> Any:
+        shape = ins[0]
+        if len(shape) < 2:
+            raise GraphError(f"needs a (N, C, ...) input, got {format_shape(shape)}",
+                             field="input")
+        if is_concrete(shape[1]) and shape[1] % a.num_groups:
+            raise GraphError(f"num_groups {a.num_groups} does not divide {shape[1]} channels",
+                             field="num_groups")
+        return shape
+
+    params = staticmethod(lambda ins, out, a: 2 * ins[0][1] * int(a.affine))
+    flops = {"pycls": zero, "fvcore": _norm_flops, "torch": zero}
+    acts = {"pycls": zero}
+
+    def torch(self, ins: Any, out: Any, a: GroupNormAttrs) -> Any:
+        from torch import nn
+
+        return nn.GroupNorm(a.num_groups, ins[0][1], a.eps, a.affine)

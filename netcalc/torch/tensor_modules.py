@@ -1,0 +1,34 @@
+"""torch modules that the new ops' torch facets build to (imported only by those facets)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+
+class ParamBinary(nn.Module):
+    """``x * p`` or ``x + p`` with a learned ``p`` (ConvNeXt's layer scale, a learned bias)."""
+
+    def __init__(self, op: str, param_shape: Sequence[int]):
+        super().__init__()
+        self.op = op
+        self.param = nn.Parameter(torch.zeros(tuple(param_shape)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.param if self.op == "mul" else x + self.param
+
+    def extra_repr(self) -> str:
+        return f"op={self.op}, param_shape={tuple(self.param.shape)}"
+
+
+class ChannelsFirst(nn.Module):
+    """Runs a channels-last op over dim 1 of a (N, C, H, W) map: permute, op, permute back
+    (torchvision's ``LayerNorm2d``; fvcore then sees one ``aten::layer_norm``)."""
+
+    def __init__(self, op: nn.Module):
+        super().__init__()
+        self.op = op
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.op(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)

@@ -1,0 +1,101 @@
+"""Hand-written graph specs, one or more per op added with the op registry (shared by the tests).
+
+Every case starts from a 3-channel input and puts the op between convolutions, so that its output
+shape matters to the counted layers around it. Each case runs at a square and a rectangular
+resolution whose sides strides and adaptive sizes do not divide.
+"""
+
+SQUARE = 20
+RECTANGLE = (17, 26)
+
+
+def conv(out, **kw):
+    return {"op": "conv", "out": out, "kernel": kw.pop("kernel", 3), **kw}
+
+
+CASES = {
+    "hardswish": [conv(8), {"op": "hardswish"}, conv(4)],
+    "hardsigmoid": [conv(8), {"op": "hardsigmoid"}, conv(4)],
+    "tanh": [conv(8), {"op": "tanh"}, conv(4)],
+    "mish": [conv(8), {"op": "mish"}, conv(4)],
+    "gelu": [conv(8), {"op": "gelu"}, {"op": "gelu", "approximate": "tanh"}, conv(4)],
+    "leaky_relu": [conv(8), {"op": "leaky_relu", "negative_slope": 0.2}, conv(4)],
+    "elu": [conv(8), {"op": "elu", "alpha": 0.5}, conv(4)],
+    "softplus": [conv(8), {"op": "softplus", "beta": 2, "threshold": 10}, conv(4)],
+    "prelu": [conv(8), {"op": "prelu", "num_parameters": 8}, {"op": "prelu"}, conv(4)],
+    "softmax": [conv(8), {"op": "softmax", "dim": 1}, {"op": "softmax", "dim": -1}, conv(4)],
+    "sub": [conv(8, name="a"), conv(8, name="b", input="input"), {"op": "sub", "inputs": ["a", "b"]},
+            {"op": "sub", "value": 3}, conv(4)],
+    "div": [conv(8, name="a"), {"op": "gap", "name": "g"}, conv(8, kernel=1, name="s", bias=True),
+            {"op": "div", "inputs": ["a", "s"]}, {"op": "div", "value": 6.0}, conv(4)],
+    "add": [conv(8, name="a"), conv(1, kernel=1, name="one"),
+            {"op": "add", "inputs": ["a", "one"]}, {"op": "add", "value": 3.0}, conv(4)],
+    "mul": [conv(8, name="a"), {"op": "gap"}, {"op": "flatten"}, {"op": "linear", "out": 8},
+            {"op": "reshape", "shape": [1, 8, 1, 1], "name": "gate"},
+            {"op": "mul", "inputs": ["a", "gate"]}, {"op": "mul", "value": 0.5}, conv(4)],
+    "concat": [conv(8, name="a"), conv(4, name="b"),
+               {"op": "concat", "inputs": ["input", "a", "b"]}, conv(6, name="c"),
+               {"op": "concat", "inputs": ["c", "c"], "dim": -1}, conv(4)],
+    "slice": [conv(10, name="a"), {"op": "slice", "dim": 1, "start": 0, "stop": 3, "name": "s1"},
+              {"op": "slice", "input": "a", "dim": 1, "start": -7, "name": "s2"},
+              conv(4, input="s2"), {"op": "slice", "dim": 2, "start": 1, "stop": -1},
+              {"op": "slice", "dim": -1, "stop": 5}, conv(4), {"op": "add", "value": 1}],
+    "reshape": [conv(8), {"op": "reshape", "shape": ["d0", 2, 4, "d2", "d3"]},
+                {"op": "reshape", "shape": ["d0", -1, "d4"]}, {"op": "reshape",
+                                                              "shape": [1, 8, -1, "d2"]}, conv(4)],
+    "permute": [conv(8), {"op": "permute", "dims": [0, 2, 3, 1]}, {"op": "linear", "out": 6},
+                {"op": "permute", "dims": [0, -1, 1, 2]}, conv(4)],
+    "transpose": [conv(8), {"op": "reshape", "shape": ["d0", 2, 4, "d2", "d3"]},
+                  {"op": "transpose", "dim0": 1, "dim1": 2},
+                  {"op": "reshape", "shape": ["d0", 8, "d3", "d4"]}, conv(4)],
+    "channel_shuffle": [conv(8), {"op": "channel_shuffle", "groups": 4}, conv(4)],
+    "identity": [conv(8), {"op": "identity"}, conv(4)],
+    "pad": [conv(8), {"op": "pad", "pad": [1, 2, 0, 3]}, {"op": "pad", "pad": [1, 1], "value": 1.5},
+            conv(4)],
+    "mean": [conv(8, name="a"), {"op": "mean", "dim": [2, 3]}, {"op": "linear", "out": 5},
+             {"op": "mean", "input": "a", "dim": [-1, 1], "keepdim": True}, conv(4, kernel=1)],
+    "adaptive_avgpool": [conv(8), {"op": "adaptive_avgpool", "output_size": [5, 7]}, conv(4),
+                         {"op": "adaptive_avgpool", "output_size": 1}],
+    "adaptive_maxpool": [conv(8), {"op": "adaptive_maxpool", "output_size": 3}, conv(4),
+                         {"op": "adaptive_maxpool", "output_size": [30, 2]}],
+    "upsample": [conv(8), {"op": "upsample", "scale_factor": 2}, conv(4, stride=2),
+                 {"op": "upsample", "mode": "bilinear", "size": [11, 13], "align_corners": True},
+                 {"op": "upsample", "mode": "bilinear", "scale_factor": [1, 3]}, conv(4)],
+    "matmul": [conv(8, name="x"), {"op": "flatten", "start_dim": 2},
+               {"op": "transpose", "dim0": 1, "dim1": 2, "name": "tokens"},
+               {"op": "linear", "out": 8, "name": "q"},
+               {"op": "linear", "input": "tokens", "out": 8, "name": "k"},
+               {"op": "transpose", "dim0": -2, "dim1": -1, "name": "kt"},
+               {"op": "matmul", "inputs": ["q", "kt"]}, {"op": "softmax", "dim": -1},
+               {"op": "matmul", "with": "tokens", "name": "attended"},
+               {"op": "gap", "input": "x"}, conv(16, kernel=1),
+               {"op": "reshape", "shape": [2, 8, 1], "name": "b"},
+               {"op": "matmul", "inputs": ["attended", "b"]}],
+    "layer_norm": [conv(8), {"op": "layer_norm", "normalized_shape": [8], "channels_first": True},
+                   {"op": "permute", "dims": [0, 2, 3, 1]},
+                   {"op": "layer_norm", "normalized_shape": [8]},
+                   {"op": "layer_norm", "normalized_shape": [8], "elementwise_affine": False},
+                   {"op": "permute", "dims": [0, 3, 1, 2]}, conv(4)],
+    "group_norm": [conv(8), {"op": "group_norm", "num_groups": 2},
+                   {"op": "group_norm", "num_groups": 8, "affine": False}, conv(4)],
+    "param_mul": [conv(8), {"op": "param_mul", "param_shape": [8, 1, 1]}, conv(4)],
+    "param_add": [conv(8), {"op": "param_add", "param_shape": [1, 8, 1, 1]},
+                  {"op": "permute", "dims": [0, 2, 3, 1]}, {"op": "param_add", "param_shape": [8]},
+                  {"op": "permute", "dims": [0, 3, 1, 2]}, conv(4)],
+    "dilated_conv": [conv(8, dilation=2), conv(8, kernel=[1, 5], bias=True),
+                     conv(4, kernel=[3, 5], dilation=[2, 1], stride=[2, 1], groups=2)],
+    "ceil_mode_pool": [conv(8), {"op": "maxpool", "kernel": 3, "stride": 2, "padding": 0,
+                                 "ceil_mode": True},
+                       {"op": "avgpool", "kernel": 3, "stride": 2, "padding": 1,
+                        "ceil_mode": True, "count_include_pad": False},
+                       {"op": "maxpool", "kernel": 2, "stride": 3, "padding": 0,
+                        "ceil_mode": True}, conv(4, kernel=1)],
+    "bn1d": [conv(8), {"op": "gap"}, {"op": "flatten"}, {"op": "bn"}, {"op": "linear", "out": 5}],
+}
+
+
+def spec(op, resolution=SQUARE):
+    """The graph spec of ``CASES[op]`` at ``resolution``."""
+    res = list(resolution) if isinstance(resolution, tuple) else resolution
+    return {"family": "graph", "name": f"case_{op}", "resolution": res,
+            "layers": [dict(layer) for layer in CASES[op]]}
