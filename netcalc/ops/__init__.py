@@ -7,7 +7,8 @@ from importlib import import_module
 
 from .registry import OPS, OpDef, get_op, register_op, unregister_op
 
-_GROUPS = ("simple", "conv", "norm", "pool", "linear", "elementwise", "shape")
+_GROUPS = ("simple", "conv", "norm", "pool", "linear", "elementwise", "shape",
+           "activation_extra", "arith", "matmul", "norm_extra", "resample", "tensor")
 for _group in _GROUPS:
     import_module(f".{_group}", __name__)
 

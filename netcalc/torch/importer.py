@@ -11,10 +11,11 @@ names (``add_3``, ``cat_1``) for function calls, so a per-layer diff points at t
 """
 from __future__ import annotations
 
+import contextlib
 import operator
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import torch
 from torch import fx, nn
@@ -73,10 +74,20 @@ def _hw(resolution: Resolution) -> Tuple[int, int]:
     return int(h), int(w)
 
 
-def trace(module: nn.Module, source: str) -> fx.GraphModule:
-    """The fx graph of ``module`` in eval mode (the caller's train/eval state is restored)."""
-    training = module.training
+@contextlib.contextmanager
+def eval_mode(module: nn.Module) -> Iterator[None]:
+    """``module`` in eval mode inside, its own train/eval state (per submodule) after."""
+    states = [(m, m.training) for m in module.modules()]
     module.eval()
+    try:
+        yield
+    finally:
+        for m, training in states:
+            m.training = training
+
+
+def trace(module: nn.Module, source: str) -> fx.GraphModule:
+    """The fx graph of ``module`` (in eval mode: the caller's)."""
     try:
         return fx.GraphModule(module, fx.Tracer().trace(module))
     except Exception as exc:  # noqa: BLE001 -- every tracing failure is the same user message
@@ -85,8 +96,6 @@ def trace(module: nn.Module, source: str) -> fx.GraphModule:
                             "(Python control flow that depends on tensor values cannot be "
                             "traced symbolically; move it out of forward, or import a "
                             "submodule that traces)") from None
-    finally:
-        module.train(training)
 
 
 def _summary(value: Any) -> Any:
@@ -306,17 +315,10 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
     """The graph-spec data of ``module`` (unchecked; :func:`from_torch` checks it)."""
     source = source or type(module).__name__
     hw = _hw(resolution)
-    gm = trace(module, source)
     in_channels = in_channels or _in_channels(module)
-    try:
-        shapes = propagate(gm, in_channels, hw)
-    except Exception as exc:  # noqa: BLE001 -- the model's own refusal of this input size
-        raise RunFailure(source, "resolution", f"the module does not run on a (1, "
-                            f"{in_channels}, {hw[0]}, {hw[1]}) input: {_first_line(exc)}") from None
-    try:
-        probe = propagate(gm, in_channels, (hw[0] + PROBE_STEP[0], hw[1] + PROBE_STEP[1]))
-    except Exception:  # noqa: BLE001 -- a model fixed to one size: its reshapes say so below
-        probe = None
+    with eval_mode(module):
+        gm = trace(module, source)
+        shapes, probe = _run(gm, in_channels, hw, source)
     converter = _Converter(gm, shapes, probe, allow_unknown)
     for node in gm.graph.nodes:
         try:
@@ -335,6 +337,22 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
     if notes:
         data["notes"] = notes
     return Imported(data, converter.traced, converter.node_params, unused, converter.unknown)
+
+
+def _run(gm: fx.GraphModule, in_channels: int, hw: Tuple[int, int],
+         source: str) -> Tuple[Dict[fx.Node, Any], Optional[Dict[fx.Node, Any]]]:
+    """Shapes at the asked resolution, and at the probe resolution (None where the model
+    refuses it: then its reshapes are marked as fitting one resolution only)."""
+    try:
+        shapes = propagate(gm, in_channels, hw)
+    except Exception as exc:  # noqa: BLE001 -- the model's own refusal of this input size
+        raise RunFailure(source, "resolution", f"the module does not run on a (1, "
+                         f"{in_channels}, {hw[0]}, {hw[1]}) input: {_first_line(exc)}") from None
+    try:
+        probe = propagate(gm, in_channels, (hw[0] + PROBE_STEP[0], hw[1] + PROBE_STEP[1]))
+    except Exception:  # noqa: BLE001 -- a model fixed to one size
+        probe = None
+    return shapes, probe
 
 
 def _first_line(exc: BaseException) -> str:
