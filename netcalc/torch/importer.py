@@ -158,6 +158,7 @@ class _Converter:
         self.node_params: Dict[str, int] = {}
         self.used_params: Set[int] = set()
         self.unknown: List[Unknown] = []
+        self.poisoned: Set[fx.Node] = set()           # unsupported, and what fails for it
         self.fixed: List[str] = []
         self.taken: Set[str] = {"input"}
         self.previous = "input"
@@ -241,6 +242,10 @@ class _Converter:
                         self.is_param, lambda why: self.fixed.append(f"{node.name}: {why}"))
             self._apply(node, module, entry.convert(call))
         except Unsupported as exc:
+            if entry is not None and any(a in self.poisoned for a in node.all_input_nodes):
+                self.poisoned.add(node)     # fails only because an input is unsupported
+                self.names[node] = "input"
+                return
             self._unsupported(node, module, str(exc))
 
     def _apply(self, node: fx.Node, module: Optional[nn.Module], result: Any) -> None:
@@ -277,6 +282,7 @@ class _Converter:
     def _unsupported(self, node: fx.Node, module: Optional[nn.Module], reason: str) -> None:
         unknown = Unknown(op_table.describe(node, module), node.name, _module_path(node), reason)
         self.unknown.append(unknown)
+        self.poisoned.add(node)
         if not self.allow_unknown:
             self.names[node] = "input"      # keep walking to find every other unsupported op
             return
@@ -396,14 +402,11 @@ def check(imported: Imported, spec: Spec, source: str) -> None:
                                 f"params for {layer.op}, the module has {expected:,}")
 
 
-def from_torch(module: nn.Module, resolution: Resolution = 224, name: Optional[str] = None,
-               allow_unknown: bool = False, source: str = "",
-               in_channels: Optional[int] = None) -> Spec:
-    """The graph spec of a torch module, checked against its traced shapes and parameters.
-
-    Raises :class:`ImportFailure` (a :class:`~netcalc.SpecError`) naming every unsupported op,
-    or the first node whose shape or parameter count netcalc gets differently from torch.
-    """
+def import_checked(module: nn.Module, resolution: Resolution = 224, name: Optional[str] = None,
+                   allow_unknown: bool = False, source: str = "",
+                   in_channels: Optional[int] = None) -> Tuple[Spec, Imported]:
+    """:func:`from_torch`, also returning what the import saw (traced shapes, parameters per
+    node, parameters the eval forward never uses)."""
     source = source or name or type(module).__name__
     imported = convert(module, resolution, name, allow_unknown, source, in_channels)
     try:
@@ -412,4 +415,37 @@ def from_torch(module: nn.Module, resolution: Resolution = 224, name: Optional[s
         raise ImportFailure(source, exc.field, f"the imported spec does not load: "
                                                f"{exc.message}") from None
     check(imported, spec, source)
-    return spec
+    return spec, imported
+
+
+def from_torch(module: nn.Module, resolution: Resolution = 224, name: Optional[str] = None,
+               allow_unknown: bool = False, source: str = "",
+               in_channels: Optional[int] = None) -> Spec:
+    """The graph spec of a torch module, checked against its traced shapes and parameters.
+
+    ``resolution``: the input size it is traced at, 224 or (h, w). Raises
+    :class:`ImportFailure` (a :class:`~netcalc.SpecError`) naming every unsupported op (unless
+    ``allow_unknown``: then they are free identity ops listed in the spec's notes), or the first
+    node whose shape or parameter count netcalc gets differently from torch.
+    """
+    return import_checked(module, resolution, name, allow_unknown, source, in_channels)[0]
+
+
+def traced_totals(module: nn.Module, resolution: Resolution) -> Dict[str, int]:
+    """What the tools count on the real module (CPU, eval): fvcore's flops and activations,
+    FlopCounterMode's flops, and the numel of its parameters."""
+    from .validate import run_measures
+
+    measured = run_measures(module, (torch.randn(1, _in_channels(module), *_hw(resolution)),),
+                            ["fvcore.flops", "fvcore.acts", "torch.flops", "torch.numel"])
+    return {name: measured[name].total for name in measured}
+
+
+def imported_totals(spec: Spec, resolution: Optional[Resolution] = None) -> Dict[str, int]:
+    """The same four counts from the spec alone (no torch needed for these)."""
+    import netcalc
+
+    fvcore, by_torch = netcalc.count(spec, "fvcore", resolution), netcalc.count(
+        spec, "torch", resolution)
+    return {"fvcore.flops": fvcore.flops, "fvcore.acts": fvcore.acts,
+            "torch.flops": by_torch.flops, "torch.numel": by_torch.params}

@@ -469,16 +469,27 @@ def getitem(call: Call) -> Any:
     if Ellipsis in index:
         at = index.index(Ellipsis)
         index = index[:at] + (slice(None),) * (len(shape) - len(index) + 1) + index[at + 1:]
-    ops = []
+    ops: List[Op] = []
+    kept = []           # input dims the result keeps (an int index drops its dim)
     for dim, item in enumerate(index):
+        if isinstance(item, int) and not isinstance(item, bool):
+            # negative stays negative (counted from the end, at every resolution)
+            bounds = {"start": item} if item == -1 else {"start": item, "stop": item + 1}
+            ops.append(Op("slice", {"dim": dim, **bounds}))
+            continue
+        kept.append(dim)
         if not isinstance(item, slice) or item.step not in (None, 1) or any(
                 isinstance(v, fx.Node) for v in (item.start, item.stop)):
-            raise Unsupported(f"tensor indexing with {item!r} (slices with step 1 are modelled)")
+            raise Unsupported(f"tensor indexing with {item!r} (ints and slices with step 1 "
+                              "are modelled)")
         start, stop, _ = item.indices(shape[dim])
-        if (start, stop) != (0, shape[dim]):
-            ops.append(Op("slice", {"dim": dim, "start": item.start, "stop": item.stop}))
-    for op in ops:      # python slice semantics: omitted bounds stay omitted
-        op.attrs = {k: v for k, v in op.attrs.items() if v is not None}
+        if (start, stop) != (0, shape[dim]):     # python slice semantics: omitted stays omitted
+            bounds = {"start": item.start, "stop": item.stop}
+            ops.append(Op("slice", {"dim": dim, **{k: v for k, v in bounds.items()
+                                                   if v is not None}}))
+    kept += range(len(index), len(shape))
+    if len(kept) < len(shape):      # the dims of int indices go: a reshape to the kept dims
+        ops.append(Op("reshape", {"shape": [f"d{k}" for k in kept]}))
     return ops or Alias(source)
 
 
