@@ -6,8 +6,8 @@ from typing import Any, Mapping
 
 def to_yaml(spec: Any) -> str:
     """YAML text of a spec: a :class:`~netcalc.Spec` (from ``netcalc.from_torch`` or
-    ``load_spec``) or its data. Short nodes are written on one line each, so a per-layer diff
-    of two specs is one line per changed layer."""
+    ``load_spec``) or its data. Each layer is one line, so a diff of two specs shows one line
+    per changed layer."""
     import yaml
 
     from .spec import Spec
@@ -15,4 +15,10 @@ def to_yaml(spec: Any) -> str:
     data = spec.raw if isinstance(spec, Spec) else spec
     if not isinstance(data, Mapping):
         raise TypeError(f"to_yaml takes a Spec or a mapping, not {type(data).__name__}")
-    return yaml.safe_dump(dict(data), sort_keys=False, default_flow_style=None, width=100)
+    head = {k: v for k, v in data.items() if k != "layers"}
+    text = yaml.safe_dump(head, sort_keys=False, default_flow_style=False, width=100)
+    if "layers" not in data:
+        return text
+    lines = [yaml.safe_dump(dict(layer), sort_keys=False, default_flow_style=True,
+                            width=float("inf")).strip() for layer in data["layers"]]
+    return text + "layers:\n" + "".join(f"- {line}\n" for line in lines)

@@ -248,3 +248,32 @@ def test_bad_resolution_is_one_line():
     assert result.exit_code == 2
     assert result.output == "error: --resolution: '12by4' is not an int or HxW (e.g. 224, " \
                             "192x256)\n"
+
+
+# -- the example other repository: its imported, locked model guards its Python source ------------
+def test_changing_a_layer_of_the_python_model_fails_its_test_with_a_per_layer_diff(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    repo = tmp_path / "repo"
+    shutil.copytree(os.path.join(ROOT, "tests", "example_other_repo"), repo,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    model = repo / "tiny_shuffle_model.py"
+    source = model.read_text()
+    depthwise = "nn.Conv2d(half, half, 3, padding=1, groups=half, bias=False)"
+    assert depthwise in source
+    model.write_text(source.replace(depthwise, depthwise.replace("3, padding=1", "5, padding=2")))
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "test_edge_net_complexity.py", "-k", "imports_as_its_spec"],
+                          cwd=repo, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    # both units' depthwise convs, 3x3 -> 5x5 on 12 channels at 24x24: flops 9 -> 25 per
+    # position and channel, params 9*12 -> 25*12; their output shapes and acts are unchanged
+    for unit in (0, 1):
+        assert (f"~ units.{unit}.branch.3 (conv) flops: 62,208 -> 172,800 (+110,592)"
+                in done.stdout)
+        assert f"~ units.{unit}.branch.3 (conv) params: 108 -> 300 (+192)" in done.stdout
+    assert "tiny_shuffle no longer imports as" in done.stdout

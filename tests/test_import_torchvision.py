@@ -22,27 +22,11 @@ import netcalc  # noqa: E402
 from netcalc.torch.importer import (ImportFailure, import_checked, imported_totals,  # noqa: E402
                                     traced_totals)
 
-from tv import torchvision_models  # noqa: E402
+from tv import CLASSIFIERS, DEFAULT_RESOLUTION, torchvision_models  # noqa: E402
 
 FAST = [("resnet18", 64), ("mobilenet_v3_small", 64), ("shufflenet_v2_x0_5", 64),
         ("squeezenet1_1", 64), ("densenet121", 64), ("resnet18", (48, 80)),
         ("mobilenet_v3_small", (64, 96))]
-SWEEP = (["alexnet"] + [f"vgg{d}{bn}" for d in (11, 13, 16, 19) for bn in ("", "_bn")]
-         + [f"resnet{d}" for d in (18, 34, 50, 101, 152)]
-         + ["wide_resnet50_2", "wide_resnet101_2", "resnext50_32x4d", "resnext101_32x8d",
-            "resnext101_64x4d"]
-         + [f"regnet_{k}_{s}" for k in "xy" for s in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf",
-                                                       "16gf", "32gf")] + ["regnet_y_128gf"]
-         + [f"efficientnet_b{i}" for i in range(8)]
-         + [f"efficientnet_v2_{s}" for s in "sml"]
-         + ["mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large"]
-         + [f"mnasnet{s}" for s in ("0_5", "0_75", "1_0", "1_3")]
-         + [f"shufflenet_v2_x{s}" for s in ("0_5", "1_0", "1_5", "2_0")]
-         + ["squeezenet1_0", "squeezenet1_1"]
-         + [f"densenet{d}" for d in (121, 161, 169, 201)]
-         + ["googlenet", "inception_v3"]
-         + [f"convnext_{s}" for s in ("tiny", "small", "base", "large")])
-DEFAULT_RESOLUTION = {"inception_v3": 299}
 RECTANGULAR = (192, 256)
 slow = pytest.mark.skipif(not os.environ.get("NETCALC_SLOW"),
                           reason="the whole torchvision sweep: set NETCALC_SLOW=1")
@@ -175,7 +159,7 @@ def test_transformers_fail_listing_exactly_the_ops_they_lack(name, expected):
 
 @pytest.mark.slow
 @slow
-@pytest.mark.parametrize("name", SWEEP)
+@pytest.mark.parametrize("name", CLASSIFIERS)
 def test_torchvision_sweep(name):
     resolution = DEFAULT_RESOLUTION.get(name, 224)
     assert_counts_match(name, resolution)

@@ -15,7 +15,22 @@ _SCHEMAS = {
     "torchvision::nms": "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
     "torchvision::qnms": "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
 }
-_LIBRARIES: list = []      # torch.library.Library objects must stay alive for their definitions
+# every classification model of torchvision 0.28 except the transformers (issue 11's list)
+CLASSIFIERS = tuple(
+    ["alexnet"] + [f"vgg{d}{bn}" for d in (11, 13, 16, 19) for bn in ("", "_bn")]
+    + [f"resnet{d}" for d in (18, 34, 50, 101, 152)]
+    + ["wide_resnet50_2", "wide_resnet101_2", "resnext50_32x4d", "resnext101_32x8d",
+       "resnext101_64x4d"]
+    + [f"regnet_{k}_{s}" for k in "xy" for s in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf",
+                                                 "16gf", "32gf")] + ["regnet_y_128gf"]
+    + [f"efficientnet_b{i}" for i in range(8)] + [f"efficientnet_v2_{s}" for s in "sml"]
+    + ["mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large"]
+    + [f"mnasnet{s}" for s in ("0_5", "0_75", "1_0", "1_3")]
+    + [f"shufflenet_v2_x{s}" for s in ("0_5", "1_0", "1_5", "2_0")]
+    + ["squeezenet1_0", "squeezenet1_1"] + [f"densenet{d}" for d in (121, 161, 169, 201)]
+    + ["googlenet", "inception_v3"] + [f"convnext_{s}" for s in ("tiny", "small", "base", "large")])
+DEFAULT_RESOLUTION = {"inception_v3": 299}      # the others: 224
+TRANSFORMERS = ("vit_b_16", "swin_t", "maxvit_t")
 
 
 def import_torchvision() -> Optional[Any]:

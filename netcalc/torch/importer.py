@@ -135,10 +135,21 @@ def propagate(gm: fx.GraphModule, in_channels: int, hw: Tuple[int, int]) -> Dict
 
 # -- conversion -------------------------------------------------------------------------------------
 def _module_path(node: fx.Node) -> str:
+    """The qualified name of the module a node is (call_module) or runs inside (functions)."""
     if node.op == "call_module":
         return str(node.target)
     stack = node.meta.get("nn_module_stack") or {}
     return next(reversed(stack.values()))[0] if stack else ""
+
+
+def _labels(node: fx.Node) -> Tuple[str, str]:
+    """(stage, block) for ``--by stage|block``: the first one and two components of the module
+    the node runs in (``layer1``, ``layer1.0`` for ``layer1.0.conv1`` and for the add of that
+    block); a top-level module is its own stage; functions of the root's forward are "top"."""
+    path = _module_path(node)
+    container = path.rpartition(".")[0] if node.op == "call_module" else path
+    parts = container.split(".") if container else [path or "top"]
+    return parts[0], ".".join(parts[:2])
 
 
 class _Converter:
@@ -194,9 +205,7 @@ class _Converter:
     # - emitting -
     def _emit(self, node: fx.Node, op: Op, name: str, inputs: List[str], params: int) -> None:
         entry: Dict[str, Any] = {"name": name, "op": op.op}
-        path = _module_path(node)
-        parts = path.split(".") if path else ["top"]
-        labels = (parts[0], ".".join(parts[:2]))
+        labels = _labels(node)
         if labels != self.labels:
             entry["stage"], entry["block"] = labels
             self.labels = labels
@@ -449,3 +458,39 @@ def imported_totals(spec: Spec, resolution: Optional[Resolution] = None) -> Dict
         spec, "torch", resolution)
     return {"fvcore.flops": fvcore.flops, "fvcore.acts": fvcore.acts,
             "torch.flops": by_torch.flops, "torch.numel": by_torch.params}
+
+
+# -- a module against its committed spec --------------------------------------------------------
+def layer_diff(expected: Any, actual: Any, convention: str = "fvcore") -> List[str]:
+    """Per-layer differences of two specs (a committed spec and a fresh import): layers only
+    in one, a changed op or shape, and changed counts. Empty when they count the same."""
+    import netcalc
+
+    old, new = netcalc.count(expected, convention), netcalc.count(actual, convention)
+    rows = {layer.name: (layer, cost) for layer, cost in zip(old.graph.layers, old.costs)}
+    fresh = {layer.name: (layer, cost) for layer, cost in zip(new.graph.layers, new.costs)}
+    lines = [f"- {name} ({rows[name][0].op}): only in the spec" for name in rows
+             if name not in fresh]
+    for name, (layer, cost) in fresh.items():
+        if name not in rows:
+            lines.append(f"+ {name} ({layer.op}): only in the module")
+            continue
+        was, was_cost = rows[name]
+        if (was.op, tuple(was.shape)) != (layer.op, tuple(layer.shape)):
+            lines.append(f"~ {name}: {was.op} {list(was.shape)} -> {layer.op} "
+                         f"{list(layer.shape)}")
+        lines += [f"~ {name} ({layer.op}) {q}: {a:,} -> {b:,} ({b - a:+,})"
+                  for q, a, b in zip(("flops", "params", "acts"), was_cost, cost) if a != b]
+    return lines
+
+
+def assert_imports_as(module: nn.Module, spec: Any, convention: str = "fvcore") -> None:
+    """Fail with a per-layer diff when ``module`` no longer imports as the committed ``spec``
+    (same resolution, same name): the guard of a repository that checks its imported spec in."""
+    committed = load_spec(spec)
+    fresh = from_torch(module, committed.resolution, committed.name)
+    lines = layer_diff(committed, fresh, convention)
+    if lines:
+        raise AssertionError(f"{committed.name} no longer imports as {committed.source} "
+                             f"({convention} convention; re-run netcalc import if the change is "
+                             "meant):\n" + "\n".join(lines))
