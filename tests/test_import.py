@@ -277,3 +277,119 @@ def test_changing_a_layer_of_the_python_model_fails_its_test_with_a_per_layer_di
                 in done.stdout)
         assert f"~ units.{unit}.branch.3 (conv) params: 108 -> 300 (+192)" in done.stdout
     assert "tiny_shuffle no longer imports as" in done.stdout
+
+
+# -- every form of the table, imported from a small module, counts what the tools count ----------
+class Probe(nn.Module):
+    """A 3x3 conv to 8 channels, then ``fn(x, self)``; ``modules`` and ``params`` are attributes
+    fn may use (so modules are call_module nodes and parameters get_attr nodes)."""
+
+    def __init__(self, fn, params=None, **modules):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fn = fn
+        for name, module in modules.items():
+            setattr(self, name, module)
+        for name, shape in (params or {}).items():
+            setattr(self, name, nn.Parameter(torch.ones(shape)))
+
+    def forward(self, x):
+        return self.fn(self.conv(x), self)
+
+
+def activations(x, m):
+    x = torch.sigmoid(F.silu(m.a(m.b(x))))
+    x = F.gelu(torch.tanh(F.hardsigmoid(F.hardswish(x))), approximate="tanh")
+    return F.softplus(m.e(F.elu(m.d(F.leaky_relu(m.c(x), 0.2)), 0.5)), beta=2.0)
+
+
+def shapes(x):
+    a, b = torch.split(x, [3, 5], 1)
+    c, d = x.chunk(2, dim=1)
+    x = torch.cat([b, a, d, x.view(1, 2, 4, 16, 16).reshape(1, 8, 16, 16),
+                   torch.permute(c, (0, 1, 3, 2))], dim=1)
+    return x.mean(dim=(2, 3), keepdim=True)
+
+
+def tokens(x):
+    return x.flatten(2).transpose(1, 2)        # (1, H*W, 8)
+
+
+FORMS = {
+    "conv": Probe(lambda x, m: m.a(m.b(m.c(x))), a=nn.Conv2d(4, 8, (3, 5), 2, (1, 2), bias=True),
+                  b=nn.Conv2d(8, 4, 3, padding=2, dilation=2, groups=4),
+                  c=nn.Conv2d(8, 8, 3, padding=1)),
+    "bn": Probe(lambda x, m: m.a(x), a=nn.BatchNorm2d(8)),
+    "bn1d": Probe(lambda x, m: m.a(x.mean((2, 3))), a=nn.BatchNorm1d(8)),
+    "linear": Probe(lambda x, m: F.linear(m.a(x.mean((2, 3))), m.w, m.bias_),
+                    params={"w": (5, 6), "bias_": (5,)}, a=nn.Linear(8, 6)),
+    "linear_tokens": Probe(lambda x, m: m.a(tokens(x)), a=nn.Linear(8, 3, bias=False)),
+    "relu": Probe(lambda x, m: torch.relu_(F.relu(torch.relu(x).relu()).relu_())),
+    "relu6": Probe(lambda x, m: F.hardtanh(m.a(x), 0.0, 6.0), a=nn.ReLU6()),
+    "activations": Probe(lambda x, m: activations(x, m), a=nn.SiLU(), b=nn.Mish(),
+                         c=nn.PReLU(8), d=nn.GELU(), e=nn.LeakyReLU()),
+    "softmax": Probe(lambda x, m: m.a(F.softmax(x.softmax(1), dim=-1)), a=nn.Softmax(dim=2)),
+    "identity": Probe(lambda x, m: F.dropout(m.b(m.a(x)), 0.1, training=False),
+                      a=nn.Dropout(0.2), b=nn.Identity()),
+    "pools": Probe(lambda x, m: F.avg_pool2d(F.max_pool2d(m.a(m.b(x)), 3, 2, 1,
+                                                          ceil_mode=True), 2),
+                   a=nn.MaxPool2d(2, 1), b=nn.AvgPool2d(3, 2, 1, count_include_pad=False)),
+    "adaptive": Probe(lambda x, m: torch.cat([F.adaptive_avg_pool2d(x, 1).flatten(1),
+                                              m.a(x).flatten(1), m.b(x).flatten(1)], 1),
+                      a=nn.AdaptiveAvgPool2d((3, 5)), b=nn.AdaptiveMaxPool2d(2)),
+    "flatten": Probe(lambda x, m: m.a(torch.flatten(x, 2)), a=nn.Flatten()),
+    "norms": Probe(lambda x, m: m.c(m.a(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2))
+                   + F.layer_norm(x, (8, 16, 16)), c=nn.GroupNorm(2, 8), a=nn.LayerNorm(8)),
+    "layer_norm_2d": Probe(lambda x, m: F.layer_norm(x.permute(0, 2, 3, 1), (8,), m.w, m.b)
+                           .permute(0, 3, 1, 2), params={"w": (8,), "b": (8,)}),
+    "shapes": Probe(lambda x, m: shapes(x)),
+    "slices": Probe(lambda x, m: x[:, 2:6, 1:] + x[:, :4, :-1, ...] + x[:, 0:1, 1:] * 2),
+    "shuffle": Probe(lambda x, m: m.a(x) + x.transpose(2, 3), a=nn.ChannelShuffle(2)),
+    "upsample": Probe(lambda x, m: F.interpolate(m.a(x), scale_factor=2.0, mode="bilinear",
+                                                 align_corners=True)
+                      + F.interpolate(x, size=(64, 64)), a=nn.Upsample(scale_factor=2)),
+    "pad": Probe(lambda x, m: F.pad(x, (1, 2, 0, 1), value=0.5)),
+    "matmul": Probe(lambda x, m: torch.bmm(tokens(x), tokens(x).transpose(1, 2))
+                    @ tokens(x)),
+    "arith": Probe(lambda x, m: ((x + 1) * x - x / 2).sub(x).div_(3) * m.scale + m.shift,
+                   params={"scale": (8, 1, 1), "shift": (8, 1, 1)}),
+}
+
+
+@pytest.mark.parametrize("name", FORMS)
+def test_each_form_counts_what_fvcore_and_flopcountermode_count(name):
+    pytest.importorskip("fvcore")
+    from netcalc.torch.importer import import_checked, imported_totals, traced_totals
+
+    module = FORMS[name]
+    spec, _ = import_checked(module, 16, name)
+    assert imported_totals(spec) == traced_totals(module, 16)
+
+
+def test_conv_with_padding_same_is_counted_where_fvcore_skips_it():
+    """fvcore 0.1.5 has no handle for aten::_convolution_mode (Conv2d(padding='same')) and
+    counts 0; netcalc counts the conv it is (padding 1 for a 3x3), as FlopCounterMode does."""
+    pytest.importorskip("fvcore")
+    from netcalc.torch.importer import import_checked, imported_totals, traced_totals
+    from netcalc.torch.validate import run_measures
+
+    module = Probe(lambda x, m: m.a(x), a=nn.Conv2d(8, 8, 3, padding="same"))
+    spec, _ = import_checked(module, 16)
+    assert spec.raw["layers"][1]["padding"] == 1
+    counted, traced = imported_totals(spec), traced_totals(module, 16)
+    assert counted["torch.flops"] == traced["torch.flops"] == 2 * (27 + 72) * 8 * 256
+    measured = run_measures(module, (torch.zeros(1, 3, 16, 16),), ["fvcore.flops"])
+    assert dict(measured["fvcore.flops"].unsupported) == {"aten::_convolution_mode": 1}
+    assert counted["fvcore.flops"] == traced["fvcore.flops"] + 72 * 8 * 256
+
+
+def test_the_docs_list_every_form_of_the_table():
+    from conftest import ROOT
+
+    with open(os.path.join(ROOT, "docs", "your_own_model.md")) as handle:
+        doc = handle.read()
+    for entry in op_table.TABLE:
+        names = [f"nn.{m.__name__}" for m in entry.modules] + [f"x.{m}()" for m in entry.methods]
+        names += [getattr(f, "__name__", f).rpartition(".")[2] for f in entry.functions]
+        missing = [n for n in names if n not in doc]
+        assert not missing, f"docs/your_own_model.md does not list {missing} ({entry.op})"

@@ -12,6 +12,7 @@ names (``add_3``, ``cat_1``) for function calls, so a per-layer diff points at t
 from __future__ import annotations
 
 import contextlib
+import logging
 import operator
 from collections import Counter
 from dataclasses import dataclass, field
@@ -333,7 +334,7 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
     in_channels = in_channels or _in_channels(module)
     with eval_mode(module):
         gm = trace(module, source)
-        shapes, probe = _run(gm, in_channels, hw, source)
+        shapes, probe, probe_error = _run(gm, in_channels, hw, source)
     converter = _Converter(gm, shapes, probe, allow_unknown)
     for node in gm.graph.nodes:
         try:
@@ -349,25 +350,42 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
     }
     unused = _unused_params(module, converter.used_params)
     notes = _notes(converter, unused, hw)
+    if probe_error:
+        notes.append(f"fits only {hw[0]}x{hw[1]}: the module does not run at {probe_error}")
     if notes:
         data["notes"] = notes
     return Imported(data, converter.traced, converter.node_params, unused, converter.unknown)
 
 
+@contextlib.contextmanager
+def quiet_torch() -> Iterator[None]:
+    """FakeTensor logs every failing op at ERROR; a refused size is reported once instead."""
+    logger = logging.getLogger("torch._subclasses.fake_tensor")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _run(gm: fx.GraphModule, in_channels: int, hw: Tuple[int, int],
-         source: str) -> Tuple[Dict[fx.Node, Any], Optional[Dict[fx.Node, Any]]]:
-    """Shapes at the asked resolution, and at the probe resolution (None where the model
-    refuses it: then its reshapes are marked as fitting one resolution only)."""
+         source: str) -> Tuple[Dict[fx.Node, Any], Optional[Dict[fx.Node, Any]], str]:
+    """Shapes at the asked resolution, and at the probe resolution (None, and why, where the
+    model refuses it: then its reshapes are marked as fitting one resolution only)."""
     try:
         shapes = propagate(gm, in_channels, hw)
     except Exception as exc:  # noqa: BLE001 -- the model's own refusal of this input size
         raise RunFailure(source, "resolution", f"the module does not run on a (1, "
                          f"{in_channels}, {hw[0]}, {hw[1]}) input: {_first_line(exc)}") from None
+    probe_hw = (hw[0] + PROBE_STEP[0], hw[1] + PROBE_STEP[1])
+    probe_error = ""
     try:
-        probe = propagate(gm, in_channels, (hw[0] + PROBE_STEP[0], hw[1] + PROBE_STEP[1]))
-    except Exception:  # noqa: BLE001 -- a model fixed to one size
-        probe = None
-    return shapes, probe
+        with quiet_torch():
+            probe = propagate(gm, in_channels, probe_hw)
+    except Exception as exc:  # noqa: BLE001 -- a model fixed to one size
+        probe, probe_error = None, f"{probe_hw[0]}x{probe_hw[1]}: {_first_line(exc)}"
+    return shapes, probe, probe_error
 
 
 def _first_line(exc: BaseException) -> str:

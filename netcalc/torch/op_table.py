@@ -389,7 +389,9 @@ def upsample(call: Call) -> Op:
     attrs: Dict[str, Any] = {"mode": mode}
     scale = get("scale_factor", None)
     if scale is not None:
-        attrs["scale_factor"] = scale if isinstance(scale, (int, float)) else list(scale)
+        scales = [int(v) if float(v).is_integer() else v for v in
+                  (scale if isinstance(scale, (list, tuple)) else [scale])]
+        attrs["scale_factor"] = scales[0] if len(scales) == 1 else scales
     else:
         attrs.update(_upsample_size(call))
     if mode == "bilinear" and get("align_corners", None):
@@ -505,7 +507,7 @@ TABLE: Tuple[Entry, ...] = (
           methods=("relu", "relu_")),
     Entry("relu6", same("relu6"), modules=(nn.ReLU6,), functions=(F.relu6,)),
     Entry("relu6", hardtanh, modules=(nn.Hardtanh,), functions=(F.hardtanh, F.hardtanh_),
-          methods=("hardtanh", "hardtanh_"), params=(_T, "min_val", "max_val")),
+          params=(_T, "min_val", "max_val")),
     Entry("silu", same("silu"), modules=(nn.SiLU,), functions=(F.silu,)),
     Entry("sigmoid", same("sigmoid"), modules=(nn.Sigmoid,),
           functions=(torch.sigmoid, F.sigmoid, torch.sigmoid_), methods=("sigmoid", "sigmoid_")),
