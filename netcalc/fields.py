@@ -62,6 +62,10 @@ class Fields:
         return default, False
 
     # -- typed readers ------------------------------------------------------------------------
+    def value(self, key: str, default: Any = _REQUIRED) -> Any:
+        """The raw value, for a caller that checks it itself (marks the key as read)."""
+        return self._get(key, default)[0]
+
     def int(self, key: str, default: Any = _REQUIRED, *, lo: Optional[int] = None,
             hi: Optional[int] = None) -> int:
         value, given = self._get(key, default)

@@ -78,6 +78,7 @@ class Node(NamedTuple):
 
 
 Layer = Node     # the name of nodes before shapes had any rank
+_new_node = tuple.__new__    # builds a Node from all its fields without NamedTuple's checks
 
 
 def _channels(shape: Shape) -> Any:
@@ -159,30 +160,31 @@ class GraphBuilder:
         finally:
             self.stage, self.block = saved
 
-    def _full_name(self, name: str) -> str:
-        prefix = (self.block or self.stage) if self.prefix_names else ""
-        return f"{prefix}.{name}" if prefix else name
-
     # -- the one way a node is added ------------------------------------------------------------
     def node(self, op: str, attrs: Any = NO_ATTRS, inputs: Optional[Sequence[int]] = None,
              name: Optional[str] = None) -> int:
         """Append ``op`` reading ``inputs`` (default: the current tensor); returns its index."""
-        full = self._full_name(name or op)
+        prefix = (self.block or self.stage) if self.prefix_names else ""
+        full = f"{prefix}.{name or op}" if prefix else (name or op)
         definition = OPS.get(op)
         if definition is None:
             raise GraphError(f"unknown op {op!r}", field="op")
+        layers = self.layers
         srcs = (self.current,) if inputs is None else tuple(inputs)
+        if len(srcs) == 1:          # the common case, without a generator
+            src = srcs[0]
+            ins: Tuple[Shape, ...] = (self.input_shape if src == -1 else layers[src].shape,)
+        else:
+            ins = tuple(self.input_shape if i == -1 else layers[i].shape for i in srcs)
         lo, hi = definition.arity
-        if not lo <= len(srcs) <= (hi if hi is not None else len(srcs)):
+        if len(srcs) < lo or (hi is not None and len(srcs) > hi):
             raise GraphError(f"{op} {full!r} takes {lo} to {hi or 'any number of'} operands, "
                              f"got {len(srcs)}", field="inputs")
-        layers = self.layers
-        ins = tuple(self.input_shape if i == -1 else layers[i].shape for i in srcs)
         try:
             out = definition.infer_shape(ins, attrs)
         except GraphError as exc:
             raise GraphError(f"{op} {full!r}: {exc}", field=exc.attr) from None
-        layers.append(Node(full, op, srcs, ins, out, attrs, self.stage, self.block))
+        layers.append(_new_node(Node, (full, op, srcs, ins, out, attrs, self.stage, self.block)))
         self.current = len(layers) - 1
         return self.current
 

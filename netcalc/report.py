@@ -1,7 +1,9 @@
 """Reports: totals and breakdowns of one count, and their table / JSON / CSV renderings."""
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+from .spec import format_resolution, jsonable_resolution
 
 QUANTITIES = ("flops", "params", "acts")
 LEVELS = ("total", "stage", "block", "layer")
@@ -14,12 +16,14 @@ class Report:
     resolutions); :meth:`breakdown` groups the per-layer counts by stage, block or layer.
     """
 
-    def __init__(self, spec: Any, convention: Any, graph: Any, costs: List[tuple]):
+    def __init__(self, spec: Any, convention: Any, graph: Any, costs: Sequence[tuple],
+                 totals: Optional[tuple] = None):
         self.spec = spec
         self.convention = convention
         self.graph = graph
         self.costs = costs
-        self.flops, self.params, self.acts = (sum(column) for column in zip(*costs))
+        self.flops, self.params, self.acts = (
+            totals if totals is not None else (sum(column) for column in zip(*costs)))
 
     @property
     def name(self) -> str:
@@ -69,7 +73,7 @@ class Report:
         """The JSON object of INTERFACE.md (exact ints; strings for symbolic counts)."""
         out: Dict[str, Any] = {"name": self.name, "spec": self.spec.source,
                                "convention": self.convention.name,
-                               "resolution": _jsonable(self.resolution)}
+                               "resolution": jsonable_resolution(self.resolution)}
         out.update({q: _jsonable(getattr(self, q)) for q in quantities})
         if self.notes:
             out["notes"] = list(self.notes)
@@ -83,7 +87,7 @@ class Report:
 
 def _layer_row(layer: Any, cost: tuple) -> Dict[str, Any]:
     return {"name": layer.name, "op": layer.op, "stage": layer.stage, "block": layer.block,
-            "in": " ".join(_dims(shape) for shape in layer.in_shapes),
+            "in": _dims(layer.in_shapes[0]),           # the first operand, as ever
             "out": _dims(layer.shape),
             "flops": cost[0], "params": cost[1], "acts": cost[2]}
 
@@ -112,7 +116,7 @@ def render_table(reports: Sequence[Report], by: str, quantities: Sequence[str]) 
     from tabulate import tabulate
 
     if by == "total":  # one row per spec, in one table
-        body = [[r.name, r.spec.source, r.convention.name, r.resolution]
+        body = [[r.name, r.spec.source, r.convention.name, format_resolution(r.resolution)]
                 + [human(getattr(r, q)) for q in quantities] for r in reports]
         table = tabulate(body, headers=["model", "spec", "convention", "resolution", *quantities],
                          colalign=_align(["spec", "convention", "resolution"], quantities))
@@ -121,7 +125,7 @@ def render_table(reports: Sequence[Report], by: str, quantities: Sequence[str]) 
     extra = ["op", "in", "out"] if by == "layer" else []
     for report in reports:
         title = (f"{report.name}  ({report.spec.source}; {report.convention.name} convention; "
-                 f"{report.resolution} px)")
+                 f"{format_resolution(report.resolution)} px)")
         body = [[row["name"]] + [row[k] for k in extra] + [human(row[q]) for q in quantities]
                 for row in report.breakdown(by)]
         body.append(["total"] + [""] * len(extra) + [human(getattr(report, q)) for q in quantities])
@@ -150,7 +154,8 @@ def render_csv(reports: Iterable[Report], by: str, quantities: Sequence[str]) ->
     writer.writerow(["spec", "model", "convention", "resolution", "level", "name"] + list(quantities))
     for r in reports:
         for row in r.breakdown(by):
-            writer.writerow([r.spec.source, r.name, r.convention.name, r.resolution, by,
+            writer.writerow([r.spec.source, r.name, r.convention.name,
+                             format_resolution(r.resolution), by,
                              row["name"]] + [row[q] for q in quantities])
     return buffer.getvalue().rstrip("\n")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Union
+from typing import Any, Mapping, Tuple, Union
 
 from .errors import SpecError
 from .fields import Fields, describe
@@ -29,7 +29,7 @@ class Spec:
 
     name: str
     family: str
-    resolution: int
+    resolution: Any             # int (square) or (h, w)
     in_channels: int
     num_classes: int
     config: Any
@@ -38,6 +38,50 @@ class Spec:
 
 
 SpecLike = Union[Spec, Mapping, str, "os.PathLike[str]"]
+Resolution = Union[int, Tuple[int, int]]
+
+
+def check_resolution(value: Any, source: str = "", field: str = "resolution",
+                     in_spec: bool = False) -> Resolution:
+    """A resolution as netcalc keeps it: an int side, or ``(h, w)`` from a pair ``[h, w]``.
+
+    Anything else (a bool, a float, a string, nan, a side outside 1..MAX_RESOLUTION) is a
+    SpecError naming ``field``; spec data (``in_spec``) may also write a side as ``224.0``, as
+    for every integer field of a spec.
+    """
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise SpecError(source, field, f"expected an integer or [h, w], got {len(value)} "
+                                           "entries")
+        return (_side(value[0], source, f"{field}[0]", in_spec),
+                _side(value[1], source, f"{field}[1]", in_spec))
+    return _side(value, source, field, in_spec)
+
+
+def _side(value: Any, source: str, field: str, in_spec: bool) -> int:
+    if in_spec and isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(source, field, f"expected an integer or [h, w], got {describe(value)}")
+    if value < 1:
+        raise SpecError(source, field, f"{value} is below the minimum 1")
+    if value > MAX_RESOLUTION:
+        raise SpecError(source, field, f"{value} is above the maximum {MAX_RESOLUTION}")
+    return value
+
+
+def format_resolution(resolution: Any) -> str:
+    """``224`` or ``800x1333``."""
+    if isinstance(resolution, tuple):
+        return f"{resolution[0]}x{resolution[1]}"
+    return str(resolution)
+
+
+def jsonable_resolution(resolution: Any) -> Any:
+    """An int, ``[h, w]``, or the text of a symbolic resolution."""
+    if isinstance(resolution, tuple):
+        return [r if isinstance(r, int) else str(r) for r in resolution]
+    return resolution if isinstance(resolution, int) else str(resolution)
 
 
 # -- reading untrusted text ---------------------------------------------------------------------
@@ -142,7 +186,9 @@ def parse_spec(data: Any, source: str = "<dict>") -> Spec:
     default_name = os.path.splitext(os.path.basename(source))[0] if source != "<dict>" else "net"
     name = fields.str("name", default_name)
     fields.str("description", "", max_len=10_000)
-    resolution = fields.int("resolution", family.default_resolution, lo=1, hi=MAX_RESOLUTION)
+    raw_resolution = fields.value("resolution", None)
+    resolution = (family.default_resolution if raw_resolution is None
+                  else check_resolution(raw_resolution, source, in_spec=True))
     in_channels = fields.int("in_channels", 3, lo=1, hi=MAX_CHANNELS)
     num_classes = fields.int("num_classes", 1000, lo=1, hi=1_000_000) if family.has_head else 0
     config = family.parse(fields)
@@ -162,7 +208,7 @@ def expand_checked(spec: Spec, resolution: Any, field_name: str = "resolution"):
         return expand(spec, resolution)
     except GraphError as exc:
         where = getattr(exc, "field", None) or field_name
-        prefix = "" if getattr(exc, "field", None) else f"{resolution}: "
+        prefix = "" if getattr(exc, "field", None) else f"{format_resolution(resolution)}: "
         raise SpecError(spec.source, where, f"{prefix}{exc}") from None
 
 

@@ -286,7 +286,9 @@ def _read_model(f: Any, lock_path: str, conventions: Any, max_resolution: int) -
     spec = f.str("spec", max_len=4096)
     f.str("name", "", max_len=1000)
     convention = f.str("convention", choices=list(conventions))
-    resolution = f.int("resolution", lo=1, hi=max_resolution)
+    from .spec import check_resolution
+
+    resolution = check_resolution(f.value("resolution"), f.source, f.sub_path("resolution"))
     counts = {q: f.int(q, lo=0) for q in QUANTITIES}
     stages = {}
     for stage in f.items("stages", default=[]):

@@ -14,6 +14,7 @@ CI time modest: with (160, 225) everywhere, all 47 specs x 3 resolutions x 2 con
 """
 import glob
 import json
+import math
 import os
 
 import pytest
@@ -24,8 +25,10 @@ pytest.importorskip("fvcore")
 import netcalc  # noqa: E402
 from netcalc import rules  # noqa: E402
 from netcalc.cli import main  # noqa: E402
+from netcalc.ops.conv import conv_macs  # noqa: E402
 from netcalc.torch import build, validate_conventions, validate_spec  # noqa: E402
-from netcalc.torch.builder import Add, Spatial, module_name  # noqa: E402
+from netcalc.torch.builder import module_name  # noqa: E402
+from netcalc.torch.modules import PartialAdd  # noqa: E402
 from netcalc.torch.validate import render_table  # noqa: E402
 
 from conftest import ROOT, spec_path  # noqa: E402
@@ -123,7 +126,7 @@ def test_uninitialised_build_is_zero_and_deterministic():
 
 def test_partial_add_adds_into_the_first_channels():
     # ReXNet: a 2-channel input added to the first 2 of 4 channels; the others pass unchanged.
-    add = Add(channels=4, other_channels=2)
+    add = PartialAdd(channels=4, other_channels=2)
     x = torch.arange(4.0).reshape(1, 4, 1, 1)
     other = torch.tensor([10.0, 20.0]).reshape(1, 2, 1, 1)
     assert add(x, other).flatten().tolist() == [10.0, 21.0, 2.0, 3.0]
@@ -147,24 +150,25 @@ FLAT_GRAPH = {
         {"name": "stem", "op": "conv", "out": 8, "kernel": 3, "stride": 2},
         {"name": "pool", "op": "gap"},
         {"name": "flat", "op": "flatten"},
-        {"name": "bn", "op": "bn"},                           # BN on a flat tensor
-        {"name": "mix", "op": "conv", "out": 8, "kernel": 1, "bias": True},
-        {"name": "skip", "op": "add", "with": "flat"},        # flat + map of 1 x 1
-        {"name": "gate", "op": "sigmoid", "input": "pool"},
-        {"name": "scale", "op": "mul", "input": "skip", "with": "gate"},
-        {"name": "fc", "op": "linear", "out": 3},
+        {"name": "bn", "op": "bn"},                           # BatchNorm1d on a (1, 8) tensor
+        {"name": "mix", "op": "linear", "out": 8, "bias": True},
+        {"name": "skip", "op": "add", "with": "flat"},        # flat + flat
+        {"name": "gate", "op": "sigmoid", "input": "pool"},   # a (1, 8, 1, 1) map
+        {"name": "scale", "op": "mul", "input": "stem", "with": "gate"},   # broadcast over 8x8
+        {"name": "fc", "op": "linear", "out": 3, "input": "skip"},
     ],
 }
 
 
-def test_flat_tensors_feed_spatial_ops():
-    # A flattened tensor is C x 1 x 1 in the graph; the module must accept it where a map goes.
-    # fvcore flops at 16 px: conv 3*3*3*8*8*8 = 13,824; GAP 8*64 = 512; BN 2*8 = 16;
-    # 1x1 conv 8*8 = 64; linear 8*3 = 24 -> 14,440.
+def test_flat_tensors_have_rank_two():
+    # Flat tensors are (1, C): BN on them is BatchNorm1d, linear reads the last dim, and a
+    # (1, C, 1, 1) gate broadcasts over a map. fvcore flops at 16 px: conv 3*3*3*8*8*8 = 13,824;
+    # GAP 8*64 = 512; BN 2*8 = 16; linear 8*8 = 64; linear 8*3 = 24 -> 14,440.
     graph = netcalc.expand(FLAT_GRAPH)
+    assert [l.shape for l in graph.layers][2:6] == [(1, 8)] * 4
+    assert graph.layers[7].shape == (1, 8, 8, 8) and graph.layers[8].shape == (1, 3)
     module = build(graph)
-    # Only the BN reads a flat tensor; its output is a map again, which the 1x1 conv reads.
-    assert isinstance(module.layers[3], Spatial) and isinstance(module.layers[4], torch.nn.Conv2d)
+    assert isinstance(module.layers[3], torch.nn.BatchNorm1d)
     fvcore, torch_v = validate_conventions(FLAT_GRAPH, ("fvcore", "torch"))
     assert fvcore.ok and torch_v.ok
     assert fvcore.measured["flops"] == 13_824 + 512 + 16 + 64 + 24
@@ -173,7 +177,9 @@ def test_flat_tensors_feed_spatial_ops():
 def test_pool_padding_torch_cannot_build_is_bad_input():
     spec = {"family": "graph", "resolution": 8,
             "layers": [{"name": "p", "op": "maxpool", "kernel": 2, "stride": 2, "padding": 2}]}
-    with pytest.raises(netcalc.SpecError, match="padding 2 exceeds half its kernel 2"):
+    # refused at load already, naming the node and the field (torch would refuse to build it)
+    with pytest.raises(netcalc.SpecError, match=r"layers\[0\]\.padding: maxpool 'p': padding 2 "
+                                                "exceeds half the kernel 2"):
         build(spec)
 
 
@@ -181,14 +187,16 @@ def test_pool_padding_torch_cannot_build_is_bad_input():
 def test_broken_fvcore_bn_rule_is_caught(monkeypatch):
     # Count BN at 3 per element instead of fvcore's 2 (eval mode): every BN layer must differ by
     # exactly c*h*w. RegNetX-200MF at 224: the stem BN sees 32 x 112 x 112 = 401,408 elements.
-    monkeypatch.setitem(rules.FVCORE.flops, "bn", lambda l: 3 * rules.in_elems(l))
+    broken = rules.FVCORE.derive("fvcore", "broken BN", flops={
+        "bn": lambda ins, out, a: 3 * math.prod(ins[0])})
+    monkeypatch.setitem(rules.CONVENTIONS, "fvcore", broken)
     v = validate_spec(spec_path("specs/regnetx_200mf.yaml"), "fvcore")
     assert not v.ok
     by_layer = {m.layer: m for m in v.mismatches}
     assert by_layer["stem.bn"].diff == -401_408 and by_layer["stem.bn"].quantity == "flops"
     assert {m.op for m in v.mismatches if m.layer != "total"} == {"bn"}
     graph = netcalc.expand(spec_path("specs/regnetx_200mf.yaml"))
-    bn_elems = sum(rules.in_elems(l) for l in graph.layers if l.op == "bn")
+    bn_elems = sum(math.prod(l.in_shapes[0]) for l in graph.layers if l.op == "bn")
     assert by_layer["total"].diff == -bn_elems
 
 
@@ -196,7 +204,9 @@ def test_validate_command_exits_1_on_a_broken_rule(monkeypatch):
     from click.testing import CliRunner
 
     # torch convention: drop the factor 2 of conv flops; every conv layer now differs.
-    monkeypatch.setitem(rules.TORCH.flops, "conv", rules.conv_macs)
+    broken = rules.TORCH.derive("torch", "no factor 2", flops={"conv": conv_macs},
+                                reports_acts=False)
+    monkeypatch.setitem(rules.CONVENTIONS, "torch", broken)
     result = CliRunner().invoke(main, ["validate", spec_path("specs/examples/tiny_cnn.yaml"),
                                        "--convention", "torch"])
     assert result.exit_code == 1, result.output

@@ -58,6 +58,29 @@ def with_progress(items: Sequence[Any], label: str, min_items: int = 2) -> Itera
         yield from bar
 
 
+class ResolutionType(click.ParamType):
+    """``--resolution 224`` (square) or ``--resolution 800x1333`` (height x width)."""
+
+    name = "N|HxW"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from ..spec import check_resolution
+
+        if not isinstance(value, str):
+            return value
+        parts = value.lower().split("x")
+        if len(parts) > 2 or not all(p.strip().isdigit() for p in parts):
+            self.fail(f"{value!r} is not N or HxW (e.g. 224 or 800x1333)", param, ctx)
+        sides = [int(p) for p in parts]
+        try:
+            return check_resolution(sides[0] if len(sides) == 1 else sides, "", "--resolution")
+        except SpecError as exc:
+            self.fail(exc.message, param, ctx)
+
+
+RESOLUTION = ResolutionType()
+
+
 @click.group(cls=NetcalcGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="netcalc", message="netcalc %(version)s")
 def main() -> None:

@@ -7,7 +7,7 @@ import click
 
 from ..report import LEVELS, QUANTITIES
 from ..rules import CONVENTIONS
-from . import main
+from . import RESOLUTION, main
 
 FORMATS = ("table", "json", "csv")
 
@@ -19,14 +19,17 @@ def count_options(default_by: str):  # type: ignore[no-untyped-def]
             click.argument("specs", nargs=-1, required=True, metavar="SPEC..."),
             click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="pycls",
                          show_default=True, help="Counting convention (docs/conventions.md)."),
-            click.option("--resolution", type=click.IntRange(1, 8192), default=None,
-                         help="Input resolution (default: the spec's own)."),
+            click.option("--resolution", type=RESOLUTION, default=None,
+                         help="Input resolution: N or HxW (default: the spec's own)."),
             click.option("--by", type=click.Choice(LEVELS), default=default_by,
                          show_default=True, help="Breakdown rows."),
             click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
                          show_default=True),
-            click.option("--symbolic", is_flag=True,
-                         help="Closed form in the input resolution r instead of numbers."),
+            click.option("--symbolic", type=click.Choice(["r", "hw"]), is_flag=False,
+                         flag_value="r", default=None,
+                         help="Closed form instead of numbers: in the square input side r "
+                              "(--symbolic, or --symbolic r) or in height and width "
+                              "(--symbolic hw). Put it after the specs."),
         ]
         for option in reversed(options):
             func = option(func)
@@ -35,7 +38,7 @@ def count_options(default_by: str):  # type: ignore[no-untyped-def]
 
 
 def run_count(specs: Sequence[str], quantities: Sequence[str], convention: str,
-              resolution: Optional[int], by: str, fmt: str, symbolic: bool) -> None:
+              resolution: Optional[int], by: str, fmt: str, symbolic: Optional[str]) -> None:
     from ..count import count
     from ..report import RENDERERS
 
@@ -47,7 +50,7 @@ def run_count(specs: Sequence[str], quantities: Sequence[str], convention: str,
             raise SpecError("", "--resolution", "cannot be combined with --symbolic (the closed "
                                                 "form holds for every resolution r)")
 
-        reports = [count_symbolic(s, convention) for s in specs]
+        reports = [count_symbolic(s, convention, symbolic) for s in specs]
         click.echo(render_symbolic(reports, by, fmt, quantities))
         return
     reports = [count(s, convention, resolution) for s in specs]

@@ -13,7 +13,7 @@ import click
 
 from ..errors import SpecError
 from ..rules import CONVENTIONS
-from . import main, with_progress
+from . import RESOLUTION, main, with_progress
 
 TRACED_CONVENTIONS = ("fvcore", "torch")
 
@@ -35,8 +35,8 @@ def _torch_validation() -> Any:
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu",
               show_default=True, help="Where the module runs; auto = cuda when torch sees a GPU.")
-@click.option("--resolution", type=click.IntRange(1, 8192), default=None,
-              help="Input resolution (default: each spec's own).")
+@click.option("--resolution", type=RESOLUTION, default=None,
+              help="Input resolution: N or HxW (default: each spec's own).")
 @click.option("--convention", type=click.Choice(TRACED_CONVENTIONS), default="fvcore",
               show_default=True,
               help="fvcore: fvcore's flop, activation and parameter counts; torch: "
@@ -96,7 +96,7 @@ def _budget_table(rows: Sequence[Any]) -> str:
               help="Fail when any count differs from this lock file (from netcalc lock).")
 @click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="pycls",
               show_default=True, help="Convention of the --max-* budgets.")
-@click.option("--resolution", type=click.IntRange(1, 8192), default=None,
+@click.option("--resolution", type=RESOLUTION, default=None,
               help="Resolution of the --max-* budgets (default: each spec's own).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
@@ -165,7 +165,7 @@ def _change_dict(change: Any) -> dict:
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
 @click.option("--convention", type=click.Choice(list(CONVENTIONS)), multiple=True,
               help="Convention(s) to record (repeatable; default pycls).")
-@click.option("--resolution", type=click.IntRange(1, 8192), default=None,
+@click.option("--resolution", type=RESOLUTION, default=None,
               help="Resolution to record (default: each spec's own).")
 def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[int]) -> None:
     """Print a lock file of SPECs' exact counts (JSON) for `netcalc check --lock`.

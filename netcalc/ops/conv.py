@@ -80,3 +80,6 @@ class Conv(OpDef):
 
         return nn.Conv2d(ins[0][1], a.out, a.kernel, a.stride, a.padding, a.dilation,
                          groups=a.groups, bias=a.bias)
+
+    def example(self) -> Any:
+        return ((1, 4, 9, 7),), ConvAttrs(6, (3, 2), (2, 1), (1, 0), (1, 2), 2, True)

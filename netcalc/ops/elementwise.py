@@ -96,6 +96,9 @@ class Binary(OpDef):
             return PartialAdd(out[1], ins[1][1])
         return BinaryModule(self.symbol, a.value)
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6), (1, 4, 1, 1)), NO_BINARY
+
 
 @register_op
 class Add(Binary):

@@ -65,3 +65,6 @@ class Linear(OpDef):
         from torch import nn
 
         return nn.Linear(ins[0][-1], a.out, bias=a.bias)
+
+    def example(self) -> Any:
+        return ((1, 3, 7),), LinearAttrs(5, True)

@@ -30,3 +30,6 @@ class BatchNorm(OpDef):
 
         cls = nn.BatchNorm2d if len(ins[0]) == 4 else nn.BatchNorm1d
         return cls(ins[0][1])
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), NO_ATTRS

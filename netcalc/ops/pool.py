@@ -56,6 +56,9 @@ class Pool(OpDef):
     flops = {"pycls": zero}
     acts = {"pycls": zero}
 
+    def example(self) -> Any:
+        return ((1, 3, 9, 8),), PoolAttrs((3, 2), (2, 2), (1, 1), (1, 1), True, False)
+
 
 @register_op
 class MaxPool(Pool):
@@ -103,3 +106,6 @@ class GlobalAvgPool(OpDef):
         from torch import nn
 
         return nn.AdaptiveAvgPool2d(1)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), NO_ATTRS

@@ -14,7 +14,10 @@ An op definition (a subclass of :class:`OpDef` decorated with :func:`register_op
 - ``conditions(ins, out, attrs)``: pairs of sizes that must be equal for the shapes to work, which
   closed forms in the resolution must assume (empty for most ops);
 - ``torch(ins, out, attrs)``: the torch module (or callable) the op builds to. It imports torch
-  inside the function: the analytic core never imports torch.
+  inside the function: the analytic core never imports torch;
+- ``example()``: one concrete ``(input shapes, attrs)`` the op accepts, on which
+  tests/test_ops_registry.py runs every facet (rules on int, sympy and numpy sizes; the torch
+  module's output shape against ``infer_shape``).
 
 **Rules for rule authors.** A rule is a pure function of shapes and attributes, evaluated on
 Python ints (counting), sympy expressions (closed forms) and numpy arrays (the design-space
@@ -35,7 +38,7 @@ Shape = Tuple[Any, ...]
 Rule = Callable[[Sequence[Shape], Shape, Any], Any]
 ROOT_CONVENTION = "pycls"
 FACETS = ("Attrs", "parse", "arity", "infer_shape", "params", "flops", "acts", "conditions",
-          "torch")
+          "torch", "example")
 
 OPS: Dict[str, "OpDef"] = {}
 _version = [0]          # bumped on every registration: conventions rebuild their tables
@@ -63,6 +66,9 @@ class OpDef:
     def torch(self, ins: Sequence[Shape], out: Shape, a: Any) -> Any:
         raise NotImplementedError
 
+    def example(self) -> Tuple[Tuple[Shape, ...], Any]:
+        raise NotImplementedError
+
     def __repr__(self) -> str:
         return f"<op {self.name}>"
 
@@ -70,7 +76,7 @@ class OpDef:
 def missing_facets(op: OpDef) -> list:
     """The facets an op definition lacks (the base class's placeholders count as missing)."""
     missing = [f for f in FACETS if not hasattr(op, f)]
-    for method in ("parse", "infer_shape", "torch"):
+    for method in ("parse", "infer_shape", "torch", "example"):
         if getattr(type(op), method, None) is getattr(OpDef, method):
             missing.append(method)
     for table in ("flops", "acts"):

@@ -50,3 +50,6 @@ class Flatten(OpDef):
         from torch import nn
 
         return nn.Flatten(a.start_dim, a.end_dim)
+
+    def example(self) -> Any:
+        return ((1, 3, 4, 5),), FlattenAttrs(1, 2)

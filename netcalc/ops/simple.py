@@ -37,6 +37,9 @@ class FreeElementwise(OpDef):
 
         return getattr(nn, self.module)()
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), self.Attrs()
+
 
 @register_op
 class Relu(FreeElementwise):

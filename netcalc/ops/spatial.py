@@ -30,13 +30,14 @@ def window_out(size: Any, kernel: int, stride: int, padding: int, dilation: int 
 def spatial_out(op: str, shape: Shape, kernel: Pair, stride: Pair, padding: Pair,
                 dilation: Pair = (1, 1), ceil_mode: bool = False) -> Tuple[Any, Any]:
     """(h, w) after a window over a (1, C, H, W) map; GraphError when no position is left."""
-    check_rank(op, shape, (4,), "a (N, C, H, W) input")
-    out = tuple(window_out(shape[2 + i], kernel[i], stride[i], padding[i], dilation[i], ceil_mode)
-                for i in range(2))
-    if any(is_concrete(o) and o < 1 for o in out):
+    if len(shape) != 4:
+        check_rank(op, shape, (4,), "a (N, C, H, W) input")
+    h = window_out(shape[2], kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
+    w = window_out(shape[3], kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
+    if (is_concrete(h) and h < 1) or (is_concrete(w) and w < 1):
         raise GraphError(f"leaves no output positions (input {format_shape(shape)}, kernel "
                          f"{kernel[0]}x{kernel[1]})", field="kernel")
-    return out  # type: ignore[return-value]
+    return h, w
 
 
 def default_padding(kernel: Pair, dilation: Pair = (1, 1)) -> Pair:

@@ -16,26 +16,30 @@ from typing import Any, Callable, Dict, List, Tuple
 import sympy
 
 from ..count import count_graph
+from ..errors import SpecError
 from ..graph import LayerGraph
 from ..ops import get_op
 from ..report import QUANTITIES, Report
 from ..rules import get_convention
 from ..spec import Spec, SpecLike, expand_checked, load_spec
-from .sides import R, Side
+from .sides import AXES, H, R, W, Side, axis_value
 
 
 @dataclass(frozen=True)
 class ClosedForm:
-    """The counts of one spec under one convention, in ``r``.
+    """The counts of one spec under one convention, in ``r`` (or in ``h`` and ``w``).
 
     ``report`` is an ordinary :class:`~netcalc.report.Report` whose totals and breakdowns are
     sympy expressions; ``sides`` are the distinct floor parts (``ceiling(r/2)``...) they use.
+    With ``axes == "hw"`` the input is ``h`` x ``w``, resolutions are ``(h, w)`` pairs and
+    ``min_resolution`` is the smallest ``(h, w)``.
     """
 
     report: Report
     sides: Tuple[Side, ...]
-    min_resolution: int
+    min_resolution: Any
     conditions: Tuple[Any, ...] = ()    # extra shape conditions (rare; hand-written graphs)
+    axes: str = "r"
 
     @property
     def name(self) -> str:
@@ -64,19 +68,31 @@ class ClosedForm:
 
     def polynomial(self, expr: Any) -> Any:
         """``expr`` when ``total_stride`` divides ``r``: each side becomes ``r/m + q``."""
-        return sympy.expand(sympy.sympify(expr).xreplace({s.atom: R / s.m for s in self.sides}))
+        return sympy.expand(sympy.sympify(expr).xreplace(
+            {s.atom: s.symbol / s.m for s in self.sides}))
 
-    def evaluate(self, expr: Any, r: int) -> int:
-        """``expr`` at the integer resolution ``r``, in exact integer arithmetic."""
+    def evaluate(self, expr: Any, r: Any) -> int:
+        """``expr`` at the resolution ``r`` (``(h, w)`` for axes hw), in exact integer arithmetic."""
         return evaluator(sympy.sympify(expr), self.sides)(r)
 
-    def accepts(self, r: int) -> bool:
-        return r >= self.min_resolution and all(
-            bool(c.xreplace({R: sympy.Integer(r)})) for c in self.conditions)
+    def _values(self, r: Any) -> Dict[Any, Any]:
+        return {AXES[a]: sympy.Integer(axis_value(r, a)) for a in self._axis_names}
+
+    @property
+    def _axis_names(self) -> Tuple[str, ...]:
+        return ("h", "w") if self.axes == "hw" else ("r",)
+
+    def accepts(self, r: Any) -> bool:
+        minimum = self.min_resolution
+        fits = (r >= minimum if self.axes == "r"
+                else r[0] >= minimum[0] and r[1] >= minimum[1])
+        return fits and all(bool(c.xreplace(self._values(r))) for c in self.conditions)
 
     @property
     def domain(self) -> str:
-        return " and ".join([f"r >= {self.min_resolution}"] + [str(c) for c in self.conditions])
+        minimum = (self.min_resolution,) if self.axes == "r" else self.min_resolution
+        bounds = [f"{a} >= {m}" for a, m in zip(self._axis_names, minimum)]
+        return " and ".join(bounds + [str(c) for c in self.conditions])
 
 
 @lru_cache(maxsize=512)
@@ -100,19 +116,26 @@ def evaluator(expr: Any, sides: Tuple[Side, ...]) -> Callable[[int], int]:
     return at
 
 
-def count_symbolic(spec: SpecLike, convention: str = "pycls") -> ClosedForm:
-    """The closed form of a spec (path, mapping or Spec) under a convention, in ``r``."""
-    return _closed_form(load_spec(spec), convention)
+def count_symbolic(spec: SpecLike, convention: str = "pycls", axes: str = "r") -> ClosedForm:
+    """The closed form of a spec (path, mapping or Spec) under a convention, in ``r`` (a square
+    input) or, with ``axes="hw"``, in the height ``h`` and width ``w``."""
+    if axes not in ("r", "hw"):
+        raise SpecError("", "--symbolic", f"{axes!r} is not r or hw")
+    return _closed_form(load_spec(spec), convention, axes)
 
 
 @lru_cache(maxsize=256)
-def _closed_form(spec: Spec, convention: str) -> ClosedForm:
+def _closed_form(spec: Spec, convention: str, axes: str = "r") -> ClosedForm:
     conv = get_convention(convention)
-    graph, sides = canonical_graph(expand_checked(spec, R, field_name="resolution"))
+    resolution = (H, W) if axes == "hw" else R
+    graph, sides = canonical_graph(expand_checked(spec, resolution, field_name="resolution"))
     report = Report(spec, conv, graph, count_graph(graph, conv))
-    distinct = tuple(sorted({s.key: Side(s.m, s.c) for s in sides}.values()))
-    min_res = max([1] + [s.min_resolution() for s in sides])
-    return ClosedForm(report, distinct, min_res, shape_conditions(graph))
+    distinct = tuple(sorted({s.key: Side(s.m, s.c, 0, s.axis) for s in sides}.values()))
+
+    def smallest(axis: str) -> int:
+        return max([1] + [s.min_resolution() for s in sides if s.axis == axis])
+    min_res = (smallest("h"), smallest("w")) if axes == "hw" else smallest("r")
+    return ClosedForm(report, distinct, min_res, shape_conditions(graph), axes)
 
 
 def canonical_graph(graph: LayerGraph) -> Tuple[LayerGraph, List[Side]]:

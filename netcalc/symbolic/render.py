@@ -47,7 +47,10 @@ def polynomial_text(form: ClosedForm, expr: Any) -> str:
 
 def legend(form: ClosedForm) -> str:
     named = ", ".join(f"{s.name} = {s.text}" for s in form.sides if s.m > 1)
-    return f"where {named}" if named else "(no strided layers: every side is r plus a constant)"
+    if named:
+        return f"where {named}"
+    sizes = "h or w" if form.axes == "hw" else "r"
+    return f"(no strided layers: every side is {sizes} plus a constant)"
 
 
 # -- JSON -----------------------------------------------------------------------------------------
@@ -55,7 +58,8 @@ def to_dict(form: ClosedForm, by: str, quantities: Sequence[str]) -> Dict[str, A
     """INTERFACE.md's object with strings in r, plus the polynomial form and the domain."""
     out: Dict[str, Any] = {
         "name": form.name, "spec": form.spec.source, "convention": form.convention,
-        "resolution": "r", "domain": form.domain, "min_resolution": form.min_resolution,
+        "resolution": ["h", "w"] if form.axes == "hw" else "r", "domain": form.domain,
+        "min_resolution": list(form.min_resolution) if form.axes == "hw" else form.min_resolution,
         "total_stride": form.total_stride,
         "sides": {s.name: s.text for s in form.sides if s.m > 1},
     }
@@ -124,10 +128,14 @@ def _table(form: ClosedForm, by: str, quantities: Sequence[str]) -> str:
         f"exact for every input resolution {form.domain}, {legend(form)}",
         tabulate(body(named_text), headers=headers, disable_numparse=True),
         "",
-        f"polynomial form, exact when r is a multiple of {stride} (r = {stride}k):"
+        f"polynomial form, exact when {_sizes(form)} a multiple of {stride}:"
         if stride > 1 else "polynomial form (the same: no strided layers):",
         tabulate(body(polynomial_text), headers=headers, disable_numparse=True),
     ])
+
+
+def _sizes(form: ClosedForm) -> str:
+    return "h and w are each" if form.axes == "hw" else f"r is (r = {form.total_stride}k)"
 
 
 RENDERERS: Dict[str, Callable[[Iterable[ClosedForm], str, Sequence[str]], str]] = {

@@ -22,42 +22,66 @@ from typing import Any, Tuple
 import sympy
 
 R = sympy.Symbol("r", integer=True, positive=True)
+H = sympy.Symbol("h", integer=True, positive=True)
+W = sympy.Symbol("w", integer=True, positive=True)
+AXES = {"r": R, "h": H, "w": W}     # r: a square input; h and w: the two sides of a rectangle
+
+
+def axis_value(resolution: Any, axis: str) -> int:
+    """The input size along ``axis`` of a resolution given as ``r`` or ``(h, w)``."""
+    if isinstance(resolution, (tuple, list)):
+        return resolution[0 if axis in ("r", "h") else 1]
+    return resolution
 
 
 @dataclass(frozen=True, order=True)
 class Side:
-    """``floor((r + c) / m) + q`` with ``0 <= c < m``: one spatial side of a tensor."""
+    """``floor((r + c) / m) + q`` with ``0 <= c < m``: one spatial side of a tensor.
+
+    ``axis`` names the input size it derives from: ``r`` (square inputs), or ``h`` / ``w``.
+    """
 
     m: int
     c: int = 0
     q: int = 0
+    axis: str = "r"
 
     @classmethod
     def of(cls, expr: Any) -> "Side":
-        """The canonical form of a side produced by ``out_size`` from ``r``."""
-        c, m = _offset_and_divisor(sympy.sympify(expr))
-        return cls(m, c % m, (c - c % m) // m)
+        """The canonical form of a side produced by ``out_size`` from ``r`` (or ``h``, ``w``)."""
+        expr = sympy.sympify(expr)
+        symbols = expr.free_symbols
+        if len(symbols) != 1:
+            raise ValueError(f"not a side computed by out_size: {expr}")
+        symbol = next(iter(symbols))
+        c, m = _offset_and_divisor(expr, symbol)
+        return cls(m, c % m, (c - c % m) // m, str(symbol))
+
+    @property
+    def symbol(self) -> Any:
+        return AXES[self.axis]
 
     @property
     def atom(self) -> Any:
         """The floor part as sympy prints it: ``r``, ``ceiling(r/m)`` or ``floor((r + c)/m)``."""
         if self.m == 1:
-            return R
+            return self.symbol
         if self.c == self.m - 1:
-            return sympy.ceiling(R / self.m)
-        return sympy.floor((R + self.c) / self.m)
+            return sympy.ceiling(self.symbol / self.m)
+        return sympy.floor((self.symbol + self.c) / self.m)
 
     @property
     def text(self) -> str:
         """The atom as ``sympy.sympify`` reads it back, written for people: ``floor((r + 2)/4)``."""
         if self.m == 1 or self.c == self.m - 1:
             return str(self.atom)
-        return f"floor(r/{self.m})" if self.c == 0 else f"floor((r + {self.c})/{self.m})"
+        a = self.axis
+        return f"floor({a}/{self.m})" if self.c == 0 else f"floor(({a} + {self.c})/{self.m})"
 
     @property
-    def key(self) -> Tuple[int, int]:
+    def key(self) -> Tuple[int, int, str]:
         """Sides differing only in ``q`` share their floor part (their atom)."""
-        return self.m, self.c
+        return self.m, self.c, self.axis
 
     @property
     def expr(self) -> Any:
@@ -67,13 +91,15 @@ class Side:
     def name(self) -> str:
         """A short name for tables: ``r``, ``h4`` (= ceiling(r/4)), ``h4_1`` (= floor((r+1)/4))."""
         if self.m == 1:
-            return "r"
-        return f"h{self.m}" if self.c == self.m - 1 else f"h{self.m}_{self.c}"
+            return self.axis
+        letter = "w" if self.axis == "w" else "h"
+        return f"{letter}{self.m}" if self.c == self.m - 1 else f"{letter}{self.m}_{self.c}"
 
-    def atom_at(self, r: int) -> int:
-        return (r + self.c) // self.m
+    def atom_at(self, r: Any) -> int:
+        """The floor part at resolution ``r`` (an int, or ``(h, w)``)."""
+        return (axis_value(r, self.axis) + self.c) // self.m
 
-    def at(self, r: int) -> int:
+    def at(self, r: Any) -> int:
         return self.atom_at(r) + self.q
 
     def min_resolution(self) -> int:
@@ -81,13 +107,13 @@ class Side:
         return max(1, self.m * (1 - self.q) - self.c)
 
 
-def _offset_and_divisor(expr: Any) -> Tuple[int, int]:
+def _offset_and_divisor(expr: Any, symbol: Any = R) -> Tuple[int, int]:
     """``(c, m)`` with ``expr == floor((r + c) / m)``, read off the nested floors of out_size."""
-    if expr == R:
+    if expr == symbol:
         return 0, 1
     if isinstance(expr, sympy.Add):
         constant, rest = expr.as_coeff_Add()
-        c, m = _offset_and_divisor(rest)
+        c, m = _offset_and_divisor(rest, symbol)
         return c + _integer(constant, expr) * m, m
     if isinstance(expr, sympy.floor):
         constant, rest = expr.args[0].as_coeff_Add()
@@ -95,7 +121,7 @@ def _offset_and_divisor(expr: Any) -> Tuple[int, int]:
         stride = _integer(1 / scale, expr)
         if stride < 1:
             raise ValueError(f"not a side computed by out_size: {expr}")
-        c, m = _offset_and_divisor(inner)
+        c, m = _offset_and_divisor(inner, symbol)
         return c + _integer(constant * stride, expr) * m, m * stride
     raise ValueError(f"not a side computed by out_size: {expr}")
 

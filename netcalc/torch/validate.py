@@ -24,7 +24,7 @@ from ..count import count
 from ..errors import SpecError
 from ..graph import LayerGraph
 from ..report import QUANTITIES
-from ..spec import SpecLike, load_spec
+from ..spec import SpecLike, format_resolution, load_spec
 from .builder import GraphModule, build, example_input, module_name
 
 # convention -> quantity -> measure (a key of MEASURES)
@@ -272,7 +272,7 @@ def render_table(validations: Sequence[Validation]) -> str:
     blocks = []
     for v in validations:
         verdict = ("identical" if v.ok else f"MISMATCH ({len(v.mismatches)} counts differ)")
-        lines = [f"{v.name}  ({v.spec}; {v.convention} convention; {v.resolution} px; "
+        lines = [f"{v.name}  ({v.spec}; {v.convention} convention; {format_resolution(v.resolution)} px; "
                  f"{v.device}): {verdict}, {v.layers} layers"]
         totals = [[q, f"{v.netcalc[q]:,}", f"{v.measured[q]:,}",
                    _signed(v.measured[q] - v.netcalc[q]), v.tools[q]] for q in QUANTITIES]

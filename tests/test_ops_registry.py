@@ -1,0 +1,125 @@
+"""The op registry: every op has every facet, and every rule works on int, sympy and numpy sizes.
+
+Rules must be pure, branch-free functions of sizes (see netcalc/ops/registry.py): counting
+evaluates them on ints, closed forms on sympy expressions, the design-space sampler on numpy
+arrays. Each op's ``example()`` is evaluated three ways here and the three must agree exactly;
+its torch module, run on zeros of the example shapes, must give the shape infer_shape gives.
+"""
+import numpy as np
+import pytest
+import sympy
+
+from netcalc.errors import GraphError
+from netcalc.ops import OPS, OpDef, get_op, register_op
+from netcalc.ops.registry import FACETS, missing_facets
+from netcalc.rules import CONVENTIONS
+
+ALL_OPS = sorted(OPS)
+
+
+def test_the_existing_ops_are_registered():
+    assert {"conv", "bn", "relu", "relu6", "silu", "sigmoid", "maxpool", "avgpool", "gap",
+            "linear", "add", "mul", "flatten", "dropout", "identity"} <= set(OPS)
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_every_op_has_every_facet(name):
+    op = OPS[name]
+    assert missing_facets(op) == []
+    assert all(hasattr(op, facet) for facet in FACETS)
+    lo, hi = op.arity
+    assert 1 <= lo and (hi is None or hi >= lo)
+    ins, attrs = op.example()
+    assert isinstance(attrs, op.Attrs)
+    for convention in CONVENTIONS.values():        # a rule in every convention, via parents
+        assert all(callable(rule) for rule in convention.table()[name])
+
+
+def _rules(name):
+    return [(c.name, kind, rule) for c in CONVENTIONS.values()
+            for kind, rule in zip(("flops", "params", "acts"), c.table()[name])]
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_every_rule_on_int_sympy_and_numpy(name):
+    op = OPS[name]
+    ins, attrs = op.example()
+    out = op.infer_shape(ins, attrs)
+    # sympy: every dim a symbol; numpy: every dim an array holding it twice
+    symbols = {}
+
+    def symbolic(shape, tag):
+        dims = []
+        for i, d in enumerate(shape):
+            s = sympy.Symbol(f"{tag}{i}", integer=True, positive=True)
+            symbols[s] = d
+            dims.append(s)
+        return tuple(dims)
+
+    sym_ins = tuple(symbolic(s, f"i{k}_") for k, s in enumerate(ins))
+    sym_out = symbolic(out, "o")
+
+    def array(shape):
+        return tuple(np.array([d, d], dtype=np.int64) for d in shape)
+
+    for convention, kind, rule in _rules(name):
+        exact = rule(ins, out, attrs)
+        assert isinstance(exact, int) and exact >= 0, (convention, kind)
+        value = sympy.sympify(rule(sym_ins, sym_out, attrs)).xreplace(symbols)
+        assert value == exact, (convention, kind, value, exact)
+        vector = rule(tuple(array(s) for s in ins), array(out), attrs)
+        assert np.all(np.asarray(vector) == exact), (convention, kind, vector, exact)
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_torch_facet_builds_what_infer_shape_says(name):
+    torch = pytest.importorskip("torch")
+    op = OPS[name]
+    ins, attrs = op.example()
+    out = op.infer_shape(ins, attrs)
+    module = op.torch(ins, out, attrs)
+    with torch.no_grad():
+        result = module(*(torch.zeros(*shape) for shape in ins))
+    assert tuple(result.shape) == tuple(out)
+    expected_params = CONVENTIONS["fvcore"].table()[name][1](ins, out, attrs)
+    params = module.parameters() if isinstance(module, torch.nn.Module) else ()
+    assert sum(p.numel() for p in params) == expected_params
+
+
+def test_duplicates_and_incomplete_definitions_are_refused():
+    with pytest.raises(ValueError, match="'relu' is already registered"):
+        @register_op
+        class AnotherRelu(type(OPS["relu"])):
+            name = "relu"
+
+    with pytest.raises(TypeError, match="lacks .*infer_shape"):
+        @register_op
+        class Incomplete(OpDef):
+            name = "incomplete_toy"
+            Attrs = object
+            params = staticmethod(lambda ins, out, a: 0)
+            flops = acts = {"pycls": params}
+
+            def parse(self, f):
+                return None
+    assert "incomplete_toy" not in OPS
+    with pytest.raises(GraphError, match="unknown op 'nope'"):
+        get_op("nope")
+
+
+def test_conventions_are_read_only():
+    with pytest.raises(TypeError):
+        CONVENTIONS["fvcore"].flops["conv"] = lambda ins, out, a: 0
+
+
+def test_conventions_doc_has_a_row_per_op():
+    import os
+    import re
+
+    from conftest import ROOT
+
+    doc = open(os.path.join(ROOT, "docs", "conventions.md")).read()
+    table = doc[doc.index("## Per op"):doc.index("## Identities")]
+    listed = {name for row in table.splitlines() if row.startswith("| `")
+              for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert set(OPS) <= listed, sorted(set(OPS) - listed)
