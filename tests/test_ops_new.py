@@ -97,6 +97,8 @@ def test_resampling_counts():
     assert node_costs("adaptive_maxpool", "fvcore")["adaptive_maxpool_1"]["flops"] == 0
     assert node_costs("adaptive_maxpool", "pycls")["adaptive_maxpool_1"]["acts"] == 8 * 3 * 3
     assert node_costs("upsample", "fvcore")["upsample_3"]["flops"] == 2_288
+    assert node_costs("upsample", "pycls")["upsample_3"]["flops"] == 2_288    # fvcore's count
+    assert node_costs("upsample", "torch")["upsample_3"]["flops"] == 0
 
 
 def test_prelu_and_learned_tensors_count_their_parameters():
@@ -170,6 +172,9 @@ BAD = {
                                "layers[1].align_corners", ""),
     "group_norm_groups": ([conv(8), {"op": "group_norm", "num_groups": 3, "name": "gn"}],
                           "layers[1].num_groups", "gn"),
+    "group_norm_single_values": ([conv(8), {"op": "gap"}, {"op": "group_norm", "num_groups": 8,
+                                                          "name": "gn"}],
+                                 "layers[2].num_groups", "gn"),
     "prelu_parameters": ([conv(8), {"op": "prelu", "num_parameters": 4, "name": "pr"}],
                          "layers[1].num_parameters", "pr"),
     "softmax_dim": ([conv(8), {"op": "softmax", "dim": 4, "name": "sm"}], "layers[1].dim", "sm"),
@@ -201,3 +206,13 @@ def test_bad_input_is_exit_2_naming_node_and_field(case, tmp_path):
     assert len(lines) == 1 and lines[0].startswith(f"error: {path}: {field}: "), lines
     if node:        # shape errors name the node; attribute errors name its index only
         assert f"'{node}'" in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("op", NEW_OPS)
+def test_unknown_attribute_of_each_new_op_is_named(op):
+    """A typo in any new op's attributes is an error on that field, never silently ignored."""
+    layers = [dict(layer) for layer in CASES[op]]
+    index = next(i for i, layer in enumerate(layers) if layer["op"] == op)
+    layers[index]["negative_slop"] = 1
+    with pytest.raises(netcalc.SpecError, match=rf"layers\[{index}\]\.negative_slop: unknown field"):
+        netcalc.load_spec({"family": "graph", "resolution": 20, "layers": layers})

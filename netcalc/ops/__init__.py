@@ -7,8 +7,8 @@ from importlib import import_module
 
 from .registry import OPS, OpDef, get_op, register_op, unregister_op
 
-_GROUPS = ("simple", "conv", "norm", "pool", "linear", "elementwise", "shape",
-           "activation_extra", "arith", "matmul", "norm_extra", "resample", "tensor")
+_GROUPS = ("simple", "conv", "norm", "pool", "linear", "elementwise", "shape")
+_GROUPS += ("activation_extra", "arith", "tensor", "resample", "norm_extra", "matmul")
 for _group in _GROUPS:
     import_module(f".{_group}", __name__)
 

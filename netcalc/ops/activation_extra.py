@@ -5,7 +5,6 @@ None of the three conventions counts them: fvcore 0.1.5 has no handle for ``aten
 ``softmax`` (it reports each as an unsupported operator and counts 0), and FlopCounterMode counts
 only matrix products and convolutions. PReLU's learned slopes are parameters.
 """
-from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +39,8 @@ class Mish(FreeElementwise):
 
 @dataclass(frozen=True)
 class GeluAttrs:
+    """GELU's attributes: the tanh approximation or the exact erf form."""
+
     approximate: str = "none"
 
 
@@ -59,6 +60,8 @@ class Gelu(FreeElementwise):
 
 @dataclass(frozen=True)
 class LeakyReluAttrs:
+    """Leaky ReLU's slope for negative inputs."""
+
     negative_slope: float = 0.01
 
 
@@ -79,6 +82,8 @@ class LeakyRelu(FreeElementwise):
 
 @dataclass(frozen=True)
 class EluAttrs:
+    """ELU's scale of the negative part."""
+
     alpha: float = 1.0
 
 
@@ -98,6 +103,8 @@ class Elu(FreeElementwise):
 
 @dataclass(frozen=True)
 class SoftplusAttrs:
+    """Softplus's sharpness and the input above which it is the identity."""
+
     beta: float = 1.0
     threshold: float = 20.0
 
@@ -122,6 +129,8 @@ class Softplus(FreeElementwise):
 
 @dataclass(frozen=True)
 class PreluAttrs:
+    """PReLU's number of learned slopes: one shared, or one per channel."""
+
     num_parameters: int = 1
 
 
@@ -150,9 +159,14 @@ class Prelu(FreeElementwise):
 
         return nn.PReLU(a.num_parameters)
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), PreluAttrs(4)
+
 
 @dataclass(frozen=True)
 class SoftmaxAttrs:
+    """The dim softmax normalises over."""
+
     dim: int
 
 
@@ -176,3 +190,6 @@ class Softmax(OpDef):
         from torch import nn
 
         return nn.Softmax(a.dim)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), SoftmaxAttrs(-1)

@@ -6,7 +6,6 @@ No convention counts them: fvcore 0.1.5 reports ``aten::sub``, ``rsub``, ``div``
 ``add`` as unsupported operators (0 flops) and FlopCounterMode has no formula for them. A learned
 parameter tensor counts its elements as parameters.
 """
-from __future__ import annotations
 
 import math
 from dataclasses import dataclass
@@ -31,6 +30,8 @@ class Div(Binary):
 
 @dataclass(frozen=True)
 class ParamAttrs:
+    """The shape of the learned tensor (broadcast against the operand)."""
+
     param_shape: Tuple[int, ...]
 
 
@@ -64,6 +65,9 @@ class ParamBinary(OpDef):
         from ..torch.tensor_modules import ParamBinary as ParamBinaryModule
 
         return ParamBinaryModule(self.symbol, a.param_shape)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), ParamAttrs((4, 1, 1))
 
 
 @register_op

@@ -6,7 +6,6 @@ counts 2 per multiply-accumulate of the ``mm``/``bmm`` matmul becomes (``2 * out
 (its attention code) counts the multiply-accumulates, ``out * K``. Every counter that counts
 activations counts the output elements.
 """
-from __future__ import annotations
 
 import math
 from typing import Any
@@ -64,3 +63,6 @@ class Matmul(OpDef):
         import torch
 
         return torch.matmul
+
+    def example(self) -> Any:
+        return ((2, 1, 5, 6), (3, 6, 4)), NO_ATTRS

@@ -5,7 +5,6 @@ with an affine transform and 4 without; FlopCounterMode counts nothing. pycls co
 its norms (``norm2d_cx``, ``layernorm_cx``: parameters only), and netcalc's pycls does the same for
 group norm.
 """
-from __future__ import annotations
 
 import math
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ def _norm_flops(ins: Any, out: Any, a: Any) -> Any:
 
 @dataclass(frozen=True)
 class LayerNormAttrs:
+    """The normalised trailing sizes (or the channels, channels_first) and affine."""
+
     normalized_shape: Tuple[int, ...]
     affine: bool = True                 # the spec's `elementwise_affine`
     channels_first: bool = False
@@ -83,9 +84,14 @@ class LayerNorm(OpDef):
 
         return ChannelsFirst(norm)
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), LayerNormAttrs((4,), channels_first=True)
+
 
 @dataclass(frozen=True)
 class GroupNormAttrs:
+    """The number of channel groups and whether an affine transform follows."""
+
     num_groups: int
     affine: bool = True
     eps: float = 1e-5
@@ -110,6 +116,11 @@ class GroupNorm(OpDef):
         if is_concrete(shape[1]) and shape[1] % a.num_groups:
             raise GraphError(f"num_groups {a.num_groups} does not divide {shape[1]} channels",
                              field="num_groups")
+        group_size = shape[1] // a.num_groups * math.prod(shape[2:])
+        if is_concrete(group_size) and group_size < 2:
+            raise GraphError(f"num_groups {a.num_groups} leaves one value per group of "
+                             f"{format_shape(shape)}, which torch refuses to normalise",
+                             field="num_groups")
         return shape
 
     params = staticmethod(lambda ins, out, a: 2 * ins[0][1] * int(a.affine))
@@ -120,3 +131,6 @@ class GroupNorm(OpDef):
         from torch import nn
 
         return nn.GroupNorm(a.num_groups, ins[0][1], a.eps, a.affine)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), GroupNormAttrs(2)

@@ -7,7 +7,6 @@ size), ``aten::upsample_nearest2d`` as 1 and ``aten::upsample_bilinear2d`` as 4 
 counts none of them. pycls treats adaptive pools as its pools (average: nothing; max: output
 elements are activations) and has no upsampling, for which netcalc's pycls takes fvcore's count.
 """
-from __future__ import annotations
 
 import math
 from dataclasses import dataclass
@@ -34,6 +33,8 @@ def adaptive_windows(size: int, out: int) -> Tuple[Tuple[int, int], ...]:
 # -- mean ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MeanAttrs:
+    """The dims averaged over, and whether they stay as size 1."""
+
     dim: Tuple[int, ...]
     keepdim: bool = False
 
@@ -65,10 +66,15 @@ class Mean(OpDef):
     def torch(self, ins: Any, out: Any, a: MeanAttrs) -> Any:
         return lambda x: x.mean(a.dim, keepdim=a.keepdim)
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), MeanAttrs((2, -1))
+
 
 # -- adaptive pooling -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AdaptiveAttrs:
+    """The output (h, w), whatever the input size."""
+
     output_size: Pair
 
 
@@ -94,6 +100,9 @@ class AdaptivePool(OpDef):
 
         return getattr(nn, self.module)(a.output_size)
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), AdaptiveAttrs((2, 4))
+
 
 @register_op
 class AdaptiveAvgPool(AdaptivePool):
@@ -110,6 +119,8 @@ class AdaptiveMaxPool(AdaptivePool):
 # -- upsample ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class UpsampleAttrs:
+    """Interpolation mode and either a fixed size or whole-number scale factors."""
+
     mode: str = "nearest"
     size: Optional[Pair] = None
     scale_factor: Optional[Pair] = None
@@ -159,4 +170,7 @@ class Upsample(OpDef):
 
         scale = None if a.scale_factor is None else tuple(float(s) for s in a.scale_factor)
         return nn.Upsample(a.size, scale, a.mode, a.align_corners)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), UpsampleAttrs("bilinear", scale_factor=(2, 3))
 

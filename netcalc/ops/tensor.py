@@ -5,7 +5,6 @@ fvcore 0.1.5 skips ``aten::cat``, ``slice``, ``narrow``, ``split_with_sizes``, `
 ``reshape``, ``view``, ``permute`` and ``transpose`` silently; ``aten::channel_shuffle`` and
 ``aten::pad`` it reports as unsupported and counts 0. FlopCounterMode counts none of them.
 """
-from __future__ import annotations
 
 import math
 from dataclasses import dataclass
@@ -27,9 +26,7 @@ class FreeTensorOp(OpDef):
     acts = {"pycls": zero}
 
 
-def _dim_arg(f: Any, key: str, default: Any = ...) -> Any:
-    return f.int(key, lo=-MAX_DIM, hi=MAX_DIM - 1) if default is ... else \
-        f.int(key, default, lo=-MAX_DIM, hi=MAX_DIM - 1)
+DIM = {"lo": -MAX_DIM, "hi": MAX_DIM - 1}     # bounds of a torch dim argument
 
 
 def _unequal(x: Any, y: Any) -> bool:
@@ -40,6 +37,8 @@ def _unequal(x: Any, y: Any) -> bool:
 # -- concat -----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ConcatAttrs:
+    """The dim along which inputs are joined."""
+
     dim: int = 1
 
 
@@ -50,7 +49,7 @@ class Concat(FreeTensorOp):
     arity = (1, None)
 
     def parse(self, f: Any) -> ConcatAttrs:
-        return ConcatAttrs(_dim_arg(f, "dim", 1))
+        return ConcatAttrs(f.int("dim", 1, **DIM))
 
     def infer_shape(self, ins: Any, a: ConcatAttrs) -> Any:
         first = ins[0]
@@ -74,10 +73,15 @@ class Concat(FreeTensorOp):
 
         return lambda *xs: torch.cat(xs, a.dim)
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6), (1, 3, 5, 6), (1, 1, 5, 6)), ConcatAttrs(1)
+
 
 # -- slice ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SliceAttrs:
+    """One dim and Python slice bounds along it."""
+
     dim: int
     start: Optional[int] = None
     stop: Optional[int] = None
@@ -95,29 +99,41 @@ class Slice(FreeTensorOp):
     Attrs = SliceAttrs
 
     def parse(self, f: Any) -> SliceAttrs:
-        return SliceAttrs(_dim_arg(f, "dim"), f.int("start", None, lo=-MAX_SIZE, hi=MAX_SIZE),
+        return SliceAttrs(f.int("dim", **DIM), f.int("start", None, lo=-MAX_SIZE, hi=MAX_SIZE),
                           f.int("stop", None, lo=-MAX_SIZE, hi=MAX_SIZE))
 
     def infer_shape(self, ins: Any, a: SliceAttrs) -> Any:
         shape = ins[0]
         dim = normalise_dim(a.dim, len(shape))
         size = shape[dim]
-        start = _bound(a.start, 0, size)
-        stop = _bound(a.stop, size, size)
+        start, stop = _span(size, a)
+        problem = _slice_problem(size, a) if is_concrete(size) else None
+        if problem is None and is_concrete(stop - start) and stop - start < 1:
+            problem = "stop", f"[{a.start}:{a.stop}] of dim {a.dim} is empty"
+        if problem is not None:
+            raise GraphError(problem[1], field=problem[0])
+        return tuple(shape[:dim]) + (stop - start,) + tuple(shape[dim + 1:])
+
+    def conditions(self, ins: Any, out: Any, a: SliceAttrs) -> Any:
+        """A slice of a resolution-dependent dim needs that dim at least as long as its bounds:
+        stated as ``min(size, least) == least`` for the closed forms' domain."""
+        size = ins[0][normalise_dim(a.dim, len(ins[0]))]
         if is_concrete(size):
-            for key, value, bound in (("start", a.start, start), ("stop", a.stop, stop)):
-                if value is not None and not 0 <= bound <= size:
-                    raise GraphError(f"{key} {value} lies outside dim {a.dim} of size {size}",
-                                     field=key)
-        length = stop - start
-        if is_concrete(length) and length < 1:
-            raise GraphError(f"[{a.start}:{a.stop}] of dim {a.dim} (size {size}) is empty",
-                             field="stop")
-        return tuple(shape[:dim]) + (length,) + tuple(shape[dim + 1:])
+            return ()
+        reach = abs(a.start or 0) + abs(a.stop or 0) + 2
+        least = next((n for n in range(1, reach) if _slice_problem(n, a) is None), 1)
+        if least == 1:
+            return ()
+        import sympy    # only closed forms have symbolic sizes
+
+        return ((sympy.Min(size, least), least),)
 
     def torch(self, ins: Any, out: Any, a: SliceAttrs) -> Any:
         index = (slice(None),) * normalise_dim(a.dim, len(ins[0])) + (slice(a.start, a.stop),)
         return lambda x: x[index]
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), SliceAttrs(-1, 1, -2)
 
 
 def _bound(value: Optional[int], default: Any, size: Any) -> Any:
@@ -126,12 +142,30 @@ def _bound(value: Optional[int], default: Any, size: Any) -> Any:
     return value if value >= 0 else size + value
 
 
+def _span(size: Any, a: SliceAttrs) -> Tuple[Any, Any]:
+    """(start, stop) in a dim of ``size``, negative bounds counted from its end."""
+    return _bound(a.start, 0, size), _bound(a.stop, size, size)
+
+
+def _slice_problem(size: int, a: SliceAttrs) -> Optional[Tuple[str, str]]:
+    """(field, message) of why the slice does not fit a dim of concrete ``size``, or None."""
+    start, stop = _span(size, a)
+    for key, value, bound in (("start", a.start, start), ("stop", a.stop, stop)):
+        if value is not None and not 0 <= bound <= size:
+            return key, f"{key} {value} lies outside dim {a.dim} of size {size}"
+    if stop - start < 1:
+        return "stop", f"[{a.start}:{a.stop}] of dim {a.dim} (size {size}) is empty"
+    return None
+
+
 # -- reshape ----------------------------------------------------------------------------------------
 ReshapeEntry = Union[int, str]
 
 
 @dataclass(frozen=True)
 class ReshapeAttrs:
+    """The new shape: ints, at most one -1, and "dK" (dim K of the input)."""
+
     shape: Tuple[ReshapeEntry, ...]     # ints (-1 at most once) and "dK": dim K of the input
 
 
@@ -186,10 +220,15 @@ class Reshape(FreeTensorOp):
         return lambda x: x.reshape([x.shape[int(e[1:])] if isinstance(e, str) else e
                                     for e in a.shape])
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), ReshapeAttrs(("d0", 2, -1, "d3"))
+
 
 # -- permute, transpose -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PermuteAttrs:
+    """The input dim that each output dim takes."""
+
     dims: Tuple[int, ...]
 
 
@@ -215,9 +254,14 @@ class Permute(FreeTensorOp):
     def torch(self, ins: Any, out: Any, a: PermuteAttrs) -> Any:
         return lambda x: x.permute(*a.dims)
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), PermuteAttrs((0, 2, 3, 1))
+
 
 @dataclass(frozen=True)
 class TransposeAttrs:
+    """The two dims swapped."""
+
     dim0: int
     dim1: int
 
@@ -228,7 +272,7 @@ class Transpose(FreeTensorOp):
     Attrs = TransposeAttrs
 
     def parse(self, f: Any) -> TransposeAttrs:
-        return TransposeAttrs(_dim_arg(f, "dim0"), _dim_arg(f, "dim1"))
+        return TransposeAttrs(f.int("dim0", **DIM), f.int("dim1", **DIM))
 
     def infer_shape(self, ins: Any, a: TransposeAttrs) -> Any:
         shape = list(ins[0])
@@ -240,10 +284,15 @@ class Transpose(FreeTensorOp):
     def torch(self, ins: Any, out: Any, a: TransposeAttrs) -> Any:
         return lambda x: x.transpose(a.dim0, a.dim1)
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), TransposeAttrs(1, -1)
+
 
 # -- channel shuffle ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ChannelShuffleAttrs:
+    """The number of channel groups interleaved."""
+
     groups: int
 
 
@@ -272,10 +321,15 @@ class ChannelShuffle(FreeTensorOp):
 
         return nn.ChannelShuffle(a.groups)
 
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), ChannelShuffleAttrs(2)
+
 
 # -- pad ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PadAttrs:
+    """F.pad's amounts, last dim first, and the fill value."""
+
     pad: Tuple[int, ...]            # F.pad order: (left, right) of the last dim first
     value: float = 0.0
 
@@ -304,3 +358,7 @@ class Pad(FreeTensorOp):
         import torch.nn.functional as F
 
         return lambda x: F.pad(x, a.pad, value=a.value)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), PadAttrs((1, 2, 0, 3))
+

@@ -1,0 +1,333 @@
+"""Random graphs over every registered op: netcalc's counts equal the fvcore trace and FlopCounterMode.
+
+Hypothesis draws a rectangular input and a chain of nodes, each op chosen from the whole registry
+and each operand from any earlier node (so graphs branch, concatenate and leave dead ends). A
+node proposal that netcalc refuses (a shape that cannot work) is dropped; every accepted graph is
+built in torch, traced, and compared per node and in total. The fast tier draws 25 graphs, the
+`slow` marker 300.
+"""
+import math
+
+import pytest
+
+import netcalc
+from netcalc.ops import OPS
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("fvcore")
+hypothesis = pytest.importorskip("hypothesis")
+
+from hypothesis import HealthCheck, Phase, event, find, given, settings, strategies as st  # noqa: E402,E501
+
+from netcalc.torch import validate_conventions  # noqa: E402
+
+MAX_ELEMENTS = 6_000       # per tensor: keeps traces fast and attention matrices small
+MAX_NODES = 12
+ACTIVATIONS = ("relu", "relu6", "silu", "sigmoid", "identity", "hardswish", "hardsigmoid", "tanh",
+               "mish")
+
+
+def _rank4(x):
+    return len(x[1]) == 4
+
+
+def _operand(draw, nodes, test=lambda node: True):
+    """An earlier node passing ``test`` (recent ones more likely), or None."""
+    fitting = [n for n in nodes if test(n)]
+    if not fitting:
+        return None
+    return fitting[-1 - draw(st.integers(0, len(fitting) - 1)) // 2]
+
+
+def _pair(draw, lo, hi):
+    a = draw(st.integers(lo, hi))
+    return a if draw(st.booleans()) else [a, draw(st.integers(lo, hi))]
+
+
+# -- one proposal per op: (draw, nodes) -> list of node dicts (empty: not applicable) ---------------
+def conv(draw, nodes):
+    x = _operand(draw, nodes, _rank4)
+    if x is None:
+        return []
+    c = x[1][1]
+    depthwise = draw(st.booleans())
+    kernel = draw(st.sampled_from([1, 3, [1, 3], [3, 1], [3, 2]]))
+    return [{"op": "conv", "input": x[0], "out": c if depthwise else draw(st.integers(1, 8)),
+             "groups": c if depthwise else 1, "kernel": kernel, "stride": _pair(draw, 1, 2),
+             "dilation": _pair(draw, 1, 2), "bias": draw(st.booleans())}]
+
+
+def pool(op):
+    def propose(draw, nodes):
+        x = _operand(draw, nodes, _rank4)
+        if x is None:
+            return []
+        k = draw(st.integers(1, 3))
+        node = {"op": op, "input": x[0], "kernel": k, "stride": draw(st.integers(1, 3)),
+                "padding": draw(st.integers(0, k // 2)), "ceil_mode": draw(st.booleans())}
+        if op == "avgpool":
+            node["count_include_pad"] = draw(st.booleans())
+        return [node]
+    return propose
+
+
+def unary(op, **attrs):
+    def propose(draw, nodes):
+        x = _operand(draw, nodes)
+        return [{"op": op, "input": x[0], **{k: draw(v) for k, v in attrs.items()}}]
+    return propose
+
+
+def needs_map(op, **attrs):
+    def propose(draw, nodes):
+        x = _operand(draw, nodes, _rank4)
+        return [] if x is None else [{"op": op, "input": x[0],
+                                      **{k: draw(v) for k, v in attrs.items()}}]
+    return propose
+
+
+def bn(draw, nodes):
+    x = _operand(draw, nodes, lambda n: len(n[1]) in (2, 3, 4))
+    return [] if x is None else [{"op": "bn", "input": x[0]}]
+
+
+def linear(draw, nodes):
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    return [] if x is None else [{"op": "linear", "input": x[0], "out": draw(st.integers(1, 8)),
+                                  "bias": draw(st.booleans())}]
+
+
+def flatten(draw, nodes):
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    if x is None:
+        return []
+    start = draw(st.integers(1, len(x[1]) - 1))
+    return [{"op": "flatten", "input": x[0], "start_dim": start,
+             "end_dim": draw(st.integers(start, len(x[1]) - 1))}]
+
+
+def broadcastable(a, b):
+    return all(p == q or p == 1 or q == 1 for p, q in zip(a[::-1], b[::-1]))
+
+
+def binary(op):
+    def propose(draw, nodes):
+        x = _operand(draw, nodes)
+        other = _operand(draw, nodes, lambda n: broadcastable(n[1], x[1])
+                         and len(n[1]) <= len(x[1]))
+        if other is None or draw(st.booleans()):
+            return [{"op": op, "input": x[0], "value": draw(st.sampled_from([0.5, 2, 3.0]))}]
+        return [{"op": op, "inputs": [x[0], other[0]]}]
+    return propose
+
+
+def concat(draw, nodes):
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    dim = draw(st.integers(1, len(x[1]) - 1))
+    same = [n for n in nodes if len(n[1]) == len(x[1])
+            and all(p == q for k, (p, q) in enumerate(zip(n[1], x[1])) if k != dim)]
+    picked = draw(st.lists(st.sampled_from(same), min_size=1, max_size=3))
+    return [{"op": "concat", "inputs": [x[0]] + [n[0] for n in picked], "dim": dim}]
+
+
+def slice_(draw, nodes):
+    x = _operand(draw, nodes, lambda n: any(d > 1 for d in n[1][1:]))
+    if x is None:
+        return []
+    dim = draw(st.sampled_from([k for k, d in enumerate(x[1]) if k and d > 1]))
+    size = x[1][dim]
+    start = draw(st.integers(0, size - 1))
+    stop = draw(st.integers(start + 1, size))
+    return [{"op": "slice", "input": x[0], "dim": dim - len(x[1]) * draw(st.booleans()),
+             "start": start - size * draw(st.booleans()), "stop": stop}]
+
+
+def reshape(draw, nodes):
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    shape = list(x[1])
+    if len(shape) >= 3 and draw(st.booleans()):       # merge the last two dims
+        return [{"op": "reshape", "input": x[0],
+                 "shape": [f"d{k}" for k in range(len(shape) - 2)] + [-1]}]
+    divisors = [g for g in range(2, 5) if shape[1] % g == 0]
+    if not divisors:
+        return []
+    g = draw(st.sampled_from(divisors))               # split the channels into groups
+    return [{"op": "reshape", "input": x[0],
+             "shape": ["d0", g, -1] + [f"d{k}" for k in range(2, len(shape))]}]
+
+
+def permute(draw, nodes):
+    x = _operand(draw, nodes)
+    return [{"op": "permute", "input": x[0], "dims": draw(st.permutations(range(len(x[1]))))}]
+
+
+def transpose(draw, nodes):
+    x = _operand(draw, nodes)
+    dims = st.integers(-len(x[1]), len(x[1]) - 1)
+    return [{"op": "transpose", "input": x[0], "dim0": draw(dims), "dim1": draw(dims)}]
+
+
+def channel_shuffle(draw, nodes):
+    x = _operand(draw, nodes, lambda n: _rank4(n) and n[1][1] % 2 == 0)
+    return [] if x is None else [{"op": "channel_shuffle", "input": x[0], "groups": 2}]
+
+
+def mean(draw, nodes):
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    dims = draw(st.lists(st.integers(1, len(x[1]) - 1), min_size=1, max_size=2, unique=True))
+    return [{"op": "mean", "input": x[0], "dim": dims, "keepdim": draw(st.booleans())}]
+
+
+def upsample(draw, nodes):
+    x = _operand(draw, nodes, _rank4)
+    if x is None:
+        return []
+    mode = draw(st.sampled_from(["nearest", "bilinear"]))
+    node = {"op": "upsample", "input": x[0], "mode": mode}
+    if draw(st.booleans()):
+        node["size"] = _pair(draw, 1, 12)
+    else:
+        node["scale_factor"] = _pair(draw, 1, 2)
+    if mode == "bilinear" and draw(st.booleans()):
+        node["align_corners"] = draw(st.booleans())
+    return [node]
+
+
+def matmul(draw, nodes):
+    """x @ x^T over the last two dims (an attention map), or x @ (a node of fitting shape)."""
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    fitting = _operand(draw, nodes, lambda n: len(n[1]) >= 2 and n[1][-2] == x[1][-1]
+                       and broadcastable(n[1][:-2], x[1][:-2]))
+    if fitting is not None and draw(st.booleans()):
+        return [{"op": "matmul", "inputs": [x[0], fitting[0]]}]
+    name = f"{x[0]}_t{len(nodes)}"
+    return [{"op": "transpose", "input": x[0], "dim0": -2, "dim1": -1, "name": name},
+            {"op": "matmul", "inputs": [x[0], name]}]
+
+
+def pad(draw, nodes):
+    x = _operand(draw, nodes)
+    pairs = draw(st.integers(1, min(2, len(x[1]))))
+    return [{"op": "pad", "input": x[0], "pad": draw(st.lists(st.integers(0, 2),
+                                                              min_size=2 * pairs,
+                                                              max_size=2 * pairs)),
+             "value": draw(st.sampled_from([0, 1.5]))}]
+
+
+def layer_norm(draw, nodes):
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    affine = draw(st.booleans())
+    if _rank4(x) and draw(st.booleans()):
+        return [{"op": "layer_norm", "input": x[0], "normalized_shape": [x[1][1]],
+                 "channels_first": True, "elementwise_affine": affine}]
+    last = draw(st.integers(1, min(2, len(x[1]) - 1)))
+    return [{"op": "layer_norm", "input": x[0], "normalized_shape": list(x[1][-last:]),
+             "elementwise_affine": affine}]
+
+
+def group_norm(draw, nodes):
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    groups = [g for g in range(1, x[1][1] + 1) if x[1][1] % g == 0]
+    return [{"op": "group_norm", "input": x[0], "num_groups": draw(st.sampled_from(groups)),
+             "affine": draw(st.booleans())}]
+
+
+def learned(op):
+    def propose(draw, nodes):
+        x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+        trailing = draw(st.integers(1, len(x[1]) - 1))
+        shape = [d if draw(st.booleans()) else 1 for d in x[1][-trailing:]]
+        return [{"op": op, "input": x[0], "param_shape": shape}]
+    return propose
+
+
+def prelu(draw, nodes):
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    return [{"op": "prelu", "input": x[0],
+             "num_parameters": draw(st.sampled_from([1, x[1][1]]))}]
+
+
+def softmax(draw, nodes):
+    x = _operand(draw, nodes)
+    return [{"op": "softmax", "input": x[0],
+             "dim": draw(st.integers(-len(x[1]), len(x[1]) - 1))}]
+
+
+PROPOSALS = {
+    "conv": conv, "bn": bn, "linear": linear, "flatten": flatten,
+    "maxpool": pool("maxpool"), "avgpool": pool("avgpool"), "gap": needs_map("gap"),
+    "dropout": unary("dropout", p=st.sampled_from([0.0, 0.3])),
+    **{op: unary(op) for op in ACTIVATIONS},
+    "gelu": unary("gelu", approximate=st.sampled_from(["none", "tanh"])),
+    "leaky_relu": unary("leaky_relu", negative_slope=st.sampled_from([0.01, 0.2])),
+    "elu": unary("elu", alpha=st.sampled_from([1.0, 0.5])),
+    "softplus": unary("softplus", beta=st.sampled_from([1, 2]), threshold=st.just(20)),
+    "prelu": prelu, "softmax": softmax,
+    **{op: binary(op) for op in ("add", "mul", "sub", "div")},
+    "param_mul": learned("param_mul"), "param_add": learned("param_add"),
+    "concat": concat, "slice": slice_, "reshape": reshape, "permute": permute,
+    "transpose": transpose, "channel_shuffle": channel_shuffle, "pad": pad, "mean": mean,
+    "adaptive_avgpool": needs_map("adaptive_avgpool", output_size=st.integers(1, 4)),
+    "adaptive_maxpool": needs_map("adaptive_maxpool", output_size=st.integers(1, 4)),
+    "upsample": upsample, "matmul": matmul, "layer_norm": layer_norm, "group_norm": group_norm,
+}
+
+
+def test_every_registered_op_has_a_proposal():
+    assert set(PROPOSALS) == set(OPS)
+
+
+def shapes_of(layers, resolution):
+    """Node names and output shapes, or None when netcalc refuses the graph."""
+    spec = {"family": "graph", "resolution": list(resolution), "layers": layers}
+    try:
+        graph = netcalc.expand(spec, tuple(resolution))
+    except netcalc.SpecError:
+        return None
+    return [(n.name, tuple(n.shape)) for n in graph.layers]
+
+
+@st.composite
+def graphs(draw):
+    resolution = (draw(st.integers(4, 12)), draw(st.integers(4, 12)))
+    layers = [{"op": "conv", "out": draw(st.integers(2, 6)), "kernel": 3, "name": "n0"}]
+    nodes = shapes_of(layers, resolution)
+    for _ in range(draw(st.integers(1, MAX_NODES))):
+        op = draw(st.sampled_from(sorted(PROPOSALS)))
+        proposed = PROPOSALS[op](draw, nodes)
+        for i, node in enumerate(proposed):
+            node.setdefault("name", f"n{len(layers) + i}")
+        grown = shapes_of(layers + proposed, resolution) if proposed else None
+        if grown and all(math.prod(shape) <= MAX_ELEMENTS for _, shape in grown):
+            layers, nodes = layers + proposed, grown
+    return {"family": "graph", "name": "drawn", "resolution": list(resolution), "layers": layers}
+
+
+def check(spec):
+    for layer in spec["layers"]:
+        event(f"op {layer['op']}")
+    for v in validate_conventions(spec, ("fvcore", "torch")):
+        assert v.ok, (spec, [(m.layer, m.quantity, m.netcalc, m.measured) for m in v.mismatches])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(graphs())
+def test_drawn_graphs_match_the_tools(spec):
+    check(spec)
+
+
+@pytest.mark.parametrize("op", sorted(PROPOSALS))
+def test_a_drawn_graph_with_each_op_matches_the_tools(op):
+    """The first drawn graph that holds ``op`` (so every op is checked in a random context)."""
+    spec = find(graphs(), lambda drawn: any(layer["op"] == op for layer in drawn["layers"]),
+                settings=settings(max_examples=1000, phases=[Phase.generate], database=None,
+                                  suppress_health_check=list(HealthCheck)))
+    for v in validate_conventions(spec, ("fvcore", "torch")):
+        assert v.ok, (spec, [(m.layer, m.quantity, m.netcalc, m.measured) for m in v.mismatches])
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(graphs())
+def test_drawn_graphs_match_the_tools_many(spec):
+    check(spec)
