@@ -93,21 +93,29 @@ def test_imported_spec_is_exact_at_other_resolutions():
         assert imported_totals(spec, resolution) == traced_totals(module, resolution)
 
 
-SYMBOLIC_RESOLUTIONS = (64, 97, 128, 161, 224)
+SQUARE = (64, 97, 128, 161, 224)
+RECTANGLES = ((64, 96), (97, 129), (160, 121))
 
 
 @pytest.mark.parametrize("name", ["resnet18", "shufflenet_v2_x0_5", "mobilenet_v3_small",
                                   "densenet121", "convnext_tiny", "inception_v3"])
 def test_closed_forms_of_imported_specs_equal_the_counts(name):
+    """--symbolic (in r, and in h and w) evaluated at five square and three rectangular sizes
+    equals the concrete counts there (inception_v3 needs 75 px and more)."""
     from netcalc.symbolic.closed_form import count_symbolic
 
     spec, _ = import_checked(build(name), 299 if name == "inception_v3" else 64, name)
+    small = 75 if name == "inception_v3" else 0
     for convention in ("fvcore", "torch"):
-        closed = count_symbolic(spec, convention)
-        for r in SYMBOLIC_RESOLUTIONS[1 if name == "inception_v3" else 0:]:
-            report = netcalc.count(spec, convention, r)
-            assert [closed.evaluate(closed.total(q), r) for q in ("flops", "params", "acts")] \
-                == [report.flops, report.params, report.acts], (convention, r)
+        for axes, sizes in (("r", SQUARE), ("hw", RECTANGLES)):
+            closed = count_symbolic(spec, convention, axes)
+            for size in sizes:
+                if min(size if axes == "hw" else (size,)) < small:
+                    continue
+                report = netcalc.count(spec, convention, size)
+                assert [closed.evaluate(closed.total(q), size) for q in
+                        ("flops", "params", "acts")] == [report.flops, report.params,
+                                                         report.acts], (convention, size)
 
 
 def test_import_cli_writes_a_spec_that_counts_and_solves(tmp_path):
@@ -137,9 +145,15 @@ def test_import_cli_writes_a_spec_that_counts_and_solves(tmp_path):
     assert (totals["flops"], totals["params"], totals["acts"]) == (
         traced["fvcore.flops"], traced["torch.numel"], traced["fvcore.acts"])
     solved = subprocess.run([sys.executable, "-m", "netcalc", "solve", str(out), "--flops",
-                             "20M", "--convention", "fvcore"], capture_output=True, text=True)
+                             "20M", "--convention", "fvcore", "--format", "json"],
+                            capture_output=True, text=True)
     assert solved.returncode == 0, solved.stderr
-    assert "r = " in solved.stdout or "r=" in solved.stdout
+    answer = json.loads(solved.stdout)
+    within, over = answer["within"], answer["over"]
+    assert over["value"] == within["value"] + 1
+    # the answer is right for the real module: fvcore's trace at r fits, at r + 1 it does not
+    assert traced_totals(module, within["value"])["fvcore.flops"] == within["flops"] <= 20e6
+    assert traced_totals(module, over["value"])["fvcore.flops"] == over["flops"] > 20e6
 
 
 @pytest.mark.parametrize("name,expected", [
