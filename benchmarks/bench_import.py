@@ -6,7 +6,8 @@ at its default resolution and at 192x256; how long the import takes (trace + fak
 checks, the module already built); and how long counting the imported spec takes (in process,
 from its data: parse, validate, expand, count) against one fvcore FlopCountAnalysis of the module.
 
-Usage: python benchmarks/bench_import.py [MODEL ...] [--rectangular HxW] [--json FILE]
+Usage: python benchmarks/bench_import.py [MODEL ...] [--resolution HxW] [--rectangular HxW|none]
+                                        [--json FILE]
 (needs torch, fvcore and torchvision; the transformers are listed with the ops they lack)
 """
 import argparse
@@ -58,11 +59,11 @@ def compare(module, name, resolution):
     return not diff, seconds, spec, (f"netcalc vs traced: {diff}" if diff else "")
 
 
-def bench(name, rectangular):
+def bench(name, rectangular, resolution=None):
     import netcalc
 
     module = getattr(tv.torchvision_models(), name)().eval()
-    resolution = tv.DEFAULT_RESOLUTION.get(name, 224)
+    resolution = resolution or tv.DEFAULT_RESOLUTION.get(name, 224)
     ok, seconds, spec, why = compare(module, name, resolution)
     row = {"model": name, "resolution": resolution, "ok": ok, "import_s": seconds,
            "why": why}
@@ -94,20 +95,28 @@ def render(rows):
     return "\n".join(lines)
 
 
+def netcalc_resolution(text):
+    from netcalc.cli.importing import parse_resolution
+
+    return parse_resolution(text)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", help="default: every classifier, then the "
                                                   "transformers")
+    parser.add_argument("--resolution", help="HxW or N instead of each model's default")
     parser.add_argument("--rectangular", default="192x256", help="HxW, or none")
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    rectangular = (None if args.rectangular == "none"
-                   else tuple(int(v) for v in args.rectangular.split("x")))
+    rectangular, resolution = (None if text in (None, "none") else
+                               netcalc_resolution(text)
+                               for text in (args.rectangular, args.resolution))
     names = args.models or list(tv.CLASSIFIERS) + list(tv.TRANSFORMERS)
     rows = []
     for name in names:
-        rows.append(bench(name, rectangular))
+        rows.append(bench(name, rectangular, resolution))
         print(render(rows[-1:]).splitlines()[1], flush=True)
     print(render(rows))
     if args.json:

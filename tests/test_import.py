@@ -393,3 +393,30 @@ def test_the_docs_list_every_form_of_the_table():
         names += [getattr(f, "__name__", f).rpartition(".")[2] for f in entry.functions]
         missing = [n for n in names if n not in doc]
         assert not missing, f"docs/your_own_model.md does not list {missing} ({entry.op})"
+
+
+class Shared(nn.Module):
+    """One conv applied twice: the spec counts its parameters at each call, and says so."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(self.conv(x))
+
+
+def test_a_module_called_twice_is_counted_per_call_and_noted():
+    from netcalc.torch.importer import import_checked
+
+    spec, imported = import_checked(Shared(), 16)
+    assert [l["name"] for l in spec.raw["layers"]] == ["conv", "conv-2"]
+    assert imported.reused_params == {"conv": 84}       # 3*3*3*3 weights + 3 biases
+    assert netcalc.count(spec, "torch").params == 2 * 84
+    assert spec.raw["notes"] == ["parameters counted at each of several calls: conv (+84)"]
+
+
+def test_from_torch_and_to_yaml_are_netcalc_api():
+    spec = netcalc.from_torch(Shuffle(), 16, name="shuffle", in_channels=8)
+    assert spec.name == "shuffle" and spec.family == "graph"
+    assert netcalc.load_spec(__import__("yaml").safe_load(netcalc.to_yaml(spec))).raw == spec.raw

@@ -62,6 +62,8 @@ class Imported:
     shapes: Dict[str, Tuple[int, ...]]                # spec node name -> traced shape
     node_params: Dict[str, int] = field(default_factory=dict)
     unused_params: Dict[str, int] = field(default_factory=dict)
+    reused_params: Dict[str, int] = field(default_factory=dict)    # counted again per call
+    numel: int = 0                                                 # the module's parameters
     unknown: List[Unknown] = field(default_factory=list)
 
 
@@ -169,6 +171,7 @@ class _Converter:
         self.traced: Dict[str, Tuple[int, ...]] = {}
         self.node_params: Dict[str, int] = {}
         self.used_params: Set[int] = set()
+        self.reused_params: Counter = Counter()
         self.unknown: List[Unknown] = []
         self.poisoned: Set[fx.Node] = set()           # unsupported, and what fails for it
         self.fixed: List[str] = []
@@ -227,6 +230,9 @@ class _Converter:
             tensors = list(module.parameters())
         else:
             tensors = [self.params[a.target] for a in node.all_input_nodes if self.is_param(a)]
+        again = sum(t.numel() for t in tensors if id(t) in self.used_params)
+        if again:       # a module called twice: the spec counts its parameters at each call
+            self.reused_params[_module_path(node) or node.name] += again
         self.used_params.update(id(t) for t in tensors)
         return sum(t.numel() for t in tensors)
 
@@ -354,7 +360,9 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
         notes.append(f"fits only {hw[0]}x{hw[1]}: the module does not run at {probe_error}")
     if notes:
         data["notes"] = notes
-    return Imported(data, converter.traced, converter.node_params, unused, converter.unknown)
+    return Imported(data, converter.traced, converter.node_params, unused,
+                    dict(converter.reused_params), sum(p.numel() for p in module.parameters()),
+                    converter.unknown)
 
 
 @contextlib.contextmanager
@@ -405,6 +413,8 @@ def _notes(converter: _Converter, unused: Mapping[str, int], hw: Tuple[int, int]
              for u in converter.unknown]
     notes += [f"parameters not used by the eval forward (not counted): {path} ({n:,})"
               for path, n in unused.items()]
+    notes += [f"parameters counted at each of several calls: {path} (+{n:,})"
+              for path, n in converter.reused_params.items()]
     notes += [f"fits only {hw[0]}x{hw[1]}: {why}" for why in converter.fixed]
     return notes
 
@@ -427,6 +437,12 @@ def check(imported: Imported, spec: Spec, source: str) -> None:
         if cost[params_index] != expected:
             raise ImportFailure(source, layer.name, f"netcalc counts {cost[params_index]:,} "
                                 f"params for {layer.op}, the module has {expected:,}")
+    expected = (imported.numel - sum(imported.unused_params.values())
+                + sum(imported.reused_params.values()))
+    if report.params != expected:
+        raise ImportFailure(source, "params", f"the spec counts {report.params:,}, the module "
+                            f"has {imported.numel:,} (less {imported.unused_params} unused, "
+                            f"plus {imported.reused_params} counted again)")
 
 
 def import_checked(module: nn.Module, resolution: Resolution = 224, name: Optional[str] = None,

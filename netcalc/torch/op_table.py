@@ -335,7 +335,7 @@ def fold_dims(call: Call) -> List[Any]:
     -1. Anything else fits only the traced resolution."""
     out, probe_out = call.out, call.probe_of(call.node)
     if probe_out is None:
-        call.fixed("the model does not run at a second resolution")
+        call.fixed(f"reshape to the constant sizes {list(out)}")
         return [int(d) for d in out]
     src, probe_src = call.in_shape, call.probe_of(call.first)
     entries: List[Any] = []
