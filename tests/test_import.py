@@ -115,7 +115,7 @@ class Unknowns(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(3, 4, 3)
-        self.norm = nn.InstanceNorm2d(4)
+        self.norm = nn.InstanceNorm2d(4, affine=True)
 
     def forward(self, x):
         return torch.erf(self.norm(self.conv(x)))
@@ -133,11 +133,18 @@ def test_unsupported_ops_are_all_named_with_node_and_module():
 
 
 def test_allow_unknown_records_free_identity_ops_in_the_notes():
-    data = convert(Unknowns(), 32, allow_unknown=True).data
-    assert [(l["name"], l["op"]) for l in data["layers"]] == [
+    from netcalc.torch.importer import import_checked
+
+    spec, imported = import_checked(Unknowns(), 32, allow_unknown=True)
+    assert [(l["name"], l["op"]) for l in spec.raw["layers"]] == [
         ("conv", "conv"), ("norm", "identity"), ("erf", "identity")]
-    assert len(data["notes"]) == 2 and data["notes"][1].startswith(
-        "free stand-in (identity) for unsupported torch.erf at fx node erf")
+    assert spec.raw["notes"] == [
+        "free stand-in (identity) for unsupported torch.nn.modules.instancenorm.InstanceNorm2d "
+        "(8 parameters not counted) at fx node norm in module norm",
+        "free stand-in (identity) for unsupported torch.erf at fx node erf"]
+    # the conv's 3*3*3*4 + 4 parameters are counted, the norm's 2*4 are not
+    assert netcalc.count(spec, "torch").params == 112 and imported.numel == 120
+    assert netcalc.count(spec).notes == tuple(spec.raw["notes"])
 
 
 class Branchy(nn.Module):

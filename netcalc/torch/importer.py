@@ -63,6 +63,7 @@ class Imported:
     node_params: Dict[str, int] = field(default_factory=dict)
     unused_params: Dict[str, int] = field(default_factory=dict)
     reused_params: Dict[str, int] = field(default_factory=dict)    # counted again per call
+    uncounted_params: Dict[str, int] = field(default_factory=dict)  # of --allow-unknown stand-ins
     numel: int = 0                                                 # the module's parameters
     unknown: List[Unknown] = field(default_factory=list)
 
@@ -172,6 +173,7 @@ class _Converter:
         self.node_params: Dict[str, int] = {}
         self.used_params: Set[int] = set()
         self.reused_params: Counter = Counter()
+        self.uncounted_params: Dict[str, int] = {}    # of the stand-ins for unknown modules
         self.unknown: List[Unknown] = []
         self.poisoned: Set[fx.Node] = set()           # unsupported, and what fails for it
         self.fixed: List[str] = []
@@ -199,7 +201,7 @@ class _Converter:
         self.taken.add(name)
         return name
 
-    def _value_name(self, node: Any, user: fx.Node) -> str:
+    def _value_name(self, node: Any) -> str:
         if isinstance(node, fx.Node) and node in self.names:
             return self.names[node]
         what = (f"the constant tensor {node.target}" if isinstance(node, fx.Node)
@@ -258,7 +260,8 @@ class _Converter:
                         self.is_param, lambda why: self.fixed.append(f"{node.name}: {why}"))
             self._apply(node, module, entry.convert(call))
         except Unsupported as exc:
-            if entry is not None and any(a in self.poisoned for a in node.all_input_nodes):
+            if not self.allow_unknown and entry is not None and any(
+                    a in self.poisoned for a in node.all_input_nodes):
                 self.poisoned.add(node)     # fails only because an input is unsupported
                 self.names[node] = "input"
                 return
@@ -270,14 +273,14 @@ class _Converter:
                 raise Unsupported("returns a tensor")
             return
         if isinstance(result, Alias):
-            self.names[node] = self._value_name(result.source, node)
+            self.names[node] = self._value_name(result.source)
             return
         if isinstance(result, Parts):
             self.parts[node] = result
             return
         ops = result if isinstance(result, list) else [result]
         base = str(node.target) if node.op == "call_module" else node.name
-        inputs = [self._value_name(v, node) for v in (ops[0].inputs or [node.args[0]])]
+        inputs = [self._value_name(v) for v in (ops[0].inputs or [node.args[0]])]
         params = self._params_of(node, module)
         for i, op in enumerate(ops):      # chained ops (a slice per sliced dim): the last is named
             name = self._unique(base if i == len(ops) - 1 else f"{base}-part{i + 1}")
@@ -291,7 +294,7 @@ class _Converter:
         start, stop = parts.bounds[node.args[1]]
         name = self._unique(node.name)
         self._emit(node, Op("slice", {"dim": parts.dim, "start": start, "stop": stop}), name,
-                   [self._value_name(parts.source, node)], 0)
+                   [self._value_name(parts.source)], 0)
         self.names[node] = name
         self.traced[name] = tuple(self.shapes[node])
 
@@ -309,8 +312,11 @@ class _Converter:
             raise ImportFailure("", "", f"{unknown.describe()}: has no mapping, and its output "
                                 "shape differs from its inputs', so no free stand-in fits")
         name = self._unique(str(node.target) if module is not None else node.name)
-        if module is not None:
-            self.used_params.update(id(p) for p in module.parameters())
+        uncounted = self._params_of(node, module)
+        if uncounted:
+            self.uncounted_params[name] = uncounted
+            unknown.reason += f"{'; ' if unknown.reason else ''}{uncounted:,} parameters " \
+                              "not counted"
         self._emit(node, Op(STAND_IN), name, [self.names[source]], 0)
         self.names[node] = name
         self.traced[name] = tuple(shape)
@@ -361,8 +367,8 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
     if notes:
         data["notes"] = notes
     return Imported(data, converter.traced, converter.node_params, unused,
-                    dict(converter.reused_params), sum(p.numel() for p in module.parameters()),
-                    converter.unknown)
+                    dict(converter.reused_params), converter.uncounted_params,
+                    sum(p.numel() for p in module.parameters()), converter.unknown)
 
 
 @contextlib.contextmanager
@@ -438,11 +444,12 @@ def check(imported: Imported, spec: Spec, source: str) -> None:
             raise ImportFailure(source, layer.name, f"netcalc counts {cost[params_index]:,} "
                                 f"params for {layer.op}, the module has {expected:,}")
     expected = (imported.numel - sum(imported.unused_params.values())
-                + sum(imported.reused_params.values()))
+                - sum(imported.uncounted_params.values()) + sum(imported.reused_params.values()))
     if report.params != expected:
         raise ImportFailure(source, "params", f"the spec counts {report.params:,}, the module "
-                            f"has {imported.numel:,} (less {imported.unused_params} unused, "
-                            f"plus {imported.reused_params} counted again)")
+                            f"has {imported.numel:,} (less {imported.unused_params} unused and "
+                            f"{imported.uncounted_params} in stand-ins, plus "
+                            f"{imported.reused_params} counted again)")
 
 
 def import_checked(module: nn.Module, resolution: Resolution = 224, name: Optional[str] = None,
