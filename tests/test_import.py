@@ -202,6 +202,10 @@ MODELS_PY = textwrap.dedent("""
         while True:
             pass
 
+    def needs_real_tensors():
+        width = int(torch.ones(1).sum().item()) * 4      # fails on the meta device
+        return nn.Sequential(nn.Conv2d(3, width, 3), nn.ReLU())
+
     class Loop(nn.Module):
         def forward(self, x):
             while True:
@@ -235,6 +239,17 @@ def test_hostile_targets_are_one_line_exit_2(models_py, suffix, expected):
     assert result.exit_code == 2, result.output
     assert expected in result.output
     assert result.output.count("\n") == 1 and result.output.startswith("error: ")
+
+
+def test_a_file_target_imports_even_when_it_needs_real_tensors(models_py):
+    """Built on the meta device when it allows, else on the CPU: same spec either way."""
+    for factory in ("net", "needs_real_tensors"):
+        result = CliRunner().invoke(main, ["import", f"{models_py}:{factory}",
+                                           "--resolution", "8x12"])
+        assert result.exit_code == 0, result.output
+        layers = __import__("yaml").safe_load(result.output)["layers"]
+        assert [layer["op"] for layer in layers] == ["conv", "relu"]
+        assert layers[0]["out"] == 4
 
 
 @pytest.mark.parametrize("target,expected", [

@@ -131,25 +131,9 @@ def build_module(factory: Callable[[], Any], target: str) -> Any:
 def import_target(target: str, resolution: Any = 224, name: Any = None,
                   allow_unknown: bool = False, timeout: float = 120.0) -> Any:
     """The checked :class:`~netcalc.Spec` of the module TARGET builds, within ``timeout`` s."""
-    from .importer import RunFailure, from_torch
+    from .importer import from_torch
 
     with time_limit(timeout, target):
-        factory = load_callable(target)
-        module = build_module(factory, target)
+        module = build_module(load_callable(target), target)
         name = name or split_target(target)[1].rpartition(".")[2]
-        try:
-            return from_torch(module, resolution, name, allow_unknown, source=target)
-        except RunFailure:
-            if not _on_meta(module):
-                raise
-        # built on meta, its forward mixes in real tensors: build it for real and try again
-        try:
-            module = factory()
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 -- the user's code: one line
-            raise SpecError(target, FIELD, f"calling it with no arguments raised "
-                                           f"{_one_line(exc)}") from None
         return from_torch(module, resolution, name, allow_unknown, source=target)
-
-
-def _on_meta(module: Any) -> bool:
-    return any(p.is_meta for p in module.parameters())
