@@ -258,7 +258,11 @@ class _Converter:
                 raise Unsupported("")
             call = Call(node, module, op_table.bind(entry, node), self.shape_of, self.probe_of,
                         self.is_param, lambda why: self.fixed.append(f"{node.name}: {why}"))
-            self._apply(node, module, entry.convert(call))
+            try:
+                result = entry.convert(call)
+            except (TypeError, ValueError, KeyError, IndexError) as exc:
+                raise Unsupported(f"arguments it cannot read ({_first_line(exc)})") from None
+            self._apply(node, module, result)
         except Unsupported as exc:
             if not self.allow_unknown and entry is not None and any(
                     a in self.poisoned for a in node.all_input_nodes):

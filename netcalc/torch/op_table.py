@@ -126,12 +126,9 @@ def _ints(value: Any) -> List[int]:
     return [int(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
 
 
-def _module_bias(module: nn.Module) -> bool:
-    return getattr(module, "bias", None) is not None
-
-
-def same(op: str, **attrs: Any) -> Callable[[Call], Op]:
-    return lambda call: Op(op, dict(attrs))
+def same(op: str) -> Callable[[Call], Op]:
+    """An op with no attributes (relu, bn's activations...)."""
+    return lambda call: Op(op)
 
 
 # -- converters -------------------------------------------------------------------------------------
@@ -166,7 +163,7 @@ def batch_norm(call: Call) -> Op:
 
 def linear_module(call: Call) -> Op:
     attrs: Dict[str, Any] = {"out": call.module.out_features}
-    if not _module_bias(call.module):
+    if call.module.bias is None:
         attrs["bias"] = False
     return Op("linear", attrs)
 
