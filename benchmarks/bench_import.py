@@ -96,9 +96,9 @@ def render(rows):
 
 
 def netcalc_resolution(text):
-    from netcalc.cli.importing import parse_resolution
+    from netcalc.cli import RESOLUTION
 
-    return parse_resolution(text)
+    return RESOLUTION.convert(text, None, None)
 
 
 def main():

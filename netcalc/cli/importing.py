@@ -9,24 +9,13 @@ from typing import Optional, Tuple, Union
 import click
 
 from ..errors import SpecError
-from . import main
-
-
-def parse_resolution(text: str) -> Union[int, Tuple[int, int]]:
-    """``224`` (square) or ``HxW`` (``192x256``)."""
-    parts = text.lower().split("x")
-    if len(parts) > 2 or not all(p.strip().isdigit() for p in parts):
-        raise SpecError("", "--resolution", f"{text!r} is not an int or HxW (e.g. 224, 192x256)")
-    sides = [int(p) for p in parts]
-    if not all(1 <= s <= 8192 for s in sides):
-        raise SpecError("", "--resolution", f"{text!r}: sides must be within 1..8192")
-    return sides[0] if len(sides) == 1 else (sides[0], sides[1])
+from . import RESOLUTION, main
 
 
 @main.command("import")
 @click.argument("target")
-@click.option("--resolution", default="224", show_default=True,
-              help="Input size the module is traced at: 224 or HxW (192x256).")
+@click.option("--resolution", type=RESOLUTION, default="224", show_default=True,
+              help="Input size the module is traced at: N or HxW (192x256).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Write the YAML spec here (default: stdout).")
 @click.option("--name", default=None, help="Spec name (default: the callable's name).")
@@ -35,7 +24,7 @@ def parse_resolution(text: str) -> Union[int, Tuple[int, int]]:
                    "notes) instead of failing.")
 @click.option("--timeout", type=click.FloatRange(0), default=120.0, show_default=True,
               help="Seconds allowed for importing, building and tracing (0: no limit).")
-def import_command(target: str, resolution: str, out: Optional[str], name: Optional[str],
+def import_command(target: str, resolution: Union[int, Tuple[int, int]], out: Optional[str], name: Optional[str],
                    allow_unknown: bool, timeout: float) -> None:
     """Trace the torch module TARGET builds and write it as a graph spec.
 
@@ -51,7 +40,6 @@ def import_command(target: str, resolution: str, out: Optional[str], name: Optio
       netcalc import torchvision.models:mobilenet_v3_large --out mnv3.yaml
       netcalc import models/net.py:build --resolution 192x256 --name net
     """
-    hw = parse_resolution(resolution)
     try:
         from ..torch.target import import_target
     except ImportError as exc:
@@ -59,8 +47,9 @@ def import_command(target: str, resolution: str, out: Optional[str], name: Optio
                                       "pip install 'netcalc[torch]'") from None
     from ..export import to_yaml
 
-    spec = import_target(target, hw, name, allow_unknown, timeout)
-    text = f"# netcalc import {target} --resolution {resolution}\n" + to_yaml(spec)
+    spec = import_target(target, resolution, name, allow_unknown, timeout)
+    size = resolution if isinstance(resolution, int) else "x".join(map(str, resolution))
+    text = f"# netcalc import {target} --resolution {size}\n" + to_yaml(spec)
     for note in spec.raw.get("notes", ()):
         click.echo(f"note: {note}", err=True)
     if out is None:
