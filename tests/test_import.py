@@ -332,6 +332,11 @@ def shapes(x):
     return x.mean(dim=(2, 3), keepdim=True)
 
 
+def upsample(x, m):
+    big = F.interpolate(m.a(x), scale_factor=2.0, mode="bilinear", align_corners=True)
+    return big + F.interpolate(F.max_pool2d(x, 4), size=big.shape[-2:])     # FPN's form
+
+
 def tokens(x):
     return x.flatten(2).transpose(1, 2)        # (1, H*W, 8)
 
@@ -366,9 +371,8 @@ FORMS = {
     "shapes": Probe(lambda x, m: shapes(x)),
     "slices": Probe(lambda x, m: x[:, 2:6, 1:] + x[:, :4, :-1, ...] + x[:, 0:1, 1:] * 2),
     "shuffle": Probe(lambda x, m: m.a(x) + x.transpose(2, 3), a=nn.ChannelShuffle(2)),
-    "upsample": Probe(lambda x, m: F.interpolate(m.a(x), scale_factor=2.0, mode="bilinear",
-                                                 align_corners=True)
-                      + F.interpolate(x, size=(64, 64)), a=nn.Upsample(scale_factor=2)),
+    "upsample": Probe(lambda x, m: upsample(x, m), a=nn.Upsample(scale_factor=2)),
+    "upsample_size": Probe(lambda x, m: F.interpolate(x, size=(64, 48))),
     "pad": Probe(lambda x, m: F.pad(x, (1, 2, 0, 1), value=0.5)),
     "matmul": Probe(lambda x, m: torch.bmm(tokens(x), tokens(x).transpose(1, 2))
                     @ tokens(x)),
@@ -441,3 +445,14 @@ def test_from_torch_and_to_yaml_are_netcalc_api():
     spec = netcalc.from_torch(Shuffle(), 16, name="shuffle", in_channels=8)
     assert spec.name == "shuffle" and spec.family == "graph"
     assert netcalc.load_spec(__import__("yaml").safe_load(netcalc.to_yaml(spec))).raw == spec.raw
+
+
+def test_an_upsample_to_another_tensors_size_keeps_its_scale():
+    """FPN's interpolate(size=y.shape[-2:]) is a factor of its input at every resolution: the
+    spec says scale_factor, so other resolutions stay exact; a literal size stays a size."""
+    def sizes(name):
+        return [{k: v for k, v in layer.items() if k in ("size", "scale_factor")}
+                for layer in convert(FORMS[name], 16).data["layers"] if layer["op"] == "upsample"]
+
+    assert sizes("upsample") == [{"scale_factor": 2}, {"scale_factor": 2}, {"scale_factor": 16}]
+    assert sizes("upsample_size") == [{"size": [64, 48]}]
