@@ -15,10 +15,16 @@ def to_yaml(spec: Any) -> str:
     data = spec.raw if isinstance(spec, Spec) else spec
     if not isinstance(data, Mapping):
         raise TypeError(f"to_yaml takes a Spec or a mapping, not {type(data).__name__}")
-    head = {k: v for k, v in data.items() if k != "layers"}
-    text = yaml.safe_dump(head, sort_keys=False, default_flow_style=False, width=100)
+    text = "".join(_field(yaml, key, value) for key, value in data.items() if key != "layers")
     if "layers" not in data:
         return text
     lines = [yaml.safe_dump(dict(layer), sort_keys=False, default_flow_style=True,
                             width=float("inf")).strip() for layer in data["layers"]]
     return text + "layers:\n" + "".join(f"- {line}\n" for line in lines)
+
+
+def _field(yaml: Any, key: str, value: Any) -> str:
+    """One top-level field; a list of numbers (``resolution: [192, 256]``) stays on one line."""
+    if isinstance(value, list) and all(isinstance(v, (int, float)) for v in value):
+        return f"{key}: {yaml.safe_dump(value, default_flow_style=True).strip()}\n"
+    return yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=False, width=100)

@@ -442,9 +442,14 @@ def test_a_module_called_twice_is_counted_per_call_and_noted():
 
 
 def test_from_torch_and_to_yaml_are_netcalc_api():
-    spec = netcalc.from_torch(Shuffle(), 16, name="shuffle", in_channels=8)
+    spec = netcalc.from_torch(Shuffle(), (16, 24), name="shuffle", in_channels=8)
     assert spec.name == "shuffle" and spec.family == "graph"
-    assert netcalc.load_spec(__import__("yaml").safe_load(netcalc.to_yaml(spec))).raw == spec.raw
+    text = netcalc.to_yaml(spec)
+    assert text.splitlines()[:5] == ["family: graph", "name: shuffle", "resolution: [16, 24]",
+                                     "in_channels: 8", "layers:"]
+    assert text.splitlines()[5] == "- {name: getitem, op: slice, stage: top, block: top, dim: 1, " \
+                                   "start: 0, stop: 4}"
+    assert netcalc.load_spec(__import__("yaml").safe_load(text)).raw == spec.raw
 
 
 def test_an_upsample_to_another_tensors_size_keeps_its_scale():
