@@ -1,22 +1,22 @@
 """netcalc: exact analytic flops, params and activations of CNNs and their design spaces.
 
     >>> import netcalc
-    >>> report = netcalc.count("specs/regnetx_800mf.yaml")        # pycls convention
+    >>> report = netcalc.count("regnetx_800mf")        # pycls convention
     >>> report.flops, report.params, report.acts
     (799700712, 7259656, 5148744)
 
 The analytic path imports neither torch nor fvcore (nor sympy unless symbols are asked for).
 """
 from .count import count
-from .errors import SpecError
+from .errors import ArgumentError, NetcalcError, SpecError
 from .graph import Layer, LayerGraph
 from .report import Report
 from .rules import CONVENTIONS
 from .spec import Spec, load_spec
 
 __version__ = "0.1.0"
-__all__ = ["count", "load_spec", "SpecError", "Spec", "Report", "Layer", "LayerGraph",
-           "CONVENTIONS", "expand", "from_torch", "to_yaml"]
+__all__ = ["count", "load_spec", "NetcalcError", "SpecError", "ArgumentError", "Spec", "Report",
+           "Layer", "LayerGraph", "CONVENTIONS", "expand", "from_torch", "to_yaml"]
 
 # name -> module that defines it, imported on first use (from_torch imports torch)
 _LAZY = {"from_torch": ".torch.importer", "to_yaml": ".export"}

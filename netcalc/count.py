@@ -10,6 +10,8 @@ from .rules import Convention, get_convention
 from .spec import SpecLike, expand_checked, load_spec
 
 MAX_COUNTED = 256
+MAX_MEMO = 65536
+NO_COST = (0, 0, 0)
 # (id(graph), id(convention)) -> (graph, convention, registry version, costs, totals). Graphs
 # come from the expansion cache, so a repeated count of one spec finds its costs here; the
 # entry holds the graph itself, so its id cannot be reused while the entry lives, and a graph
@@ -18,13 +20,33 @@ _COUNTED: Dict[Tuple[int, int], tuple] = {}
 
 
 def count_graph(graph: LayerGraph, convention: Convention) -> list:
-    """(flops, params, acts) of every layer, in graph order."""
+    """(flops, params, acts) of every layer, in graph order.
+
+    Nodes replayed from one block template share their shape and attrs objects, so their costs
+    are looked up by identity (the memo holds the objects, so an id is never reused while its
+    entry lives); ops whose three rules are ``zero`` in this convention cost nothing to count.
+    """
     table = convention.table()
+    free = convention.free_ops()
+    memo = convention.memo()
     out = []
+    append = out.append
     for node in graph.layers:
-        flops, params, acts = table[node.op]
-        ins, shape, attrs = node.in_shapes, node.shape, node.attrs
-        out.append((flops(ins, shape, attrs), params(ins, shape, attrs), acts(ins, shape, attrs)))
+        op, ins, shape, attrs = node[1], node[3], node[4], node[5]
+        if op in free:
+            append(NO_COST)
+            continue
+        key = (op, id(ins), id(shape), id(attrs))
+        hit = memo.get(key)
+        if hit is not None and hit[0] is ins and hit[1] is shape and hit[2] is attrs:
+            append(hit[3])
+            continue
+        flops, params, acts = table[op]
+        costs = (flops(ins, shape, attrs), params(ins, shape, attrs), acts(ins, shape, attrs))
+        if len(memo) >= MAX_MEMO:
+            memo.clear()
+        memo[key] = (ins, shape, attrs, costs)
+        append(costs)
     return out
 
 
@@ -57,6 +79,19 @@ def count(spec: SpecLike, convention: str = "pycls", resolution: Optional[Any] =
     graph = expand_checked(spec, resolution, field_name="resolution")
     costs, totals = counted(graph, conv)
     return Report(spec, conv, graph, costs, totals)
+
+
+def clear_caches() -> None:
+    """Forget every expansion, block template and count (benchmarks measure cold paths)."""
+    from . import graph
+    from .families import _expand_cached
+    from .rules import CONVENTIONS
+
+    _expand_cached.cache_clear()
+    graph._BLOCKS.clear()
+    _COUNTED.clear()
+    for convention in CONVENTIONS.values():
+        convention.memo().clear()
 
 
 def _check_resolution(spec: Any, resolution: Any) -> Any:

@@ -1,19 +1,95 @@
-"""The one error type users see for bad input."""
+"""The error family users see for bad input: one line each, never a traceback.
+
+    NetcalcError                 every error netcalc raises for bad input
+    +-- SpecError                a spec, space or lock file (or mapping) is invalid
+    +-- ArgumentError            an argument of a Python function (or a CLI option) is invalid
+
+``str(err)`` is one line: ``<source>: <field path>: <what is wrong>``, ready to print after
+``error: ``. Both are ``ValueError``s; ``ArgumentError`` is also a ``TypeError`` (a wrong type
+of argument), so existing ``except`` clauses keep working.
+
+Messages of the Python API name parameters, never command-line options: a parameter that a
+message mentions is written in backticks (```max_pieces```), which the API shows as the plain
+name and the command line as the option (``--max-pieces``); see :func:`option_text`.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_TICKED = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
+# parameters whose option is not --<name with dashes>
+OPTION_OF = {"lo": "--from", "hi": "--to", "widths": "W1 W2 ...", "resolution": "--resolution"}
 
 
-class SpecError(ValueError):
-    """A spec (or an option) is invalid.
-
-    ``str(err)`` is one line: ``<source>: <field path>: <what is wrong>``, ready to print after
-    ``error: ``. ``source`` is the file name (or ``<dict>``, or ``--option`` for command-line values).
-    """
+class NetcalcError(ValueError):
+    """Base of every netcalc error about its input (specs, files, arguments)."""
 
     def __init__(self, source: str, field: str, message: str):
         self.source = source
         self.field = field
         self.message = message
-        parts = [p for p in (source, field, message) if p]
-        super().__init__(": ".join(parts))
+        super().__init__(self._join(field, _TICKED.sub(r"\1", message)))
+
+    def _join(self, field: str, message: str) -> str:
+        return ": ".join(p for p in (self.source, field, message) if p)
+
+    def cli_text(self) -> str:
+        """The same line with option names where the API names parameters."""
+        return safe_text(self._join(self.field, _TICKED.sub(lambda m: option_of(m.group(1)),
+                                                           self.message)))
+
+
+class SpecError(NetcalcError):
+    """A spec (or a space or lock file) is invalid; ``source`` names the file (or ``<dict>``)."""
+
+
+class ArgumentError(NetcalcError, TypeError):
+    """A function argument is invalid; ``field`` is the parameter's name.
+
+    On the command line the field is shown as its option (``convention`` -> ``--convention``).
+    """
+
+    def cli_text(self) -> str:
+        field = self.field if self.field.startswith("-") or " " in self.field \
+            else option_of(self.field)
+        return safe_text(self._join(field, _TICKED.sub(lambda m: option_of(m.group(1)),
+                                                       self.message)))
+
+
+def option_of(parameter: str) -> str:
+    """The command-line option of a Python parameter name (``widths[3]`` -> ``W1 W2 ...[3]``)."""
+    name, bracket, rest = parameter.partition("[")
+    option = OPTION_OF.get(name) or "--" + name.replace("_", "-")
+    return option + bracket + rest
+
+
+# -- terminal safety -------------------------------------------------------------------------------
+def safe_text(text: str, limit: int = 0) -> str:
+    """``text`` with every character that could steer a terminal made visible.
+
+    Control characters (C0, DEL, C1: escape sequences, NUL, newlines, carriage returns), bidi
+    overrides and isolates, and other format characters (zero-width joiners, BOM) and line or
+    paragraph separators become ``\\xNN``/``\\uNNNN`` escapes, as ``repr`` writes them; a
+    backslash stays a backslash. So one error stays one line, and a name cannot rewrite what
+    the terminal shows. ``limit`` > 0 shortens the result to that many characters.
+    """
+    text = str(text)
+    if text.isascii() and text.isprintable():
+        out = text
+    else:
+        out = "".join(_escaped(ch) for ch in text)
+    if limit and len(out) > limit:
+        out = out[: max(limit - 3, 0)] + "..."
+    return out
+
+
+def _escaped(ch: str) -> str:
+    if ch == " " or (ch.isprintable() and unicodedata.category(ch) not in ("Cf", "Zl", "Zp")):
+        return ch
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 \
+        else f"\\U{code:08x}"
 
 
 class GraphError(ValueError):

@@ -58,7 +58,10 @@ class Fields:
         if key in self.raw and self.raw[key] is not None:
             return self.raw[key], True
         if default is _REQUIRED:
-            raise self.error(key, "is required")
+            typos = [k for k in self.raw if isinstance(k, str) and k not in self._seen
+                     and _close_matches(k, [key])]
+            hint = f" (found {typos[0][:40]!r}: did you mean {key!r}?)" if typos else ""
+            raise self.error(key, f"is required{hint}")
         return default, False
 
     # -- typed readers ------------------------------------------------------------------------
@@ -180,6 +183,30 @@ class Fields:
 
 
 def _close_matches(word: str, candidates: Sequence[str]) -> list:
+    return closest(word, candidates, n=1)
+
+
+def closest(word: str, candidates: Sequence[str], n: int = 3) -> list:
+    """The candidates a user probably meant by ``word``, best first.
+
+    Abbreviations and fragments come first (``effnet`` -> ``efficientnet``, ``regnetx_8`` ->
+    ``regnetx_800mf``): a candidate that starts with the word, then one that contains it, then
+    one that contains its letters in order. Then typos, by difflib's similarity (``dpeth`` ->
+    ``depth``), which alone would rank ``rexnet`` above ``efficientnet`` for ``effnet``.
+    """
     from difflib import get_close_matches  # only on the error path
 
-    return get_close_matches(word, candidates, n=1)
+    low = word.lower()
+
+    def rank(candidate: str) -> int:
+        text = candidate.lower()
+        if text.startswith(low):
+            return 0
+        if low in text:
+            return 1
+        letters = iter(text)
+        return 2 if all(ch in letters for ch in low) else 3
+
+    fragments = sorted((c for c in candidates if len(low) >= 3 and rank(c) < 3), key=rank)
+    typos = get_close_matches(word, candidates, n=n)
+    return list(dict.fromkeys(fragments + typos))[:n]

@@ -12,8 +12,7 @@ stage and block (for breakdowns) and names them ``<block>.<name>``.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Iterator, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Hashable, NamedTuple, Optional, Sequence, Tuple
 
 from .errors import GraphError
 from .ops import OPS
@@ -148,17 +147,9 @@ class GraphBuilder:
     def channels(self) -> Any:
         return self.shape()[1]
 
-    @contextmanager
-    def scope(self, stage: Optional[str] = None, block: Optional[str] = None) -> Iterator[None]:
-        saved = self.stage, self.block
-        if stage is not None:
-            self.stage, self.block = stage, ""
-        if block is not None:
-            self.block = block
-        try:
-            yield
-        finally:
-            self.stage, self.block = saved
+    def scope(self, stage: Optional[str] = None, block: Optional[str] = None) -> "_Scope":
+        """``with b.scope(stage=..., block=...):`` labels the nodes appended inside."""
+        return _Scope(self, stage, block)
 
     # -- the one way a node is added ------------------------------------------------------------
     def node(self, op: str, attrs: Any = NO_ATTRS, inputs: Optional[Sequence[int]] = None,
@@ -233,6 +224,95 @@ class GraphBuilder:
 
     def build(self) -> LayerGraph:
         return LayerGraph(self.name, self.in_channels, self.resolution, tuple(self.layers))
+
+    # -- repeated blocks ------------------------------------------------------------------------
+    def cached_block(self, key: Hashable, body: Callable[[], Any]) -> None:
+        """Run ``body()``, which appends one block reading the current tensor, or replay it.
+
+        ``key`` must name everything ``body`` depends on besides the current tensor's shape (the
+        block function and the sizes it is given). A block built once from a given input shape
+        is recorded with names and indices relative to the block, and later calls with the same
+        key and input shape append the same nodes (same shapes, attrs and costs) under the
+        current labels without running the op definitions again: networks repeat their blocks.
+        A block that reads any tensor but its input, or changes labels, is never replayed.
+        """
+        cache_key = (key, self.shape(), self.prefix_names)
+        template = _BLOCKS.get(cache_key)
+        if template is None:
+            base, start = len(self.layers), self.current
+            body()
+            template = _record(self, base, start)
+            if len(_BLOCKS) >= MAX_BLOCKS:
+                _BLOCKS.clear()
+            _BLOCKS[cache_key] = template
+            return
+        if template is _UNREPLAYABLE:
+            body()
+            return
+        self._replay(template)
+
+    def _replay(self, template: "BlockTemplate") -> None:
+        layers = self.layers
+        base, start = len(layers), self.current
+        prefix = (self.block or self.stage) if self.prefix_names else ""
+        prefix = f"{prefix}." if prefix else ""
+        stage, block = self.stage, self.block
+        for local, op, rel, ins, shape, attrs in template.nodes:
+            if len(rel) == 1:        # the common case, without a generator
+                srcs = (start,) if rel[0] == _BLOCK_INPUT else (base + rel[0],)
+            else:
+                srcs = tuple([start if r == _BLOCK_INPUT else base + r for r in rel])
+            layers.append(_new_node(Node, (prefix + local, op, srcs, ins, shape, attrs, stage,
+                                           block)))
+        self.current = base + template.current
+
+
+class _Scope:
+    """Sets a builder's stage/block labels for a ``with`` body and restores them after."""
+
+    __slots__ = ("builder", "stage", "block", "saved")
+
+    def __init__(self, builder: GraphBuilder, stage: Optional[str], block: Optional[str]):
+        self.builder, self.stage, self.block = builder, stage, block
+
+    def __enter__(self) -> None:
+        b = self.builder
+        self.saved = b.stage, b.block
+        if self.stage is not None:
+            b.stage, b.block = self.stage, ""
+        if self.block is not None:
+            b.block = self.block
+
+    def __exit__(self, *exc: Any) -> None:
+        self.builder.stage, self.builder.block = self.saved
+
+
+class BlockTemplate(NamedTuple):
+    nodes: Tuple[tuple, ...]     # (local name, op, relative inputs, in_shapes, shape, attrs)
+    current: int                 # the block's output, relative to its first node
+
+
+MAX_BLOCKS = 4096
+_BLOCK_INPUT = -2                # a relative input naming the tensor the block started from
+_BLOCKS: Dict[Any, Any] = {}
+_UNREPLAYABLE = object()
+
+
+def _record(b: GraphBuilder, base: int, start: int) -> Any:
+    """The template of the nodes ``b`` appended from index ``base`` on (see GraphBuilder.cached_block)."""
+    prefix = (b.block or b.stage) if b.prefix_names else ""
+    prefix = f"{prefix}." if prefix else ""
+    nodes = []
+    for node in b.layers[base:]:
+        rel = tuple(_BLOCK_INPUT if i == start else i - base for i in node.inputs)
+        if (any(r < 0 and r != _BLOCK_INPUT for r in rel) or not node.name.startswith(prefix)
+                or (node.stage, node.block) != (b.stage, b.block)):
+            return _UNREPLAYABLE
+        nodes.append((node.name[len(prefix):], node.op, rel, node.in_shapes, node.shape,
+                      node.attrs))
+    if not nodes or b.current < base:
+        return _UNREPLAYABLE
+    return BlockTemplate(tuple(nodes), b.current - base)
 
 
 def _one(src: Optional[int], builder: GraphBuilder) -> Tuple[int]:

@@ -5,6 +5,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from .spec import format_resolution, jsonable_resolution
 
+from .errors import safe_text  # names and paths reach the terminal: control characters escaped
+
 QUANTITIES = ("flops", "params", "acts")
 LEVELS = ("total", "stage", "block", "layer")
 
@@ -70,7 +72,7 @@ class Report:
         return list(rows.values())
 
     def to_dict(self, by: str = "total", quantities: Sequence[str] = QUANTITIES) -> Dict[str, Any]:
-        """The JSON object of INTERFACE.md (exact ints; strings for symbolic counts)."""
+        """The JSON object of ``--format json`` (exact ints; strings for symbolic counts)."""
         out: Dict[str, Any] = {"name": self.name, "spec": self.spec.source,
                                "convention": self.convention.name,
                                "resolution": jsonable_resolution(self.resolution)}
@@ -116,17 +118,20 @@ def render_table(reports: Sequence[Report], by: str, quantities: Sequence[str]) 
     from tabulate import tabulate
 
     if by == "total":  # one row per spec, in one table
-        body = [[r.name, r.spec.source, r.convention.name, format_resolution(r.resolution)]
+        body = [[safe_text(r.name), safe_text(r.spec.source), r.convention.name,
+                 format_resolution(r.resolution)]
                 + [human(getattr(r, q)) for q in quantities] for r in reports]
         table = tabulate(body, headers=["model", "spec", "convention", "resolution", *quantities],
                          colalign=_align(["spec", "convention", "resolution"], quantities))
-        return table + "".join(f"\nnote ({r.name}): {n}" for r in reports for n in r.notes)
+        return table + "".join(f"\nnote ({safe_text(r.name)}): {n}" for r in reports
+                               for n in r.notes)
     blocks = []
     extra = ["op", "in", "out"] if by == "layer" else []
     for report in reports:
-        title = (f"{report.name}  ({report.spec.source}; {report.convention.name} convention; "
+        title = (f"{safe_text(report.name)}  ({safe_text(report.spec.source)}; "
+                 f"{report.convention.name} convention; "
                  f"{format_resolution(report.resolution)} px)")
-        body = [[row["name"]] + [row[k] for k in extra] + [human(row[q]) for q in quantities]
+        body = [[safe_text(row["name"])] + [row[k] for k in extra] + [human(row[q]) for q in quantities]
                 for row in report.breakdown(by)]
         body.append(["total"] + [""] * len(extra) + [human(getattr(report, q)) for q in quantities])
         table = tabulate(body, headers=[by, *extra, *quantities], colalign=_align(extra, quantities))
@@ -153,10 +158,11 @@ def render_csv(reports: Iterable[Report], by: str, quantities: Sequence[str]) ->
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["spec", "model", "convention", "resolution", "level", "name"] + list(quantities))
     for r in reports:
+        head = [r.spec.source, r.name, r.convention.name, format_resolution(r.resolution)]
         for row in r.breakdown(by):
-            writer.writerow([r.spec.source, r.name, r.convention.name,
-                             format_resolution(r.resolution), by,
-                             row["name"]] + [row[q] for q in quantities])
+            writer.writerow(head + [by, row["name"]] + [row[q] for q in quantities])
+        if by != "total":  # the rows sum to this line, as the table's "total" line
+            writer.writerow(head + ["total", r.name] + [getattr(r, q) for q in quantities])
     return buffer.getvalue().rstrip("\n")
 
 

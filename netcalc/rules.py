@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from .ops import OPS
-from .ops.registry import OpDef, Rule, registry_version
+from .ops.registry import OpDef, Rule, registry_version, zero
 
 Costs = Tuple[Rule, Rule, Rule]      # (flops, params, acts) rules of one op
 
@@ -34,6 +34,8 @@ class Convention:
         self.reports_acts = reports_acts
         self._overrides = {"flops": dict(flops or {}), "acts": dict(acts or {})}
         self._table: Dict[str, Costs] = {}
+        self._free: frozenset = frozenset()
+        self._memo: Dict[tuple, tuple] = {}
         self._version = -1
 
     def derive(self, name: str, doc: str, *, flops: Optional[Mapping[str, Rule]] = None,
@@ -55,8 +57,21 @@ class Convention:
         if self._version != registry_version():
             self._table = {name: (self.rule("flops", op), op.params, self.rule("acts", op))
                            for name, op in OPS.items()}
+            self._free = frozenset(name for name, rules in self._table.items()
+                                   if all(rule is zero for rule in rules))
+            self._memo = {}
             self._version = registry_version()
         return MappingProxyType(self._table)
+
+    def free_ops(self) -> frozenset:
+        """The ops all of whose rules are ``zero`` here (counting skips them)."""
+        self.table()
+        return self._free
+
+    def memo(self) -> Dict[tuple, tuple]:
+        """count_graph's per-convention cache of node costs (see there)."""
+        self.table()
+        return self._memo
 
     @property
     def flops(self) -> Mapping[str, Rule]:
@@ -86,9 +101,8 @@ def params_rule(op: str) -> Callable[..., Any]:
 
 
 def get_convention(name: str) -> Convention:
-    from .errors import SpecError
+    from .errors import ArgumentError
 
-    try:
-        return CONVENTIONS[name]
-    except KeyError:
-        raise SpecError("", "--convention", f"{name!r} is not one of {', '.join(CONVENTIONS)}")
+    if not isinstance(name, str) or name not in CONVENTIONS:
+        raise ArgumentError("", "convention", f"{name!r:.40} is not one of {', '.join(CONVENTIONS)}")
+    return CONVENTIONS[name]

@@ -5,12 +5,14 @@ import sys
 
 import pytest
 
+from netcalc.zoo import PUBLISHED_CSV
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ZOO_CSV = os.path.join(ROOT, "tests", "data", "model_zoo.csv")
+ZOO_CSV = PUBLISHED_CSV
 
 
 def zoo_rows(families=None):
-    """Rows of the reference model zoo (a copy of shared/reference/model_zoo.csv)."""
+    """Rows of the published figures shipped with netcalc (netcalc/data/model_zoo.csv)."""
     with open(ZOO_CSV) as handle:
         rows = list(csv.DictReader(handle))
     return [r for r in rows if families is None or r["family"] in families]

@@ -44,9 +44,10 @@ def test_table_shows_human_units_and_convention():
 
 def test_layer_csv_has_exact_integers():
     out = run_cli("count", SPEC, "--by", "layer", "--format", "csv").stdout
-    rows = list(csv.DictReader(io.StringIO(out)))
-    assert sum(int(r["flops"]) for r in rows) == PYCLS["flops"]
+    *rows, total = csv.DictReader(io.StringIO(out))
+    assert sum(int(r["flops"]) for r in rows) == int(total["flops"]) == PYCLS["flops"]
     assert rows[0]["name"] == "stem.conv" and rows[0]["level"] == "layer"
+    assert total["level"] == "total"
 
 
 def test_resolution_option():

@@ -13,7 +13,7 @@ import pytest
 
 import netcalc
 from netcalc.symbolic.solve import Budget, solve
-from netcalc.symbolic.trends import PAPER, Sample, fit, mean_relative_error
+from netcalc.symbolic.trends import PAPER, TrendPoint, fit, mean_relative_error
 
 from conftest import ROOT, run_cli, spec_path
 
@@ -131,7 +131,7 @@ def test_cli_solve_exit_codes():
 # -- trends ---------------------------------------------------------------------------------------
 def test_fit_recovers_an_exact_trend():
     # Synthetic models lying exactly on the paper's trends: the fit must return 6.5, 3.0, 5.5.
-    samples = [Sample(str(f), "", int(f * 1e9), round((3.0 + 5.5 * f) * 1e6),
+    samples = [TrendPoint(str(f), "", int(f * 1e9), round((3.0 + 5.5 * f) * 1e6),
                       round(6.5 * math.sqrt(f) * 1e6)) for f in (0.2, 0.8, 1.6, 4.0, 16.0)]
     trend = fit(samples)
     assert trend.acts_c == pytest.approx(6.5, abs=1e-6)
@@ -140,7 +140,7 @@ def test_fit_recovers_an_exact_trend():
 
 
 def test_fit_is_least_squares_on_regnetx():
-    samples = [Sample(r.name, "", r.flops, r.params, r.acts) for r in
+    samples = [TrendPoint(r.name, "", r.flops, r.params, r.acts) for r in
                (netcalc.count(spec_path(f"specs/regnetx_{m}.yaml")) for m in
                 ("200mf", "400mf", "600mf", "800mf", "1.6gf", "3.2gf", "4.0gf", "6.4gf"))]
     trend = fit(samples)

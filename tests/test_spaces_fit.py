@@ -7,7 +7,7 @@ import os
 import pytest
 
 import netcalc
-from netcalc.errors import SpecError
+from netcalc.errors import ArgumentError, SpecError
 from netcalc.families.regnet import block_widths
 from netcalc.spaces.fit import e_fit, fit_widths, spec_widths
 
@@ -50,7 +50,7 @@ def test_fit_of_non_regnet_widths_is_a_best_grid_point():
 
 
 def test_fit_input_errors():
-    with pytest.raises(SpecError, match=r"widths\[1\]"):
+    with pytest.raises(ArgumentError, match=r"widths\[1\]"):    # a bad argument, not a spec
         fit_widths([8, 0, 16])
     with pytest.raises(SpecError, match="anynet or regnet"):
         spec_widths(os.path.join(ROOT, "specs", "examples", "tiny_cnn.yaml"))

@@ -71,7 +71,7 @@ def test_bad_arguments():
         assert_complexity(R800, flops=1, rel=-0.1)
     with pytest.raises(TypeError, match="flops= takes an int or a quantity string"):
         assert_complexity(R800, flops=8.0e8)
-    with pytest.raises(netcalc.SpecError, match="flops: '8 hundred' is not a quantity"):
+    with pytest.raises(netcalc.ArgumentError, match="flops: '8 hundred' is not a quantity"):
         assert_complexity(R800, flops="8 hundred")
     assert compare_counts({"flops": 5, "params": 1, "acts": 1}, {"flops": None}) == []
 

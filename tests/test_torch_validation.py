@@ -8,9 +8,11 @@ independent computations must agree to the integer.
 Resolutions: every spec in specs/*.yaml and specs/examples/*.yaml (found by glob, so new specs
 are covered automatically) at its own resolution and at two others, one even and one odd
 (160 and 225). The largest specs (over 10 G fvcore flops at their own resolution: RegNetX/Y-12GF,
-16GF and 32GF, ResNet-152, ResNeXt-152, EfficientNet-B5 to B7) take 128 and 161 instead, to keep
-CI time modest: with (160, 225) everywhere, all 47 specs x 3 resolutions x 2 conventions took
-85 s of CPU on one core; with the smaller pair the parametrized test takes about 80 s on 2 cores.
+16GF and 32GF, ResNet-152, ResNeXt-152, EfficientNet-B5 to B7) take 128 and 161 instead.
+
+Tiers: that whole sweep (141 traces) is marked ``slow`` and runs in CI after the fast tier. The
+fast tier (the README's test command) traces a representative set, :data:`FAST_CASES`: one spec
+per family and block form, and one large spec at a reduced resolution.
 """
 import glob
 import json
@@ -61,6 +63,16 @@ def resolutions(path):
 
 
 CASES = [(path, r, i) for path in SHIPPED for i, r in enumerate(resolutions(path))]
+# spec -> which of its resolutions (0: own, 1: even, 2: odd) the fast tier traces
+FAST_CASES = {
+    "specs/regnety_200mf.yaml": 0,              # RegNet with SE, group convs
+    "specs/resnet50.yaml": 1,                   # the AnyNet family: ResNet-50 at 160 px
+    "specs/efficientnet_b0.yaml": 0,            # every MBConv form
+    "specs/rexnet_0.9.yaml": 0,                 # partial residual adds, the wm < 1 rules
+    "specs/examples/tiny_cnn.yaml": 0,          # hand-written graphs
+    "specs/examples/se_mobile_block.yaml": 2,
+    "specs/efficientnet_b7.yaml": 1,            # the largest spec, at 128 px instead of 600
+}
 
 
 def test_every_shipped_spec_has_three_resolutions():
@@ -71,8 +83,16 @@ def test_every_shipped_spec_has_three_resolutions():
         assert len(chosen) == 3 and any(r % 2 for r in chosen[1:]), (path, chosen)
 
 
-@pytest.mark.parametrize("path,resolution,which", CASES,
-                         ids=[f"{os.path.basename(p)}@{r}" for p, r, _ in CASES])
+def test_fast_tier_traces_every_family():
+    # A typo in FAST_CASES must not silently drop a family from the README's test command.
+    assert set(FAST_CASES.items()) <= {(path, which) for path, _, which in CASES}
+    family = {path: netcalc.load_spec(spec_path(path)).family for path in SHIPPED}
+    assert {family[path] for path in FAST_CASES} == set(family.values())
+
+
+@pytest.mark.parametrize("path,resolution,which", [
+    pytest.param(p, r, i, id=f"{os.path.basename(p)}@{r}",
+                 marks=() if FAST_CASES.get(p) == i else pytest.mark.slow) for p, r, i in CASES])
 def test_shipped_spec_matches_trace(path, resolution, which):
     validations = validate_conventions(spec_path(path), ("fvcore", "torch"), resolution)
     for v in validations:
@@ -263,9 +283,10 @@ def test_device_auto_is_cpu_without_gpu(cli):
 from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-PROPERTY_SETTINGS = settings(max_examples=80, deadline=None,
-                             suppress_health_check=[HealthCheck.too_slow,
-                                                    HealthCheck.filter_too_much])
+PROPERTY_SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                    HealthCheck.filter_too_much])
+# Random specs traced per property: a few in the fast tier, many more in the slow one.
+EXAMPLES = [15, pytest.param(120, marks=pytest.mark.slow)]
 
 
 @st.composite
@@ -375,33 +396,30 @@ def _check_random_spec(raw):
     assert netcalc.count(spec).params == sum(p.numel() for p in build(spec).parameters())
 
 
-@PROPERTY_SETTINGS
-@given(anynet_specs())
-def test_random_anynet_specs_match_trace(raw):
-    _check_random_spec(raw)
+def _check_random_specs(strategy, examples):
+    settings(PROPERTY_SETTINGS, max_examples=examples)(given(strategy)(_check_random_spec))()
 
 
-@PROPERTY_SETTINGS
-@given(graph_specs())
-def test_random_graph_specs_match_trace(raw):
-    _check_random_spec(raw)
+@pytest.mark.parametrize("examples", EXAMPLES)
+def test_random_anynet_specs_match_trace(examples):
+    _check_random_specs(anynet_specs(), examples)
+
+
+@pytest.mark.parametrize("examples", EXAMPLES)
+def test_random_graph_specs_match_trace(examples):
+    _check_random_specs(graph_specs(), examples)
 
 
 def test_validate_without_fvcore_is_one_line_exit_2():
-    # Hide fvcore from the import system: the command must say what to install, not crash.
+    # Hide fvcore from the import system: the command must say what to install before any work.
     import subprocess
     import sys
 
-    code = ("import builtins\nreal = builtins.__import__\n"
-            "def hide(name, *args, **kwargs):\n"
-            "    if name.split('.')[0] == 'fvcore':\n"
-            "        raise ModuleNotFoundError('hidden', name='fvcore')\n"
-            "    return real(name, *args, **kwargs)\n"
-            "builtins.__import__ = hide\n"
+    code = ("import sys\nsys.modules['fvcore'] = None\n"
             "from netcalc.cli import main\n"
             "main(['validate', 'specs/examples/tiny_cnn.yaml'])\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True)
     assert result.returncode == 2
-    assert result.stderr == ("error: validate: needs torch and fvcore (fvcore is missing): "
-                             "pip install 'netcalc[torch]'\n")
+    assert result.stderr == ("error: validate: needs the torch extra (fvcore is missing): "
+                             "pip install torch==2.13.0 && pip install 'netcalc[torch]'\n")

@@ -6,24 +6,28 @@ and heavy imports (torch, fvcore, sympy, numpy, tabulate) happen inside the comm
 """
 from __future__ import annotations
 
+import errno
 import importlib
+import os
 import sys
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import click
 
-from ..errors import SpecError
+from ..errors import NetcalcError, SpecError, safe_text
 
 
 class NetcalcGroup(click.Group):
     """Imports each command's module only when that command is used, and turns every
-    SpecError into exit 2 with one line on stderr, never a traceback."""
+    NetcalcError into exit 2 with one line on stderr, never a traceback; output that cannot be
+    written (a full disk, /dev/full, a closed pipe) is one line and exit 2 as well."""
 
     # command -> module of this package that registers it (the counting commands always load)
     LAZY_COMMANDS = {
         "validate": "validation", "check": "validation", "lock": "validation",
         "space": "spaces", "sample": "spaces", "fit": "spaces",
         "solve": "closed_forms", "steps": "closed_forms", "trends": "closed_forms",
+        "zoo": "zoo",
         "import": "importing",
     }
 
@@ -35,26 +39,70 @@ class NetcalcGroup(click.Group):
             importlib.import_module(f".{self.LAZY_COMMANDS[name]}", __name__)
         return super().get_command(ctx, name)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """click's usage errors as one ``error:`` line too (click prints three by default);
+        --help and --version print as usual."""
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            fail(safe_text(exc.format_message()).replace("Error: ", ""), exc.exit_code or 2)
+        except click.Abort:
+            fail("aborted", 1)
+
     def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
         try:
-            return super().invoke(ctx)
-        except SpecError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            result = super().invoke(ctx)
+            sys.stdout.flush()      # a full disk must fail here, not at interpreter exit
+            return result
+        except NetcalcError as exc:
+            fail(exc.cli_text())
         except (RecursionError, MemoryError) as exc:
-            click.echo(f"error: input too large or too deeply nested ({type(exc).__name__})",
-                       err=True)
-            sys.exit(2)
+            fail(f"input too large or too deeply nested ({type(exc).__name__})")
+        except OSError as exc:
+            if exc.errno not in OUTPUT_ERRNOS:
+                raise
+            fail(f"cannot write the output: {exc.strerror or exc}")
 
 
-def with_progress(items: Sequence[Any], label: str, min_items: int = 2) -> Iterator[Any]:
+OUTPUT_ERRNOS = {errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF}
+
+
+def fail(line: str, status: int = 2) -> None:
+    """Print ``error: <line>`` (already one safe line) and exit 2; quiet a broken stdout so the
+    interpreter's last flush cannot add a second message."""
+    try:
+        sys.stdout = open(os.devnull, "w")
+    except OSError:  # pragma: no cover - /dev/null always opens
+        pass
+    try:
+        click.echo(f"error: {line}", err=True)
+    except OSError:
+        pass
+    sys.exit(status)
+
+
+def echo(text: str = "", *, err: bool = False, nl: bool = True, file: Any = None) -> None:
+    """click.echo for text that may hold user strings (names, paths, stage labels): every
+    control, bidi or format character but the newline is escaped, so it cannot steer the
+    terminal. JSON output is ASCII with escapes already, so it passes unchanged."""
+    safe = "\n".join(safe_text(line) for line in str(text).split("\n"))
+    click.echo(safe, err=err, nl=nl, file=file)
+
+
+def with_progress(items: Sequence[Any], label: str, min_items: int = 2,
+                  show: Optional[Callable[[Any], str]] = None) -> Iterator[Any]:
     """Iterate ``items`` with a progress bar on an interactive stderr (from ``min_items`` on);
-    silent in pipes, files and CI."""
+    silent in pipes, files and CI. ``show`` names the current item beside the bar (a short
+    label: the bar is redrawn on every item)."""
     if len(items) < min_items or not sys.stderr.isatty():
         yield from items
         return
     with click.progressbar(items, label=label, file=sys.stderr,
-                           item_show_func=lambda item: str(item) if item else None) as bar:
+                           item_show_func=lambda item: show(item) if show and item else None
+                           ) as bar:
         yield from bar
 
 
@@ -81,17 +129,25 @@ class ResolutionType(click.ParamType):
 RESOLUTION = ResolutionType()
 
 
-@click.group(cls=NetcalcGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=NetcalcGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="netcalc", message="netcalc %(version)s")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Exact flops, params and activations of CNNs and whole design spaces, without running them.
+
+    A SPEC is a spec file or the name of a shipped model (netcalc zoo lists them); a file that
+    exists wins over a name, and - reads the spec from standard input.
 
     \b
     Examples:
-      netcalc flops specs/regnetx_800mf.yaml
-      netcalc count specs/resnet50.yaml --by stage --convention fvcore
-      netcalc count specs/regnetx_800mf.yaml --format json --by layer
+      netcalc flops regnetx_800mf
+      netcalc count resnet50 --by stage --convention fvcore
+      netcalc count regnetx_800mf --format json --by layer
+      netcalc count my_net.yaml
     """
+    if ctx.invoked_subcommand is None:      # plain `netcalc`: the help, as --help, exit 0
+        click.echo(ctx.get_help())
 
 
 from . import counting  # noqa: E402,F401  (registers commands)

@@ -11,11 +11,13 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import click
 
-from ..errors import SpecError
+from ..errors import SpecError, safe_text
 from ..quantity import parse_quantity
 from ..report import QUANTITIES
 from ..rules import CONVENTIONS
-from . import main, with_progress
+from . import echo, main, with_progress
+from .outputs import plot_path as checked_plot_path
+from .outputs import wrote
 
 FORMATS = ("table", "json")
 
@@ -50,10 +52,10 @@ def solve(specs, flops, params, acts, variable, multiple_of, convention, fmt):  
 
     \b
     Examples:
-      netcalc solve specs/regnetx_800mf.yaml --flops 600M
-      netcalc solve specs/resnet50.yaml --flops 2G --acts 8M --multiple-of 32
-      netcalc solve specs/rexnet_1.0.yaml --flops 600M --for width
-      netcalc solve specs/examples/efficientnet_phi3.yaml --flops 1.8G --for phi --format json
+      netcalc solve regnetx_800mf --flops 600M
+      netcalc solve resnet50 --flops 2G --acts 8M --multiple-of 32
+      netcalc solve rexnet_1.0 --flops 600M --for width
+      netcalc solve efficientnet_phi3 --flops 1.8G --for phi --format json
     """
     from ..symbolic.solve import Budget, solve as solve_budget
 
@@ -62,7 +64,7 @@ def solve(specs, flops, params, acts, variable, multiple_of, convention, fmt):  
     budget = Budget(_budget(flops, params, acts))
     solutions = [solve_budget(s, budget, variable, convention, multiple_of) for s in specs]
     render = {"table": _solutions_table, "json": _solutions_json}[fmt]
-    click.echo(render(solutions))
+    echo(render(solutions))
     if any(s.within is None for s in solutions):
         sys.exit(1)
 
@@ -81,7 +83,8 @@ def _solutions_table(solutions: Iterable[Any]) -> str:
     blocks = []
     for s in solutions:
         rows = [_point_row("largest within", s.within), _point_row("smallest over", s.over)]
-        lines = [f"{s.spec.name}  ({s.spec.source}; {s.convention} convention)",
+        lines = [f"{safe_text(s.spec.name)}  ({safe_text(s.spec.source)}; {s.convention} "
+                 "convention)",
                  f"budget: {s.budget}",
                  tabulate(rows, headers=["", s.variable] + list(QUANTITIES),
                           colalign=("left", "right", "right", "right", "right"),
@@ -122,26 +125,27 @@ def trends(specs, convention, plot_path, fmt):  # type: ignore
 
     \b
     Examples:
-      netcalc trends specs/regnetx_*.yaml
-      netcalc trends specs/regnety_*.yaml --plot regnety_trends.png
-      netcalc trends specs/efficientnet_b*.yaml --format json
+      netcalc trends regnetx_200mf regnetx_400mf regnetx_800mf regnetx_1.6gf
+      netcalc trends regnety_200mf regnety_800mf regnety_3.2gf --plot trends.png
+      netcalc trends efficientnet_b0 efficientnet_b1 efficientnet_b2 --format json
     """
     from ..count import count
-    from ..symbolic.trends import PAPER, Sample, fit, plot
+    from ..symbolic.trends import PAPER, TrendPoint, fit, plot
 
-    reports = [count(s, convention) for s in with_progress(specs, "counting", min_items=20)]
-    samples = sorted((Sample(r.name, r.spec.source, r.flops, r.params, r.acts) for r in reports),
-                     key=lambda s: s.flops)
+    plot_path = checked_plot_path(plot_path) if plot_path else None
+    reports = [count(s, convention)
+               for s in with_progress(specs, "counting", min_items=20, show=str)]
+    samples = sorted((TrendPoint(r.name, r.spec.source, r.flops, r.params, r.acts)
+                      for r in reports), key=lambda s: s.flops)
     fitted = fit(samples)
     render = {"table": _trends_table, "json": _trends_json}[fmt]
-    click.echo(render(samples, fitted, PAPER, convention))
+    echo(render(samples, fitted, PAPER, convention))
     if plot_path:
         try:
             plot(samples, fitted, plot_path)
-        except ImportError:
-            raise SpecError("", "--plot", "needs matplotlib (pip install 'netcalc[plot]')")
         except OSError as exc:
-            raise SpecError(plot_path, "", f"cannot write: {exc.strerror or exc}")
+            raise SpecError(plot_path, "--plot", f"cannot write: {exc.strerror or exc}")
+        wrote(plot_path)
 
 
 
@@ -151,21 +155,25 @@ def _trends_table(samples: Sequence[Any], fitted: Any, paper: Any, convention: s
 
     from ..symbolic.trends import mean_relative_error
 
-    rows = [[s.name, f"{s.f:.3f}", f"{s.params_m:.2f}", f"{fitted.params(s.f):.2f}",
+    rows = [[safe_text(s.name), f"{s.f:.3f}", f"{s.params_m:.2f}", f"{fitted.params(s.f):.2f}",
              f"{paper.params(s.f):.2f}", f"{s.acts_m:.2f}", f"{fitted.acts(s.f):.2f}",
              f"{paper.acts(s.f):.2f}"] for s in samples]
     headers = ["model", "GF", "params M", "fit", "paper", "acts M", "fit", "paper"]
     table = tabulate(rows, headers=headers, colalign=("left",) + ("right",) * 7,
                      disable_numparse=True)
     summary = [[q, fitted.describe()[q], paper.describe()[q],
-                f"{mean_relative_error(fitted, samples, q):.1%}",
-                f"{mean_relative_error(paper, samples, q):.1%}"] for q in ("acts", "params")]
+                _percent(mean_relative_error(fitted, samples, q)),
+                _percent(mean_relative_error(paper, samples, q))] for q in ("acts", "params")]
     return "\n".join([
         f"{len(samples)} specs, {convention} convention; f = flops in GF, params and acts in M",
         table, "",
         tabulate(summary, headers=["", "fit", "paper", "fit error", "paper error"],
                  disable_numparse=True),
         "(error: mean |trend - count| / count over these specs)"])
+
+
+def _percent(share: Optional[float]) -> str:
+    return "n/a (every count is 0)" if share is None else f"{share:.1%}"
 
 
 def _trends_json(samples: Sequence[Any], fitted: Any, paper: Any, convention: str) -> str:
@@ -194,10 +202,12 @@ def _trends_json(samples: Sequence[Any], fitted: Any, paper: Any, convention: st
 @click.option("--to", "hi", type=float, required=True, help="End of the interval.")
 @click.option("--symbolic", is_flag=True,
               help="Also give each piece's flops as a closed form in r.")
+@click.option("--max-pieces", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="Refuse intervals with more pieces (each costs up to ~64 expansions).")
 @click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="pycls",
               show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-def steps(spec, variable, lo, hi, symbolic, convention, fmt):  # type: ignore
+def steps(spec, variable, lo, hi, symbolic, max_pieces, convention, fmt):  # type: ignore
     """Counts as a step function of width_mult or phi: every piece of [--from, --to].
 
     Rounded channel counts, depths and resolutions make the counts piecewise constant in these
@@ -206,15 +216,15 @@ def steps(spec, variable, lo, hi, symbolic, convention, fmt):  # type: ignore
 
     \b
     Examples:
-      netcalc steps specs/rexnet_1.0.yaml --for width --from 1.0 --to 1.01
-      netcalc steps specs/examples/efficientnet_phi3.yaml --for phi --from 0 --to 0.2
-      netcalc steps specs/rexnet_1.0.yaml --for width --from 0.99 --to 1.0 --symbolic
+      netcalc steps rexnet_1.0 --for width --from 1.0 --to 1.01
+      netcalc steps efficientnet_phi3 --for phi --from 0 --to 0.2
+      netcalc steps rexnet_1.0 --for width --from 0.99 --to 1.0 --symbolic
     """
     from ..count import count
     from ..symbolic.scaling import pieces
     from ..symbolic.solve import SCALING_FIELDS
 
-    found = pieces(spec, SCALING_FIELDS[variable], lo, hi, convention)
+    found = pieces(spec, SCALING_FIELDS[variable], lo, hi, convention, max_pieces)
     rows = []
     for piece in with_progress(found, "counting pieces", min_items=20):
         counts = count(piece.spec, convention).totals() if piece.spec is not None else None
@@ -226,10 +236,10 @@ def steps(spec, variable, lo, hi, symbolic, convention, fmt):  # type: ignore
     if fmt == "json":
         import json
 
-        click.echo(json.dumps({"name": head.name, "spec": head.source, "convention": convention,
+        echo(json.dumps({"name": head.name, "spec": head.source, "convention": convention,
                                "for": SCALING_FIELDS[variable], "pieces": rows}))
         return
-    click.echo(_steps_table(head, SCALING_FIELDS[variable], convention, rows, symbolic))
+    echo(_steps_table(head, SCALING_FIELDS[variable], convention, rows, symbolic))
 
 
 def _load(path: str) -> Any:
@@ -255,9 +265,10 @@ def _steps_table(spec: Any, key: str, convention: str, rows: Sequence[Dict[str, 
     extra = ["flops_polynomial"] if symbolic else []
     body = [[repr(r["first"]), repr(r["last"]), r["resolution"] or "refused"]
             + [f"{r[q]:,}" if q in r else "" for q in QUANTITIES]
-            + [r.get(k, "") for k in extra] + [r["change"]] for r in rows]
+            + [r.get(k, "") for k in extra] + [safe_text(r["change"])] for r in rows]
     headers = [f"{key} from", "to", "r"] + list(QUANTITIES) + \
         (["flops when the stride divides r"] if symbolic else []) + ["change at this piece"]
     return "\n".join([
-        f"{spec.name}  ({spec.source}; {convention} convention): {len(rows)} pieces",
+        f"{safe_text(spec.name)}  ({safe_text(spec.source)}; {convention} convention): "
+        f"{len(rows)} pieces",
         tabulate(body, headers=headers, disable_numparse=True)])

@@ -7,13 +7,13 @@ import click
 
 from ..report import LEVELS, QUANTITIES
 from ..rules import CONVENTIONS
-from . import RESOLUTION, main
+from . import RESOLUTION, echo, main
 
 FORMATS = ("table", "json", "csv")
 
 
 def count_options(default_by: str):  # type: ignore[no-untyped-def]
-    """The options every counting command shares (INTERFACE.md)."""
+    """The options every counting command shares (docs/cli.md)."""
     def decorate(func):  # type: ignore[no-untyped-def]
         options = [
             click.argument("specs", nargs=-1, required=True, metavar="SPEC..."),
@@ -51,10 +51,10 @@ def run_count(specs: Sequence[str], quantities: Sequence[str], convention: str,
                                                 "form holds for every resolution r)")
 
         reports = [count_symbolic(s, convention, symbolic) for s in specs]
-        click.echo(render_symbolic(reports, by, fmt, quantities))
+        echo(render_symbolic(reports, by, fmt, quantities))
         return
     reports = [count(s, convention, resolution) for s in specs]
-    click.echo(RENDERERS[fmt](reports, by, quantities))
+    echo(RENDERERS[fmt](reports, by, quantities))
 
 
 def _quantity_command(quantity: str, summary: str) -> None:
@@ -62,9 +62,9 @@ def _quantity_command(quantity: str, summary: str) -> None:
 
     \b
     Examples:
-      netcalc {quantity} specs/regnetx_800mf.yaml
-      netcalc {quantity} specs/resnet50.yaml --by stage --convention fvcore
-      netcalc {quantity} specs/*.yaml --format csv
+      netcalc {quantity} regnetx_800mf
+      netcalc {quantity} resnet50 --by stage --convention fvcore
+      netcalc {quantity} my_nets/*.yaml --format csv
     """)
     @count_options("total")
     def command(specs, convention, resolution, by, fmt, symbolic):  # type: ignore[no-untyped-def]
@@ -83,9 +83,9 @@ def count_command(specs, convention, resolution, by, fmt, symbolic):  # type: ig
 
     \b
     Examples:
-      netcalc count specs/regnetx_800mf.yaml
-      netcalc count specs/regnety_4.0gf.yaml --by block --format json
-      netcalc count specs/examples/tiny_cnn.yaml --by layer --resolution 64
-      python -m netcalc count specs/resnet50.yaml --by total
+      netcalc count regnetx_800mf
+      netcalc count regnety_4.0gf --by block --format json
+      netcalc count tiny_cnn --by layer --resolution 64
+      python -m netcalc count resnet50 --by total
     """
     run_count(specs, QUANTITIES, convention, resolution, by, fmt, symbolic)

@@ -5,15 +5,17 @@ the counting commands start without them.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from typing import Any, Optional, Sequence, TextIO
+from typing import Any, Callable, Iterator, Optional, Sequence, TextIO
 
 import click
 
-from ..errors import SpecError
+from ..errors import SpecError, safe_text
 from ..rules import CONVENTIONS
-from . import main
+from . import echo, main
+from .outputs import output_path, plot_path, wrote
 
 STEP_OPTIONS = ("depth", "w0", "wa", "wm")
 
@@ -78,9 +80,10 @@ def _echo_space(space: Any, compatible_only: bool, distinct: bool, steps: dict, 
         counted = distinct_networks(grid, progress=True)
         data["distinct"] = counted.to_dict()
     if fmt == "json":
-        click.echo(json.dumps(data))
+        echo(json.dumps(data))
         return
-    lines = [f"{space.name}  ({shown_source(space.source)}; {space.kind} space)",
+    lines = [f"{safe_text(space.name)}  ({safe_text(shown_source(space.source))}; "
+             f"{space.kind} space)",
              f"size ({data['reading']}): {report.size:,}  (~{report.size:.4g})"]
     if report.compatible_size is not None and not compatible_only:
         lines.append(f"compatible only: {report.compatible_size:,}  "
@@ -92,14 +95,14 @@ def _echo_space(space: Any, compatible_only: bool, distinct: bool, steps: dict, 
                      f"{counted.points:,} grid points; with b and g: "
                      f"{counted.distinct * counted.bg:,} of {counted.points * counted.bg:,}")
     lines += [f"note: {n}" for n in report.notes]
-    click.echo("\n".join(lines))
+    echo("\n".join(lines))
 
 
 def shown_source(source: str) -> str:
     """Shipped spaces by name (their installed path means little to a reader)."""
     import os
 
-    from ..spaces.format import BUILTIN_DIR
+    from ..spaces.loading import BUILTIN_DIR
 
     if os.path.dirname(os.path.abspath(source)) == BUILTIN_DIR:
         return f"shipped space {os.path.splitext(os.path.basename(source))[0]}"
@@ -113,7 +116,7 @@ def _echo_table1(fmt: str, distinct: bool) -> None:
 
     lines = table1(distinct=distinct)
     if fmt == "json":
-        click.echo("\n".join(json.dumps(line.to_dict()) for line in lines))
+        echo("\n".join(json.dumps(line.to_dict()) for line in lines))
         return
     body = [[line.name, line.restriction, line.printed, f"{line.figure:.2g}", f"{line.exact:,}",
              f"{line.exact / line.figure:.3f}",
@@ -126,18 +129,18 @@ def _echo_table1(fmt: str, distinct: bool) -> None:
     notes = [f"[{i}] {line.note}" for i, line in enumerate(lines, start=1)]
     notes.append("compatible only: (w, b, g) with g dividing w*b, which pycls's "
                  "adjust_block_compatibility leaves as is; the paper counts every combination.")
-    click.echo(table + "\n\n" + "\n".join(notes))
+    echo(table + "\n\n" + "\n".join(notes))
 
 
 # -- netcalc sample -----------------------------------------------------------------------------
 @main.command(name="sample")
 @click.argument("space", metavar="SPACE")
-@click.option("--n", "n", type=click.IntRange(1, 10_000_000), required=True,
+@click.option("--n", "n", type=click.IntRange(1, 1_000_000), required=True,
               help="Number of models to keep.")
 @click.option("--flops", default=None, metavar="LO:HI", help="Flops regime, e.g. 360M:400M.")
 @click.option("--params", default=None, metavar="LO:HI", help="Params regime, e.g. :5M.")
 @click.option("--acts", default=None, metavar="LO:HI", help="Activations regime.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2 ** 128 - 1), default=0, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the JSON Lines here instead of stdout.")
 @click.option("--stats", is_flag=True,
@@ -150,7 +153,7 @@ def _echo_table1(fmt: str, distinct: bool) -> None:
               help="Draw only (w, b, g) with g dividing w*b (no pycls adjustment needed).")
 @click.option("--max-candidates", type=click.IntRange(1, 10 ** 10), default=None,
               help="Give up after this many draws (default 20M anynet, 400k regnet).")
-@click.option("--verify", type=click.IntRange(0, 10_000_000), default=1, show_default=True,
+@click.option("--verify", type=click.IntRange(0, 10_000), default=1, show_default=True,
               help="Re-count this many kept models with netcalc.count and fail on a difference.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="Format of --stats.")
@@ -176,25 +179,28 @@ def sample_command(space: str, n: int, flops: Optional[str], params: Optional[st
     from ..spaces import Regime, load_space
     from ..spaces import sample as draw
 
+    plot = plot_path(plot) if plot else None
+    out = output_path(out, "--out") if out else None
     loaded = load_space(space)
     none = (None, None)
     regime = Regime.of(loaded,
                        parse_range(flops, "--flops") if flops else none,
                        parse_range(params, "--params") if params else none,
                        parse_range(acts, "--acts") if acts else none)
+    with _line_sink(out) as sink:
+        result = draw(loaded, n, regime, seed=seed, convention=convention,
+                      compatible_only=compatible_only, max_candidates=max_candidates,
+                      verify=verify, progress=True, sink=sink)
     if any(cap.relative for cap in loaded.caps) and regime_upper(flops) is None:
-        click.echo(f"note: {loaded.name}'s caps relative to the flops cap F are not applied "
-                   "without an upper end of --flops", err=True)
-    result = draw(loaded, n, regime, seed=seed, convention=convention,
-                  compatible_only=compatible_only, max_candidates=max_candidates,
-                  verify=verify, progress=True)
-    _write_lines(result.records, out)
+        echo(f"note: {loaded.name}'s caps relative to the flops cap F are not applied "
+             "without an upper end of --flops", err=True)
     if stats:
         _echo_stats(result, fmt, sys.stdout if out else sys.stderr)
     if plot:
         from ..spaces.plots import plot_sample_edfs
 
         plot_sample_edfs(result, plot)
+        wrote(plot)
 
 
 def regime_upper(text: Optional[str]) -> Optional[int]:
@@ -203,16 +209,19 @@ def regime_upper(text: Optional[str]) -> Optional[int]:
     return parse_range(text, "--flops")[1] if text else None
 
 
-def _write_lines(records: Sequence[dict], out: Optional[str]) -> None:
-    text = "".join(json.dumps(r) + "\n" for r in records)
+@contextlib.contextmanager
+def _line_sink(out: Optional[str]) -> Iterator[Callable[[dict], None]]:
+    """Write each record as one JSON line the moment it is kept: memory stays flat for any --n.
+    (Written in place, never renamed over: --out may be a device or a pipe.)"""
     if out is None:
-        click.echo(text, nl=False)
+        yield lambda record: sys.stdout.write(json.dumps(record) + "\n")
         return
     try:
         with open(out, "w") as handle:
-            handle.write(text)
+            yield lambda record: handle.write(json.dumps(record) + "\n")
     except OSError as exc:
         raise SpecError(out, "--out", f"cannot write: {exc.strerror or exc}") from None
+    wrote(out, f"{len(records)} models")
 
 
 def _echo_stats(result: Any, fmt: str, stream: TextIO) -> None:
@@ -220,7 +229,7 @@ def _echo_stats(result: Any, fmt: str, stream: TextIO) -> None:
 
     stats = summary(result)
     text = json.dumps(stats) if fmt == "json" else render_summary(stats)
-    click.echo(text, file=stream)
+    echo(text, file=stream)
 
 
 # -- netcalc fit --------------------------------------------------------------------------------
@@ -244,14 +253,15 @@ def fit_command(widths: Sequence[int], spec: Optional[str], q: Optional[int],
     \b
     Examples:
       netcalc fit 24 56 56 152 152 152 152 368 368 368 368 368 368 368
-      netcalc fit --spec specs/regnetx_400mf.yaml --plot fit.png
-      netcalc fit --spec specs/resnet50.yaml --format json
+      netcalc fit --spec regnetx_400mf --plot fit.png
+      netcalc fit --spec resnet50 --format json
     """
     from ..spaces.fit import fit_widths, spec_widths
 
     if bool(widths) == bool(spec):
         problem = "not both" if widths else "one of them is needed"
         raise SpecError("", "W1 W2 ... | --spec", f"give per-block widths or --spec, {problem}")
+    plot = plot_path(plot) if plot else None
     source = "the widths given"
     if spec:
         block_widths, spec_q, source = spec_widths(spec)
@@ -259,9 +269,9 @@ def fit_command(widths: Sequence[int], spec: Optional[str], q: Optional[int],
         widths = block_widths
     result = fit_widths(list(widths), q or 8)
     if fmt == "json":
-        click.echo(json.dumps({**result.to_dict(), "spec": spec, "widths_are": source}))
+        echo(json.dumps({**result.to_dict(), "spec": spec, "widths_are": source}))
     else:
-        click.echo(f"w0 = {result.w0}, wa = {result.wa:g}, wm = {result.wm:g}, "
+        echo(f"w0 = {result.w0}, wa = {result.wa:g}, wm = {result.wm:g}, "
                    f"d = {result.depth}, e_fit = {result.e_fit:.6g} ({result.method} fit; "
                    f"widths: {source})\n"
                    f"observed: {' '.join(map(str, result.widths))}\n"
@@ -270,3 +280,4 @@ def fit_command(widths: Sequence[int], spec: Optional[str], q: Optional[int],
         from ..spaces.plots import plot_fit
 
         plot_fit(result, plot, title=spec or "")
+        wrote(plot)

@@ -11,23 +11,22 @@ from typing import Any, Iterable, List, Optional, Sequence
 
 import click
 
-from ..errors import SpecError
+from ..errors import SpecError, safe_text
+from ..extras import TRACED_CONVENTIONS
 from ..rules import CONVENTIONS
-from . import RESOLUTION, main, with_progress
+from . import RESOLUTION, echo, main
+from .outputs import output_path, status_line, wrote
 
-TRACED_CONVENTIONS = ("fvcore", "torch")
 
 
 
 
 def _torch_validation() -> Any:
-    try:
-        import fvcore  # noqa: F401  (imported by the measures; missing it must fail here)
+    from ..extras import require
 
-        from ..torch import validate
-    except ImportError as exc:
-        raise SpecError("", "validate", f"needs torch and fvcore ({exc.name} is missing): "
-                                        "pip install 'netcalc[torch]'") from None
+    require("torch", "validate")
+    from ..torch import validate
+
     return validate
 
 
@@ -41,10 +40,13 @@ def _torch_validation() -> Any:
               show_default=True,
               help="fvcore: fvcore's flop, activation and parameter counts; torch: "
                    "FlopCounterMode and numel (acts from fvcore). pycls cannot be traced.")
+@click.option("--max-memory", default="2G", show_default=True, metavar="BYTES",
+              help="Refuse a module whose estimated memory (float32 weights and layer outputs, "
+                   "from the counts) is above this, e.g. 16G.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def validate(specs: Sequence[str], device: str, resolution: Optional[int], convention: str,
-             fmt: str) -> None:
+             max_memory: str, fmt: str) -> None:
     """Build each SPEC's real torch module, trace it, and diff every layer's counts.
 
     Flops, params and activations of every layer and in total, from netcalc and from the
@@ -53,16 +55,27 @@ def validate(specs: Sequence[str], device: str, resolution: Optional[int], conve
 
     \b
     Examples:
-      netcalc validate specs/regnetx_800mf.yaml
-      netcalc validate specs/*.yaml --convention torch --resolution 225
-      netcalc validate specs/efficientnet_b0.yaml --device auto --format json
+      netcalc validate regnetx_800mf
+      netcalc validate resnet50 my_net.yaml --convention torch --resolution 225
+      netcalc validate efficientnet_b0 --device auto --format json
     """
-    validation = _torch_validation()
-    device = validation.resolve_device(device)
-    results = []
-    for spec in with_progress(list(specs), "validating"):
-        results += validation.validate_conventions(spec, (convention,), resolution, device)
-    click.echo(validation.RENDERERS[fmt](results))
+    from ..count import count
+    from ..limits import check_module_memory
+    from ..quantity import parse_quantity
+
+    limit = parse_quantity(max_memory, "--max-memory")
+    for spec in specs:      # every module is known to fit before torch is imported
+        check_module_memory(count(spec, "pycls", resolution), limit)
+    with status_line() as show:
+        show("validate: importing torch and fvcore ...")    # 10-30 s on a cold start
+        validation = _torch_validation()
+        device = validation.resolve_device(device)
+        results = []
+        for i, spec in enumerate(specs, 1):
+            show(f"validate: building and tracing {spec} ({i}/{len(specs)}) ...")
+            results += validation.validate_conventions(spec, (convention,), resolution, device,
+                                                       limit)
+    echo(validation.RENDERERS[fmt](results))
     if not all(r.ok for r in results):
         sys.exit(1)
 
@@ -80,7 +93,7 @@ def _limits(max_flops: Optional[str], max_params: Optional[str], max_acts: Optio
 def _budget_table(rows: Sequence[Any]) -> str:
     from tabulate import tabulate
 
-    body = [[r.name, r.spec, r.quantity, f"{r.value:,}", f"{r.limit:,}",
+    body = [[safe_text(r.name), safe_text(r.spec), r.quantity, f"{r.value:,}", f"{r.limit:,}",
              "ok" if r.ok else f"OVER by {r.over:,} ({100 * r.over / max(r.limit, 1):.2f}%)"]
             for r in rows]
     return tabulate(body, headers=["model", "spec", "quantity", "count", "max", "status"],
@@ -111,32 +124,33 @@ def check(specs: Sequence[str], max_flops: Optional[str], max_params: Optional[s
 
     \b
     Examples:
-      netcalc check specs/my_net.yaml --max-flops 400M --max-params 6.5M
-      netcalc check specs/*.yaml --max-flops 1.6G --convention fvcore
-      netcalc lock specs/*.yaml > netcalc.lock      # once, and commit it
+      netcalc check my_net.yaml --max-flops 400M --max-params 6.5M
+      netcalc check my_nets/*.yaml --max-flops 1.6G --convention fvcore
+      netcalc lock my_nets/*.yaml > netcalc.lock      # once, and commit it
       netcalc check --lock netcalc.lock              # in CI
     """
-    from .. import testing
+    from ..budgets import check_budgets
+    from ..lockfile import lock_changes
 
     limits = _limits(max_flops, max_params, max_acts)
     if not limits and lock_file is None:
         raise click.UsageError("give a budget (--max-flops/--max-params/--max-acts) or --lock FILE")
     if limits and not specs:
         raise click.UsageError("--max-* budgets need at least one SPEC")
-    budget = testing.check_budgets(specs, limits, convention, resolution) if limits else []
-    changes = testing.lock_changes(lock_file, specs) if lock_file else []
+    budget = check_budgets(specs, limits, convention, resolution) if limits else []
+    changes = lock_changes(lock_file, specs) if lock_file else []
     ok = all(r.ok for r in budget) and not changes
     if fmt == "json":
-        click.echo(json.dumps({"ok": ok, "budget": [_budget_dict(r) for r in budget],
+        echo(json.dumps({"ok": ok, "budget": [_budget_dict(r) for r in budget],
                                "lock_changes": [_change_dict(c) for c in changes]}))
     else:
-        click.echo(_check_text(budget, changes, lock_file))
+        echo(_check_text(budget, changes, lock_file))
     if not ok:
         sys.exit(1)
 
 
 def _check_text(budget: Sequence[Any], changes: Sequence[Any], lock_file: Optional[str]) -> str:
-    from ..testing import render_lock_changes
+    from ..lockfile import render_lock_changes
 
     parts: List[str] = []
     if budget:
@@ -144,8 +158,9 @@ def _check_text(budget: Sequence[Any], changes: Sequence[Any], lock_file: Option
         parts.append(_budget_table(budget))
         parts.append(f"budget: {len(budget) - over} ok, {over} over" if over else "budget: ok")
     if lock_file:
-        parts.append(f"lock {lock_file}: {len(changes)} change{'s' * (len(changes) != 1)}\n"
-                     + render_lock_changes(changes) if changes else f"lock {lock_file}: unchanged")
+        parts.append(f"lock {safe_text(lock_file)}: {len(changes)} change{'s' * (len(changes) != 1)}\n"
+                     + render_lock_changes(changes) if changes
+                     else f"lock {safe_text(lock_file)}: unchanged")
     return "\n".join(parts)
 
 
@@ -167,7 +182,10 @@ def _change_dict(change: Any) -> dict:
               help="Convention(s) to record (repeatable; default pycls).")
 @click.option("--resolution", type=RESOLUTION, default=None,
               help="Resolution to record (default: each spec's own).")
-def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[int]) -> None:
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Write the lock file here instead of stdout.")
+def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[int],
+         out: Optional[str]) -> None:
     """Print a lock file of SPECs' exact counts (JSON) for `netcalc check --lock`.
 
     Each model records its spec path (as given: run this where the lock file will live),
@@ -175,11 +193,20 @@ def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[i
 
     \b
     Examples:
-      netcalc lock specs/*.yaml > netcalc.lock
-      netcalc lock specs/my_net.yaml --convention pycls --convention fvcore > netcalc.lock
+      netcalc lock my_nets/*.yaml > netcalc.lock
+      netcalc lock my_net.yaml --convention pycls --convention fvcore -o netcalc.lock
       netcalc check --lock netcalc.lock
     """
-    from ..testing import dump_lock, make_lock
+    from ..lockfile import dump_lock, make_lock
 
     conventions = tuple(dict.fromkeys(convention)) or ("pycls",)
-    click.echo(dump_lock(make_lock(list(specs), conventions, resolution)), nl=False)
+    text = dump_lock(make_lock(list(specs), conventions, resolution))
+    if out is None:
+        echo(text, nl=False)
+        return
+    try:
+        with open(output_path(out, "--out"), "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise SpecError(out, "--out", f"cannot write: {exc.strerror or exc}") from None
+    wrote(out, f"{len(specs)} spec{'s' * (len(specs) != 1)}")

@@ -126,12 +126,12 @@ def res_bottleneck_block(b: GraphBuilder, w_out: int, stride: int, stage: StageC
     conv_bn(b, w_b, 1, name="a", act="relu")
     conv_bn(b, w_b, 3, stride, w_b // stage.group_w, name="b", act="relu")
     if cfg.se_r > 0:
-        squeeze_excite(b, se_width(cfg.se_r, w_in))
+        squeeze_excite(b, rounded_se_width(w_in, cfg.se_r))
     conv_bn(b, w_out, 1, name="c")
     residual(b, x, w_out, stride)
 
 
-def se_width(se_r: float, w_in: int) -> int:
+def rounded_se_width(w_in: int, se_r: float) -> int:
     """Reduced SE width of a Y block: round(se_r * w_in) from the block's INPUT width."""
     return int(round(se_r * w_in))
 
@@ -158,8 +158,12 @@ def expand_anynet(cfg: AnyNetConfig, num_classes: int, b: GraphBuilder) -> None:
     for i, stage in enumerate(cfg.stages, start=1):
         with b.scope(stage=f"s{i}"):
             for j in range(stage.depth):
+                stride = stage.stride if j == 0 else 1
+                # everything a block function reads: its width and stride, the stage's
+                # bottleneck and group widths, the network's SE ratio
+                key = (block, stage.width, stride, stage.bot_mul, stage.group_w, cfg.se_r)
                 with b.scope(block=f"s{i}.b{j + 1}"):
-                    block(b, stage.width, stage.stride if j == 0 else 1, stage, cfg)
+                    b.cached_block(key, lambda: block(b, stage.width, stride, stage, cfg))
     with b.scope(stage="head"):
         classifier_head(b, cfg.head_w, num_classes)
 
@@ -206,7 +210,7 @@ def check_se_widths(fields: Fields, cfg: AnyNetConfig) -> None:
     if cfg.se_r <= 0 or cfg.block_type != "res_bottleneck":
         return
     narrowest = min([cfg.stem_w] + [stage.width for stage in cfg.stages])
-    if se_width(cfg.se_r, narrowest) < 1:
+    if rounded_se_width(narrowest, cfg.se_r) < 1:
         raise fields.error("se_r", f"{cfg.se_r} leaves the squeeze-excite of a block with "
                                    f"{narrowest} input channels without channels")
 

@@ -115,7 +115,7 @@ def head_width(cfg: EfficientNetConfig) -> int:
 STYLE = MobileStyle(expand_act="silu", dw_act="silu", se_act="silu")
 
 
-def se_width(w_in: int, se_r: float) -> int:
+def truncated_se_width(w_in: int, se_r: float) -> int:
     """Reduced SE width from the block INPUT width, truncated (TF: max(1, int(w_in * se_r)));
     0 (no SE) when se_r is 0, as in AnyNet specs."""
     return max(1, int(w_in * se_r)) if se_r > 0 else 0
@@ -131,8 +131,8 @@ def expand(spec, b: GraphBuilder) -> None:  # type: ignore[no-untyped-def]
                 with b.scope(block=f"s{i}.b{j + 1}"):
                     w_in = b.channels
                     inverted_bottleneck(b, stage.width, int(w_in * stage.exp_r), stage.kernel,
-                                        stage.stride if j == 0 else 1, se_width(w_in, cfg.se_r),
-                                        STYLE)
+                                        stage.stride if j == 0 else 1,
+                                        truncated_se_width(w_in, cfg.se_r), STYLE)
     with b.scope(stage="head"):
         conv_bn(b, head_width(cfg), 1, name="conv", act="silu")
         b.gap()

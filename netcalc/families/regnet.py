@@ -1,6 +1,6 @@
 """RegNet: an AnyNet whose per-block widths follow a quantized linear rule.
 
-The generation follows pycls exactly (``../../docs/families.md``): continuous widths
+The generation follows pycls's ``generate_regnet`` exactly: continuous widths
 ``u_j = w0 + wa*j``, exponents rounded half to even, widths quantized to multiples of ``q`` (half
 to even), equal widths merged into stages, then the (w, b, g) compatibility adjustment.
 Pure Python floats give the same values as pycls's numpy here (IEEE log/pow, banker's rounding).

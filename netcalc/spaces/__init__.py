@@ -12,7 +12,8 @@ Uses numpy (a dependency of netcalc); the analytic counting path never imports t
 See docs/design_spaces.md.
 """
 from .fit import Fit, fit_widths, spec_widths
-from .format import Space, load_space, shipped_names
+from .loading import load_space, shipped_names
+from .schema import Space
 from .sampling import Regime, Sample, sample
 from .sizes import distinct_networks, size_report, space_size, table1
 

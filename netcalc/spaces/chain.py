@@ -93,7 +93,11 @@ class Layout:
 def chain_size(per_dim_mask: np.ndarray, layout: Layout, stages: int) -> int:
     """Exact number of chains whose every stage choice is allowed by the mask."""
     weight = layout.fold(per_dim_mask.astype(object))
-    return int(completions(weight, layout.relations, stages)[0].sum())
+    every_axis = range(weight.ndim)
+    completion = weight         # C_n; only the current stage is held (memory of one stage)
+    for _ in range(stages - 1):
+        completion = weight * successor_sum(completion, layout.relations, every_axis)
+    return int(completion.sum())
 
 
 class ChainSampler:
@@ -126,6 +130,8 @@ class ChainSampler:
                                  .astype(np.float64)) if others else None
             self.sizes = weight.shape if weight is not None else ()
         chain = completions(weight, layout.relations, stages) if weight is not None else []
+        if chain and not chain[0].any():
+            raise ValueError("no chain of stages satisfies the constraints (the size is 0)")
         # tables[i][k]: cumulative weights along super-axis k for stage i, rows = other axes
         self.tables = [[self._table(c, k, first=i == 0) for k in range(weight.ndim)]
                        for i, c in enumerate(chain)]

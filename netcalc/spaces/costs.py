@@ -34,6 +34,17 @@ from ..spec import MAX_CHANNELS
 Triple = Tuple[int, float, int]   # (width, bot_mul, group_w) of a stage, after compatibility
 PROBE_EXTRA_WIDTHS = (8, MAX_CHANNELS // 4 + 8)   # input widths the substitution check adds
 INT64_HEADROOM = 2 ** 62
+ENTRY_HEADROOM = 2 ** 56    # one table entry: sums of a few dozen entries stay below 2^62
+TOO_LARGE = ("members of this space have counts too large for exact 64-bit tables (a part "
+             "reaches 2^56); narrow the widths, depths or resolution")
+
+
+def as_int64(values: Any) -> np.ndarray:
+    """Exact Python-int costs as int64, refused (never wrapped) when an entry nears the limit."""
+    array = np.array(values, dtype=object)
+    if array.size and max(abs(int(v)) for v in array.ravel()) >= ENTRY_HEADROOM:
+        raise SpecError("", "domains", TOO_LARGE)
+    return array.astype(np.int64)
 
 
 def _totals(graph: LayerGraph, convention: Any) -> np.ndarray:
@@ -213,9 +224,9 @@ class CostModel:
         if not self._substitutable[stage]:
             for r, t in enumerate(triples):
                 for c, w in enumerate(w_in.tolist()):
-                    table[:, r, c] = self.first_block(stage, int(w), t).astype(np.int64)
+                    table[:, r, c] = as_int64(self.first_block(stage, int(w), t))
             return table
-        core = np.array([t.core for t in templates], dtype=np.int64).T     # (3, T)
+        core = as_int64([t.core for t in templates]).T     # (3, T)
         table[:] = core[:, :, None]
         groups: Dict[tuple, List[int]] = {}
         for r, t in enumerate(templates):
@@ -229,9 +240,8 @@ class CostModel:
                 rough = self._layer_costs(_with_sizes(
                     shape, w_in.astype(np.float64)[None, :], c_out.astype(np.float64),
                     groups_.astype(np.float64)))
-                if max(float(np.max(np.abs(v))) for v in rough) >= INT64_HEADROOM:
-                    raise SpecError("", "", "members of this space are too large to count in "
-                                            "64-bit integers")
+                if max(float(np.max(np.abs(v))) for v in rough) >= ENTRY_HEADROOM:
+                    raise SpecError("", "domains", TOO_LARGE)
                 exact = self._layer_costs(_with_sizes(
                     shape, w_in.astype(np.int64)[None, :], c_out, groups_))
                 for q, value in enumerate(exact):
@@ -252,14 +262,16 @@ class CostModel:
                                    f"{triple[0]} channels differs from its graph's count")
 
     def rest_block_table(self, stage: int, triples: Sequence[Triple]) -> np.ndarray:
-        return np.array([self.template(stage, t).rest for t in triples], dtype=np.int64).T
+        return as_int64([self.template(stage, t).rest for t in triples]).T
 
     def head_table(self, num_stages: int, widths: Sequence[int]) -> np.ndarray:
-        return np.array([self.head_at(num_stages, w) for w in widths], dtype=np.int64).T
+        return as_int64([self.head_at(num_stages, w) for w in widths]).T
 
 
 def check_headroom(tables: Sequence[np.ndarray], max_depth: int, stages: int) -> None:
     """Refuse spaces whose totals could overflow int64 (the tables' sums must stay exact)."""
     largest = max(int(np.abs(t).max()) for t in tables if t.size)
     if largest * (max_depth + 2) * (stages + 2) >= INT64_HEADROOM:
-        raise SpecError("", "", "members of this space are too large to count in 64-bit integers")
+        raise SpecError("", "domains", "members of this space have totals that could pass 2^62, "
+                                       "beyond exact 64-bit sampling; narrow the widths, depths "
+                                       "or resolution")

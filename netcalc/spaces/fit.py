@@ -23,11 +23,16 @@ import math
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
 
-from ..errors import SpecError
+from ..errors import ArgumentError, SpecError
 from ..families.regnet import block_widths
+from ..spec import MAX_CHANNELS
 
 MAX_BLOCKS = 4096
-WM_RANGE = (1.05, 4.0)
+WM_RANGE = (1.05, 4.0)          # the grid search
+WM_MIN, WM_MAX = 1.0 + 1e-3, 64.0   # the exact search: every wm a RegNet spec may have (> 1)
+WM_PROBES = 5                   # wm probes between neighbouring breakpoints
+EXACT_WORK = 20_000_000        # wm probes x stages of the exact search (~1 s)
+EXACT_TRIES = 60                # candidates regenerated, widest wa interval first
 
 
 @dataclass(frozen=True)
@@ -54,22 +59,25 @@ def e_fit(observed: Sequence[int], predicted: Sequence[int]) -> float:
 
 
 def fit_widths(widths: Sequence[int], q: int = 8) -> Fit:
-    """The quantized-linear fit of per-block ``widths`` (quantum ``q``)."""
+    """The quantized-linear fit of per-block ``widths`` (quantum ``q``, 1 to 1024)."""
+    from ..arguments import checked_int
+
+    q = checked_int(q, "q", 1, 1024)
     widths = _checked(widths)
     exact = _exact(widths, q)
     return exact if exact is not None else _grid(widths, q)
 
 
 def _checked(widths: Sequence[Any]) -> Tuple[int, ...]:
+    from ..arguments import checked_int
+
+    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__len__"):
+        raise ArgumentError("", "widths", f"expected a list of integer widths, got "
+                                          f"{type(widths).__name__}")
     if not 1 <= len(widths) <= MAX_BLOCKS:
-        raise SpecError("", "widths", f"expected 1 to {MAX_BLOCKS} per-block widths, got "
-                                      f"{len(widths)}")
-    out = []
-    for i, w in enumerate(widths):
-        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
-            raise SpecError("", f"widths[{i}]", f"{w!r} is not a positive integer width")
-        out.append(w)
-    return tuple(out)
+        raise ArgumentError("", "widths", f"expected 1 to {MAX_BLOCKS} per-block widths, got "
+                                          f"{len(widths)}")
+    return tuple(checked_int(w, f"widths[{i}]", 1, MAX_CHANNELS) for i, w in enumerate(widths))
 
 
 def _make(widths: Tuple[int, ...], q: int, w0: int, wa: float, wm: float, method: str) -> Fit:
@@ -101,31 +109,64 @@ def _exact(widths: Tuple[int, ...], q: int) -> Optional[Fit]:
     return None
 
 
-def _exact_candidates(stage_w: List[int], starts: List[int], d: int,
-                      q: int) -> List[Tuple[float, float]]:
-    """(wa, wm) pairs inside the feasible region, widest wa interval first."""
+def _wm_breakpoints(stage_w: List[int], q: int) -> Any:
+    """Every wm in (WM_MIN, WM_MAX] where the exponents that quantize to some stage width
+    change: ((W_i -+ q/2) / w0) ** (1/e). Between two neighbours the sets E_i are constant."""
     import numpy as np
 
     w0 = stage_w[0]
-    lo, hi = 1.0, math.inf
-    for i, w in enumerate(stage_w[1:], start=1):
-        lo = max(lo, ((w - q / 2) / w0) ** (1 / i))
-        hi = min(hi, ((w + q / 2) / w0) ** (1 / i))
-    if not lo < hi:
-        return []
-    wm = np.linspace(lo, hi, 4003)[1:-1]
+    top = math.log((stage_w[-1] + q / 2) / w0)
+    stages = len(stage_w)
+    # probes x stages is the work: many stages cost fewer exponents (a larger smallest wm)
+    e_max = min(int(top / math.log(WM_MIN)) + 1,
+                EXACT_WORK // (2 * WM_PROBES * stages * stages))
+    if e_max < stages - 1:      # each stage needs its own exponent: too many stages to search
+        return np.array([WM_MIN, WM_MAX])
+    exponents = np.arange(1, e_max + 1, dtype=np.float64)
+    ends = np.array([w + side * q / 2 for w in stage_w[1:] for side in (-1, 1)], dtype=np.float64)
+    points = np.exp(np.log(ends / w0)[:, None] / exponents[None, :]).ravel()
+    points = points[(points > WM_MIN) & (points <= WM_MAX)]
+    return np.unique(np.concatenate([points, [WM_MIN, WM_MAX]]))
+
+
+def _exact_candidates(stage_w: List[int], starts: List[int], d: int,
+                      q: int) -> List[Tuple[float, float]]:
+    """(wa, wm) pairs inside the feasible region, widest wa interval first.
+
+    Stage i takes every block exponent e with quantize(w0 * wm^e) = W_i, i.e. e in
+    [lo_i, hi_i] = [ceil(log((W_i - q/2)/w0) / log wm), floor(log((W_i + q/2)/w0) / log wm)];
+    exponents may skip values between stages (a fast-growing wm). Its blocks j need
+    lo_i - 1/2 <= log(1 + wa*j/w0) / log wm <= hi_i + 1/2, an interval of wa. wm is probed
+    between every pair of neighbouring breakpoints, where the sets [lo_i, hi_i] are constant,
+    so no feasible piece of wm is stepped over.
+    """
+    import numpy as np
+
+    w0 = stage_w[0]
+    cuts = _wm_breakpoints(stage_w, q)
+    fractions = np.linspace(0.0, 1.0, WM_PROBES + 2)[1:-1]
+    wm = (cuts[:-1, None] + (cuts[1:] - cuts[:-1])[:, None] * fractions[None, :]).ravel()
+    log_wm = np.log(wm)
     ends = starts[1:] + [d]
     lower = np.zeros_like(wm)
     upper = np.full_like(wm, np.inf)
-    for i, (start, end) in enumerate(zip(starts, ends)):
+    feasible = np.ones(wm.shape, dtype=bool)
+    previous_hi = np.full(wm.shape, -1.0)
+    for i, (width, start, end) in enumerate(zip(stage_w, starts, ends)):
+        lo = np.zeros_like(wm) if i == 0 else \
+            np.ceil(np.log((width - q / 2) / w0) / log_wm - 1e-12)
+        hi = np.floor(np.log((width + q / 2) / w0) / log_wm + 1e-12)
+        feasible &= (lo <= hi) & (lo > previous_hi)
+        previous_hi = hi
         if i:
-            lower = np.maximum(lower, w0 * (wm ** (i - 0.5) - 1) / start)
+            lower = np.maximum(lower, w0 * (wm ** (lo - 0.5) - 1) / start)
         if end - 1 >= 1:
-            upper = np.minimum(upper, w0 * (wm ** (i + 0.5) - 1) / (end - 1))
-    margin = np.log(upper) - np.log(np.maximum(lower, 1e-300))
-    order = np.argsort(-margin)[:40]
+            upper = np.minimum(upper, w0 * (wm ** (hi + 0.5) - 1) / (end - 1))
+    margin = np.where(feasible & (upper > lower),
+                      np.log(upper) - np.log(np.maximum(lower, 1e-300)), -np.inf)
+    order = np.argsort(-margin)[:EXACT_TRIES]
     return [(float(math.sqrt(max(lower[k], 1e-12) * upper[k])) if lower[k] > 0
-             else float(upper[k] / 2), float(wm[k])) for k in order if margin[k] > 0]
+             else float(upper[k] / 2), float(wm[k])) for k in order if margin[k] > -np.inf]
 
 
 def _shortest(widths: Tuple[int, ...], q: int, w0: int, wa: float, wm: float
@@ -154,9 +195,30 @@ def _grid(widths: Tuple[int, ...], q: int) -> Fit:
                  - {0})
     was = [0.0] + _geometric(0.25, 2.0 * max(widths), 40)
     wms = _geometric(*WM_RANGE, 40)
-    best = min((_make(widths, q, w0, wa, wm, "grid") for w0 in w0s for wa in was for wm in wms),
-               key=lambda f: f.e_fit)
-    return _zoom(widths, q, best)
+    return _zoom(widths, q, _best(widths, q, w0s, was, wms))
+
+
+def _best(widths: Tuple[int, ...], q: int, w0s: Sequence[int], was: Sequence[float],
+          wms: Sequence[float]) -> Fit:
+    """The grid point of least e_fit, all points evaluated at once with numpy; the winner is
+    recomputed with :func:`block_widths` (the generation netcalc counts)."""
+    import numpy as np
+
+    observed = np.array(widths, dtype=np.float64)
+    j = np.arange(len(widths), dtype=np.float64)
+    wa = np.array(was, dtype=np.float64)[:, None, None]
+    log_wm = np.log(np.array(wms, dtype=np.float64))[None, :, None]
+    best = None
+    for w0 in w0s:
+        exponents = np.round(np.log1p(wa * j[None, None, :] / w0) / log_wm)
+        fitted = np.round(w0 * np.exp(exponents * log_wm) / q) * q
+        with np.errstate(divide="ignore"):
+            errors = np.abs(np.log(fitted / observed)).mean(axis=-1)
+        a, m = np.unravel_index(int(np.argmin(errors)), errors.shape)
+        if best is None or errors[a, m] < best[0]:
+            best = (float(errors[a, m]), w0, float(was[a]), float(wms[m]))
+    candidate = _make(widths, q, best[1], best[2], best[3], "grid")
+    return candidate
 
 
 def _zoom(widths: Tuple[int, ...], q: int, best: Fit, rounds: int = 5) -> Fit:
@@ -168,8 +230,7 @@ def _zoom(widths: Tuple[int, ...], q: int, best: Fit, rounds: int = 5) -> Fit:
         wms = [wm for wm in _geometric(best.wm / span ** 0.25, best.wm * span ** 0.25, 15)
                if wm > 1.0]
         w0s = [w for w in (best.w0 - q, best.w0, best.w0 + q) if w > 0]
-        best = min([best] + [_make(widths, q, w0, wa, wm, "grid")
-                             for w0 in w0s for wa in was for wm in wms], key=lambda f: f.e_fit)
+        best = min([best, _best(widths, q, w0s, was, wms)], key=lambda f: f.e_fit)
         span = span ** 0.5
     return best
 

@@ -7,16 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import SpecError
-from .format import QUANTITIES
+from .caps import QUANTITIES
 
 UNITS = {"flops": (1e6, "MF"), "params": (1e6, "M"), "acts": (1e6, "M")}
 
 
 def _pyplot(option: str) -> Any:
-    try:
-        import matplotlib
-    except ImportError:
-        raise SpecError("", option, "plots need matplotlib: pip install 'netcalc[plot]'") from None
+    from ..extras import require
+
+    require("plot", option)
+    import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -24,10 +25,9 @@ def _pyplot(option: str) -> Any:
 
 
 def _save(fig: Any, path: str, option: str) -> None:
-    try:
-        fig.savefig(path, dpi=120, bbox_inches="tight")
-    except (OSError, ValueError) as exc:
-        raise SpecError(path, option, f"cannot write the plot: {exc}") from None
+    from ..figures import write_figure
+
+    write_figure(fig, path, option, dpi=120, bbox_inches="tight")
 
 
 def plot_sample_edfs(sample: Any, path: str, option: str = "--plot") -> None:
@@ -44,7 +44,7 @@ def plot_sample_edfs(sample: Any, path: str, option: str = "--plot") -> None:
         ax.set_xlabel(f"{quantity} ({unit})")
         ax.set_ylabel("cumulative prob.")
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{sample.space.name}: {len(sample.records)} models, {sample.regime.describe()}")
+    fig.suptitle(f"{sample.space.name}: {sample.kept} models, {sample.regime.describe()}")
     _save(fig, path, option)
     plt.close(fig)
 

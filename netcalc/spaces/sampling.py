@@ -14,23 +14,30 @@ With ``compatible_only`` such members are not in the space, so they are never dr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import SpecError
+from ..errors import ArgumentError, SpecError
 from ..families import regnet
 from ..spec import MAX_CHANNELS
 from .chain import ChainSampler, Layout
-from .costs import CostModel, check_headroom
-from .format import ANYNET_DIMS, QUANTITIES, Space
+from .costs import INT64_HEADROOM, CostModel, check_headroom
+from .schema import ANYNET_DIMS, QUANTITIES, Space
 from .progress import Progress
 
 ANYNET_BATCH = 16384
-MAX_TABLE = 20_000_000     # first-block table entries per stage (x3 quantities, int64)
+MAX_TABLE = 8_000_000      # first-block table entries, all stages (x3 quantities, int64)
 REGNET_BATCH = 1024
-DEFAULT_MAX_CANDIDATES = {"anynet": 20_000_000, "regnet": 400_000}
+# draws before giving up: each bound keeps a fruitless search under ~30 s on a loaded machine
+# (AnyNet draws cost ~1 us, RegNet draws ~0.3 ms: each generates and counts a network)
+DEFAULT_MAX_CANDIDATES = {"anynet": 20_000_000, "regnet": 100_000}
+MAX_SAMPLE = 1_000_000      # kept members: ~40 s of drawing and writing (memory does not grow)
+MAX_VERIFY = 10_000         # re-counts with netcalc.count (~5 ms each)
 Range = Tuple[Optional[int], Optional[int]]
+# RegNet draws are counted exactly in Python ints; a total at or above 2^62 is stored as this
+# marker, which every upper bound below it rejects and which is refused if it would be emitted
+BEYOND_INT64 = INT64_HEADROOM
 
 
 # -- the regime -----------------------------------------------------------------------------------
@@ -44,8 +51,8 @@ class Regime:
     @classmethod
     def of(cls, space: Space, flops: Range = (None, None), params: Range = (None, None),
            acts: Range = (None, None)) -> "Regime":
-        bounds = tuple((q, r) for q, r in zip(QUANTITIES, (flops, params, acts))
-                       if r != (None, None))
+        bounds = tuple((q, _checked_range(r, q)) for q, r in zip(QUANTITIES, (flops, params, acts))
+                       if r is not None and tuple(r) != (None, None))
         limits = ((cap.quantity, cap.limit(flops[1])) for cap in space.caps)
         return cls(bounds, tuple((q, lim) for q, lim in limits if lim is not None))
 
@@ -79,6 +86,19 @@ class Regime:
         return ", ".join(parts) or "everything"
 
 
+def _checked_range(bounds: Any, quantity: str) -> Range:
+    """(lo, hi) of non-negative ints (None: open), lo <= hi."""
+    from ..arguments import checked_int
+
+    if isinstance(bounds, (str, bytes)) or not hasattr(bounds, "__len__") or len(bounds) != 2:
+        raise ArgumentError("", quantity, f"expected (lo, hi) with None for an open end, got "
+                                          f"{type(bounds).__name__}")
+    lo, hi = (None if v is None else checked_int(v, quantity, 0) for v in bounds)
+    if lo is not None and hi is not None and lo > hi:
+        raise ArgumentError("", quantity, f"lower end {lo:,} is above upper end {hi:,}")
+    return lo, hi
+
+
 # -- candidates of each kind ----------------------------------------------------------------------
 @dataclass
 class Batch:
@@ -102,8 +122,12 @@ class AnyNetCandidates:
         if not (weights * mask).any():
             raise SpecError(space.source, "domains", "no (depth, width, bot_mul, group_w) of a "
                                                      "stage is allowed: the space has no members")
-        self.sampler = ChainSampler(weights * mask, layout, space.num_stages,
-                                    separable=bool(mask.all()))
+        try:
+            self.sampler = ChainSampler(weights * mask, layout, space.num_stages,
+                                        separable=bool(mask.all()))
+        except ValueError as exc:
+            raise SpecError(space.source, "constraints", f"the space has no members: {exc}") \
+                from None
         self._tables(space, convention, triples)
 
     def _tables(self, space: Space, convention: str, triples: np.ndarray) -> None:
@@ -115,11 +139,13 @@ class AnyNetCandidates:
         self.template_of = template_of.ravel()          # by (w, b, g) combination index
         keys = [(int(w), float(b), int(g)) for w, b, g in unique]
         widths = np.unique(unique[:, 0]).astype(np.int64)
-        if len(keys) * len(widths) > MAX_TABLE:
+        cells = len(keys) * len(widths) * space.num_stages
+        if cells > MAX_TABLE:
             raise SpecError(space.source, "domains",
-                            f"{len(keys):,} distinct (width, bot_mul, group_w) times {len(widths):,} "
-                            f"input widths is more than the sampler tabulates ({MAX_TABLE:,}); "
-                            "narrow the width or group domains")
+                            f"{len(keys):,} distinct (width, bot_mul, group_w) x {len(widths):,} "
+                            f"input widths x {space.num_stages} stages is {cells:,} table cells, "
+                            f"more than the sampler tabulates ({MAX_TABLE:,}: about 10 s and "
+                            "0.2 GB); narrow the width, bot_mul or group_w domains")
         self.width_index = np.searchsorted(widths, unique[:, 0].astype(np.int64))
         first, rest, self.n_in = [], [], []
         for stage in range(space.num_stages):
@@ -180,9 +206,9 @@ class RegNetCandidates:
 
     def __init__(self, space: Space, convention: str, compatible_only: bool):
         if compatible_only:
-            raise SpecError("", "--compatible-only", "applies to anynet-kind spaces (per-stage "
-                                                     "width, bot_mul, group_w); RegNet networks "
-                                                     "are always adjusted to be compatible")
+            raise ArgumentError("", "compatible_only", "applies to anynet-kind spaces (per-stage "
+                                                       "width, bot_mul, group_w); RegNet networks "
+                                                       "are always adjusted to be compatible")
         self.space = space
         self.model = CostModel(space.network, space.strides, convention)
         self.domains = [space.domain(p) for p in self.PARAMS]
@@ -197,7 +223,7 @@ class RegNetCandidates:
             stages = self.network_stages(*values)
             if stages is not None:
                 valid[k] = True
-                totals[:, k] = self.model.network_costs(stages).astype(np.int64)
+                totals[:, k] = [min(int(v), BEYOND_INT64) for v in self.model.network_costs(stages)]
         return Batch(totals, valid, list(zip(*params)))
 
     def network_stages(self, depth: int, w0: int, wa: float, wm: float, bot_mul: float,
@@ -267,6 +293,9 @@ def compatibility(space: Space) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
 # -- the sampler ----------------------------------------------------------------------------------
 @dataclass
 class Sample:
+    """The kept members. With a ``sink`` (streaming), ``records`` holds only the first
+    ``verify`` records; ``kept`` and ``totals`` always cover every kept member."""
+
     space: Space
     regime: Regime
     seed: int
@@ -274,39 +303,90 @@ class Sample:
     records: List[Dict[str, Any]] = field(default_factory=list)
     candidates: int = 0          # draws examined up to (and including) the n-th kept one
     invalid: int = 0             # draws the space's constraints rejected (RegNet stage rules)
+    kept: int = 0
+    _totals: List[np.ndarray] = field(default_factory=list, repr=False)
 
     @property
     def totals(self) -> np.ndarray:
-        return np.array([[r[q] for r in self.records] for q in QUANTITIES], dtype=np.int64)
+        """(3, kept) exact totals of every kept member (24 bytes each, records or not)."""
+        if not self._totals:
+            return np.zeros((3, 0), dtype=np.int64)
+        return np.concatenate(self._totals, axis=1)
 
 
 def sample(space: Space, n: int, regime: Optional[Regime] = None, seed: int = 0,
            convention: str = "pycls", compatible_only: bool = False,
            max_candidates: Optional[int] = None, verify: int = 1,
-           progress: bool = False) -> Sample:
+           progress: bool = False, sink: Optional[Callable[[Dict[str, Any]], None]] = None
+           ) -> Sample:
     """The first ``n`` members (in draw order of ``seed``) inside ``regime``.
 
     ``verify`` re-counts that many of the kept models with :func:`netcalc.count` (the slow,
     plain path) and fails loudly on any difference: a guard that the tables and the counting
-    API cannot drift apart.
+    API cannot drift apart. Every emitted spec is one that ``count`` accepts (checked for each,
+    cheaply, by the space's limits). With ``sink``, each record is handed to it as soon as it is
+    kept and not held (memory stays bounded for any ``n``).
     """
+    space, n, seed, verify, limit = _checked_arguments(space, n, seed, verify, max_candidates,
+                                                       regime)
     regime = regime or Regime.of(space)
-    limit = max_candidates or DEFAULT_MAX_CANDIDATES[space.kind]
-    candidates = CANDIDATES[space.kind](space, convention, compatible_only)
+    _check_reachable(space, convention, regime)
+    candidates = _candidates(space, convention, compatible_only)
     rng = np.random.default_rng(seed)
     batch_size = ANYNET_BATCH if space.kind == "anynet" else REGNET_BATCH
     result = Sample(space, regime, seed, convention)
     seen = _Seen()
     with Progress(n, f"sampling {space.name}", enabled=progress) as bar:
-        while len(result.records) < n:
+        while result.kept < n:
             if result.candidates >= limit:
                 raise _too_few(space, regime, result, n, seen)
             batch = candidates.draw(rng, min(batch_size, limit - result.candidates))
-            _keep(candidates, batch, regime, result, n)
+            _keep(candidates, batch, regime, result, n, sink, verify)
             seen.update(batch)
-            bar.update(len(result.records), result.candidates)
-    _verify(result, verify)
+            bar.update(result.kept, result.candidates)
     return result
+
+
+def _checked_arguments(space: Any, n: Any, seed: Any, verify: Any, max_candidates: Any,
+                       regime: Any) -> Tuple[Space, int, int, int, int]:
+    from ..arguments import checked_int
+    from ..errors import ArgumentError
+
+    if not isinstance(space, Space):
+        raise ArgumentError("", "space", f"expected a Space (from spaces.load_space), got "
+                                         f"{type(space).__name__}")
+    if regime is not None and not isinstance(regime, Regime):
+        raise ArgumentError("", "regime", f"expected a Regime (Regime.of(space, flops=(lo, hi))), "
+                                          f"got {type(regime).__name__}")
+    n = checked_int(n, "n", 1, MAX_SAMPLE)
+    seed = checked_int(seed, "seed", 0, 2 ** 128 - 1)
+    verify = checked_int(verify, "verify", 0, MAX_VERIFY)
+    limit = DEFAULT_MAX_CANDIDATES[space.kind] if max_candidates is None else \
+        checked_int(max_candidates, "max_candidates", 1, 10 ** 10)
+    return space, n, seed, verify, limit
+
+
+def _candidates(space: Space, convention: str, compatible_only: bool) -> Any:
+    """The kind's candidate generator; its errors name the space file."""
+    try:
+        return CANDIDATES[space.kind](space, convention, compatible_only)
+    except SpecError as exc:
+        if exc.source or isinstance(exc, ArgumentError):
+            raise
+        raise SpecError(space.source, exc.field, exc.message) from None
+
+
+def _check_reachable(space: Space, convention: str, regime: Regime) -> None:
+    """Refuse at once a regime that no member can reach: every member has the stem, so an
+    upper bound below the stem's own count is empty before anything is drawn (or tabulated)."""
+    stem = [int(v) for v in CostModel(space.network, space.strides, convention).stem]
+    for i, quantity in enumerate(QUANTITIES):
+        for q, (_, hi) in regime.bounds:
+            if q == quantity and hi is not None and hi < stem[i]:
+                raise SpecError(space.source, "regime",
+                                f"the regime is empty: every member of {space.name} has at least "
+                                f"{stem[i]:,} {quantity} (its stem alone), above the upper "
+                                f"bound {hi:,}")
 
 
 def _select(candidates: Any, batch: Batch, regime: Regime) -> np.ndarray:
@@ -332,20 +412,34 @@ def _select(candidates: Any, batch: Batch, regime: Regime) -> np.ndarray:
     return inside
 
 
-def _keep(candidates: Any, batch: Batch, regime: Regime, result: Sample, n: int) -> None:
+def _keep(candidates: Any, batch: Batch, regime: Regime, result: Sample, n: int,
+          sink: Optional[Callable[[Dict[str, Any]], None]], verify: int) -> None:
     inside = _select(candidates, batch, regime)
-    positions = np.flatnonzero(inside)[: n - len(result.records)]
-    if len(result.records) + len(positions) >= n:   # stop counting at the n-th kept draw
+    positions = np.flatnonzero(inside)[: n - result.kept]
+    if result.kept + len(positions) >= n:   # stop counting at the n-th kept draw
         examined = int(positions[-1]) + 1
     else:
         examined = batch.totals.shape[1]
     result.candidates += examined
     result.invalid += int((~batch.valid[:examined]).sum())
+    if positions.size and (batch.totals[:, positions] >= BEYOND_INT64).any():
+        raise SpecError(result.space.source, "regime", "a member inside the regime has a count "
+                                                       "of 2^62 or more, beyond exact 64-bit "
+                                                       "sampling; give upper bounds below that")
+    result._totals.append(batch.totals[:, positions].copy())
     for k in positions.tolist():
         record = candidates.record(batch, k)
-        record["spec"]["name"] = f"{result.space.name}-{len(result.records)}"
+        record["spec"]["name"] = f"{result.space.name}-{result.kept}"
         record.update({q: int(batch.totals[i, k]) for i, q in enumerate(QUANTITIES)})
-        result.records.append(record)
+        if result.kept < verify:
+            _verify(record, result.convention)
+        result.kept += 1
+        if sink is None:
+            result.records.append(record)
+        else:
+            sink(record)
+            if len(result.records) < verify:
+                result.records.append(record)
 
 
 class _Seen:
@@ -372,17 +466,18 @@ def _too_few(space: Space, regime: Regime, result: Sample, n: int, seen: _Seen) 
     else:
         message = (f"only {found} of {n} members of {space.name} satisfied {regime.describe()} in "
                    f"{result.candidates} draws (fraction ~{found / result.candidates:.2g}); widen "
-                   f"the regime or raise --max-candidates{span}")
+                   f"the regime or raise `max_candidates`{span}")
     return SpecError("", "regime", message)
 
 
-def _verify(result: Sample, how_many: int) -> None:
+def _verify(record: Dict[str, Any], convention: str) -> None:
+    """Re-count one kept record with :func:`netcalc.count` (the plain path) before it is
+    emitted: the tables and the counting API must never drift apart."""
     from ..count import count
 
-    for record in result.records[:how_many]:
-        report = count(record["spec"], convention=result.convention)
-        plain = (report.flops, report.params, report.acts)
-        sampled = tuple(record[q] for q in QUANTITIES)
-        if plain != sampled:
-            raise RuntimeError(f"internal error: sampled counts {sampled} differ from "
-                               f"netcalc.count {plain} for {record['spec']}")
+    report = count(record["spec"], convention=convention)
+    plain = (report.flops, report.params, report.acts)
+    sampled = tuple(record[q] for q in QUANTITIES)
+    if plain != sampled:
+        raise RuntimeError(f"internal error: sampled counts {sampled} differ from "
+                           f"netcalc.count {plain} for {record['spec']}")

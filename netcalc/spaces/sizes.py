@@ -17,9 +17,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ..errors import SpecError
-from .format import ANYNET_DIMS, Domain, Space, load_space
+from ..errors import ArgumentError, SpecError
+from .distributions import Domain
+from .loading import load_space
+from .schema import ANYNET_DIMS, Space
 
+# distinct networks: widths generated in Python (~1 us each), keeps `space --distinct` < ~40 s
+MAX_DISTINCT_WIDTHS = 30_000_000
 TABLE1_CHAIN = ("anynetx_a", "anynetx_b", "anynetx_c", "anynetx_d", "anynetx_e", "regnet")
 
 
@@ -34,8 +38,9 @@ def space_size(space: Space, compatible_only: bool = False) -> int:
     """The exact number of members (grid points for a RegNet-kind space)."""
     if space.kind == "regnet":
         if compatible_only:
-            raise SpecError(space.source, "--compatible-only",
-                            "applies to anynet-kind spaces (per-stage width, bot_mul, group_w)")
+            raise ArgumentError(space.source, "compatible_only",
+                                "applies to anynet-kind spaces (per-stage width, bot_mul, "
+                                "group_w)")
         return math.prod(len(d) for d in space.domains)
     import numpy as np
 
@@ -205,11 +210,17 @@ class DistinctCount:
 
 
 def with_steps(space: Space, steps: Dict[str, Any]) -> Space:
-    """The same RegNet grid with other steps (ranges kept); None keeps a step."""
+    """The same RegNet grid with other steps (ranges kept); None keeps a step.
+
+    ``steps`` maps depth, w0, wa, wm to a positive finite step; a w0 step must be a multiple of
+    the space's q (the generation needs w0 % q == 0, so other w0 values are not members).
+    """
     from dataclasses import replace
     from decimal import Decimal
 
-    from .format import DIM_BOUNDS, DISTRIBUTIONS, MAX_DOMAIN, as_value
+    from ..arguments import checked_number
+    from .bounds import DIM_BOUNDS, MAX_DOMAIN, as_value
+    from .distributions import DISTRIBUTIONS
 
     domains = []
     for d in space.domains:
@@ -217,14 +228,19 @@ def with_steps(space: Space, steps: Dict[str, Any]) -> Space:
         if step is None:
             domains.append(d)
             continue
-        if step <= 0:
-            raise SpecError("", f"--{d.name.replace('_', '-')}-step", f"{step} must be positive")
+        name = f"{d.name}_step"
+        step = checked_number(step, name, 0.0, lo_open=True)
+        integer = DIM_BOUNDS[d.name].integer
+        if integer and step != int(step):
+            raise ArgumentError("", name, f"{step:g} must be a whole number ({d.name} is an integer)")
+        if d.name == "w0" and int(step) % space.network.q:
+            raise ArgumentError("", name, f"{step:g} is not a multiple of q = {space.network.q}: "
+                                          "w0 values must be multiples of q")
         lo, hi, q = Decimal(repr(d.values[0])), Decimal(repr(d.values[-1])), Decimal(repr(step))
         if (hi - lo) / q >= MAX_DOMAIN:
-            raise SpecError("", f"--{d.name.replace('_', '-')}-step",
-                            f"{step} gives more than {MAX_DOMAIN:,} values of {d.name}")
+            raise ArgumentError("", name, f"{step:g} gives more than {MAX_DOMAIN:,} values of "
+                                          f"{d.name}")
         values, weights = DISTRIBUTIONS["uniform"](lo, hi, q)
-        integer = DIM_BOUNDS[d.name].integer
         domains.append(Domain(d.name, tuple(as_value(v, integer) for v in values),
                               tuple(weights)))
     return replace(space, domains=tuple(domains))
@@ -250,9 +266,12 @@ def distinct_networks(space: Space, progress: bool = False) -> DistinctCount:
     d_max = max(depths)
     w0s, was, wms = (space.domain(p).values for p in ("w0", "wa", "wm"))
     rows = len(w0s) * len(was) * len(wms)
-    if rows * d_max > 200_000_000:
-        raise SpecError(space.source, "domains", f"{rows:,} (w0, wa, wm) points at depth {d_max} "
-                                                 "are too many to compare; use coarser steps")
+    if rows * d_max > MAX_DISTINCT_WIDTHS:
+        raise ArgumentError(space.source, "distinct",
+                            f"{rows:,} (w0, wa, wm) points at depth {d_max} are {rows * d_max:,} "
+                            f"widths to generate, over the limit of {MAX_DISTINCT_WIDTHS:,} "
+                            "(about a minute); use coarser `depth_step`, `w0_step`, `wa_step` "
+                            "or `wm_step`")
     q = space.network.q
     seqs = np.empty((rows, d_max), dtype=np.int32)
     r = 0

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from .format import QUANTITIES
+from .caps import QUANTITIES
 
 QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
 RESAMPLES = 2000
@@ -47,11 +47,11 @@ def fraction_ci(kept: int, draws: int, seed: int, resamples: int = RESAMPLES,
 def summary(sample: Any) -> Dict[str, Any]:
     """Everything --stats reports, JSON-ready."""
     totals = sample.totals
-    p, lo, hi = fraction_ci(len(sample.records), sample.candidates, sample.seed)
+    p, lo, hi = fraction_ci(sample.kept, sample.candidates, sample.seed)
     return {
         "space": sample.space.name,
         "regime": sample.regime.describe(),
-        "n": len(sample.records),
+        "n": sample.kept,
         "draws": sample.candidates,
         "rejected_by_constraints": sample.invalid,
         "fraction_in_regime": p,

@@ -55,7 +55,7 @@ def legend(form: ClosedForm) -> str:
 
 # -- JSON -----------------------------------------------------------------------------------------
 def to_dict(form: ClosedForm, by: str, quantities: Sequence[str]) -> Dict[str, Any]:
-    """INTERFACE.md's object with strings in r, plus the polynomial form and the domain."""
+    """The numeric JSON object with strings in r, plus the polynomial form and the domain."""
     out: Dict[str, Any] = {
         "name": form.name, "spec": form.spec.source, "convention": form.convention,
         "resolution": ["h", "w"] if form.axes == "hw" else "r", "domain": form.domain,
@@ -128,14 +128,17 @@ def _table(form: ClosedForm, by: str, quantities: Sequence[str]) -> str:
         f"exact for every input resolution {form.domain}, {legend(form)}",
         tabulate(body(named_text), headers=headers, disable_numparse=True),
         "",
-        f"polynomial form, exact when {_sizes(form)} a multiple of {stride}:"
+        _polynomial_title(form)
         if stride > 1 else "polynomial form (the same: no strided layers):",
         tabulate(body(polynomial_text), headers=headers, disable_numparse=True),
     ])
 
 
-def _sizes(form: ClosedForm) -> str:
-    return "h and w are each" if form.axes == "hw" else f"r is (r = {form.total_stride}k)"
+def _polynomial_title(form: ClosedForm) -> str:
+    stride = form.total_stride
+    if form.axes == "hw":
+        return f"polynomial form, exact when h and w are each a multiple of {stride}:"
+    return f"polynomial form, exact when r is a multiple of {stride} (r = {stride}k):"
 
 
 RENDERERS: Dict[str, Callable[[Iterable[ClosedForm], str, Sequence[str]], str]] = {

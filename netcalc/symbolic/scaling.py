@@ -15,15 +15,17 @@ with the family's own code (no rounding rule is restated here):
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
 
-from ..errors import SpecError
+from ..errors import ArgumentError, SpecError
 from ..spec import Spec, SpecLike, expand_checked, load_spec
 from .solve import FieldSearch, float_key, float_of, describe_step
 
-MAX_PIECES = 500
+MAX_PIECES = 200     # each costs up to ~64 expansions: keeps `steps` under ~60 s by default
+# evenly spaced first look at the interval: 2 per allowed piece (a dense interval is refused
+# after ~1 s), 65 at least (to find the valid part between refused ends), 2049 at most
+MIN_PROBES, MAX_PROBES = 65, 2049
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,30 @@ def signature(spec: Optional[Spec]) -> Any:
 
 def pieces(spec: SpecLike, key: str, lo: float, hi: float, convention: str = "pycls",
            limit: int = MAX_PIECES) -> List[Piece]:
-    """The pieces of ``[lo, hi]`` in spec field ``key`` (``width_mult`` or ``phi``), in order."""
+    """The pieces of ``[lo, hi]`` in spec field ``key`` (``width_mult`` or ``phi``), in order.
+
+    The work is bounded before it starts: a first pass probes evenly spaced values,
+    and an interval that already shows more than ``limit`` changes is refused at once; each
+    later step costs at most ~64 expansions (bisection down to adjacent floats), so at most
+    ``limit`` steps are searched. The probes also find valid values between refused ends: a
+    spec that refuses both ends of the interval still reports every piece in between.
+    """
+    from ..arguments import checked_int, checked_number
+
+    lo, hi = checked_number(lo, "lo"), checked_number(hi, "hi")
+    limit = checked_int(limit, "max_pieces", 1, 100_000)
+    if lo > hi:
+        raise ArgumentError("", "lo", f"{lo!r} is above `hi` {hi!r}")
     search = FieldSearch(load_spec(spec), key, convention)
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
-        raise SpecError("", "--from", f"{lo!r} and --to {hi!r} must be finite, --from <= --to")
+    probes = _probes(search, lo, hi, limit)
+    if all(sig is None for _, sig in probes):
+        raise SpecError(search.spec.source, key, f"the spec refuses every one of the {len(probes)} "
+                                                 f"values probed in [{lo!r}, {hi!r}]; choose an "
+                                                 "interval where it is valid")
     steps: List[Tuple[float, float]] = []
-    _split(search, lo, hi, signature(search.parse(lo)), signature(search.parse(hi)), steps, limit)
+    for (a, sig_a), (b, sig_b) in zip(probes, probes[1:]):
+        _split(search, a, b, sig_a, sig_b, steps, limit)
+    steps.sort()
     firsts = [lo] + [after for _, after in steps]
     lasts = [before for before, _ in steps] + [hi]
     out = []
@@ -60,6 +80,21 @@ def pieces(spec: SpecLike, key: str, lo: float, hi: float, convention: str = "py
         change = describe_step(search.parse(lasts[i - 1]), spec_first) if i else ""
         out.append(Piece(first, last, spec_first, change))
     return out
+
+
+def _probes(search: FieldSearch, lo: float, hi: float, limit: int) -> List[Tuple[float, Any]]:
+    """(value, signature) at evenly spaced floats of [lo, hi] (distinct, both ends)."""
+    count = min(max(MIN_PROBES, 2 * limit + 1), MAX_PROBES)
+    values = sorted({lo, hi} | {lo + (hi - lo) * k / (count - 1) for k in range(1, count - 1)})
+    values = [v for v in values if lo <= v <= hi]
+    probes = [(v, signature(search.parse(v))) for v in values]
+    changes = sum(a[1] != b[1] for a, b in zip(probes, probes[1:]))
+    if changes > limit:
+        raise ArgumentError("", "max_pieces",
+                            f"[{lo!r}, {hi!r}] has at least {changes + 1} pieces already at "
+                            f"{len(values)} probes, over the limit of {limit}; narrow the "
+                            "interval or raise `max_pieces`")
+    return probes
 
 
 def _split(search: FieldSearch, a: float, b: float, sig_a: Any, sig_b: Any,
@@ -73,10 +108,10 @@ def _split(search: FieldSearch, a: float, b: float, sig_a: Any, sig_b: Any,
         key_a, key_b = float_key(a), float_key(b)
         if key_b - key_a == 1:
             steps.append((a, b))
-            if len(steps) >= limit:
-                raise SpecError("", "--to", f"more than {limit} pieces; narrow the interval")
+            if len(steps) > limit:
+                raise ArgumentError("", "max_pieces", f"more than {limit} pieces; narrow the "
+                                                      "interval or raise `max_pieces`")
             continue
         mid = float_of((key_a + key_b) // 2)
         sig_mid = signature(search.parse(mid))
         stack += [(mid, b, sig_mid, sig_b), (a, mid, sig_a, sig_mid)]   # left half first
-    steps.sort()

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 from ..errors import SpecError
 
 
 @dataclass(frozen=True)
-class Sample:
+class TrendPoint:
     """One model's exact counts, with the units of the fits (GF, M)."""
 
     name: str
@@ -59,7 +59,7 @@ class Trend:
 PAPER = Trend(acts_c=6.5, params_a=3.0, params_b=5.5)
 
 
-def fit(samples: Sequence[Sample]) -> Trend:
+def fit(samples: Sequence[TrendPoint]) -> Trend:
     """Least squares: c minimises sum (acts - c*sqrt(f))^2; (a, b) the ordinary line fit."""
     fs = [s.f for s in samples]
     if len(set(fs)) < 2:
@@ -72,14 +72,19 @@ def fit(samples: Sequence[Sample]) -> Trend:
     return Trend(acts_c, mean_p - params_b * mean_f, params_b)
 
 
-def mean_relative_error(trend: Trend, samples: Sequence[Sample], quantity: str) -> float:
-    """Mean |predicted - counted| / counted of one quantity ("acts" or "params")."""
+def mean_relative_error(trend: Trend, samples: Sequence[TrendPoint], quantity: str
+                        ) -> Optional[float]:
+    """Mean |predicted - counted| / counted of one quantity ("acts" or "params") over the
+    specs whose count is not 0 (a relative error of a zero count is undefined); None if none."""
     predict = getattr(trend, quantity)
-    return sum(abs(predict(s.f) - getattr(s, f"{quantity}_m")) / getattr(s, f"{quantity}_m")
-               for s in samples) / len(samples)
+    counted = [(s.f, getattr(s, f"{quantity}_m")) for s in samples]
+    counted = [(f, value) for f, value in counted if value]
+    if not counted:
+        return None
+    return sum(abs(predict(f) - value) / value for f, value in counted) / len(counted)
 
 
-def plot(samples: Sequence[Sample], fitted: Trend, path: str) -> None:
+def plot(samples: Sequence[TrendPoint], fitted: Trend, path: str) -> None:
     """Counts, the fitted trends and the paper's, side by side, written to ``path``."""
     import matplotlib
 
@@ -100,5 +105,9 @@ def plot(samples: Sequence[Sample], fitted: Trend, path: str) -> None:
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    from ..figures import write_figure
+
+    try:
+        write_figure(fig, path, dpi=120)
+    finally:
+        plt.close(fig)

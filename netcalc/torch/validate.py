@@ -21,8 +21,9 @@ import torch
 from torch import nn
 
 from ..count import count
-from ..errors import SpecError
+from ..errors import ArgumentError, SpecError, safe_text
 from ..graph import LayerGraph
+from ..limits import MAX_MODULE_BYTES, check_module_memory
 from ..report import QUANTITIES
 from ..spec import SpecLike, format_resolution, load_spec
 from .builder import GraphModule, build, example_input, module_name
@@ -140,11 +141,11 @@ def run_measures(module: nn.Module, inputs: tuple, names: Sequence[str]) -> Dict
 def resolve_device(device: str) -> str:
     """``auto``: ``cuda`` when torch sees a GPU, else ``cpu``; ``cuda`` without one is an error."""
     if device not in DEVICES:
-        raise SpecError("", "--device", f"{device!r} is not one of {', '.join(DEVICES)}")
+        raise ArgumentError("", "device", f"{device!r} is not one of {', '.join(DEVICES)}")
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise SpecError("", "--device", "cuda asked for, but torch.cuda.is_available() is False")
+        raise ArgumentError("", "device", "cuda asked for, but torch.cuda.is_available() is False")
     return device
 
 
@@ -207,8 +208,8 @@ class Validation:
 
 def check_convention(convention: str) -> None:
     if convention not in SOURCES:
-        raise SpecError("", "--convention", f"{convention!r} cannot be traced; validate checks "
-                                            f"{' or '.join(SOURCES)}")
+        raise ArgumentError("", "convention", f"{convention!r} cannot be traced; validate "
+                                              f"checks {' or '.join(SOURCES)}")
 
 
 def compare(report: Any, measured: Mapping[str, Measured], device: str) -> Validation:
@@ -229,13 +230,19 @@ def compare(report: Any, measured: Mapping[str, Measured], device: str) -> Valid
 
 
 def validate_conventions(spec: SpecLike, conventions: Sequence[str] = ("fvcore",),
-                         resolution: Optional[int] = None, device: str = "cpu") -> List[Validation]:
-    """Validate one spec in several conventions against one built module (one set of traces)."""
+                         resolution: Optional[int] = None, device: str = "cpu",
+                         max_memory: int = MAX_MODULE_BYTES) -> List[Validation]:
+    """Validate one spec in several conventions against one built module (one set of traces).
+
+    The module's memory is estimated from the counts first (:func:`netcalc.limits.module_bytes`)
+    and a module above ``max_memory`` bytes is refused before anything is built.
+    """
     for convention in conventions:
         check_convention(convention)
     device = resolve_device(device)
     spec = load_spec(spec)
     reports = [count(spec, c, resolution) for c in conventions]
+    check_module_memory(reports[0], max_memory)
     names = [SOURCES[c][q] for c in conventions for q in QUANTITIES]
     try:
         measured = measure(reports[0].graph, names, device)
@@ -245,9 +252,9 @@ def validate_conventions(spec: SpecLike, conventions: Sequence[str] = ("fvcore",
 
 
 def validate_spec(spec: SpecLike, convention: str = "fvcore", resolution: Optional[int] = None,
-                  device: str = "cpu") -> Validation:
+                  device: str = "cpu", max_memory: int = MAX_MODULE_BYTES) -> Validation:
     """netcalc's counts of ``spec`` against fvcore's (or torch's) counts of its real module."""
-    return validate_conventions(spec, (convention,), resolution, device)[0]
+    return validate_conventions(spec, (convention,), resolution, device, max_memory)[0]
 
 
 # -- rendering ------------------------------------------------------------------------------------
@@ -272,7 +279,8 @@ def render_table(validations: Sequence[Validation]) -> str:
     blocks = []
     for v in validations:
         verdict = ("identical" if v.ok else f"MISMATCH ({len(v.mismatches)} counts differ)")
-        lines = [f"{v.name}  ({v.spec}; {v.convention} convention; {format_resolution(v.resolution)} px; "
+        lines = [f"{safe_text(v.name)}  ({safe_text(v.spec)}; {v.convention} convention; "
+                 f"{format_resolution(v.resolution)} px; "
                  f"{v.device}): {verdict}, {v.layers} layers"]
         totals = [[q, f"{v.netcalc[q]:,}", f"{v.measured[q]:,}",
                    _signed(v.measured[q] - v.netcalc[q]), v.tools[q]] for q in QUANTITIES]
@@ -280,7 +288,7 @@ def render_table(validations: Sequence[Validation]) -> str:
                               headers=["total", "netcalc", "measured", "diff", "measured by"]))
         layer_rows = [m for m in v.mismatches if m.layer != "total"]
         if layer_rows:
-            rows = [[m.layer, m.op, m.quantity, f"{m.netcalc:,}", f"{m.measured:,}",
+            rows = [[safe_text(m.layer), m.op, m.quantity, f"{m.netcalc:,}", f"{m.measured:,}",
                      _signed(m.diff)] for m in layer_rows[:MAX_ROWS]]
             lines.append(tabulate(rows, headers=["layer", "op", "quantity", "netcalc", "measured",
                                                  "diff"],

@@ -1,0 +1,57 @@
+"""What commands say on stderr besides errors: files written, and status on a terminal.
+
+Every file a command writes is announced as ``wrote FILE`` on stderr (stdout stays the data),
+under the name it really has: a plot named without an extension gets ``.png``, as matplotlib
+would add it, but here before any work, so the name announced and the name checked agree.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from typing import Callable, Iterator
+
+import click
+
+from ..errors import SpecError
+
+
+def plot_path(path: str, option: str = "--plot") -> str:
+    """The file a plot option will write (``.png`` added to a bare name), checked before the
+    work: the plot extra is installed and the folder exists."""
+    from ..extras import require
+
+    require("plot", option)
+    return output_path(path if os.path.splitext(path)[1] else path + ".png", option)
+
+
+def output_path(path: str, option: str) -> str:
+    """``path`` when its folder exists; a SpecError naming the option otherwise."""
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        raise SpecError(path, option, f"no such folder {folder!r}")
+    return path
+
+
+def wrote(path: str, what: str = "") -> None:
+    click.echo(f"wrote {path}{f' ({what})' if what else ''}", err=True)
+
+
+@contextlib.contextmanager
+def status_line() -> Iterator[Callable[[str], None]]:
+    """``show(text)`` rewrites one line on an interactive stderr, erased at the end; silent in
+    pipes, files and CI (what a long import or trace is doing, without a log to clean up)."""
+    shown = [False]
+
+    def show(text: str) -> None:
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\r\033[K{text}")
+            sys.stderr.flush()
+            shown[0] = True
+
+    try:
+        yield show
+    finally:
+        if shown[0]:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()

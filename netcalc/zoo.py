@@ -1,0 +1,103 @@
+"""The model zoo shipped inside the package: specs by name and their published figures.
+
+Every spec and design-space file lives once, in ``netcalc/data/specs/`` (package data); the
+repository's ``specs/`` folder is a link to it, so ``specs/resnet50.yaml`` in a clone and the name
+``resnet50`` anywhere are the same file. A path that exists always wins over a name.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+from .errors import SpecError
+
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+SPECS_DIR = os.path.join(DATA_DIR, "specs")
+EXAMPLES_DIR = os.path.join(SPECS_DIR, "examples")
+SPACES_DIR = os.path.join(SPECS_DIR, "spaces")
+# Published figures (papers, pycls MODEL_ZOO, official READMEs) of the zoo models
+PUBLISHED_CSV = os.path.join(DATA_DIR, "model_zoo.csv")
+
+
+def shipped_specs() -> Dict[str, str]:
+    """name -> installed path of every shipped spec: the zoo models, then the examples."""
+    names: Dict[str, str] = {}
+    for folder in (SPECS_DIR, EXAMPLES_DIR):
+        if os.path.isdir(folder):
+            for file in sorted(os.listdir(folder)):
+                if file.endswith(".yaml"):
+                    names.setdefault(file[:-len(".yaml")], os.path.join(folder, file))
+    return names
+
+
+def is_bare_name(text: str) -> bool:
+    """A word without folder or extension: what a user types for a shipped model."""
+    return bool(text) and os.sep not in text and "/" not in text and not text.endswith(
+        (".yaml", ".yml", ".json"))
+
+
+def resolve_spec(path_or_name: str) -> Optional[str]:
+    """The file of a spec argument: an existing path as given, else a shipped model's file.
+
+    None when it is neither (the caller reports the missing file); a bare name that matches no
+    shipped model is a SpecError suggesting the closest names.
+    """
+    if os.path.exists(path_or_name) or not is_bare_name(path_or_name):
+        return None
+    shipped = shipped_specs()
+    if path_or_name in shipped:
+        return shipped[path_or_name]
+    from .fields import closest
+
+    hint = closest(path_or_name, list(shipped))
+    suggestion = f" (did you mean {', '.join(hint)}?)" if hint else " (see netcalc zoo)"
+    raise SpecError(path_or_name[:100], "", f"no such file or shipped model{suggestion}")
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    """A shipped spec, with the figures its paper or model zoo publishes (None: not published)."""
+
+    name: str
+    model: str
+    family: str
+    resolution: int
+    flops_g: Optional[float]
+    params_m: Optional[float]
+    acts_m: Optional[float]
+    source: str
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "model": self.model, "family": self.family,
+                "resolution": self.resolution, "flops_G_published": self.flops_g,
+                "params_M_published": self.params_m, "acts_M_published": self.acts_m,
+                "source": self.source}
+
+
+def published_rows() -> List[Dict[str, str]]:
+    """The rows of the shipped published-figures table."""
+    with open(PUBLISHED_CSV, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def zoo_models() -> List[ZooModel]:
+    """Every shipped spec with its family, own resolution and published figures."""
+    from .spec import load_spec
+
+    published = {os.path.splitext(os.path.basename(r["spec_file"]))[0]: r
+                 for r in published_rows()}
+    models = []
+    for name, path in shipped_specs().items():
+        spec = load_spec(path)
+        row = published.get(name, {})
+
+        def figure(column: str) -> Optional[float]:
+            return float(row[column]) if row.get(column) else None
+
+        models.append(ZooModel(name, spec.name, spec.family,
+                               spec.resolution, figure("flops_G_published"),
+                               figure("params_M_published"), figure("acts_M_published"),
+                               row.get("source", "")))
+    return models
