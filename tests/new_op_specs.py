@@ -7,6 +7,11 @@ resolution whose sides strides and adaptive sizes do not divide.
 
 SQUARE = 20
 RECTANGLE = (17, 26)
+NETWORKS = ("specs/examples/mobilenetv3_small.yaml", "specs/examples/densenet_block.yaml")
+NEW_OPS = ("hardswish", "hardsigmoid", "gelu", "tanh", "softmax", "leaky_relu", "elu", "prelu",
+           "mish", "softplus", "sub", "div", "concat", "slice", "reshape", "permute", "transpose",
+           "channel_shuffle", "mean", "adaptive_avgpool", "adaptive_maxpool", "upsample",
+           "matmul", "pad", "layer_norm", "group_norm", "param_mul", "param_add")
 
 
 def conv(out, **kw):
@@ -99,3 +104,10 @@ def spec(op, resolution=SQUARE):
     res = list(resolution) if isinstance(resolution, tuple) else resolution
     return {"family": "graph", "name": f"case_{op}", "resolution": res,
             "layers": [dict(layer) for layer in CASES[op]]}
+
+
+def assert_exact(validations):
+    """Every validation identical per node and in total, and about a network that costs something."""
+    for v in validations:
+        assert v.ok, [(m.layer, m.quantity, m.netcalc, m.measured) for m in v.mismatches]
+        assert v.measured["flops"] > 0 and v.measured["params"] > 0

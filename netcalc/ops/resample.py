@@ -21,15 +21,6 @@ MAX_OUTPUT = 1 << 16
 MAX_SCALE = 64
 
 
-def adaptive_windows(size: int, out: int) -> Tuple[Tuple[int, int], ...]:
-    """torch's adaptive pooling windows along one axis: cell i reads [floor(i*n/m), ceil((i+1)*n/m)).
-
-    Windows overlap when ``out`` does not divide ``size``; no count depends on them (see the
-    module docstring), the graph needs only their number, ``out``.
-    """
-    return tuple((i * size // out, -(-(i + 1) * size // out)) for i in range(out))
-
-
 # -- mean ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MeanAttrs:

@@ -1,0 +1,132 @@
+"""Bad input to every new op: exit 2 and one line naming the node and the field, never a traceback."""
+import json
+import re
+
+import pytest
+
+import netcalc
+
+from conftest import run_cli
+from new_op_specs import CASES, NEW_OPS, conv
+
+
+BAD = {
+    "concat_mismatch": ([conv(8, name="a"), {"op": "maxpool", "kernel": 2, "stride": 2,
+                                               "padding": 0, "name": "p"},
+                         {"op": "concat", "inputs": ["a", "p"], "name": "cat"}],
+                        "layers[2].inputs", "cat"),
+    "layer_norm_dims": ([conv(8), {"op": "layer_norm", "normalized_shape": [8], "name": "ln"}],
+                        "layers[1].normalized_shape", "ln"),
+    "layer_norm_channels_first": ([conv(8), {"op": "layer_norm", "normalized_shape": [4],
+                                             "channels_first": True, "name": "ln"}],
+                                  "layers[1].normalized_shape", "ln"),
+    "matmul_inner": ([conv(8, name="a"), {"op": "flatten", "start_dim": 2, "name": "f"},
+                      {"op": "matmul", "inputs": ["f", "f"], "name": "mm"}],
+                     "layers[2].inputs", "mm"),
+    "matmul_rank": ([conv(8), {"op": "gap"}, {"op": "flatten"}, {"op": "mean", "dim": 0},
+                     {"op": "matmul", "inputs": ["mean_3", "mean_3"], "name": "mm"}],
+                    "layers[4].inputs", "mm"),
+    "slice_outside": ([conv(8), {"op": "slice", "dim": 1, "start": 9, "name": "s"}],
+                      "layers[1].start", "s"),
+    "slice_empty": ([conv(8), {"op": "slice", "dim": 1, "start": 3, "stop": 3, "name": "s"}],
+                    "layers[1].stop", "s"),
+    "reshape_elements": ([conv(8), {"op": "reshape", "shape": [1, 7, -1], "name": "r"}],
+                         "layers[1].shape", "r"),
+    "reshape_dim_ref": ([conv(8), {"op": "reshape", "shape": ["d7", -1], "name": "r"}],
+                        "layers[1].shape", "r"),
+    "reshape_two_free": ([conv(8), {"op": "reshape", "shape": [-1, -1], "name": "r"}],
+                         "layers[1].shape", ""),
+    "permute_not_permutation": ([conv(8), {"op": "permute", "dims": [0, 0, 1, 2], "name": "p"}],
+                                "layers[1].dims", "p"),
+    "transpose_dim": ([conv(8), {"op": "transpose", "dim0": 4, "dim1": 1, "name": "t"}],
+                      "layers[1].dim0", "t"),
+    "channel_shuffle_groups": ([conv(8), {"op": "channel_shuffle", "groups": 3, "name": "cs"}],
+                               "layers[1].groups", "cs"),
+    "pad_odd": ([conv(8), {"op": "pad", "pad": [1, 2, 3], "name": "p"}], "layers[1].pad", ""),
+    "pad_rank": ([conv(8), {"op": "pad", "pad": [1] * 10, "name": "p"}], "layers[1].pad", "p"),
+    "mean_twice": ([conv(8), {"op": "mean", "dim": [2, -2], "name": "m"}], "layers[1].dim", "m"),
+    "adaptive_flat": ([conv(8), {"op": "gap"}, {"op": "flatten"},
+                       {"op": "adaptive_maxpool", "output_size": 2, "name": "ap"}],
+                      "layers[3].input", "ap"),
+    "upsample_both": ([conv(8), {"op": "upsample", "size": 4, "scale_factor": 2}],
+                      "layers[1].size", ""),
+    "upsample_align_nearest": ([conv(8), {"op": "upsample", "scale_factor": 2,
+                                          "align_corners": True}],
+                               "layers[1].align_corners", ""),
+    "group_norm_groups": ([conv(8), {"op": "group_norm", "num_groups": 3, "name": "gn"}],
+                          "layers[1].num_groups", "gn"),
+    "group_norm_single_values": ([conv(8), {"op": "gap"}, {"op": "group_norm", "num_groups": 8,
+                                                          "name": "gn"}],
+                                 "layers[2].num_groups", "gn"),
+    "prelu_parameters": ([conv(8), {"op": "prelu", "num_parameters": 4, "name": "pr"}],
+                         "layers[1].num_parameters", "pr"),
+    "softmax_dim": ([conv(8), {"op": "softmax", "dim": 4, "name": "sm"}], "layers[1].dim", "sm"),
+    "softmax_no_dim": ([conv(8), {"op": "softmax"}], "layers[1].dim", ""),
+    "param_shape": ([conv(8), {"op": "param_mul", "param_shape": [4, 1, 1], "name": "ls"}],
+                    "layers[1].param_shape", "ls"),
+    "sub_no_operand": ([conv(8), {"op": "sub", "name": "d"}], "layers[1].with", "d"),
+    "div_two_operands": ([conv(8, name="a"), {"op": "div", "with": "a", "value": 2, "name": "d"}],
+                         "layers[1].with", "d"),
+    "gelu_approximate": ([conv(8), {"op": "gelu", "approximate": "erf"}],
+                         "layers[1].approximate", ""),
+    "softplus_beta": ([conv(8), {"op": "softplus", "beta": 0}], "layers[1].beta", ""),
+    "leaky_relu_slope": ([conv(8), {"op": "leaky_relu", "negative_slope": "x"}],
+                         "layers[1].negative_slope", ""),
+    "elu_unknown_attr": ([conv(8), {"op": "elu", "alhpa": 1}], "layers[1].alhpa", ""),
+    "rectangle_below_kernel": ([conv(8, kernel=[3, 7], padding=0, name="c")],
+                               "layers[0].kernel", "c"),
+}
+
+
+def bad_spec(case):
+    return {"family": "graph", "resolution": [20, 6], "layers": BAD[case][0]}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_names_node_and_field(case):
+    layers, field, node = BAD[case]
+    with pytest.raises(netcalc.SpecError) as raised:
+        netcalc.load_spec(bad_spec(case))
+    assert raised.value.field == field, str(raised.value)
+    if node:        # shape errors name the node; attribute errors name its index only
+        index = int(re.match(r"layers\[(\d+)\]", field).group(1))
+        assert raised.value.message.startswith(f"{layers[index]['op']} '{node}': "), \
+            str(raised.value)
+
+
+@pytest.mark.parametrize("case", ["concat_mismatch", "matmul_inner", "layer_norm_dims",
+                                  "reshape_elements", "rectangle_below_kernel", "softmax_no_dim"])
+def test_bad_input_on_the_command_line_is_exit_2_one_line(case, tmp_path):
+    path = tmp_path / f"{case}.json"
+    path.write_text(json.dumps(bad_spec(case)))
+    result = run_cli("count", str(path))
+    assert result.returncode == 2 and result.stdout == "", result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: {BAD[case][1]}: "), lines
+
+
+@pytest.mark.parametrize("op", NEW_OPS)
+def test_unknown_attribute_of_each_new_op_is_named(op):
+    """A typo in any new op's attributes is an error on that field, never silently ignored."""
+    layers = [dict(layer) for layer in CASES[op]]
+    index = next(i for i, layer in enumerate(layers) if layer["op"] == op)
+    layers[index]["negative_slop"] = 1
+    with pytest.raises(netcalc.SpecError, match=rf"layers\[{index}\]\.negative_slop: unknown field"):
+        netcalc.load_spec({"family": "graph", "resolution": 20, "layers": layers})
+
+
+def test_error_examples_in_the_docs_are_netcalcs():
+    """docs/graph_ops.md quotes four errors; each is what netcalc says of the BAD case it names."""
+    import os
+
+    from conftest import ROOT
+
+    doc = open(os.path.join(ROOT, "docs", "graph_ops.md")).read()
+    quoted = [line for line in doc[doc.index("## Errors"):].splitlines()
+              if line.startswith("error: net.yaml: ")]
+    cases = ("concat_mismatch", "layer_norm_dims", "matmul_inner", "slice_empty")
+    assert len(quoted) == len(cases)
+    for line, case in zip(quoted, cases):
+        with pytest.raises(netcalc.SpecError) as raised:
+            netcalc.load_spec(bad_spec(case))
+        assert line == f"error: net.yaml: {raised.value.field}: {raised.value.message}"

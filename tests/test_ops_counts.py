@@ -1,0 +1,82 @@
+"""Counts of the new ops derived by hand, where the counters differ: matmul broadcasting, norms,
+upsampling, adaptive pooling, learned parameters (the traces agree: tests/test_ops_new.py)."""
+import pytest
+
+import netcalc
+
+from new_op_specs import RECTANGLE, SQUARE, spec
+
+
+def node_costs(op, convention, resolution=SQUARE):
+    report = netcalc.count(spec(op, resolution), convention)
+    return {layer.name: dict(zip(("flops", "params", "acts"), cost))
+            for layer, cost in zip(report.graph.layers, report.costs)}
+
+
+def test_matmul_broadcast_over_the_second_operand():
+    """(1, 400, 8) @ (2, 8, 1) at 20x20: fvcore counts prod(A) * N = 400 * 8 * 1 = 3,200, the
+    true MACs are 2 * 400 * 8 = 6,400 (pycls), FlopCounterMode 2 per MAC = 12,800."""
+    last = "matmul_12"
+    assert node_costs("matmul", "fvcore")[last]["flops"] == 3_200
+    assert node_costs("matmul", "pycls")[last]["flops"] == 6_400
+    assert node_costs("matmul", "torch")[last]["flops"] == 12_800
+    assert node_costs("matmul", "fvcore")[last]["acts"] == 2 * 400
+
+
+def test_attention_matmul():
+    """q (1, 400, 8) @ k^T (1, 8, 400): 400 * 400 * 8 = 1,280,000 MACs in fvcore and pycls."""
+    assert node_costs("matmul", "fvcore")["matmul_6"]["flops"] == 1_280_000
+    assert node_costs("matmul", "torch")["matmul_6"]["flops"] == 2_560_000
+
+
+def test_norms_count_per_element():
+    """fvcore: 5 per element with an affine transform, 4 without; 8 x 20 x 20 = 3,200 elements."""
+    ln = node_costs("layer_norm", "fvcore")
+    assert [ln[n]["flops"] for n in ("layer_norm_1", "layer_norm_3", "layer_norm_4")] == \
+        [16_000, 16_000, 12_800]
+    assert [ln[n]["params"] for n in ("layer_norm_1", "layer_norm_3", "layer_norm_4")] == \
+        [16, 16, 0]
+    gn = node_costs("group_norm", "fvcore")
+    assert (gn["group_norm_1"]["flops"], gn["group_norm_2"]["flops"]) == (16_000, 12_800)
+    assert all(cost["flops"] == 0 for name, cost in node_costs("group_norm", "pycls").items()
+               if name.startswith("group_norm"))
+
+
+def test_resampling_counts():
+    """Adaptive average pooling: 1 per input element (8 x 17 x 26 = 3,536) whatever the output;
+    adaptive max pooling: nothing in fvcore, its outputs are pycls activations; bilinear
+    upsampling 4 per output element (4 x 11 x 13 x 4 = 2,288)."""
+    avg = node_costs("adaptive_avgpool", "fvcore", RECTANGLE)["adaptive_avgpool_1"]
+    assert avg["flops"] == 3_536
+    assert node_costs("adaptive_maxpool", "fvcore")["adaptive_maxpool_1"]["flops"] == 0
+    assert node_costs("adaptive_maxpool", "pycls")["adaptive_maxpool_1"]["acts"] == 8 * 3 * 3
+    assert node_costs("upsample", "fvcore")["upsample_3"]["flops"] == 2_288
+    assert node_costs("upsample", "pycls")["upsample_3"]["flops"] == 2_288    # fvcore's count
+    assert node_costs("upsample", "torch")["upsample_3"]["flops"] == 0
+
+
+def test_prelu_and_learned_tensors_count_their_parameters():
+    assert [c["params"] for n, c in node_costs("prelu", "torch").items()
+            if n.startswith("prelu")] == [8, 1]
+    assert [c["params"] for n, c in node_costs("param_add", "torch").items()
+            if n.startswith("param_add")] == [8, 8]
+
+
+def adaptive_windows(size, out):
+    """Adaptive pooling windows along one axis, as docs/conventions.md states torch's rule:
+    cell i reads [floor(i n / m), ceil((i + 1) n / m))."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
+def test_adaptive_windows_are_torchs():
+    """The documented window rule is torch's, on means and maxima of a ramp, including sizes the
+    output does not divide and outputs larger than the input; netcalc's shape is the output
+    size alone, and no count depends on the windows."""
+    torch = pytest.importorskip("torch")
+    for n, m in [(7, 3), (10, 4), (5, 5), (3, 7), (26, 7), (17, 5)]:
+        ramp = torch.arange(n, dtype=torch.float64).reshape(1, 1, n)
+        pooled = torch.nn.functional.adaptive_avg_pool1d(ramp, m).flatten().tolist()
+        expected = [sum(range(lo, hi)) / (hi - lo) for lo, hi in adaptive_windows(n, m)]
+        assert pooled == pytest.approx(expected)
+        maxed = torch.nn.functional.adaptive_max_pool1d(ramp, m).flatten().tolist()
+        assert maxed == [hi - 1 for lo, hi in adaptive_windows(n, m)]
