@@ -4,9 +4,10 @@ The expected numbers are not typed in: they are what fvcore (FlopCountAnalysis,
 ActivationCountAnalysis) and torch (FlopCounterMode, p.numel()) report for the torchvision
 module itself, at the same input size. The spec is counted without torch.
 
-The default suite imports a fast subset at small sizes (one square, one rectangular); the whole
-classification list of torchvision 0.28 at 224 (inception_v3 at 299) and 192x256 is marked slow
-and runs with NETCALC_SLOW=1 (about 15 minutes on 2 cores):
+The default suite imports a fast subset at small sizes (one square, one rectangular). The sweep
+at 224 (inception_v3 at 299) and 192x256 is marked slow: the slow tier (`pytest -m slow`) sweeps
+one model of each torchvision family, and with NETCALC_SLOW=1 the whole classification list of
+torchvision 0.28 (68 models; about half an hour on 2 cores):
     NETCALC_SLOW=1 python -m pytest -q -m slow tests/test_import_torchvision.py
 """
 import os
@@ -22,14 +23,14 @@ import netcalc  # noqa: E402
 from netcalc.torch.importer import (ImportFailure, import_checked, imported_totals,  # noqa: E402
                                     traced_totals)
 
-from tv import CLASSIFIERS, DEFAULT_RESOLUTION, torchvision_models  # noqa: E402
+from tv import (CLASSIFIERS, DEFAULT_RESOLUTION, REPRESENTATIVES,  # noqa: E402
+                torchvision_models)
 
 FAST = [("resnet18", 64), ("mobilenet_v3_small", 64), ("shufflenet_v2_x0_5", 64),
         ("squeezenet1_1", 64), ("densenet121", 64), ("resnet18", (48, 80)),
         ("mobilenet_v3_small", (64, 96))]
 RECTANGULAR = (192, 256)
-slow = pytest.mark.skipif(not os.environ.get("NETCALC_SLOW"),
-                          reason="the whole torchvision sweep: set NETCALC_SLOW=1")
+SWEEP = CLASSIFIERS if os.environ.get("NETCALC_SLOW") else REPRESENTATIVES
 
 
 def rectangular_supported():
@@ -172,8 +173,7 @@ def test_transformers_fail_listing_exactly_the_ops_they_lack(name, expected):
 
 
 @pytest.mark.slow
-@slow
-@pytest.mark.parametrize("name", CLASSIFIERS)
+@pytest.mark.parametrize("name", SWEEP)
 def test_torchvision_sweep(name):
     resolution = DEFAULT_RESOLUTION.get(name, 224)
     assert_counts_match(name, resolution)
