@@ -90,6 +90,13 @@ class Call:
     def is_tensor(self, value: Any) -> bool:
         return isinstance(value, fx.Node) and isinstance(self.shape_of(value), Shape)
 
+    def setting(self, name: str, default: Any = None) -> Any:
+        """An attribute of the op: the module's own (nn.MaxPool2d's ``stride``), or the
+        function's argument of the same name (F.max_pool2d's ``stride``)."""
+        if self.module is not None:
+            return getattr(self.module, name, default)
+        return _literal(self, name, default)
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -190,9 +197,7 @@ def _pool(call: Call, op: str, kernel: Any, stride: Any, padding: Any, ceil_mode
 
 
 def maxpool(call: Call) -> Op:
-    m = call.module
-    get = (lambda n, d=None: getattr(m, n)) if m is not None else (
-        lambda n, d=None: _literal(call, n, d))
+    get = call.setting
     if get("return_indices", False):
         raise Unsupported("max_pool2d(return_indices=True)")
     dilation = _pair(get("dilation", 1))
@@ -202,9 +207,7 @@ def maxpool(call: Call) -> Op:
 
 
 def avgpool(call: Call) -> Op:
-    m = call.module
-    get = (lambda n, d=None: getattr(m, n)) if m is not None else (
-        lambda n, d=None: _literal(call, n, d))
+    get = call.setting
     if get("divisor_override", None) is not None:
         raise Unsupported("avg_pool2d(divisor_override=...)")
     include_pad = get("count_include_pad", True)
@@ -214,11 +217,9 @@ def avgpool(call: Call) -> Op:
 
 def adaptive(op: str) -> Callable[[Call], Op]:
     def convert(call: Call) -> Op:
-        m = call.module
-        if m is not None and getattr(m, "return_indices", False) or (
-                m is None and _literal(call, "return_indices", False)):
+        if call.setting("return_indices", False):
             raise Unsupported("adaptive_max_pool2d(return_indices=True)")
-        size = m.output_size if m is not None else _literal(call, "output_size")
+        size = call.setting("output_size")
         size = _pair(size) if not isinstance(size, (list, tuple)) else tuple(size)
         if any(s is None for s in size):     # None keeps that input side: use the traced size
             size = tuple(call.out[-2:])
@@ -231,8 +232,7 @@ def activation(op: str, *names: Tuple[str, Any]) -> Callable[[Call], Op]:
     def convert(call: Call) -> Op:
         attrs = {}
         for name, default in names:
-            value = (getattr(call.module, name) if call.module is not None
-                     else _literal(call, name, default))
+            value = call.setting(name, default)
             if value != default:
                 attrs[name] = value
         return Op(op, attrs)
@@ -240,9 +240,7 @@ def activation(op: str, *names: Tuple[str, Any]) -> Callable[[Call], Op]:
 
 
 def hardtanh(call: Call) -> Op:
-    m = call.module
-    low, high = ((m.min_val, m.max_val) if m is not None
-                 else (_literal(call, "min_val", -1.0), _literal(call, "max_val", 1.0)))
+    low, high = call.setting("min_val", -1.0), call.setting("max_val", 1.0)
     if (low, high) != (0.0, 6.0):
         raise Unsupported(f"hardtanh({low}, {high}) (only relu6's 0..6 is modelled)")
     return Op("relu6")
@@ -253,14 +251,14 @@ def prelu(call: Call) -> Op:
 
 
 def softmax(call: Call) -> Op:
-    dim = call.module.dim if call.module is not None else _literal(call, "dim")
+    dim = call.setting("dim")
     if dim is None:
         raise Unsupported("softmax without dim")
     return Op("softmax", {"dim": int(dim)})
 
 
 def dropout(call: Call) -> Op:
-    p = call.module.p if call.module is not None else _literal(call, "p", 0.5)
+    p = call.setting("p", 0.5)
     return Op("dropout", {"p": float(p)})
 
 
@@ -269,9 +267,7 @@ def alias(call: Call) -> Alias:
 
 
 def flatten(call: Call) -> Op:
-    m = call.module
-    start, end = ((m.start_dim, m.end_dim) if m is not None
-                  else (_literal(call, "start_dim", 0), _literal(call, "end_dim", -1)))
+    start, end = call.setting("start_dim", 0), call.setting("end_dim", -1)
     attrs = {}
     if start != 1:
         attrs["start_dim"] = start
@@ -371,14 +367,12 @@ def parts(call: Call) -> Parts:
 
 
 def channel_shuffle(call: Call) -> Op:
-    groups = call.module.groups if call.module is not None else _literal(call, "groups")
+    groups = call.setting("groups")
     return Op("channel_shuffle", {"groups": int(groups)})
 
 
 def upsample(call: Call) -> Op:
-    m = call.module
-    get = (lambda n, d=None: getattr(m, n, d)) if m is not None else (
-        lambda n, d=None: _literal(call, n, d))
+    get = call.setting
     mode = get("mode", "nearest")
     if mode not in ("nearest", "bilinear") or get("recompute_scale_factor", None) or get(
             "antialias", False):
