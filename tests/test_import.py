@@ -461,3 +461,16 @@ def test_an_upsample_to_another_tensors_size_keeps_its_scale():
 
     assert sizes("upsample") == [{"scale_factor": 2}, {"scale_factor": 2}, {"scale_factor": 16}]
     assert sizes("upsample_size") == [{"size": [64, 48]}]
+
+
+def test_the_docs_spec_excerpt_is_the_example_repos_imported_spec():
+    from conftest import ROOT
+
+    with open(os.path.join(ROOT, "docs", "your_own_model.md")) as handle:
+        doc = handle.read()
+    excerpt = doc[doc.index("```yaml\n# netcalc import tiny_shuffle"):].split("```")[1]
+    with open(os.path.join(ROOT, "tests", "example_other_repo", "specs", "tiny_shuffle.yaml")) \
+            as handle:
+        spec = handle.read().splitlines()
+    shown = [line for line in excerpt.splitlines()[1:] if line and line != "..."]
+    assert all(line in spec for line in shown), [line for line in shown if line not in spec]
