@@ -118,10 +118,10 @@ def main():
     for name in names:
         rows.append(bench(name, rectangular, resolution))
         print(render(rows[-1:]).splitlines()[1], flush=True)
+        if args.json:       # after every model: a long sweep cut short keeps what it measured
+            with open(args.json, "w") as handle:
+                json.dump(rows, handle, indent=1)
     print(render(rows))
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(rows, handle, indent=1)
 
 
 if __name__ == "__main__":
