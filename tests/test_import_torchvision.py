@@ -33,21 +33,6 @@ RECTANGULAR = (192, 256)
 SWEEP = CLASSIFIERS if os.environ.get("NETCALC_SLOW") else REPRESENTATIVES
 
 
-def rectangular_supported():
-    try:
-        netcalc.load_spec({"family": "graph", "resolution": [8, 12],
-                           "layers": [{"op": "relu"}]})
-        return True
-    except netcalc.SpecError:
-        return False
-
-
-def need_rectangular(resolution):
-    """Skip a rectangular case while this netcalc counts square inputs only."""
-    if not isinstance(resolution, int) and not rectangular_supported():
-        pytest.skip("this netcalc counts square resolutions only")
-
-
 def build(name):
     module = getattr(torchvision_models(), name)()
     return module.eval()
@@ -55,7 +40,6 @@ def build(name):
 
 def assert_counts_match(name, resolution):
     """fvcore flops and acts, FlopCounterMode flops and numel, imported vs traced."""
-    need_rectangular(resolution)
     module = build(name)
     spec, imported = import_checked(module, resolution, name)
     counted = imported_totals(spec)
@@ -90,7 +74,6 @@ def test_imported_spec_is_exact_at_other_resolutions():
     module = build("shufflenet_v2_x0_5")
     spec, _ = import_checked(module, 64)
     for resolution in (72, (56, 88)):
-        need_rectangular(resolution)
         assert imported_totals(spec, resolution) == traced_totals(module, resolution)
 
 
@@ -121,7 +104,6 @@ def test_closed_forms_of_imported_specs_equal_the_counts(name):
 
 def test_import_cli_writes_a_spec_that_counts_and_solves(tmp_path):
     """The CLI end to end: import to a file, count it without torch, solve a budget on it."""
-    need_rectangular((64, 96))
     out = tmp_path / "mnv3.yaml"
     env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.abspath(__file__))}
     code = ("import tv, sys; tv.import_torchvision(); from netcalc.cli import main; "
