@@ -31,8 +31,11 @@ def __getattr__(name: str):  # type: ignore[no-untyped-def]
 
 
 def expand(spec, resolution=None) -> LayerGraph:  # type: ignore[no-untyped-def]
-    """The layer graph of a spec (path, mapping or Spec) at a resolution."""
+    """The node graph of a spec (path, mapping or Spec) at a resolution (int, or (h, w))."""
+    from .count import _check_resolution
     from .spec import expand_checked
 
     spec = load_spec(spec)
+    if resolution is not None:
+        resolution = _check_resolution(spec, resolution)
     return expand_checked(spec, spec.resolution if resolution is None else resolution)

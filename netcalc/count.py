@@ -19,16 +19,17 @@ NO_COST = (0, 0, 0)
 _COUNTED: Dict[Tuple[int, int], tuple] = {}
 
 
-def count_graph(graph: LayerGraph, convention: Convention) -> list:
+def count_graph(graph: LayerGraph, convention: Convention, reuse: bool = True) -> list:
     """(flops, params, acts) of every layer, in graph order.
 
-    Nodes replayed from one block template share their shape and attrs objects, so their costs
-    are looked up by identity (the memo holds the objects, so an id is never reused while its
-    entry lives); ops whose three rules are ``zero`` in this convention cost nothing to count.
+    Nodes replayed from one block template share their shape and attrs objects, so with
+    ``reuse`` their costs are looked up by identity (the memo holds the objects, so an id is
+    never reused while its entry lives); ops whose three rules are ``zero`` in this convention
+    cost nothing to count. Callers counting many one-off graphs pass ``reuse=False``.
     """
     table = convention.table()
     free = convention.free_ops()
-    memo = convention.memo()
+    memo = convention.memo() if reuse else {}
     out = []
     append = out.append
     for node in graph.layers:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Hashable, NamedTuple, Optional, Sequence, Tuple
 
 from .errors import GraphError
-from .ops import OPS
+from .ops import OPS, get_op
 from .ops.conv import conv_attrs
 from .ops.elementwise import NO_BINARY, PARTIAL_ADD
 from .ops.linear import linear_attrs
@@ -157,9 +157,7 @@ class GraphBuilder:
         """Append ``op`` reading ``inputs`` (default: the current tensor); returns its index."""
         prefix = (self.block or self.stage) if self.prefix_names else ""
         full = f"{prefix}.{name or op}" if prefix else (name or op)
-        definition = OPS.get(op)
-        if definition is None:
-            raise GraphError(f"unknown op {op!r}", field="op")
+        definition = OPS.get(op) or get_op(op)
         layers = self.layers
         srcs = (self.current,) if inputs is None else tuple(inputs)
         if len(srcs) == 1:          # the common case, without a generator

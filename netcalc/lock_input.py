@@ -2,7 +2,7 @@
 
 A lock file is input like a spec (it may come from a pull request): it is read with
 :func:`netcalc.spec.read_bounded`, parsed as strict JSON (no duplicate keys), may list at most
-:data:`MAX_LOCK_MODELS` models, and may name only spec files (``.yaml``, ``.yml``, ``.json``),
+:data:`MAX_LOCK_MODELS` models, and may name only spec files (``.yaml``, ``.yml``, ``.json``) or shipped models,
 so that it cannot make netcalc read, and quote in an error, an arbitrary file.
 """
 from __future__ import annotations
@@ -29,9 +29,14 @@ def read_lock_data(path: str) -> dict:
 
 
 def lock_spec_path(spec: str, fields: Any) -> str:
-    """A spec path recorded in a lock: only spec files, never an arbitrary file."""
-    if not spec.lower().endswith(SPEC_SUFFIXES) or "\0" in spec:
-        raise fields.error("spec", "a lock file names spec files (.yaml, .yml, .json) only")
+    """A spec path recorded in a lock: only spec files or shipped models' names, never an
+    arbitrary file."""
+    from .zoo import is_bare_name, shipped_specs
+
+    if "\0" in spec or not (spec.lower().endswith(SPEC_SUFFIXES)
+                            or (is_bare_name(spec) and spec in shipped_specs())):
+        raise fields.error("spec", "a lock file names spec files (.yaml, .yml, .json) or "
+                                   "shipped models only")
     return spec
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .count import count
-from .errors import SpecError
 from .report import QUANTITIES
 
 LOCK_FORMAT = 1

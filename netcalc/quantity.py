@@ -20,7 +20,8 @@ def parse_quantity(text: str, option: str = "") -> int:
     """'1.6G' -> 1600000000 exactly; a fraction of a unit left over is an error."""
     match = _QUANTITY.match(str(text))
     if not match:
-        raise ArgumentError("", option, f"{str(text)[:40]!r} is not a quantity like 400M, 1.6G or 12000")
+        raise ArgumentError("", option, f"{str(text)[:40]!r} is not a quantity like 400M, 1.6G "
+                                        "or 12000")
     try:
         value = Decimal(match.group(1)) * SUFFIXES[match.group(2)]
     except InvalidOperation:  # pragma: no cover - the regex admits only decimals

@@ -131,7 +131,8 @@ def render_table(reports: Sequence[Report], by: str, quantities: Sequence[str]) 
         title = (f"{safe_text(report.name)}  ({safe_text(report.spec.source)}; "
                  f"{report.convention.name} convention; "
                  f"{format_resolution(report.resolution)} px)")
-        body = [[safe_text(row["name"])] + [row[k] for k in extra] + [human(row[q]) for q in quantities]
+        body = [[safe_text(row["name"])] + [row[k] for k in extra]
+                + [human(row[q]) for q in quantities]
                 for row in report.breakdown(by)]
         body.append(["total"] + [""] * len(extra) + [human(getattr(report, q)) for q in quantities])
         table = tabulate(body, headers=[by, *extra, *quantities], colalign=_align(extra, quantities))
@@ -158,11 +159,12 @@ def render_csv(reports: Iterable[Report], by: str, quantities: Sequence[str]) ->
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["spec", "model", "convention", "resolution", "level", "name"] + list(quantities))
     for r in reports:
-        head = [r.spec.source, r.name, r.convention.name, format_resolution(r.resolution)]
+        head = [safe_text(r.spec.source), safe_text(r.name), r.convention.name,
+                format_resolution(r.resolution)]
         for row in r.breakdown(by):
-            writer.writerow(head + [by, row["name"]] + [row[q] for q in quantities])
+            writer.writerow(head + [by, safe_text(row["name"])] + [row[q] for q in quantities])
         if by != "total":  # the rows sum to this line, as the table's "total" line
-            writer.writerow(head + ["total", r.name] + [getattr(r, q) for q in quantities])
+            writer.writerow(head + ["total", safe_text(r.name)] + [getattr(r, q) for q in quantities])
     return buffer.getvalue().rstrip("\n")
 
 

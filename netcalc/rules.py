@@ -14,7 +14,7 @@ convention is one :meth:`Convention.derive` call; adding an op touches no conven
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 from .ops import OPS
 from .ops.registry import OpDef, Rule, registry_version, zero
@@ -96,13 +96,10 @@ TORCH = FVCORE.derive("torch", "torch FlopCounterMode: 2 x (conv + linear MACs);
 CONVENTIONS: Dict[str, Convention] = {c.name: c for c in (PYCLS, FVCORE, TORCH)}
 
 
-def params_rule(op: str) -> Callable[..., Any]:
-    return OPS[op].params
-
-
 def get_convention(name: str) -> Convention:
     from .errors import ArgumentError
 
     if not isinstance(name, str) or name not in CONVENTIONS:
-        raise ArgumentError("", "convention", f"{name!r:.40} is not one of {', '.join(CONVENTIONS)}")
+        raise ArgumentError("", "convention",
+                            f"{name!r:.40} is not one of {', '.join(CONVENTIONS)}")
     return CONVENTIONS[name]

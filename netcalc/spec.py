@@ -155,7 +155,8 @@ def json_load(text: str, source: str, what: str = "") -> Any:
         out: dict = {}
         for key, value in pairs:
             if key in out:
-                raise SpecError(source, "", f"duplicate key {shown_key(key)}; a key may appear once")
+                raise SpecError(source, "", f"duplicate key {shown_key(key)}; a key may appear "
+                                            "once")
             out[key] = value
         return out
 
@@ -205,6 +206,8 @@ def read_bounded(path: str, limit: int = MAX_FILE_BYTES, what: str = "spec") -> 
     read still costs at most ``limit`` bytes.
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    if "\0" in path:
+        raise SpecError(path, "", "a path cannot hold a NUL character")
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:

@@ -168,3 +168,67 @@ def test_no_reference_to_files_outside_the_repository():
             text = handle.read()
         found += [f"{path}: {name}" for name in OUTSIDE if name in text]
     assert found == []
+
+
+def test_ci_runs_the_readme_test_command_then_the_slow_tier():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    command = next(line for line in readme.splitlines()
+                   if line.startswith("python3 -m venv") and "pytest" in line)
+    with open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8") as handle:
+        steps = [line for line in handle.read().splitlines() if line and line[0] not in "#"]
+    assert steps[-2:] == [command, "python -m pytest -q -m slow || [ $? -eq 5 ]"]
+
+
+# -- rewriting the shown outputs after an intended change -------------------------------------------
+def actual_outputs(steps, cwd):
+    """The output each command of a session prints now (as run_session runs them)."""
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep
+               + os.environ.get("PATH", ""), COLUMNS="200")
+    status, outputs = 0, []
+    for command, _ in steps:
+        if command == "echo $?":
+            actual = [str(status)]
+        else:
+            done = subprocess.run(["bash", "-c", command], cwd=cwd, env=env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+            status, actual = done.returncode, [l.rstrip() for l in done.stdout.splitlines()]
+        outputs.append(actual)
+    return outputs
+
+
+def update_page(page, cwd):
+    """Rewrite the shown output of every checked command of ``page`` with what it prints now.
+
+    Only commands that show output get it rewritten; review the diff before committing."""
+    path = os.path.join(ROOT, page)
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    for number, steps, skip in reversed(sessions(page)):
+        if skip:
+            continue
+        end = next(i for i in range(number, len(lines)) if lines[i].startswith("```"))
+        block = lines[number:end]
+        starts = [i for i, line in enumerate(block) if line.startswith("$ ")]
+        rebuilt = block[:starts[0]]
+        for (i, j), (_, shown), actual in zip(zip(starts, starts[1:] + [len(block)]), steps,
+                                              actual_outputs(steps, cwd)):
+            region = block[i + 1:j]
+            blanks = len(region) - len("\n".join(region).rstrip("\n ").splitlines()) \
+                if "".join(region).strip() else len(region)
+            rebuilt += [block[i]] + (actual + [""] * blanks if shown else region)
+        lines[number:end] = rebuilt
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    # python tests/test_docs.py --update [PAGE...]: after an intended output change
+    import tempfile
+
+    if sys.argv[1:2] != ["--update"]:
+        sys.exit("usage: python tests/test_docs.py --update [PAGE...]")
+    for page in sys.argv[2:] or PAGES:
+        folder = tempfile.mkdtemp()
+        os.symlink(os.path.join(ROOT, "specs"), os.path.join(folder, "specs"))
+        update_page(page, folder)

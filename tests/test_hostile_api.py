@@ -11,7 +11,8 @@ from hostile_harness import Case, corpus_module
 
 R800 = "specs/regnetx_800mf.yaml"
 SAMPLE = "from netcalc import spaces\nS = spaces.load_space('anynetx_a')\n"
-MODULE = "import torch\nM = torch.nn.Conv2d(3, 8, 3)\nfrom netcalc.testing import assert_complexity\n"
+MODULE = ("import torch\nM = torch.nn.Conv2d(3, 8, 3)\n"
+          "from netcalc.testing import assert_complexity\n")
 
 
 def make_files(d):

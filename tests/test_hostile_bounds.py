@@ -123,7 +123,7 @@ def corpus(d):
     ]
 
 
-outcomes, test_hostile_bounds = corpus_module(corpus, make_files, "bounds", wall=400)
+outcomes, test_hostile_bounds = corpus_module(corpus, make_files, "bounds")
 
 
 def test_module_estimate_is_exact_arithmetic():

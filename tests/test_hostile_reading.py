@@ -81,9 +81,9 @@ def corpus(d):
     for lock, message in (("fifo.lock", "not a regular file"), ("over.lock", "larger than"),
                           ("/dev/zero", "not a regular file"), ("dir.yaml", "is a directory"),
                           ("names_fifo.lock", "not a regular file"),
-                          ("names_zero.lock", "spec files (.yaml, .yml, .json) only"),
-                          ("names_secret.lock", "spec files (.yaml, .yml, .json) only"),
-                          ("names_passwd.lock", "spec files (.yaml, .yml, .json) only"),
+                          ("names_zero.lock", "spec files (.yaml, .yml, .json) or shipped models only"),
+                          ("names_secret.lock", "spec files (.yaml, .yml, .json) or shipped models only"),
+                          ("names_passwd.lock", "spec files (.yaml, .yml, .json) or shipped models only"),
                           ("names_dir.lock", "is a directory"),
                           ("names_sparse.lock", "larger than 5242880"),
                           ("names_zero_link.lock", "not a regular file")):

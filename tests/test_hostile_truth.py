@@ -114,7 +114,7 @@ def corpus(d):
         Case("out-dev-full-sample", ["sample", "anynetx_a", "--n", "5", "--out", "/dev/full"], 2,
              "cannot write"),
         Case("plot-missing-folder", ["fit", "8", "16", "--plot", str(d / "no" / "x.png")], 2,
-             "cannot write the plot"),
+             "no such folder"),
     ]
     return cases
 

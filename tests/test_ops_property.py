@@ -11,7 +11,7 @@ import math
 import pytest
 
 import netcalc
-from netcalc.ops import OPS
+from netcalc.ops import all_ops
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
@@ -276,7 +276,7 @@ PROPOSALS = {
 
 
 def test_every_registered_op_has_a_proposal():
-    assert set(PROPOSALS) == set(OPS)
+    assert set(PROPOSALS) == set(all_ops())
 
 
 def shapes_of(layers, resolution):

@@ -99,3 +99,42 @@ def test_cli_symbolic_hw_json():
     assert out["polynomial"]["flops"] == "81901*h*w + 2048000"
     assert 81901 * 224 * 224 + 2048000 == netcalc.count(
         spec_path("specs/resnet50.yaml"), "fvcore").flops
+
+
+def test_rectangle_below_a_kernel_names_the_node():
+    # TinyCNN's 2x2/2 max-pool needs 2 rows: a 1-row input leaves it no output position.
+    with pytest.raises(netcalc.SpecError, match=r"layers\[3\]\.kernel: maxpool 'pool': leaves "
+                                                r"no output positions \(input \(1, 16, 1, 32\)"):
+        netcalc.count(spec_path("specs/examples/tiny_cnn.yaml"), resolution=(1, 32))
+    result = run_cli("count", "specs/examples/tiny_cnn.yaml", "--resolution", "1x32")
+    assert result.returncode == 2 and "layers[3].kernel: maxpool 'pool'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_expand_takes_h_w():
+    graph = netcalc.expand(spec_path("specs/examples/tiny_cnn.yaml"), [32, 48])
+    assert graph.input_shape == (1, 3, 32, 48) and graph.output.shape == (1, 10)
+
+
+def test_lock_files_keep_a_rectangle(tmp_path):
+    from netcalc.lockfile import dump_lock, lock_changes, make_lock, read_lock
+
+    path = spec_path("specs/examples/tiny_cnn.yaml")
+    lock = tmp_path / "netcalc.lock"
+    lock.write_text(dump_lock(make_lock([path], ("fvcore",), (32, 48))))
+    assert json.loads(lock.read_text())["models"][0]["resolution"] == [32, 48]
+    (model,) = read_lock(str(lock))
+    assert model.resolution == (32, 48)
+    assert model.counts["flops"] == netcalc.count(path, "fvcore", (32, 48)).flops
+    assert lock_changes(str(lock)) == []
+
+
+@pytest.mark.parametrize("path", ["specs/examples/se_mobile_block.yaml", "specs/regnety_200mf.yaml",
+                                  "specs/rexnet_0.9.yaml"])
+def test_rectangular_counts_equal_the_traces(path):
+    # fvcore and FlopCounterMode on the built module at 64x96, node by node
+    pytest.importorskip("fvcore")
+    from netcalc.torch import validate_conventions
+
+    for v in validate_conventions(spec_path(path), ("fvcore", "torch"), (64, 96)):
+        assert v.ok and v.resolution == (64, 96), v.convention

@@ -324,64 +324,89 @@ def _divisors(n):
 
 @st.composite
 def graph_specs(draw):
-    """A hand-written graph: every op, branches (input), residual adds, gates, flat tails."""
+    """A hand-written graph over every op of the core: branches (input), residual adds, gates,
+    constants, flat tails, rectangular inputs, rectangular kernels, dilation and ceil_mode."""
     channels = draw(st.integers(1, 6))
-    side = draw(st.integers(1, 24))
-    shapes = [(channels, side)]              # shapes[k + 1] = output of layer k; [0] = input
+    height, width = draw(st.integers(1, 24)), draw(st.integers(1, 24))
+    shapes = [(1, channels, height, width)]  # shapes[k + 1] = output of layer k; [0] = input
     layers = []
 
     def name(k):
         return "input" if k < 0 else f"l{k}"
 
+    def window(size, k, s, p, d=1, ceil=False):
+        extent = d * (k - 1) + 1
+        out = -(-(size + 2 * p - extent) // s) + 1 if ceil else (size + 2 * p - extent) // s + 1
+        if ceil and (out - 1) * s >= size + p:
+            out -= 1                                     # torch drops a window in the padding
+        assume(out >= 1)
+        return out
+
+    def pair(values):
+        return draw(st.sampled_from(values)), draw(st.sampled_from(values))
+
     for k in range(draw(st.integers(1, 10))):
         src = len(shapes) - 2
         if k and draw(st.booleans()) and draw(st.booleans()):
             src = draw(st.integers(-1, k - 1))           # branch from an earlier tensor
-        c, hw = shapes[src + 1]
+        shape = shapes[src + 1]
+        c = shape[1]
         layer = {"name": f"l{k}"}
-        if src != k - 1 and src >= 0:
+        if src != k - 1:
             layer["input"] = name(src)
-        options = ["conv", "bn", "relu", "relu6", "silu", "sigmoid", "dropout", "pool", "gap"]
-        if hw == 1:
-            options += ["flatten", "linear"]
-        same = [j for j in range(-1, k) if j != src and shapes[j + 1] == (c, hw) and j >= 0]
-        gates = [j for j in range(0, k) if shapes[j + 1][0] == c and shapes[j + 1][1] in (1, hw)]
+        options = ["bn", "relu", "relu6", "silu", "sigmoid", "dropout", "identity", "linear",
+                   "flatten", "scale"]
+        if len(shape) == 4:
+            options += ["conv", "pool", "gap"]
+        same = [j for j in range(0, k) if j != src and shapes[j + 1] == shape]
+        gates = [j for j in range(0, k) if len(shapes[j + 1]) == len(shape)
+                 and all(g in (1, d) for g, d in zip(shapes[j + 1], shape))]
         options += ["add"] * bool(same) + ["mul"] * bool(gates)
         op = draw(st.sampled_from(options))
         if op == "conv":
-            kernel = draw(st.sampled_from([1, 2, 3, 5]))
-            padding = draw(st.integers(0, kernel))
-            stride = draw(st.sampled_from([1, 2]))
-            assume((hw + 2 * padding - kernel) // stride + 1 >= 1)
+            kernel, stride, dilation = pair([1, 2, 3]), pair([1, 2]), pair([1, 2])
+            padding = (draw(st.integers(0, kernel[0])), draw(st.integers(0, kernel[1])))
             groups = draw(st.sampled_from(_divisors(c)))
             out = groups * draw(st.integers(1, 3))
-            layer.update(op="conv", out=out, kernel=kernel, stride=stride, padding=padding,
-                         groups=groups, bias=draw(st.booleans()))
-            c, hw = out, (hw + 2 * padding - kernel) // stride + 1
+            layer.update(op="conv", out=out, kernel=list(kernel), stride=list(stride),
+                         padding=list(padding), dilation=list(dilation), groups=groups,
+                         bias=draw(st.booleans()))
+            shape = (1, out) + tuple(window(shape[2 + i], kernel[i], stride[i], padding[i],
+                                            dilation[i]) for i in range(2))
         elif op == "pool":
-            kernel = draw(st.integers(1, 3))
-            padding = draw(st.integers(0, kernel // 2))
-            stride = draw(st.sampled_from([1, 2]))
-            assume((hw + 2 * padding - kernel) // stride + 1 >= 1)
-            layer.update(op=draw(st.sampled_from(["maxpool", "avgpool"])), kernel=kernel,
-                         stride=stride, padding=padding)
-            hw = (hw + 2 * padding - kernel) // stride + 1
+            kind = draw(st.sampled_from(["maxpool", "avgpool"]))
+            kernel, stride = pair([1, 2, 3]), pair([1, 2, 3])
+            dilation = pair([1, 2]) if kind == "maxpool" else (1, 1)
+            padding = tuple(draw(st.integers(0, kernel[i] // 2)) for i in range(2))
+            ceil = draw(st.booleans())
+            layer.update(op=kind, kernel=list(kernel), stride=list(stride),
+                         padding=list(padding), ceil_mode=ceil)
+            if kind == "maxpool":
+                layer["dilation"] = list(dilation)
+            shape = shape[:2] + tuple(window(shape[2 + i], kernel[i], stride[i], padding[i],
+                                             dilation[i], ceil) for i in range(2))
         elif op == "linear":
-            c = draw(st.integers(1, 8))
-            layer.update(op="linear", out=c, bias=draw(st.booleans()))
+            out = draw(st.integers(1, 8))
+            layer.update(op="linear", out=out, bias=draw(st.booleans()))
+            shape = shape[:-1] + (out,)
         elif op == "gap":
-            layer["op"], hw = "gap", 1
+            layer["op"], shape = "gap", shape[:2] + (1, 1)
+        elif op == "flatten":
+            layer["op"], shape = "flatten", (1, math.prod(shape[1:]))
         elif op == "add":
             layer.update(op="add", **{"with": name(draw(st.sampled_from(same)))})
         elif op == "mul":
             layer.update(op="mul", **{"with": name(draw(st.sampled_from(gates)))})
+        elif op == "scale":
+            layer.update(op=draw(st.sampled_from(["add", "mul"])), value=0.5)
         elif op == "dropout":
             layer.update(op="dropout", p=0.5)
         else:
             layer["op"] = op
         layers.append(layer)
-        shapes.append((c, hw))
-    return {"family": "graph", "name": "random-graph", "resolution": side,
+        shapes.append(shape)
+    resolution = height if height == width else [height, width]
+    return {"family": "graph", "name": "random-graph", "resolution": resolution,
             "in_channels": channels, "layers": layers}
 
 

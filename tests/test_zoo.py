@@ -75,7 +75,7 @@ def test_zoo_lists_every_shipped_spec_with_published_figures():
     result = run_cli("zoo", "--format", "json")
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["name"] for r in rows] == list(zoo.shipped_specs())
-    assert len(rows) == 47                     # 44 zoo models (model_zoo.csv) + 3 examples
+    assert len(rows) == 49                     # 44 zoo models (model_zoo.csv) + 5 examples
     by_name = {r["name"]: r for r in rows}
     # RegNetX-800MF: 0.8 GF, 7.3 M params, 5.1 M acts (RegNet paper / pycls MODEL_ZOO)
     assert by_name["regnetx_800mf"] == {
@@ -85,9 +85,9 @@ def test_zoo_lists_every_shipped_spec_with_published_figures():
     assert by_name["efficientnet_b7"]["resolution"] == 600
     assert by_name["tiny_cnn"]["flops_G_published"] is None
     table = run_cli("zoo").stdout.splitlines()
-    assert table[0].split()[:3] == ["name", "family", "px"] and len(table) == 2 + 47
+    assert table[0].split()[:3] == ["name", "family", "px"] and len(table) == 2 + 49
     rows_csv = list(csv.DictReader(io.StringIO(run_cli("zoo", "--format", "csv").stdout)))
-    assert rows_csv[0]["name"] == rows[0]["name"] and len(rows_csv) == 47
+    assert rows_csv[0]["name"] == rows[0]["name"] and len(rows_csv) == 49
 
 
 def test_stdin_spec():

@@ -29,6 +29,7 @@ class NetcalcGroup(click.Group):
         "solve": "closed_forms", "steps": "closed_forms", "trends": "closed_forms",
         "zoo": "zoo",
         "import": "importing",
+        "bench": "bench",
     }
 
     def list_commands(self, ctx: click.Context) -> list:
@@ -41,16 +42,28 @@ class NetcalcGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         """click's usage errors as one ``error:`` line too (click prints three by default);
-        --help and --version print as usual."""
-        kwargs["standalone_mode"] = False
+        --help and --version print as usual. Output is flushed before exiting, whatever the
+        status, so a full disk or closed pipe is reported here, once, not by the interpreter."""
+        if not kwargs.pop("standalone_mode", True):    # an in-process caller handles the rest
+            return super().main(*args, standalone_mode=False, **kwargs)
+        status: Any = 0
         try:
-            return super().main(*args, **kwargs)
+            super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.Exit as exc:
-            sys.exit(exc.exit_code)
+            status = exc.exit_code
+        except SystemExit as exc:
+            status = exc.code
         except click.ClickException as exc:
             fail(safe_text(exc.format_message()).replace("Error: ", ""), exc.exit_code or 2)
         except click.Abort:
             fail("aborted", 1)
+        except OSError as exc:
+            output_failed(exc)
+        try:
+            sys.stdout.flush()
+        except OSError as exc:
+            output_failed(exc)
+        sys.exit(status)
 
     def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
         try:
@@ -62,21 +75,26 @@ class NetcalcGroup(click.Group):
         except (RecursionError, MemoryError) as exc:
             fail(f"input too large or too deeply nested ({type(exc).__name__})")
         except OSError as exc:
-            if exc.errno not in OUTPUT_ERRNOS:
-                raise
-            fail(f"cannot write the output: {exc.strerror or exc}")
+            output_failed(exc)
+
+
+def output_failed(exc: OSError) -> None:
+    """A failed write of the output (full disk, /dev/full, closed pipe) as one error line;
+    any other OSError is a bug and keeps its traceback."""
+    if exc.errno not in OUTPUT_ERRNOS:
+        raise exc
+    fail(f"cannot write the output: {exc.strerror or exc}", quiet_stdout=True)
 
 
 OUTPUT_ERRNOS = {errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF}
 
 
-def fail(line: str, status: int = 2) -> None:
-    """Print ``error: <line>`` (already one safe line) and exit 2; quiet a broken stdout so the
-    interpreter's last flush cannot add a second message."""
-    try:
+def fail(line: str, status: int = 2, quiet_stdout: bool = False) -> None:
+    """Print ``error: <line>`` (already one safe line) and exit ``status``. ``quiet_stdout``
+    (stdout itself failed): swap it for /dev/null so the interpreter's last flush cannot add a
+    second message."""
+    if quiet_stdout:
         sys.stdout = open(os.devnull, "w")
-    except OSError:  # pragma: no cover - /dev/null always opens
-        pass
     try:
         click.echo(f"error: {line}", err=True)
     except OSError:
@@ -101,7 +119,8 @@ def with_progress(items: Sequence[Any], label: str, min_items: int = 2,
         yield from items
         return
     with click.progressbar(items, label=label, file=sys.stderr,
-                           item_show_func=lambda item: show(item) if show and item else None
+                           item_show_func=lambda item: safe_text(show(item))
+                           if show and item else None
                            ) as bar:
         yield from bar
 
@@ -117,12 +136,13 @@ class ResolutionType(click.ParamType):
         if not isinstance(value, str):
             return value
         parts = value.lower().split("x")
-        if len(parts) > 2 or not all(p.strip().isdigit() for p in parts):
+        if len(parts) > 2 or not all(p.strip().isascii() and p.strip().isdigit()
+                                     for p in parts):
             self.fail(f"{value!r} is not N or HxW (e.g. 224 or 800x1333)", param, ctx)
         sides = [int(p) for p in parts]
         try:
             return check_resolution(sides[0] if len(sides) == 1 else sides, "", "--resolution")
-        except SpecError as exc:
+        except NetcalcError as exc:
             self.fail(exc.message, param, ctx)
 
 

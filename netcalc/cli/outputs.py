@@ -17,12 +17,14 @@ from ..errors import SpecError
 
 
 def plot_path(path: str, option: str = "--plot") -> str:
-    """The file a plot option will write (``.png`` added to a bare name), checked before the
-    work: the plot extra is installed and the folder exists."""
+    """The file a plot option will write (``.png`` added to a bare name that names nothing yet;
+    an existing file or device is written as named), checked before the work: the plot extra is
+    installed and the folder exists."""
     from ..extras import require
 
     require("plot", option)
-    return output_path(path if os.path.splitext(path)[1] else path + ".png", option)
+    bare = not os.path.splitext(path)[1] and not os.path.exists(path)
+    return output_path(path + ".png" if bare else path, option)
 
 
 def output_path(path: str, option: str) -> str:

@@ -152,7 +152,7 @@ def _echo_table1(fmt: str, distinct: bool) -> None:
 @click.option("--compatible-only", is_flag=True,
               help="Draw only (w, b, g) with g dividing w*b (no pycls adjustment needed).")
 @click.option("--max-candidates", type=click.IntRange(1, 10 ** 10), default=None,
-              help="Give up after this many draws (default 20M anynet, 400k regnet).")
+              help="Give up after this many draws (default 20M anynet, 100k regnet).")
 @click.option("--verify", type=click.IntRange(0, 10_000), default=1, show_default=True,
               help="Re-count this many kept models with netcalc.count and fail on a difference.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
@@ -191,6 +191,8 @@ def sample_command(space: str, n: int, flops: Optional[str], params: Optional[st
         result = draw(loaded, n, regime, seed=seed, convention=convention,
                       compatible_only=compatible_only, max_candidates=max_candidates,
                       verify=verify, progress=True, sink=sink)
+    if out:
+        wrote(out, f"{result.kept} models")
     if any(cap.relative for cap in loaded.caps) and regime_upper(flops) is None:
         echo(f"note: {loaded.name}'s caps relative to the flops cap F are not applied "
              "without an upper end of --flops", err=True)
@@ -221,7 +223,6 @@ def _line_sink(out: Optional[str]) -> Iterator[Callable[[dict], None]]:
             yield lambda record: handle.write(json.dumps(record) + "\n")
     except OSError as exc:
         raise SpecError(out, "--out", f"cannot write: {exc.strerror or exc}") from None
-    wrote(out, f"{len(records)} models")
 
 
 def _echo_stats(result: Any, fmt: str, stream: TextIO) -> None:

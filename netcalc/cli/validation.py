@@ -40,7 +40,7 @@ def _torch_validation() -> Any:
               show_default=True,
               help="fvcore: fvcore's flop, activation and parameter counts; torch: "
                    "FlopCounterMode and numel (acts from fvcore). pycls cannot be traced.")
-@click.option("--max-memory", default="2G", show_default=True, metavar="BYTES",
+@click.option("--max-memory", default="5G", show_default=True, metavar="BYTES",
               help="Refuse a module whose estimated memory (float32 weights and layer outputs, "
                    "from the counts) is above this, e.g. 16G.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
@@ -158,7 +158,8 @@ def _check_text(budget: Sequence[Any], changes: Sequence[Any], lock_file: Option
         parts.append(_budget_table(budget))
         parts.append(f"budget: {len(budget) - over} ok, {over} over" if over else "budget: ok")
     if lock_file:
-        parts.append(f"lock {safe_text(lock_file)}: {len(changes)} change{'s' * (len(changes) != 1)}\n"
+        parts.append(f"lock {safe_text(lock_file)}: {len(changes)} "
+                     f"change{'s' * (len(changes) != 1)}\n"
                      + render_lock_changes(changes) if changes
                      else f"lock {safe_text(lock_file)}: unchanged")
     return "\n".join(parts)

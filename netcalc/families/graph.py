@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional, Tuple
 from ..errors import GraphError
 from ..fields import Fields
 from ..graph import GraphBuilder
-from ..ops import OPS
+from ..ops import OPS, all_ops
 from . import Family, register
 
 MAX_LAYERS = 100_000
@@ -63,7 +63,7 @@ def _operands(f: Fields, op: str, known: Dict[str, int]) -> Optional[Tuple[str, 
 
 
 def _parse_layer(f: Fields, index: int, known: Dict[str, int]) -> NodeSpec:
-    op = f.str("op", choices=sorted(OPS))
+    op = f.str("op", choices=sorted(all_ops()))
     name = f.str("name", f"{op}_{index}", max_len=100)
     if not name.replace("_", "").replace(".", "").replace("-", "").isalnum():
         raise f.error("name", f"{name!r} may hold only letters, digits, '_', '-' and '.'")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import List, Tuple
 
 from ..fields import Fields
@@ -80,7 +81,9 @@ def stages(cfg: RegNetConfig) -> List[StageConfig]:
             for d, w, g in zip(depths, widths, group_ws)]
 
 
+@lru_cache(maxsize=256)
 def to_anynet(cfg: RegNetConfig) -> AnyNetConfig:
+    """The AnyNet a RegNet config generates (memoised: parse and every expansion ask for it)."""
     return AnyNetConfig(cfg.stem_type, cfg.stem_w, cfg.block_type, tuple(stages(cfg)),
                         cfg.se_r, cfg.head_w)
 

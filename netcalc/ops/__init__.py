@@ -1,15 +1,30 @@
 """Every op netcalc knows, one definition each (see :mod:`netcalc.ops.registry`).
 
-Importing this package registers the op groups listed in ``_GROUPS``; adding an op is one
-definition in one of them (or a new module appended there) plus its tests.
+The groups in ``_GROUPS`` (the ops the network families build with) register when netcalc is
+imported; the groups in ``_LAZY_GROUPS`` (ops only graph specs use) register on first need:
+:func:`all_ops`, or any lookup of an op name not yet registered, so counting a RegNet never
+imports them. Adding an op is one definition in one of these modules (or a new module appended
+to a tuple) plus its tests.
 """
 from importlib import import_module
+from typing import Dict
 
+from . import registry
 from .registry import OPS, OpDef, get_op, register_op, unregister_op
 
 _GROUPS = ("simple", "conv", "norm", "pool", "linear", "elementwise", "shape")
-_GROUPS += ("activation_extra", "arith", "tensor", "resample", "norm_extra", "matmul")
+_LAZY_GROUPS: tuple = ("activation_extra", "arith", "tensor", "resample", "norm_extra", "matmul")
 for _group in _GROUPS:
     import_module(f".{_group}", __name__)
 
-__all__ = ["OPS", "OpDef", "get_op", "register_op", "unregister_op"]
+
+def all_ops() -> Dict[str, OpDef]:
+    """The registry with every op group imported (what a graph spec may name)."""
+    for group in _LAZY_GROUPS:
+        import_module(f".{group}", __name__)
+    return OPS
+
+
+registry.load_all = all_ops
+
+__all__ = ["OPS", "OpDef", "all_ops", "get_op", "register_op", "unregister_op"]

@@ -44,8 +44,8 @@ class Pool(OpDef):
 
     def infer_shape(self, ins: Any, a: PoolAttrs) -> Any:
         for axis in range(2):
-            extent = a.dilation[axis] * (a.kernel[axis] - 1) + 1
-            if 2 * a.padding[axis] > extent:
+            # torch's rule: padding at most half the kernel size (dilation does not count)
+            if 2 * a.padding[axis] > a.kernel[axis]:
                 raise GraphError(f"padding {a.padding[axis]} exceeds half the kernel "
                                  f"{a.kernel[axis]}, which torch cannot build", field="padding")
         h, w = spatial_out(self.name, ins[0], a.kernel, a.stride, a.padding, a.dilation,

@@ -109,11 +109,17 @@ def registry_version() -> int:
     return _version[0]
 
 
+def load_all() -> Dict[str, "OpDef"]:
+    """Imports the op groups registered lazily (set by netcalc.ops)."""
+    return OPS
+
+
 def get_op(name: str) -> OpDef:
-    try:
-        return OPS[name]
-    except KeyError:
-        raise GraphError(f"unknown op {name!r}", field="op") from None
+    """The definition of ``name``, importing the lazily registered groups if need be."""
+    op = OPS.get(name) or load_all().get(name)
+    if op is None:
+        raise GraphError(f"unknown op {name!r}", field="op")
+    return op
 
 
 # -- helpers for definitions ------------------------------------------------------------------------

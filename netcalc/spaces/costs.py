@@ -48,7 +48,7 @@ def as_int64(values: Any) -> np.ndarray:
 
 
 def _totals(graph: LayerGraph, convention: Any) -> np.ndarray:
-    costs = count_graph(graph, convention)
+    costs = count_graph(graph, convention, reuse=False)
     return np.array([sum(column) for column in zip(*costs)], dtype=object)
 
 
@@ -154,7 +154,7 @@ class CostModel:
             if stage not in self._substitutable:
                 self._substitutable[stage] = self._check_substitution(stage, triple, graph)
             inputs = tuple(l for l in graph.layers if _reads_block_input(l))
-            costs = count_graph(graph, self.convention)
+            costs = count_graph(graph, self.convention, reuse=False)
             core = [c for l, c in zip(graph.layers, costs) if not _reads_block_input(l)]
             rest = _totals(self._block(stage, width, triple, first=False), self.convention)
             self._templates[key] = Template(

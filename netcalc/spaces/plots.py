@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import SpecError
 from .caps import QUANTITIES
 
 UNITS = {"flops": (1e6, "MF"), "params": (1e6, "M"), "acts": (1e6, "M")}

@@ -5,6 +5,8 @@ import sys
 import time
 from typing import Any, Optional
 
+from ..errors import safe_text
+
 
 class Progress:
     """``with Progress(total, label, enabled) as bar: bar.update(done, extra)``.
@@ -15,7 +17,7 @@ class Progress:
     def __init__(self, total: int, label: str, enabled: bool = True, unit: str = "in regime",
                  extra_unit: str = "draws"):
         self.total = total
-        self.label = label
+        self.label = safe_text(label)      # holds a space's name: a file's text
         self.unit = unit
         self.extra_unit = extra_unit
         self.enabled = enabled and sys.stderr.isatty()

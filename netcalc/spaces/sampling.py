@@ -340,6 +340,8 @@ def sample(space: Space, n: int, regime: Optional[Regime] = None, seed: int = 0,
         while result.kept < n:
             if result.candidates >= limit:
                 raise _too_few(space, regime, result, n, seen)
+            if _hopeless(result, n, limit):
+                raise _projected(space, regime, result, n, limit)
             batch = candidates.draw(rng, min(batch_size, limit - result.candidates))
             _keep(candidates, batch, regime, result, n, sink, verify)
             seen.update(batch)
@@ -457,8 +459,24 @@ class _Seen:
             self.hi = hi if self.hi is None else max(self.hi, hi)
 
 
+def _hopeless(result: Sample, n: int, limit: int) -> bool:
+    """After a tenth of the allowed draws, whether the rate seen so far needs more than twice
+    the limit for ``n`` members: say so now rather than after the whole search."""
+    return (result.candidates >= limit // 10 and result.kept > 0
+            and result.candidates * n / result.kept > 2 * limit)
+
+
+def _projected(space: Space, regime: Regime, result: Sample, n: int, limit: int) -> SpecError:
+    need = int(result.candidates * n / result.kept)
+    return SpecError("", "regime", f"{result.kept} of {n} members of {space.name} satisfied "
+                                   f"{regime.describe()} in the first {result.candidates:,} draws "
+                                   f"(fraction ~{result.kept / result.candidates:.2g}): {n} need "
+                                   f"about {need:,} draws, over the limit of {limit:,}; raise "
+                                   "`max_candidates` or widen the regime")
+
+
 def _too_few(space: Space, regime: Regime, result: Sample, n: int, seen: _Seen) -> SpecError:
-    found = len(result.records)
+    found = result.kept
     span = f"; flops of the draws ranged {seen.lo}..{seen.hi}" if seen.lo is not None else ""
     if found == 0:
         message = (f"no member of {space.name} satisfied {regime.describe()} in "

@@ -232,7 +232,8 @@ def with_steps(space: Space, steps: Dict[str, Any]) -> Space:
         step = checked_number(step, name, 0.0, lo_open=True)
         integer = DIM_BOUNDS[d.name].integer
         if integer and step != int(step):
-            raise ArgumentError("", name, f"{step:g} must be a whole number ({d.name} is an integer)")
+            raise ArgumentError("", name, f"{step:g} must be a whole number ({d.name} is an "
+                                          "integer)")
         if d.name == "w0" and int(step) % space.network.q:
             raise ArgumentError("", name, f"{step:g} is not a multiple of q = {space.network.q}: "
                                           "w0 values must be multiples of q")
