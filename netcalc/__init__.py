@@ -16,7 +16,18 @@ from .spec import Spec, load_spec
 
 __version__ = "0.1.0"
 __all__ = ["count", "load_spec", "NetcalcError", "SpecError", "ArgumentError", "Spec", "Report",
-           "Layer", "LayerGraph", "CONVENTIONS", "expand"]
+           "Layer", "LayerGraph", "CONVENTIONS", "expand", "from_torch", "to_yaml"]
+
+# name -> module that defines it, imported on first use (from_torch imports torch)
+_LAZY = {"from_torch": ".torch.importer", "to_yaml": ".export"}
+
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'netcalc' has no attribute {name!r}")
 
 
 def expand(spec, resolution=None) -> LayerGraph:  # type: ignore[no-untyped-def]

@@ -28,6 +28,7 @@ class NetcalcGroup(click.Group):
         "space": "spaces", "sample": "spaces", "fit": "spaces",
         "solve": "closed_forms", "steps": "closed_forms", "trends": "closed_forms",
         "zoo": "zoo",
+        "import": "importing",
         "bench": "bench",
     }
 

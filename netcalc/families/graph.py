@@ -20,6 +20,7 @@ from . import Family, register
 
 MAX_LAYERS = 100_000
 MAX_OPERANDS = 1024
+MAX_NOTES, MAX_NOTE_CHARS = 10_000, 1000
 INPUT = "input"         # the reserved name of the network input
 
 
@@ -36,6 +37,7 @@ class NodeSpec:
 @dataclass(frozen=True)
 class GraphConfig:
     layers: Tuple[NodeSpec, ...]
+    notes: Tuple[str, ...] = ()     # what every report should say (written by netcalc import)
 
 
 def _reference(f: Fields, key: str, ref: Any, known: Dict[str, int]) -> str:
@@ -83,7 +85,12 @@ def parse(fields: Fields) -> GraphConfig:
         layer = _parse_layer(f, i, known)
         known[layer.name] = i
         layers.append(layer)
-    return GraphConfig(tuple(layers))
+    notes = fields.list("notes", [], max_len=MAX_NOTES)
+    for i, note in enumerate(notes):
+        if not isinstance(note, str) or len(note) > MAX_NOTE_CHARS:
+            raise fields.error(f"notes[{i}]", f"must be a string of at most {MAX_NOTE_CHARS} "
+                                              "characters")
+    return GraphConfig(tuple(layers), tuple(notes))
 
 
 def expand(spec, b: GraphBuilder) -> None:  # type: ignore[no-untyped-def]
@@ -102,4 +109,4 @@ def expand(spec, b: GraphBuilder) -> None:  # type: ignore[no-untyped-def]
             raise
 
 
-register(Family("graph", parse, expand, has_head=False))
+register(Family("graph", parse, expand, has_head=False, notes=lambda config: config.notes))

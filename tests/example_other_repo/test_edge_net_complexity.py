@@ -26,6 +26,7 @@ from netcalc.testing import netcalc_lock  # noqa: F401  (the pytest fixture)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPEC = os.path.join(HERE, "specs", "edge_net.yaml")
+IMPORTED_SPEC = os.path.join(HERE, "specs", "tiny_shuffle.yaml")
 LOCK = os.path.join(HERE, "netcalc.lock")
 
 
@@ -58,6 +59,28 @@ def test_spec_matches_its_traced_module():
     from netcalc.testing import assert_matches_fvcore
 
     assert assert_matches_fvcore(SPEC, resolution=65).ok     # any resolution, layer by layer
+
+
+def test_imported_spec_counts():
+    # TinyShuffle at 96 x 96 (stem 96 -> 48, maxpool -> 24), fvcore convention, by hand:
+    #   stem conv 9*3*24*48*48 = 1,492,992 + BN 2*24*2304 = 110,592; each of the 2 units:
+    #   1x1 12*12*576 = 82,944 twice, depthwise 9*12*576 = 62,208, 3 BNs 2*12*576 = 13,824
+    #   -> 269,568; linear 24*10 = 240 (slices, concat, shuffle, mean: free) -> 2,142,960.
+    #   params 648+48 + 2*(144+24+108+24+144+24) + 250 = 1,882;
+    #   acts: conv outputs 24*2304 + 2*3*12*576 + linear 10 = 96,778.
+    assert_complexity(IMPORTED_SPEC, flops=2_142_960, params=1_882, acts=96_778,
+                      convention="fvcore")
+
+
+def test_tiny_shuffle_imports_as_its_spec():
+    # The Python model still imports exactly as the committed spec: a changed layer fails here
+    # with a per-layer diff (re-run the `netcalc import` line of tiny_shuffle_model.py).
+    pytest.importorskip("torch")
+    from tiny_shuffle_model import tiny_shuffle
+
+    from netcalc.torch.importer import assert_imports_as
+
+    assert_imports_as(tiny_shuffle(), IMPORTED_SPEC)
 
 
 def test_counts_are_locked(netcalc_lock):  # noqa: F811

@@ -1,0 +1,139 @@
+"""``netcalc import TARGET``: find the user's callable, call it, and get a torch module back.
+
+TARGET is ``package.module:callable`` or ``path/to/file.py:callable``. Importing it executes the
+user's own code, as importing any Python module does. Every way that can go wrong (not
+importable, not callable, needs arguments, raises, returns something else, never finishes) is a
+one-line :class:`~netcalc.SpecError` naming TARGET.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import os
+import signal
+import sys
+import threading
+from typing import Any, Callable, Iterator, Tuple
+
+from ..errors import SpecError
+
+FIELD = "TARGET"
+
+
+class TimeLimit(BaseException):
+    """Raised in the main thread when the import runs past its time limit (a BaseException so
+    the user's own ``except Exception`` cannot swallow it)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, target: str) -> Iterator[None]:
+    """Bound everything inside by ``seconds`` of wall time (SIGALRM; a no-op off the main thread
+    or where the platform has no alarm)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable or seconds <= 0:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeLimit()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except TimeLimit:
+        raise SpecError(target, "", f"did not finish within {seconds:g} s (a loop in the model's "
+                                    "Python code?); raise --timeout if it is only slow") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def split_target(target: str) -> Tuple[str, str]:
+    where, sep, attr = target.rpartition(":")
+    if not sep or not where or not attr:
+        raise SpecError(target, FIELD, "must be package.module:callable or path/to/file.py:"
+                                       "callable")
+    if not all(part.isidentifier() for part in attr.split(".")):
+        raise SpecError(target, FIELD, f"{attr!r} is not a Python name")
+    return where, attr
+
+
+def _import_file(path: str, target: str) -> Any:
+    if not os.path.isfile(path):
+        raise SpecError(target, FIELD, f"{path}: no such file")
+    name = "_netcalc_import_" + "".join(c if c.isalnum() else "_" for c in
+                                        os.path.splitext(os.path.basename(path))[0])
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise SpecError(target, FIELD, f"{path}: cannot be imported as a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))   # its sibling imports work
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_callable(target: str) -> Callable[[], Any]:
+    """The callable TARGET names (its module is imported: the user's code runs)."""
+    where, attr = split_target(target)
+    try:
+        if where.endswith(".py") or os.sep in where or "/" in where:
+            module = _import_file(where, target)
+        else:
+            if os.getcwd() not in sys.path and "" not in sys.path:
+                sys.path.insert(0, os.getcwd())     # like `python -m`: local packages import
+            module = importlib.import_module(where)
+    except SpecError:
+        raise
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 -- the user's code: one line
+        raise SpecError(target, FIELD, f"importing {where} raised {_one_line(exc)}") from None
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise SpecError(target, FIELD, f"{where} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise SpecError(target, FIELD, f"{attr} is a {type(obj).__name__}, not a callable "
+                                       "that returns a module")
+    return obj
+
+
+def build_module(factory: Callable[[], Any], target: str) -> Any:
+    """``factory()`` as a torch module: built on the meta device when it allows (no weights are
+    allocated or initialised), else on the CPU. A factory that needs arguments, raises, or
+    returns something else is an error."""
+    import torch
+    from torch import nn
+
+    try:
+        with torch.device("meta"):
+            module = factory()
+    except (Exception, SystemExit):  # noqa: BLE001 -- retried on the CPU, errors reported there
+        try:
+            module = factory()
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 -- the user's code: one line
+            raise SpecError(target, FIELD, f"calling it with no arguments raised "
+                                           f"{_one_line(exc)}") from None
+    if not isinstance(module, nn.Module):
+        raise SpecError(target, FIELD, f"returned a {type(module).__name__}, not a "
+                                       "torch.nn.Module")
+    return module
+
+
+def import_target(target: str, resolution: Any = 224, name: Any = None,
+                  allow_unknown: bool = False, timeout: float = 120.0) -> Any:
+    """The checked :class:`~netcalc.Spec` of the module TARGET builds, within ``timeout`` s."""
+    from .importer import from_torch
+
+    with time_limit(timeout, target):
+        module = build_module(load_callable(target), target)
+        name = name or split_target(target)[1].rpartition(".")[2]
+        return from_torch(module, resolution, name, allow_unknown, source=target)

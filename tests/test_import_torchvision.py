@@ -1,0 +1,162 @@
+"""Imported torchvision models: netcalc's counts of the spec equal the traces of the real module.
+
+The expected numbers are not typed in: they are what fvcore (FlopCountAnalysis,
+ActivationCountAnalysis) and torch (FlopCounterMode, p.numel()) report for the torchvision
+module itself, at the same input size. The spec is counted without torch.
+
+The default suite imports a fast subset at small sizes (one square, one rectangular). The sweep
+at 224 (inception_v3 at 299) and 192x256 is marked slow: the slow tier (`pytest -m slow`) sweeps
+one model of each torchvision family, and with NETCALC_SLOW=1 the whole classification list of
+torchvision 0.28 (68 models; about half an hour on 2 cores):
+    NETCALC_SLOW=1 python -m pytest -q -m slow tests/test_import_torchvision.py
+"""
+import os
+import subprocess
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("fvcore")
+
+import netcalc  # noqa: E402
+from netcalc.torch.importer import (ImportFailure, import_checked, imported_totals,  # noqa: E402
+                                    traced_totals)
+
+from tv import (CLASSIFIERS, DEFAULT_RESOLUTION, REPRESENTATIVES,  # noqa: E402
+                torchvision_models)
+
+FAST = [("resnet18", 64), ("mobilenet_v3_small", 64), ("shufflenet_v2_x0_5", 64),
+        ("squeezenet1_1", 64), ("densenet121", 64), ("resnet18", (48, 80)),
+        ("mobilenet_v3_small", (64, 96))]
+RECTANGULAR = (192, 256)
+SWEEP = CLASSIFIERS if os.environ.get("NETCALC_SLOW") else REPRESENTATIVES
+
+
+def build(name):
+    module = getattr(torchvision_models(), name)()
+    return module.eval()
+
+
+def assert_counts_match(name, resolution):
+    """fvcore flops and acts, FlopCounterMode flops and numel, imported vs traced."""
+    module = build(name)
+    spec, imported = import_checked(module, resolution, name)
+    counted = imported_totals(spec)
+    traced = traced_totals(module, resolution)
+    # the eval forward never reads some parameters (GoogLeNet's and Inception's aux heads): the
+    # spec leaves them out and says so in its notes
+    unused = sum(imported.unused_params.values())
+    assert counted == {**traced, "torch.numel": traced["torch.numel"] - unused}
+    if unused:
+        assert any("not used by the eval forward" in note for note in spec.raw["notes"])
+    return spec
+
+
+@pytest.mark.parametrize("name,resolution", FAST)
+def test_imported_counts_equal_the_traces(name, resolution):
+    assert_counts_match(name, resolution)
+
+
+def test_aux_heads_are_left_out_and_named():
+    module = build("googlenet")
+    spec, imported = import_checked(module, 64)
+    assert imported.unused_params == {
+        "aux1": sum(p.numel() for p in module.aux1.parameters()),
+        "aux2": sum(p.numel() for p in module.aux2.parameters())}
+    assert netcalc.count(spec, "torch").params == sum(p.numel() for p in module.parameters()) \
+        - sum(imported.unused_params.values())
+
+
+def test_imported_spec_is_exact_at_other_resolutions():
+    """The spec keeps each op's rule (adaptive pools, reshapes with "dK"), so counting it at
+    another size equals tracing the module there."""
+    module = build("shufflenet_v2_x0_5")
+    spec, _ = import_checked(module, 64)
+    for resolution in (72, (56, 88)):
+        assert imported_totals(spec, resolution) == traced_totals(module, resolution)
+
+
+SQUARE = (64, 97, 128, 161, 224)
+RECTANGLES = ((64, 96), (97, 129), (160, 121))
+
+
+@pytest.mark.parametrize("name", ["resnet18", "shufflenet_v2_x0_5", "mobilenet_v3_small",
+                                  "densenet121", "convnext_tiny", "inception_v3"])
+def test_closed_forms_of_imported_specs_equal_the_counts(name):
+    """--symbolic (in r, and in h and w) evaluated at five square and three rectangular sizes
+    equals the concrete counts there (inception_v3 needs 75 px and more)."""
+    from netcalc.symbolic.closed_form import count_symbolic
+
+    spec, _ = import_checked(build(name), 299 if name == "inception_v3" else 64, name)
+    small = 75 if name == "inception_v3" else 0
+    for convention in ("fvcore", "torch"):
+        for axes, sizes in (("r", SQUARE), ("hw", RECTANGLES)):
+            closed = count_symbolic(spec, convention, axes)
+            for size in sizes:
+                if min(size if axes == "hw" else (size,)) < small:
+                    continue
+                report = netcalc.count(spec, convention, size)
+                assert [closed.evaluate(closed.total(q), size) for q in
+                        ("flops", "params", "acts")] == [report.flops, report.params,
+                                                         report.acts], (convention, size)
+
+
+def test_import_cli_writes_a_spec_that_counts_and_solves(tmp_path):
+    """The CLI end to end: import to a file, count it without torch, solve a budget on it."""
+    out = tmp_path / "mnv3.yaml"
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.abspath(__file__))}
+    code = ("import tv, sys; tv.import_torchvision(); from netcalc.cli import main; "
+            "sys.argv = ['netcalc'] + sys.argv[1:]; main()")
+    done = subprocess.run([sys.executable, "-c", code, "import",
+                           "torchvision.models:mobilenet_v3_small", "--resolution", "64x96",
+                           "--out", str(out)], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[-1] == f"wrote {out}"
+    assert out.read_text().startswith("# netcalc import torchvision.models:mobilenet_v3_small "
+                                      "--resolution 64x96\nfamily: graph\nname: "
+                                      "mobilenet_v3_small\n")
+    module = build("mobilenet_v3_small")
+    traced = traced_totals(module, (64, 96))
+    counted = subprocess.run([sys.executable, "-m", "netcalc", "count", str(out), "--convention",
+                              "fvcore", "--format", "json"], capture_output=True, text=True)
+    assert counted.returncode == 0, counted.stderr
+    import json
+
+    totals = json.loads(counted.stdout.splitlines()[0])
+    assert (totals["flops"], totals["params"], totals["acts"]) == (
+        traced["fvcore.flops"], traced["torch.numel"], traced["fvcore.acts"])
+    solved = subprocess.run([sys.executable, "-m", "netcalc", "solve", str(out), "--flops",
+                             "20M", "--convention", "fvcore", "--format", "json"],
+                            capture_output=True, text=True)
+    assert solved.returncode == 0, solved.stderr
+    answer = json.loads(solved.stdout)
+    within, over = answer["within"], answer["over"]
+    assert over["value"] == within["value"] + 1
+    # the answer is right for the real module: fvcore's trace at r fits, at r + 1 it does not
+    assert traced_totals(module, within["value"])["fvcore.flops"] == within["flops"] <= 20e6
+    assert traced_totals(module, over["value"])["fvcore.flops"] == over["flops"] > 20e6
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("vit_b_16", "Tensor.expand, torch.nn.modules.activation.MultiheadAttention x12"),
+    ("swin_t", "torchvision.models.swin_transformer._get_relative_position_bias x12, "
+               "torchvision.models.swin_transformer.shifted_window_attention x12, "
+               "torchvision.models.swin_transformer._patch_merging_pad x3"),
+    ("maxvit_t", "torch.functional.einsum x44, _operator.getitem x22, Tensor.unsqueeze x22, "
+                 "torch.swapaxes x22"),
+])
+def test_transformers_fail_listing_exactly_the_ops_they_lack(name, expected):
+    with pytest.raises(ImportFailure) as err:
+        import_checked(build(name), 224, name)
+    assert str(err.value).endswith(f"unsupported ops in the whole model: {expected} "
+                                   "(--allow-unknown records them as free 'identity' ops)")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SWEEP)
+def test_torchvision_sweep(name):
+    resolution = DEFAULT_RESOLUTION.get(name, 224)
+    assert_counts_match(name, resolution)
+    assert_counts_match(name, RECTANGULAR)
