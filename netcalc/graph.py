@@ -241,8 +241,10 @@ class GraphBuilder:
             body()
             template = _record(self, base, start)
             if len(_BLOCKS) >= MAX_BLOCKS:
-                _BLOCKS.clear()
+                clear_templates()
             _BLOCKS[cache_key] = template
+            if template is not _UNREPLAYABLE:
+                TEMPLATE_INPUTS.update((id(node[4]), node[4]) for node in template.nodes)
             return
         if template is _UNREPLAYABLE:
             body()
@@ -251,17 +253,16 @@ class GraphBuilder:
 
     def _replay(self, template: "BlockTemplate") -> None:
         layers = self.layers
-        base, start = len(layers), self.current
+        base, offset = len(layers), self.current - len(layers)
+        nodes = template.nodes if offset == template.input_offset else template.rebased(offset)
         prefix = (self.block or self.stage) if self.prefix_names else ""
         prefix = f"{prefix}." if prefix else ""
         stage, block = self.stage, self.block
-        for local, op, rel, ins, shape, attrs in template.nodes:
-            if len(rel) == 1:        # the common case, without a generator
-                srcs = (start,) if rel[0] == _BLOCK_INPUT else (base + rel[0],)
-            else:
-                srcs = tuple([start if r == _BLOCK_INPUT else base + r for r in rel])
-            layers.append(_new_node(Node, (prefix + local, op, srcs, ins, shape, attrs, stage,
-                                           block)))
+        layers += [_new_node(Node, (prefix + local, op,
+                                    (base + first,) if not more else
+                                    (base + first, *[base + r for r in more]),
+                                    ins, shape, attrs, stage, block))
+                   for local, op, first, more, ins, shape, attrs in nodes]
         self.current = base + template.current
 
 
@@ -286,14 +287,31 @@ class _Scope:
 
 
 class BlockTemplate(NamedTuple):
-    nodes: Tuple[tuple, ...]     # (local name, op, relative inputs, in_shapes, shape, attrs)
+    # (local name, op, first input, further inputs, in_shapes, shape, attrs); inputs are
+    # relative to the block's first node, the block's input being ``input_offset`` (negative)
+    nodes: Tuple[tuple, ...]
     current: int                 # the block's output, relative to its first node
+    input_offset: int
+
+    def rebased(self, offset: int) -> Tuple[tuple, ...]:
+        """The nodes with the block's input at ``offset`` instead of ``input_offset``."""
+        def move(r: int) -> int:
+            return offset if r == self.input_offset else r
+        return tuple((local, op, move(first), tuple(map(move, more)), ins, shape, attrs)
+                     for local, op, first, more, ins, shape, attrs in self.nodes)
 
 
 MAX_BLOCKS = 4096
-_BLOCK_INPUT = -2                # a relative input naming the tensor the block started from
 _BLOCKS: Dict[Any, Any] = {}
 _UNREPLAYABLE = object()
+# id(in_shapes) -> in_shapes of every node of a recorded template: its replays share that
+# tuple, so counting memoises the costs of these nodes (see netcalc.count.count_graph)
+TEMPLATE_INPUTS: Dict[int, Tuple[Shape, ...]] = {}
+
+
+def clear_templates() -> None:
+    _BLOCKS.clear()
+    TEMPLATE_INPUTS.clear()
 
 
 def _record(b: GraphBuilder, base: int, start: int) -> Any:
@@ -302,15 +320,15 @@ def _record(b: GraphBuilder, base: int, start: int) -> Any:
     prefix = f"{prefix}." if prefix else ""
     nodes = []
     for node in b.layers[base:]:
-        rel = tuple(_BLOCK_INPUT if i == start else i - base for i in node.inputs)
-        if (any(r < 0 and r != _BLOCK_INPUT for r in rel) or not node.name.startswith(prefix)
+        rel = tuple(i - base for i in node.inputs)
+        if (any(i < base and i != start for i in node.inputs) or not node.name.startswith(prefix)
                 or (node.stage, node.block) != (b.stage, b.block)):
             return _UNREPLAYABLE
-        nodes.append((node.name[len(prefix):], node.op, rel, node.in_shapes, node.shape,
-                      node.attrs))
+        nodes.append((node.name[len(prefix):], node.op, rel[0], rel[1:], node.in_shapes,
+                      node.shape, node.attrs))
     if not nodes or b.current < base:
         return _UNREPLAYABLE
-    return BlockTemplate(tuple(nodes), b.current - base)
+    return BlockTemplate(tuple(nodes), b.current - base, start - base)
 
 
 def _one(src: Optional[int], builder: GraphBuilder) -> Tuple[int]:

@@ -35,7 +35,7 @@ class Convention:
         self._overrides = {"flops": dict(flops or {}), "acts": dict(acts or {})}
         self._table: Dict[str, Costs] = {}
         self._free: frozenset = frozenset()
-        self._memo: Dict[tuple, tuple] = {}
+        self._memo: Dict[int, tuple] = {}
         self._version = -1
 
     def derive(self, name: str, doc: str, *, flops: Optional[Mapping[str, Rule]] = None,
@@ -68,7 +68,7 @@ class Convention:
         self.table()
         return self._free
 
-    def memo(self) -> Dict[tuple, tuple]:
+    def memo(self) -> Dict[int, tuple]:
         """count_graph's per-convention cache of node costs (see there)."""
         self.table()
         return self._memo
