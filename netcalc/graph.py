@@ -224,8 +224,10 @@ class GraphBuilder:
         return LayerGraph(self.name, self.in_channels, self.resolution, tuple(self.layers))
 
     # -- repeated blocks ------------------------------------------------------------------------
-    def cached_block(self, key: Hashable, body: Callable[[], Any]) -> None:
-        """Run ``body()``, which appends one block reading the current tensor, or replay it.
+    def cached_block(self, key: Hashable, body: Callable[[], Any],
+                     block: Optional[str] = None) -> None:
+        """Run ``body()``, which appends one block reading the current tensor, or replay it;
+        ``block`` labels its nodes as ``scope(block=...)`` would.
 
         ``key`` must name everything ``body`` depends on besides the current tensor's shape (the
         block function and the sizes it is given). A block built once from a given input shape
@@ -234,6 +236,13 @@ class GraphBuilder:
         current labels without running the op definitions again: networks repeat their blocks.
         A block that reads any tensor but its input, or changes labels, is never replayed.
         """
+        if block is not None:
+            saved, self.block = self.block, block
+            try:
+                self.cached_block(key, body)
+            finally:
+                self.block = saved
+            return
         cache_key = (key, self.shape(), self.prefix_names)
         template = _BLOCKS.get(cache_key)
         if template is None:
