@@ -1,7 +1,7 @@
 """Counting: a layer graph under a convention becomes a :class:`Report`."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 from .families import _expand_cached
 from .graph import TEMPLATE_INPUTS, LayerGraph, clear_templates

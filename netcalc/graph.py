@@ -28,6 +28,11 @@ Shape = Tuple[Any, ...]
 __all__ = ["Node", "Layer", "LayerGraph", "GraphBuilder", "GraphError", "out_size", "input_hw"]
 
 
+def _square_attr(name: str, default: int) -> property:
+    """A node's ``attrs.<name>`` pair as one int when square (``default`` for ops without it)."""
+    return property(lambda node: _square(getattr(node.attrs, name, default)))
+
+
 class Node(NamedTuple):
     name: str
     op: str
@@ -39,33 +44,14 @@ class Node(NamedTuple):
     block: str = ""
 
     # -- views kept from the square single-input layer records -------------------------------
-    @property
-    def c_in(self) -> Any:
-        return _channels(self.in_shapes[0])
+    c_in = property(lambda node: _channels(node.in_shapes[0]))
+    c_out = property(lambda node: _channels(node.shape))
+    hw_in = property(lambda node: _side(node.in_shapes[0]))
+    hw_out = property(lambda node: _side(node.shape))
 
-    @property
-    def c_out(self) -> Any:
-        return _channels(self.shape)
-
-    @property
-    def hw_in(self) -> Any:
-        return _side(self.in_shapes[0])
-
-    @property
-    def hw_out(self) -> Any:
-        return _side(self.shape)
-
-    @property
-    def kernel(self) -> Any:
-        return _square(getattr(self.attrs, "kernel", 1))
-
-    @property
-    def stride(self) -> Any:
-        return _square(getattr(self.attrs, "stride", 1))
-
-    @property
-    def padding(self) -> Any:
-        return _square(getattr(self.attrs, "padding", 0))
+    kernel = _square_attr("kernel", 1)
+    stride = _square_attr("stride", 1)
+    padding = _square_attr("padding", 0)
 
     @property
     def groups(self) -> int:
