@@ -82,13 +82,25 @@ def count(spec: SpecLike, convention: str = "pycls", resolution: Optional[Any] =
 
 
 def clear_caches() -> None:
-    """Forget every expansion, block template and count (benchmarks measure cold paths)."""
+    """Forget every cache of the counting path: expansions (and the counts memoised with them),
+    block templates, memoised node costs, memoised attrs and RegNet generations (benchmarks
+    measure cold paths)."""
+    import sys
+
+    from .ops.conv import conv_attrs
+    from .ops.linear import linear_attrs
+    from .ops.pool import pool_attrs
     from .rules import CONVENTIONS
 
     _expand_cached.cache_clear()
     clear_templates()
     for convention in CONVENTIONS.values():
         convention.memo().clear()
+    for memoised in (conv_attrs, linear_attrs, pool_attrs):
+        memoised.cache_clear()
+    regnet = sys.modules.get("netcalc.families.regnet")
+    if regnet is not None:
+        regnet.to_anynet.cache_clear()
 
 
 def _check_resolution(spec: Any, resolution: Any) -> Any:

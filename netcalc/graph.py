@@ -313,14 +313,15 @@ def _record(b: GraphBuilder, base: int, start: int) -> Any:
     """The template of the nodes ``b`` appended from index ``base`` on (see GraphBuilder.cached_block)."""
     prefix = (b.block or b.stage) if b.prefix_names else ""
     prefix = f"{prefix}." if prefix else ""
+    cut, stage, block = len(prefix), b.stage, b.block
     nodes = []
-    for node in b.layers[base:]:
-        rel = tuple(i - base for i in node.inputs)
-        if (any(i < base and i != start for i in node.inputs) or not node.name.startswith(prefix)
-                or (node.stage, node.block) != (b.stage, b.block)):
+    for name, op, inputs, ins, shape, attrs, node_stage, node_block in b.layers[base:]:
+        outside = [i for i in inputs if i < base and i != start]
+        if (outside or not inputs or not name.startswith(prefix) or node_stage != stage
+                or node_block != block):
             return _UNREPLAYABLE
-        nodes.append((node.name[len(prefix):], node.op, rel[0], rel[1:], node.in_shapes,
-                      node.shape, node.attrs))
+        nodes.append((name[cut:], op, inputs[0] - base, tuple([i - base for i in inputs[1:]]),
+                      ins, shape, attrs))
     if not nodes or b.current < base:
         return _UNREPLAYABLE
     return BlockTemplate(tuple(nodes), b.current - base, start - base)
