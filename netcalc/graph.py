@@ -222,16 +222,22 @@ class GraphBuilder:
         current labels without running the op definitions again: networks repeat their blocks.
         A block that reads any tensor but its input, or changes labels, is never replayed.
         """
+        saved = self.block
         if block is not None:
-            saved, self.block = self.block, block
-            try:
-                self.cached_block(key, body)
-            finally:
-                self.block = saved
-            return
+            self.block = block
+        try:
+            self._run_block(key, body)
+        finally:
+            self.block = saved
+
+    def _run_block(self, key: Hashable, body: Callable[[], Any]) -> None:
         cache_key = (key, self.shape(), self.prefix_names)
         template = _BLOCKS.get(cache_key)
-        if template is None:
+        if template is _UNREPLAYABLE:
+            body()
+        elif template is not None:
+            self._replay(template)
+        else:
             base, start = len(self.layers), self.current
             body()
             template = _record(self, base, start)
@@ -240,11 +246,6 @@ class GraphBuilder:
             _BLOCKS[cache_key] = template
             if template is not _UNREPLAYABLE:
                 TEMPLATE_INPUTS.update((id(node[4]), node[4]) for node in template.nodes)
-            return
-        if template is _UNREPLAYABLE:
-            body()
-            return
-        self._replay(template)
 
     def _replay(self, template: "BlockTemplate") -> None:
         layers = self.layers
