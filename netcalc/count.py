@@ -1,68 +1,67 @@
 """Counting: a layer graph under a convention becomes a :class:`Report`."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Optional, Tuple
 
-from .graph import LayerGraph
+from .families import _expand_cached
+from .graph import TEMPLATE_INPUTS, LayerGraph, clear_templates
 from .ops.registry import registry_version
 from .report import Report
 from .rules import Convention, get_convention
 from .spec import SpecLike, expand_checked, load_spec
 
-MAX_COUNTED = 256
 MAX_MEMO = 65536
 NO_COST = (0, 0, 0)
-# (id(graph), id(convention)) -> (graph, convention, registry version, costs, totals). Graphs
-# come from the expansion cache, so a repeated count of one spec finds its costs here; the
-# entry holds the graph itself, so its id cannot be reused while the entry lives, and a graph
-# expanded afresh (expansion cache cleared) is a new object and is counted afresh.
-_COUNTED: Dict[Tuple[int, int], tuple] = {}
 
 
 def count_graph(graph: LayerGraph, convention: Convention, reuse: bool = True) -> list:
     """(flops, params, acts) of every layer, in graph order.
 
-    Nodes replayed from one block template share their shape and attrs objects, so with
-    ``reuse`` their costs are looked up by identity (the memo holds the objects, so an id is
-    never reused while its entry lives); ops whose three rules are ``zero`` in this convention
-    cost nothing to count. Callers counting many one-off graphs pass ``reuse=False``.
+    With ``reuse``, the costs of nodes of recorded block templates are memoised per convention:
+    a template's replays share its nodes' ``in_shapes``, shape and attrs objects, so they are
+    found by identity (the memo holds the objects, so an id is never reused while its entry
+    lives). Other nodes are counted afresh and not kept. Ops whose three rules are ``zero`` in
+    this convention cost nothing to count.
     """
     table = convention.table()
     free = convention.free_ops()
     memo = convention.memo() if reuse else {}
+    templated = TEMPLATE_INPUTS if reuse else {}
     out = []
     append = out.append
     for node in graph.layers:
-        op, ins, shape, attrs = node[1], node[3], node[4], node[5]
+        op = node[1]
         if op in free:
             append(NO_COST)
             continue
-        key = (op, id(ins), id(shape), id(attrs))
-        hit = memo.get(key)
-        if hit is not None and hit[0] is ins and hit[1] is shape and hit[2] is attrs:
-            append(hit[3])
+        ins, shape, attrs = node[3], node[4], node[5]
+        hit = memo.get(id(ins))
+        if hit is not None and hit[0] is ins and hit[1] is shape and hit[2] is attrs \
+                and hit[3] == op:
+            append(hit[4])
             continue
         flops, params, acts = table[op]
         costs = (flops(ins, shape, attrs), params(ins, shape, attrs), acts(ins, shape, attrs))
-        if len(memo) >= MAX_MEMO:
-            memo.clear()
-        memo[key] = (ins, shape, attrs, costs)
+        if templated.get(id(ins)) is ins:
+            if len(memo) >= MAX_MEMO:
+                memo.clear()
+            memo[id(ins)] = (ins, shape, attrs, op, costs)
         append(costs)
     return out
 
 
 def counted(graph: LayerGraph, convention: Convention) -> Tuple[tuple, tuple]:
-    """(per-node costs, totals) of ``graph`` under ``convention``, memoised per graph object."""
-    key = (id(graph), id(convention))
-    hit = _COUNTED.get(key)
+    """(per-node costs, totals) of ``graph`` under ``convention``, memoised with the graph while
+    the expansion cache holds it."""
+    memo = _expand_cached.memo(graph)
     version = registry_version()
-    if hit is not None and hit[0] is graph and hit[1] is convention and hit[2] == version:
-        return hit[3], hit[4]
+    hit = memo.get(convention.name) if memo is not None else None
+    if hit is not None and hit[0] is convention and hit[1] == version:
+        return hit[2], hit[3]
     costs = tuple(count_graph(graph, convention))
     totals = tuple(sum(column) for column in zip(*costs))
-    if len(_COUNTED) >= MAX_COUNTED:
-        _COUNTED.clear()
-    _COUNTED[key] = (graph, convention, version, costs, totals)
+    if memo is not None:
+        memo[convention.name] = (convention, version, costs, totals)
     return costs, totals
 
 
@@ -83,16 +82,25 @@ def count(spec: SpecLike, convention: str = "pycls", resolution: Optional[Any] =
 
 
 def clear_caches() -> None:
-    """Forget every expansion, block template and count (benchmarks measure cold paths)."""
-    from . import graph
-    from .families import _expand_cached
+    """Forget every cache of the counting path: expansions (and the counts memoised with them),
+    block templates, memoised node costs, memoised attrs and RegNet generations (benchmarks
+    measure cold paths)."""
+    import sys
+
+    from .ops.conv import conv_attrs
+    from .ops.linear import linear_attrs
+    from .ops.pool import pool_attrs
     from .rules import CONVENTIONS
 
     _expand_cached.cache_clear()
-    graph._BLOCKS.clear()
-    _COUNTED.clear()
+    clear_templates()
     for convention in CONVENTIONS.values():
         convention.memo().clear()
+    for memoised in (conv_attrs, linear_attrs, pool_attrs):
+        memoised.cache_clear()
+    regnet = sys.modules.get("netcalc.families.regnet")
+    if regnet is not None:
+        regnet.to_anynet.cache_clear()
 
 
 def _check_resolution(spec: Any, resolution: Any) -> Any:

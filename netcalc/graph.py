@@ -28,6 +28,11 @@ Shape = Tuple[Any, ...]
 __all__ = ["Node", "Layer", "LayerGraph", "GraphBuilder", "GraphError", "out_size", "input_hw"]
 
 
+def _square_attr(name: str, default: int) -> property:
+    """A node's ``attrs.<name>`` pair as one int when square (``default`` for ops without it)."""
+    return property(lambda node: _square(getattr(node.attrs, name, default)))
+
+
 class Node(NamedTuple):
     name: str
     op: str
@@ -39,33 +44,14 @@ class Node(NamedTuple):
     block: str = ""
 
     # -- views kept from the square single-input layer records -------------------------------
-    @property
-    def c_in(self) -> Any:
-        return _channels(self.in_shapes[0])
+    c_in = property(lambda node: _channels(node.in_shapes[0]))
+    c_out = property(lambda node: _channels(node.shape))
+    hw_in = property(lambda node: _side(node.in_shapes[0]))
+    hw_out = property(lambda node: _side(node.shape))
 
-    @property
-    def c_out(self) -> Any:
-        return _channels(self.shape)
-
-    @property
-    def hw_in(self) -> Any:
-        return _side(self.in_shapes[0])
-
-    @property
-    def hw_out(self) -> Any:
-        return _side(self.shape)
-
-    @property
-    def kernel(self) -> Any:
-        return _square(getattr(self.attrs, "kernel", 1))
-
-    @property
-    def stride(self) -> Any:
-        return _square(getattr(self.attrs, "stride", 1))
-
-    @property
-    def padding(self) -> Any:
-        return _square(getattr(self.attrs, "padding", 0))
+    kernel = _square_attr("kernel", 1)
+    stride = _square_attr("stride", 1)
+    padding = _square_attr("padding", 0)
 
     @property
     def groups(self) -> int:
@@ -224,8 +210,10 @@ class GraphBuilder:
         return LayerGraph(self.name, self.in_channels, self.resolution, tuple(self.layers))
 
     # -- repeated blocks ------------------------------------------------------------------------
-    def cached_block(self, key: Hashable, body: Callable[[], Any]) -> None:
-        """Run ``body()``, which appends one block reading the current tensor, or replay it.
+    def cached_block(self, key: Hashable, body: Callable[[], Any],
+                     block: Optional[str] = None) -> None:
+        """Run ``body()``, which appends one block reading the current tensor, or replay it;
+        ``block`` labels its nodes as ``scope(block=...)`` would.
 
         ``key`` must name everything ``body`` depends on besides the current tensor's shape (the
         block function and the sizes it is given). A block built once from a given input shape
@@ -234,34 +222,43 @@ class GraphBuilder:
         current labels without running the op definitions again: networks repeat their blocks.
         A block that reads any tensor but its input, or changes labels, is never replayed.
         """
+        saved = self.block
+        if block is not None:
+            self.block = block
+        try:
+            self._run_block(key, body)
+        finally:
+            self.block = saved
+
+    def _run_block(self, key: Hashable, body: Callable[[], Any]) -> None:
         cache_key = (key, self.shape(), self.prefix_names)
         template = _BLOCKS.get(cache_key)
-        if template is None:
+        if template is _UNREPLAYABLE:
+            body()
+        elif template is not None:
+            self._replay(template)
+        else:
             base, start = len(self.layers), self.current
             body()
             template = _record(self, base, start)
             if len(_BLOCKS) >= MAX_BLOCKS:
-                _BLOCKS.clear()
+                clear_templates()
             _BLOCKS[cache_key] = template
-            return
-        if template is _UNREPLAYABLE:
-            body()
-            return
-        self._replay(template)
+            if template is not _UNREPLAYABLE:
+                TEMPLATE_INPUTS.update((id(node[4]), node[4]) for node in template.nodes)
 
     def _replay(self, template: "BlockTemplate") -> None:
         layers = self.layers
-        base, start = len(layers), self.current
+        base, offset = len(layers), self.current - len(layers)
+        nodes = template.nodes if offset == template.input_offset else template.rebased(offset)
         prefix = (self.block or self.stage) if self.prefix_names else ""
         prefix = f"{prefix}." if prefix else ""
         stage, block = self.stage, self.block
-        for local, op, rel, ins, shape, attrs in template.nodes:
-            if len(rel) == 1:        # the common case, without a generator
-                srcs = (start,) if rel[0] == _BLOCK_INPUT else (base + rel[0],)
-            else:
-                srcs = tuple([start if r == _BLOCK_INPUT else base + r for r in rel])
-            layers.append(_new_node(Node, (prefix + local, op, srcs, ins, shape, attrs, stage,
-                                           block)))
+        layers += [_new_node(Node, (prefix + local, op,
+                                    (base + first,) if not more else
+                                    (base + first, *[base + r for r in more]),
+                                    ins, shape, attrs, stage, block))
+                   for local, op, first, more, ins, shape, attrs in nodes]
         self.current = base + template.current
 
 
@@ -286,31 +283,49 @@ class _Scope:
 
 
 class BlockTemplate(NamedTuple):
-    nodes: Tuple[tuple, ...]     # (local name, op, relative inputs, in_shapes, shape, attrs)
+    # (local name, op, first input, further inputs, in_shapes, shape, attrs); inputs are
+    # relative to the block's first node, the block's input being ``input_offset`` (negative)
+    nodes: Tuple[tuple, ...]
     current: int                 # the block's output, relative to its first node
+    input_offset: int
+
+    def rebased(self, offset: int) -> Tuple[tuple, ...]:
+        """The nodes with the block's input at ``offset`` instead of ``input_offset``."""
+        def move(r: int) -> int:
+            return offset if r == self.input_offset else r
+        return tuple((local, op, move(first), tuple(map(move, more)), ins, shape, attrs)
+                     for local, op, first, more, ins, shape, attrs in self.nodes)
 
 
 MAX_BLOCKS = 4096
-_BLOCK_INPUT = -2                # a relative input naming the tensor the block started from
 _BLOCKS: Dict[Any, Any] = {}
 _UNREPLAYABLE = object()
+# id(in_shapes) -> in_shapes of every node of a recorded template: its replays share that
+# tuple, so counting memoises the costs of these nodes (see netcalc.count.count_graph)
+TEMPLATE_INPUTS: Dict[int, Tuple[Shape, ...]] = {}
+
+
+def clear_templates() -> None:
+    _BLOCKS.clear()
+    TEMPLATE_INPUTS.clear()
 
 
 def _record(b: GraphBuilder, base: int, start: int) -> Any:
     """The template of the nodes ``b`` appended from index ``base`` on (see GraphBuilder.cached_block)."""
     prefix = (b.block or b.stage) if b.prefix_names else ""
     prefix = f"{prefix}." if prefix else ""
+    cut, stage, block = len(prefix), b.stage, b.block
     nodes = []
-    for node in b.layers[base:]:
-        rel = tuple(_BLOCK_INPUT if i == start else i - base for i in node.inputs)
-        if (any(r < 0 and r != _BLOCK_INPUT for r in rel) or not node.name.startswith(prefix)
-                or (node.stage, node.block) != (b.stage, b.block)):
+    for name, op, inputs, ins, shape, attrs, node_stage, node_block in b.layers[base:]:
+        outside = [i for i in inputs if i < base and i != start]
+        if (outside or not inputs or not name.startswith(prefix) or node_stage != stage
+                or node_block != block):
             return _UNREPLAYABLE
-        nodes.append((node.name[len(prefix):], node.op, rel, node.in_shapes, node.shape,
-                      node.attrs))
+        nodes.append((name[cut:], op, inputs[0] - base, tuple([i - base for i in inputs[1:]]),
+                      ins, shape, attrs))
     if not nodes or b.current < base:
         return _UNREPLAYABLE
-    return BlockTemplate(tuple(nodes), b.current - base)
+    return BlockTemplate(tuple(nodes), b.current - base, start - base)
 
 
 def _one(src: Optional[int], builder: GraphBuilder) -> Tuple[int]:

@@ -115,14 +115,12 @@ def human(value: Any) -> str:
 
 
 def render_table(reports: Sequence[Report], by: str, quantities: Sequence[str]) -> str:
-    from tabulate import tabulate
-
     if by == "total":  # one row per spec, in one table
         body = [[safe_text(r.name), safe_text(r.spec.source), r.convention.name,
                  format_resolution(r.resolution)]
                 + [human(getattr(r, q)) for q in quantities] for r in reports]
-        table = tabulate(body, headers=["model", "spec", "convention", "resolution", *quantities],
-                         colalign=_align(["spec", "convention", "resolution"], quantities))
+        table = simple_table(body, ["model", "spec", "convention", "resolution", *quantities],
+                             _align(["spec", "convention", "resolution"], quantities))
         return table + "".join(f"\nnote ({safe_text(r.name)}): {n}" for r in reports
                                for n in r.notes)
     blocks = []
@@ -135,10 +133,26 @@ def render_table(reports: Sequence[Report], by: str, quantities: Sequence[str]) 
                 + [human(row[q]) for q in quantities]
                 for row in report.breakdown(by)]
         body.append(["total"] + [""] * len(extra) + [human(getattr(report, q)) for q in quantities])
-        table = tabulate(body, headers=[by, *extra, *quantities], colalign=_align(extra, quantities))
+        table = simple_table(body, [by, *extra, *quantities], _align(extra, quantities))
         notes = "".join(f"\nnote: {note}" for note in report.notes)
         blocks.append(f"{title}\n{table}{notes}")
     return "\n\n".join(blocks)
+
+
+def simple_table(rows: Sequence[Sequence[Any]], headers: Sequence[str],
+                 align: Sequence[str]) -> str:
+    """tabulate's "simple" format, which the count tables always used: headers, a dashed rule,
+    columns two spaces apart, each at least two wider than its header; ``align`` is "left" or
+    "right" per column. Written here because importing tabulate costs every CLI count ~4 ms;
+    cells are shown exactly as given (tabulate would reformat a name that reads as a number)."""
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [max([len(h) + 2] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) if a == "left" else c.rjust(w)
+                         for c, w, a in zip(row, widths, align))
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
 def _align(extra: Sequence[str], quantities: Sequence[str]) -> tuple:

@@ -27,21 +27,20 @@ class Convention:
 
     def __init__(self, name: str, doc: str, parent: Optional["Convention"] = None, *,
                  flops: Optional[Mapping[str, Rule]] = None,
-                 acts: Optional[Mapping[str, Rule]] = None, reports_acts: bool = True):
+                 acts: Optional[Mapping[str, Rule]] = None):
         self.name = name
-        self.doc = doc
+        self.doc = doc              # one line on what it counts (the CLI's --convention help)
         self.parent = parent
-        self.reports_acts = reports_acts
         self._overrides = {"flops": dict(flops or {}), "acts": dict(acts or {})}
         self._table: Dict[str, Costs] = {}
         self._free: frozenset = frozenset()
-        self._memo: Dict[tuple, tuple] = {}
+        self._memo: Dict[int, tuple] = {}
         self._version = -1
 
     def derive(self, name: str, doc: str, *, flops: Optional[Mapping[str, Rule]] = None,
-               acts: Optional[Mapping[str, Rule]] = None, reports_acts: bool = True) -> "Convention":
+               acts: Optional[Mapping[str, Rule]] = None) -> "Convention":
         """A new convention: this one's rules with some overridden (op name -> rule)."""
-        return Convention(name, doc, self, flops=flops, acts=acts, reports_acts=reports_acts)
+        return Convention(name, doc, self, flops=flops, acts=acts)
 
     def rule(self, kind: str, op: OpDef) -> Rule:
         """The ``kind`` (``flops`` or ``acts``) rule of ``op`` under this convention."""
@@ -68,7 +67,7 @@ class Convention:
         self.table()
         return self._free
 
-    def memo(self) -> Dict[tuple, tuple]:
+    def memo(self) -> Dict[int, tuple]:
         """count_graph's per-convention cache of node costs (see there)."""
         self.table()
         return self._memo
@@ -86,12 +85,13 @@ class Convention:
 
 
 # pycls (RegNet's reference code; what the RegNet, EfficientNet and ReXNet papers print).
-PYCLS = Convention("pycls", "pycls: conv/linear MACs + biases; acts = conv/linear/max-pool outputs")
+PYCLS = Convention("pycls", "conv/linear MACs and biases; acts: conv/linear/max-pool outputs")
 # fvcore 0.1.5 with the module in eval().
-FVCORE = PYCLS.derive("fvcore", "fvcore 0.1.5 FlopCountAnalysis/ActivationCountAnalysis in eval mode")
+FVCORE = PYCLS.derive("fvcore", "fvcore 0.1.5 in eval mode: no bias flops, BN and global pooling "
+                                "per input element, no max-pool acts")
 # torch.utils.flop_counter.FlopCounterMode reports no activations; netcalc gives fvcore's there.
-TORCH = FVCORE.derive("torch", "torch FlopCounterMode: 2 x (conv + linear MACs); acts as fvcore",
-                      reports_acts=False)
+TORCH = FVCORE.derive("torch", "FlopCounterMode: 2 per conv/linear MAC, nothing else; acts as "
+                               "fvcore")
 
 CONVENTIONS: Dict[str, Convention] = {c.name: c for c in (PYCLS, FVCORE, TORCH)}
 

@@ -7,7 +7,6 @@ loads is a spec that counts. Every failure is a :class:`SpecError` naming the fi
 """
 from __future__ import annotations
 
-import json
 import os
 import stat
 from dataclasses import dataclass, field
@@ -151,6 +150,8 @@ def shown_key(key: Any) -> str:
 
 def json_load(text: str, source: str, what: str = "") -> Any:
     """json.loads that refuses duplicate keys and integers longer than MAX_INT_DIGITS."""
+    import json        # here: a YAML spec, the common case, does not need it
+
     def unique_pairs(pairs: list) -> dict:
         out: dict = {}
         for key, value in pairs:
@@ -329,9 +330,11 @@ def load_spec(source: SpecLike) -> Spec:
         path = os.fspath(source)
         if path == "-":
             return parse_spec(expect_mapping(read_spec_stdin(), "<stdin>"), "<stdin>")
-        from .zoo import resolve_spec
+        shipped = None
+        if not os.path.exists(path):          # a shipped model's name, unless a file has it
+            from .zoo import resolve_spec
 
-        shipped = resolve_spec(path)          # a shipped model's name, unless a file has it
+            shipped = resolve_spec(path)
         return parse_spec(expect_mapping(read_spec_file(shipped or path), path), path)
     from .errors import ArgumentError
 

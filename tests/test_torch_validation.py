@@ -224,8 +224,7 @@ def test_validate_command_exits_1_on_a_broken_rule(monkeypatch):
     from click.testing import CliRunner
 
     # torch convention: drop the factor 2 of conv flops; every conv layer now differs.
-    broken = rules.TORCH.derive("torch", "no factor 2", flops={"conv": conv_macs},
-                                reports_acts=False)
+    broken = rules.TORCH.derive("torch", "no factor 2", flops={"conv": conv_macs})
     monkeypatch.setitem(rules.CONVENTIONS, "torch", broken)
     result = CliRunner().invoke(main, ["validate", spec_path("specs/examples/tiny_cnn.yaml"),
                                        "--convention", "torch"])

@@ -18,7 +18,8 @@ def count_options(default_by: str):  # type: ignore[no-untyped-def]
         options = [
             click.argument("specs", nargs=-1, required=True, metavar="SPEC..."),
             click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="pycls",
-                         show_default=True, help="Counting convention (docs/conventions.md)."),
+                         show_default=True, help="Counting convention (docs/conventions.md): "
+                         + "; ".join(f"{c.name}: {c.doc}" for c in CONVENTIONS.values()) + "."),
             click.option("--resolution", type=RESOLUTION, default=None,
                          help="Input resolution: N or HxW (default: the spec's own)."),
             click.option("--by", type=click.Choice(LEVELS), default=default_by,

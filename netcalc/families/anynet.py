@@ -162,8 +162,8 @@ def expand_anynet(cfg: AnyNetConfig, num_classes: int, b: GraphBuilder) -> None:
                 # everything a block function reads: its width and stride, the stage's
                 # bottleneck and group widths, the network's SE ratio
                 key = (block, stage.width, stride, stage.bot_mul, stage.group_w, cfg.se_r)
-                with b.scope(block=f"s{i}.b{j + 1}"):
-                    b.cached_block(key, lambda: block(b, stage.width, stride, stage, cfg))
+                b.cached_block(key, lambda: block(b, stage.width, stride, stage, cfg),
+                               block=f"s{i}.b{j + 1}")
     with b.scope(stage="head"):
         classifier_head(b, cfg.head_w, num_classes)
 

@@ -10,31 +10,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import GraphError
-from .registry import OpDef, register_op, zero
+from .registry import register_op
 from .shape import normalise_dim
-from .simple import FreeElementwise
+from .simple import FreeElementwise, free_elementwise
 
 MAX_COEFFICIENT = 1e6
 
 
-@register_op
-class Hardswish(FreeElementwise):
-    name, module = "hardswish", "Hardswish"
-
-
-@register_op
-class Hardsigmoid(FreeElementwise):
-    name, module = "hardsigmoid", "Hardsigmoid"
-
-
-@register_op
-class Tanh(FreeElementwise):
-    name, module = "tanh", "Tanh"
-
-
-@register_op
-class Mish(FreeElementwise):
-    name, module = "mish", "Mish"
+free_elementwise("hardswish", "Hardswish")
+free_elementwise("hardsigmoid", "Hardsigmoid")
+free_elementwise("tanh", "Tanh")
+free_elementwise("mish", "Mish")
 
 
 @dataclass(frozen=True)
@@ -46,16 +32,11 @@ class GeluAttrs:
 
 @register_op
 class Gelu(FreeElementwise):
-    name = "gelu"
+    name, module = "gelu", "GELU"
     Attrs = GeluAttrs
 
     def parse(self, f: Any) -> GeluAttrs:
         return GeluAttrs(f.str("approximate", "none", choices=("none", "tanh")))
-
-    def torch(self, ins: Any, out: Any, a: GeluAttrs) -> Any:
-        from torch import nn
-
-        return nn.GELU(a.approximate)
 
 
 @dataclass(frozen=True)
@@ -67,17 +48,12 @@ class LeakyReluAttrs:
 
 @register_op
 class LeakyRelu(FreeElementwise):
-    name = "leaky_relu"
+    name, module = "leaky_relu", "LeakyReLU"
     Attrs = LeakyReluAttrs
 
     def parse(self, f: Any) -> LeakyReluAttrs:
         return LeakyReluAttrs(f.float("negative_slope", 0.01, lo=-MAX_COEFFICIENT,
                                       hi=MAX_COEFFICIENT))
-
-    def torch(self, ins: Any, out: Any, a: LeakyReluAttrs) -> Any:
-        from torch import nn
-
-        return nn.LeakyReLU(a.negative_slope)
 
 
 @dataclass(frozen=True)
@@ -89,16 +65,11 @@ class EluAttrs:
 
 @register_op
 class Elu(FreeElementwise):
-    name = "elu"
+    name, module = "elu", "ELU"
     Attrs = EluAttrs
 
     def parse(self, f: Any) -> EluAttrs:
         return EluAttrs(f.float("alpha", 1.0, lo=-MAX_COEFFICIENT, hi=MAX_COEFFICIENT))
-
-    def torch(self, ins: Any, out: Any, a: EluAttrs) -> Any:
-        from torch import nn
-
-        return nn.ELU(a.alpha)
 
 
 @dataclass(frozen=True)
@@ -111,7 +82,7 @@ class SoftplusAttrs:
 
 @register_op
 class Softplus(FreeElementwise):
-    name = "softplus"
+    name, module = "softplus", "Softplus"
     Attrs = SoftplusAttrs
 
     def parse(self, f: Any) -> SoftplusAttrs:
@@ -120,11 +91,6 @@ class Softplus(FreeElementwise):
             raise f.error("beta", "must not be 0 (softplus divides by it)")
         return SoftplusAttrs(beta, f.float("threshold", 20.0, lo=-MAX_COEFFICIENT,
                                            hi=MAX_COEFFICIENT))
-
-    def torch(self, ins: Any, out: Any, a: SoftplusAttrs) -> Any:
-        from torch import nn
-
-        return nn.Softplus(a.beta, a.threshold)
 
 
 @dataclass(frozen=True)
@@ -138,7 +104,7 @@ class PreluAttrs:
 class Prelu(FreeElementwise):
     """Leaky ReLU with learned slopes: one shared, or one per channel (dim 1)."""
 
-    name = "prelu"
+    name, module = "prelu", "PReLU"
     Attrs = PreluAttrs
 
     def parse(self, f: Any) -> PreluAttrs:
@@ -154,11 +120,6 @@ class Prelu(FreeElementwise):
 
     params = staticmethod(lambda ins, out, a: a.num_parameters)
 
-    def torch(self, ins: Any, out: Any, a: PreluAttrs) -> Any:
-        from torch import nn
-
-        return nn.PReLU(a.num_parameters)
-
     def example(self) -> Any:
         return ((1, 4, 5, 6),), PreluAttrs(4)
 
@@ -171,8 +132,8 @@ class SoftmaxAttrs:
 
 
 @register_op
-class Softmax(OpDef):
-    name = "softmax"
+class Softmax(FreeElementwise):
+    name, module = "softmax", "Softmax"
     Attrs = SoftmaxAttrs
 
     def parse(self, f: Any) -> SoftmaxAttrs:
@@ -181,15 +142,6 @@ class Softmax(OpDef):
     def infer_shape(self, ins: Any, a: SoftmaxAttrs) -> Any:
         normalise_dim(a.dim, len(ins[0]))
         return ins[0]
-
-    params = staticmethod(zero)
-    flops = {"pycls": zero}
-    acts = {"pycls": zero}
-
-    def torch(self, ins: Any, out: Any, a: SoftmaxAttrs) -> Any:
-        from torch import nn
-
-        return nn.Softmax(a.dim)
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), SoftmaxAttrs(-1)

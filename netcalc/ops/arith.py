@@ -12,20 +12,14 @@ from dataclasses import dataclass
 from typing import Any, Tuple
 
 from ..errors import GraphError
-from .elementwise import Binary
+from .elementwise import binary
 from .registry import OpDef, format_shape, is_concrete, register_op, zero
 
 MAX_PARAM_DIM = 1 << 20
 
 
-@register_op
-class Sub(Binary):
-    name, symbol = "sub", "sub"
-
-
-@register_op
-class Div(Binary):
-    name, symbol = "div", "div"
+binary("sub")
+binary("div")
 
 
 @dataclass(frozen=True)

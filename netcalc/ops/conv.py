@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Optional, Tuple
+from typing import Any, Optional
 
 from ..errors import GraphError
 from .registry import OpDef, numel_out, register_op

@@ -102,6 +102,8 @@ class Binary(OpDef):
 
 @register_op
 class Add(Binary):
+    """The one binary op with an attribute of its own: ``partial`` (ReXNet)."""
+
     name, symbol = "add", "add"
 
     def parse(self, f: Any) -> BinaryAttrs:
@@ -109,6 +111,9 @@ class Add(Binary):
                            f.bool("partial", False))
 
 
-@register_op
-class Mul(Binary):
-    name, symbol = "mul", "mul"
+def binary(name: str) -> type:
+    """Register a :class:`Binary` op ``name`` (its torch module applies the Python operator of that name)."""
+    return register_op(type(name.capitalize(), (Binary,), {"name": name, "symbol": name}))
+
+
+binary("mul")

@@ -12,8 +12,8 @@ from typing import Any
 
 from ..errors import GraphError
 from .elementwise import broadcast, broadcast_mismatches
-from .registry import OpDef, format_shape, is_concrete, numel_out, register_op, zero
-from .simple import NO_ATTRS, NoAttrs
+from .registry import format_shape, is_concrete, numel_out, register_op, zero
+from .simple import NO_ATTRS, AttributelessOp, NoAttrs
 
 
 def matmul_macs(ins: Any, out: Any, a: Any) -> Any:
@@ -22,16 +22,12 @@ def matmul_macs(ins: Any, out: Any, a: Any) -> Any:
 
 
 @register_op
-class Matmul(OpDef):
+class Matmul(AttributelessOp):
     """``A @ B`` with A (..., M, K) and B (..., K, N), both of rank 2 or more (fvcore fails on a
     1-D second operand)."""
 
     name = "matmul"
-    Attrs = NoAttrs
     arity = (2, 2)
-
-    def parse(self, f: Any) -> NoAttrs:
-        return NO_ATTRS
 
     def infer_shape(self, ins: Any, a: NoAttrs) -> Any:
         left, right = ins

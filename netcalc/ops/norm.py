@@ -4,17 +4,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .registry import OpDef, check_rank, register_op, zero
-from .simple import NO_ATTRS, NoAttrs
+from .registry import check_rank, register_op, zero
+from .simple import AttributelessOp, NoAttrs
 
 
 @register_op
-class BatchNorm(OpDef):
+class BatchNorm(AttributelessOp):
     name = "bn"
-    Attrs = NoAttrs
-
-    def parse(self, f: Any) -> NoAttrs:
-        return NO_ATTRS
 
     def infer_shape(self, ins: Any, a: NoAttrs) -> Any:
         check_rank("bn", ins[0], (2, 3, 4), "a (N, C), (N, C, L) or (N, C, H, W) input")
@@ -30,6 +26,3 @@ class BatchNorm(OpDef):
 
         cls = nn.BatchNorm2d if len(ins[0]) == 4 else nn.BatchNorm1d
         return cls(ins[0][1])
-
-    def example(self) -> Any:
-        return ((1, 4, 5, 6),), NO_ATTRS

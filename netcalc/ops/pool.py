@@ -9,7 +9,7 @@ from typing import Any, Optional
 from ..errors import GraphError
 from .conv import MAX_KERNEL
 from .registry import OpDef, check_rank, numel_out, register_op, zero
-from .simple import NO_ATTRS, NoAttrs
+from .simple import AttributelessOp, NoAttrs
 from .spatial import Pair, default_padding, spatial_out
 
 
@@ -84,14 +84,10 @@ class AvgPool(Pool):
 
 
 @register_op
-class GlobalAvgPool(OpDef):
+class GlobalAvgPool(AttributelessOp):
     """Global average pooling to 1x1 (``nn.AdaptiveAvgPool2d(1)``)."""
 
     name = "gap"
-    Attrs = NoAttrs
-
-    def parse(self, f: Any) -> NoAttrs:
-        return NO_ATTRS
 
     def infer_shape(self, ins: Any, a: NoAttrs) -> Any:
         check_rank("gap", ins[0], (4,), "a (N, C, H, W) input")
@@ -106,6 +102,3 @@ class GlobalAvgPool(OpDef):
         from torch import nn
 
         return nn.AdaptiveAvgPool2d(1)
-
-    def example(self) -> Any:
-        return ((1, 4, 5, 6),), NO_ATTRS

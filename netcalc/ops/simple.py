@@ -2,7 +2,7 @@
 activations, dropout and identity (pycls, fvcore 0.1.5 and FlopCounterMode count none of them)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from .registry import OpDef, register_op, zero
@@ -16,14 +16,24 @@ class NoAttrs:
 NO_ATTRS = NoAttrs()
 
 
-class FreeElementwise(OpDef):
-    """Shape-preserving, cost-free, one operand: a subclass names its op and torch module."""
+class AttributelessOp(OpDef):
+    """Base of an op without attributes: it parses to NO_ATTRS; its example is one map."""
 
     Attrs = NoAttrs
-    module = ""                         # the torch.nn class it builds to
 
     def parse(self, f: Any) -> Any:
         return NO_ATTRS
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), self.Attrs()
+
+
+class FreeElementwise(AttributelessOp):
+    """Shape-preserving, cost-free, one operand: a subclass names its op and its torch module,
+    ``torch.nn.<module>``, built from the attributes' fields in order (a subclass with
+    attributes sets ``Attrs`` and ``parse``)."""
+
+    module = ""                         # the torch.nn class it builds to
 
     def infer_shape(self, ins: Any, a: Any) -> Any:
         return ins[0]
@@ -35,37 +45,22 @@ class FreeElementwise(OpDef):
     def torch(self, ins: Any, out: Any, a: Any) -> Any:
         from torch import nn
 
-        return getattr(nn, self.module)()
-
-    def example(self) -> Any:
-        return ((1, 4, 5, 6),), self.Attrs()
+        return getattr(nn, self.module)(*(getattr(a, f.name) for f in fields(a)))
 
 
-@register_op
-class Relu(FreeElementwise):
-    name, module = "relu", "ReLU"
+def free_elementwise(name: str, module: str, doc: str = "") -> type:
+    """Register an attribute-free :class:`FreeElementwise` op ``name`` building to
+    ``torch.nn.<module>()``."""
+    return register_op(type(module, (FreeElementwise,),
+                            {"name": name, "module": module, "__doc__": doc or None}))
 
 
-@register_op
-class Relu6(FreeElementwise):
-    name, module = "relu6", "ReLU6"
-
-
-@register_op
-class Silu(FreeElementwise):
-    name, module = "silu", "SiLU"
-
-
-@register_op
-class Sigmoid(FreeElementwise):
-    name, module = "sigmoid", "Sigmoid"
-
-
-@register_op
-class Identity(FreeElementwise):
-    """Stochastic depth and dropout in eval mode, or any no-op kept for naming."""
-
-    name, module = "identity", "Identity"
+free_elementwise("relu", "ReLU")
+free_elementwise("relu6", "ReLU6")
+free_elementwise("silu", "SiLU")
+free_elementwise("sigmoid", "Sigmoid")
+free_elementwise("identity", "Identity",
+                 "Stochastic depth and dropout in eval mode, or any no-op kept for naming.")
 
 
 @dataclass(frozen=True)
@@ -75,13 +70,8 @@ class DropoutAttrs:
 
 @register_op
 class Dropout(FreeElementwise):
-    name = "dropout"
+    name, module = "dropout", "Dropout"
     Attrs = DropoutAttrs
 
     def parse(self, f: Any) -> DropoutAttrs:
         return DropoutAttrs(f.float("p", 0.5, lo=0.0, hi=1.0))
-
-    def torch(self, ins: Any, out: Any, a: DropoutAttrs) -> Any:
-        from torch import nn
-
-        return nn.Dropout(a.p)
