@@ -5,10 +5,10 @@ ActivationCountAnalysis) and torch (FlopCounterMode, p.numel()) report for the t
 module itself, at the same input size. The spec is counted without torch.
 
 The default suite imports a fast subset at small sizes (one square, one rectangular). The sweep
-at 224 (inception_v3 at 299) and 192x256 is marked slow: the slow tier (`pytest -m slow`) sweeps
-one model of each torchvision family, and with NETCALC_SLOW=1 the whole classification list of
-torchvision 0.28 (68 models; about half an hour on 2 cores):
-    NETCALC_SLOW=1 python -m pytest -q -m slow tests/test_import_torchvision.py
+of the whole classification list of torchvision 0.28 (68 models) at 224 (inception_v3 at 299) and
+192x256 is marked slow, so the slow tier runs it (`python -m pytest -q -m slow`; 4 min 36 s on an
+idle 2-core machine):
+    python -m pytest -q -m slow tests/test_import_torchvision.py
 """
 import os
 import subprocess
@@ -23,14 +23,12 @@ import netcalc  # noqa: E402
 from netcalc.torch.importer import (ImportFailure, import_checked, imported_totals,  # noqa: E402
                                     traced_totals)
 
-from tv import (CLASSIFIERS, DEFAULT_RESOLUTION, REPRESENTATIVES,  # noqa: E402
-                torchvision_models)
+from tv import CLASSIFIERS, DEFAULT_RESOLUTION, torchvision_models  # noqa: E402
 
 FAST = [("resnet18", 64), ("mobilenet_v3_small", 64), ("shufflenet_v2_x0_5", 64),
         ("squeezenet1_1", 64), ("densenet121", 64), ("resnet18", (48, 80)),
         ("mobilenet_v3_small", (64, 96))]
 RECTANGULAR = (192, 256)
-SWEEP = CLASSIFIERS if os.environ.get("NETCALC_SLOW") else REPRESENTATIVES
 
 
 def build(name):
@@ -155,7 +153,7 @@ def test_transformers_fail_listing_exactly_the_ops_they_lack(name, expected):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", SWEEP)
+@pytest.mark.parametrize("name", CLASSIFIERS)
 def test_torchvision_sweep(name):
     resolution = DEFAULT_RESOLUTION.get(name, 224)
     assert_counts_match(name, resolution)

@@ -29,11 +29,6 @@ CLASSIFIERS = tuple(
     + [f"shufflenet_v2_x{s}" for s in ("0_5", "1_0", "1_5", "2_0")]
     + ["squeezenet1_0", "squeezenet1_1"] + [f"densenet{d}" for d in (121, 161, 169, 201)]
     + ["googlenet", "inception_v3"] + [f"convnext_{s}" for s in ("tiny", "small", "base", "large")])
-# one (the smallest) of each family: what the slow tier of the test suite sweeps by default
-REPRESENTATIVES = ("alexnet", "vgg11", "resnet18", "wide_resnet50_2", "resnext50_32x4d",
-                   "regnet_x_400mf", "regnet_y_400mf", "efficientnet_b0", "efficientnet_v2_s",
-                   "mobilenet_v2", "mobilenet_v3_large", "mnasnet0_5", "shufflenet_v2_x0_5",
-                   "squeezenet1_0", "densenet121", "googlenet", "inception_v3", "convnext_tiny")
 DEFAULT_RESOLUTION = {"inception_v3": 299}      # the others: 224
 TRANSFORMERS = ("vit_b_16", "swin_t", "maxvit_t")
 
