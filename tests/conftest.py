@@ -38,3 +38,18 @@ def run_cli(*args, input=None):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+# One spec of each family and every hand-written example: what the fast tier sweeps when a test
+# runs over every shipped spec; the rest of the zoo runs in the slow tier (`pytest -m slow`).
+FAST_TIER_SPECS = {"specs/regnetx_800mf.yaml", "specs/regnety_200mf.yaml", "specs/resnet50.yaml",
+                   "specs/resnext50_32x4d.yaml", "specs/efficientnet_b0.yaml",
+                   "specs/rexnet_1.0.yaml"}
+
+
+def tiered(paths):
+    """``paths`` as pytest params: zoo specs beyond FAST_TIER_SPECS are marked slow."""
+    return [pytest.param(p, id=os.path.basename(p),
+                         marks=() if p in FAST_TIER_SPECS or "/examples/" in p
+                         else pytest.mark.slow)
+            for p in paths]

@@ -8,7 +8,7 @@ import pytest
 
 import netcalc
 
-from conftest import ROOT, run_cli, spec_path
+from conftest import ROOT, run_cli, spec_path, tiered
 
 FAMILY_SPECS = ["specs/regnetx_400mf.yaml", "specs/resnet50.yaml", "specs/efficientnet_b0.yaml",
                 "specs/rexnet_1.0.yaml", "specs/examples/tiny_cnn.yaml"]
@@ -73,7 +73,7 @@ SQUARE = (161, 224, 225, 257, 320)
 RECTANGLES = ((224, 161), (193, 257), (800, 1333))
 
 
-@pytest.mark.parametrize("path", SHIPPED, ids=[os.path.basename(p) for p in SHIPPED])
+@pytest.mark.parametrize("path", tiered(SHIPPED))
 def test_hw_closed_form_equals_concrete_counts(path):
     # One closed form in (h, w) per spec (fvcore: every op with a cost); the reference is the
     # concrete count, itself validated against fvcore traces at square and rectangular sizes.

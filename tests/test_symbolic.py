@@ -18,15 +18,11 @@ from netcalc.rules import CONVENTIONS
 from netcalc.symbolic import R, Side, count_symbolic
 from netcalc.symbolic.render import to_dict
 
-from conftest import ROOT, run_cli, spec_path
+from conftest import ROOT, run_cli, spec_path, tiered
 
 SPECS = sorted(os.path.relpath(p, ROOT) for pattern in ("specs/*.yaml", "specs/examples/*.yaml")
                for p in glob.glob(os.path.join(ROOT, pattern)))
 ODD_AND_EVEN = (161, 224, 225, 257)
-
-
-def ids(paths):
-    return [os.path.basename(p) for p in paths]
 
 
 def resolutions(form):
@@ -44,7 +40,7 @@ def test_every_shipped_spec_is_covered():
 
 
 @pytest.mark.parametrize("convention", sorted(CONVENTIONS))
-@pytest.mark.parametrize("path", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("path", tiered(SPECS))
 def test_closed_form_equals_concrete_counts(path, convention):
     form = count_symbolic(spec_path(path), convention)
     for r in resolutions(form):
@@ -54,7 +50,7 @@ def test_closed_form_equals_concrete_counts(path, convention):
         assert by_stage == [{q: row[q] for q in QUANTITIES} for row in report.breakdown("stage")]
 
 
-@pytest.mark.parametrize("path", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("path", tiered(SPECS))
 def test_json_strings_sympify_to_the_counts(path):
     # INTERFACE.md: with --symbolic, "flops", "params", "acts" are strings sympy.sympify parses,
     # in the symbol r, exact for every accepted r; "polynomial" holds when the stride divides r.
@@ -73,7 +69,7 @@ def test_json_strings_sympify_to_the_counts(path):
             concrete(path, "pycls", value).totals()
 
 
-@pytest.mark.parametrize("path", SPECS, ids=ids(SPECS))
+@pytest.mark.parametrize("path", tiered(SPECS))
 def test_polynomial_form_breaks_only_off_the_stride(path):
     # The polynomial form is exact on multiples of the total stride and, for a strided network,
     # wrong at some other resolution (else the floors would be pointless).
