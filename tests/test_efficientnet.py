@@ -1,7 +1,7 @@
 """EfficientNet: published figures, the derived configs, compound scaling, real-module checks.
 
 References: model_zoo.csv (pycls MODEL_ZOO for B0-B5, with acts; EfficientNet paper Table 2 for
-B6/B7), the official coefficient table and rounding rules (families.md), pycls's effnet.py (what
+B6/B7), the official coefficient table and rounding rules (docs/efficientnet_rexnet.md), pycls's effnet.py (what
 its complexity counts: stem, every MBConv with SE, head conv, FC; dropout and pooling cost 0).
 """
 import json
@@ -79,7 +79,7 @@ def test_derived_config_equals_pycls_config(row):
 
 
 def test_round_filters_rules():
-    # families.md: max(8, int(f*w + 4) // 8 * 8), plus 8 when that loses more than 10%.
+    # docs/efficientnet_rexnet.md: max(8, int(f*w + 4) // 8 * 8), plus 8 when that loses more than 10%.
     assert effnet.round_filters(32, 1.2) == 40        # 38.4 + 4 = 42.4 -> 40
     assert effnet.round_filters(1280, 1.1) == 1408    # 1408 exactly
     assert effnet.round_filters(16, 1.4) == 24        # 22.4 + 4 = 26.4 -> 24

@@ -1,6 +1,6 @@
 """ReXNet: published figures, the linear channel rule, and checks against real modules.
 
-References: model_zoo.csv (ReXNet paper Tables 4-5, official README), families.md, and the
+References: model_zoo.csv (ReXNet paper Tables 4-5, official README), docs/efficientnet_rexnet.md, and the
 official rexnetv1.py (clovaai/rexnet) for what the model contains: SE width dw // 12 with a BN
 inside, ReLU6 after the SE, linear depthwise, partial residual, 1x1-conv classifier with bias.
 """
@@ -66,7 +66,7 @@ def config(**kw):
 
 
 def test_widths_at_1x_half_to_even():
-    # families.md: round(16 + 11.25 i), half to even: 38.5 -> 38, 83.5 -> 84, 128.5 -> 128,
+    # docs/efficientnet_rexnet.md: round(16 + 11.25 i), half to even: 38.5 -> 38, 83.5 -> 84, 128.5 -> 128,
     # 173.5 -> 174.
     assert [b.w_out for b in rexnet.blocks(config())] == [
         16, 27, 38, 50, 61, 72, 84, 95, 106, 117, 128, 140, 151, 162, 174, 185]
@@ -156,7 +156,7 @@ WIDTHS_1X = [16, 27, 38, 50, 61, 72, 84, 95, 106, 117, 128, 140, 151, 162, 174, 
 
 
 def official_rexnet_1x():
-    """ReXNet 1.0x written after the official rexnetv1.py, with the widths of families.md."""
+    """ReXNet 1.0x written after the official rexnetv1.py, with the widths of docs/efficientnet_rexnet.md."""
     from torch import nn
 
     class Block(nn.Module):

@@ -204,7 +204,7 @@ def test_rexnet_width_pieces_are_constant_and_steps_are_real():
         assert math.nextafter(before.last, math.inf) == after.first
         assert counts(before.last) != counts(after.first) and after.change
     # width_mult exactly 1.0 is a piece of its own: 38.5 and 83.5 round half to even (38, 84)
-    # there, and up to 39 just above (families.md: widths 16,27,38,50,...).
+    # there, and up to 39 just above (docs/efficientnet_rexnet.md: widths 16,27,38,50,...).
     assert any(p.first == p.last == 1.0 for p in found)
 
 

@@ -50,13 +50,13 @@ def test_regnetx_800mf_exact():
 
 
 def test_half_to_even_matters():
-    # families.md: rounding .5 up in the compatibility step gives torchvision's 5,495,976 params
+    # docs/efficientnet_rexnet.md and docs/spec_format.md: rounding .5 up in the compatibility step gives torchvision's 5,495,976 params
     # for RegNetX-400MF; the reference (half to even) has 5,157,512.
     assert netcalc.count(spec_path("specs/regnetx_400mf.yaml")).params == 5_157_512
     assert netcalc.count(spec_path("specs/regnety_800mf.yaml")).params == 6_263_168
 
 
 def test_regnetx_12gf_compatibility_example():
-    # families.md: stage 1 has v = 168, g = 112; 168/112 = 1.5 rounds (half to even) to 2 -> 224.
+    # docs/efficientnet_rexnet.md and docs/spec_format.md: stage 1 has v = 168, g = 112; 168/112 = 1.5 rounds (half to even) to 2 -> 224.
     spec = netcalc.load_spec(spec_path("specs/regnetx_12gf.yaml"))
     assert regnet.stages(spec.config)[0].width == 224

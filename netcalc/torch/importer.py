@@ -375,16 +375,11 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
                     sum(p.numel() for p in module.parameters()), converter.unknown)
 
 
-@contextlib.contextmanager
-def quiet_torch() -> Iterator[None]:
+def quiet_torch() -> Any:
     """FakeTensor logs every failing op at ERROR; a refused size is reported once instead."""
-    logger = logging.getLogger("torch._subclasses.fake_tensor")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+    from .validate import logger_at
+
+    return logger_at("torch._subclasses.fake_tensor", logging.CRITICAL)
 
 
 def _run(gm: fx.GraphModule, in_channels: int, hw: Tuple[int, int],

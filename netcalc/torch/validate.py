@@ -59,20 +59,27 @@ class Measured:
 
 # -- measures: (module, inputs) -> Measured; module in eval() mode, under torch.no_grad() ----------
 @contextlib.contextmanager
+def logger_at(name: str, level: int) -> Iterator[None]:
+    """The logger ``name`` at ``level`` inside the block (a tool's per-op chatter silenced)."""
+    logger = logging.getLogger(name)
+    saved = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
+
+
+@contextlib.contextmanager
 def quiet_fvcore() -> Iterator[None]:
     """fvcore logs one warning per skipped op and module; the summary says it once instead."""
-    logger = logging.getLogger("fvcore")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
+    with logger_at("fvcore", logging.ERROR):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             # fvcore scripts a few functions at import; torch 2.x deprecates torch.jit.
             warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated",
                                     category=DeprecationWarning)
             yield
-    finally:
-        logger.setLevel(level)
 
 
 def _fvcore_analysis(cls_name: str) -> Callable[[nn.Module, tuple], Measured]:
