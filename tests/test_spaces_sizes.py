@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pytest
 
-from netcalc.errors import ArgumentError, SpecError
+from netcalc.errors import ArgumentError
 from netcalc.families.regnet import block_widths
 from netcalc.spaces import format as space_format
 from netcalc.spaces import load_space, shipped_names, space_size

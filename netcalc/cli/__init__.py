@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 
 import click
 
-from ..errors import NetcalcError, SpecError, safe_text
+from ..errors import NetcalcError, safe_text
 
 
 class NetcalcGroup(click.Group):

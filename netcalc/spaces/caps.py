@@ -8,8 +8,6 @@ from typing import Optional
 from ..errors import ArgumentError
 from ..fields import Fields, describe
 from ..quantity import parse_quantity
-from ..report import QUANTITIES  # noqa: F401 (re-exported to the space modules)
-
 
 
 @dataclass(frozen=True)

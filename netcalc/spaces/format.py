@@ -8,7 +8,7 @@
 - :mod:`.loading`: shipped names, paths and ``extends`` chains.
 """
 from .bounds import DIM_BOUNDS, MAX_DOMAIN, Bounds, as_value, list_fields  # noqa: F401
-from .caps import QUANTITIES, Cap, parse_cap  # noqa: F401
+from .caps import Cap, parse_cap  # noqa: F401
 from .distributions import DISTRIBUTIONS, Domain, fixed_domain, parse_domain  # noqa: F401
 from .loading import BUILTIN_DIR, load_space, read_space_data, resolve, shipped_names  # noqa: F401
 from .network import Network, parse_network  # noqa: F401

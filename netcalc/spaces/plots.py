@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .caps import QUANTITIES
+from ..report import QUANTITIES
 
 UNITS = {"flops": (1e6, "MF"), "params": (1e6, "M"), "acts": (1e6, "M")}
 

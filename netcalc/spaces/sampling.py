@@ -23,7 +23,8 @@ from ..families import regnet
 from ..spec import MAX_CHANNELS
 from .chain import ChainSampler, Layout
 from .costs import INT64_HEADROOM, CostModel, check_headroom
-from .schema import ANYNET_DIMS, QUANTITIES, Space
+from ..report import QUANTITIES
+from .schema import ANYNET_DIMS, Space
 from .progress import Progress
 
 ANYNET_BATCH = 16384

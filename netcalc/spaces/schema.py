@@ -27,7 +27,8 @@ from ..errors import SpecError
 from ..families import anynet
 from ..fields import Fields, describe
 from .bounds import list_fields
-from .caps import QUANTITIES, Cap, parse_cap
+from ..report import QUANTITIES
+from .caps import Cap, parse_cap
 from .distributions import Domain, fixed_domain, parse_domain
 from .network import Network, parse_network
 
