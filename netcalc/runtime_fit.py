@@ -106,5 +106,7 @@ def plot_runtime(names: Sequence[str], flops: Sequence[int], acts: Sequence[int]
         axis.grid(alpha=0.3)
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    from .figures import write_figure
+
+    write_figure(figure, path, dpi=120)     # a failed write is an error, never a silent success
     plt.close(figure)

@@ -6,9 +6,9 @@ repository's ``specs/`` folder is a link to it, so ``specs/resnet50.yaml`` in a 
 """
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Dict, List, Optional
 
 from .errors import SpecError
@@ -21,6 +21,7 @@ SPACES_DIR = os.path.join(SPECS_DIR, "spaces")
 PUBLISHED_CSV = os.path.join(DATA_DIR, "model_zoo.csv")
 
 
+@lru_cache(maxsize=1)       # package data: listed once per process (a lock may name 10,000 specs)
 def shipped_specs() -> Dict[str, str]:
     """name -> installed path of every shipped spec: the zoo models, then the examples."""
     names: Dict[str, str] = {}
@@ -78,6 +79,8 @@ class ZooModel:
 
 def published_rows() -> List[Dict[str, str]]:
     """The rows of the shipped published-figures table."""
+    import csv
+
     with open(PUBLISHED_CSV, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 

@@ -52,7 +52,7 @@ def test_closed_form_equals_concrete_counts(path, convention):
 
 @pytest.mark.parametrize("path", tiered(SPECS))
 def test_json_strings_sympify_to_the_counts(path):
-    # INTERFACE.md: with --symbolic, "flops", "params", "acts" are strings sympy.sympify parses,
+    # docs/closed_forms.md: with --symbolic, "flops", "params", "acts" are strings sympy.sympify parses,
     # in the symbol r, exact for every accepted r; "polynomial" holds when the stride divides r.
     form = count_symbolic(spec_path(path), "pycls")
     out = json.loads(json.dumps(to_dict(form, "total", QUANTITIES)))

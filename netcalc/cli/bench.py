@@ -3,18 +3,19 @@ and least-squares fits of time on flops and activations. torch is imported insid
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from typing import Any, Dict, List, Optional, Sequence
 
 import click
 
-from ..errors import SpecError
+from ..extras import require
 from ..report import human
 from ..rules import CONVENTIONS
 from ..spec import format_resolution, jsonable_resolution
 from . import RESOLUTION, main, with_progress
+from .outputs import plot_path as checked_plot_path
+from .outputs import wrote
 
 FORM_NAMES = ("flops", "acts", "both", "sqrt")
 
@@ -61,9 +62,8 @@ def bench(specs: Sequence[str], device: str, batch: int, resolution: Any,
       netcalc bench regnety_200mf regnety_400mf regnety_800mf --device cuda --batch 64 --format json
       netcalc bench tiny_cnn se_mobile_block --threads 1 --repeat 20 --plot runtime.png
     """
-    for module, option, extra in (("torch", "bench", "torch"), ("matplotlib", "--plot", "plot")):
-        if (option != "--plot" or plot_path) and importlib.util.find_spec(module) is None:
-            raise SpecError("", option, f"needs {module}: pip install 'netcalc[{extra}]'")
+    require("torch", "bench")
+    plot_path = checked_plot_path(plot_path) if plot_path else None
     from ..torch import bench as runtime
 
     device, threads = runtime.configure(device, threads, clock)
@@ -91,13 +91,10 @@ def _plot(results: Sequence[Any], fits: Optional[Dict[str, Any]], path: str,
           env: Dict[str, Any]) -> None:
     from ..runtime_fit import plot_runtime
 
-    try:
-        plot_runtime([r.report.name for r in results], [r.report.flops for r in results],
-                     [r.report.acts for r in results], [r.timing.median for r in results],
-                     fits, path, heading(env))
-    except OSError as exc:
-        raise SpecError(path, "", f"cannot write: {exc.strerror or exc}") from None
-    click.echo(f"wrote {path}", err=True)
+    plot_runtime([r.report.name for r in results], [r.report.flops for r in results],
+                 [r.report.acts for r in results], [r.timing.median for r in results],
+                 fits, path, heading(env))
+    wrote(path)
 
 
 # -- rows and renderings ----------------------------------------------------------------------------

@@ -141,10 +141,7 @@ def trends(specs, convention, plot_path, fmt):  # type: ignore
     render = {"table": _trends_table, "json": _trends_json}[fmt]
     echo(render(samples, fitted, PAPER, convention))
     if plot_path:
-        try:
-            plot(samples, fitted, plot_path)
-        except OSError as exc:
-            raise SpecError(plot_path, "--plot", f"cannot write: {exc.strerror or exc}")
+        plot(samples, fitted, plot_path)    # a failed write is a SpecError (figures.py)
         wrote(plot_path)
 
 
