@@ -131,6 +131,21 @@ class Fields:
         number = self.int(key, lo=lo, hi=hi)
         return number, number
 
+    def per_axis(self, key: str, default: Any = _REQUIRED, *, lo: Optional[int] = None,
+                 hi: Optional[int] = None, max_axes: int = 3) -> Any:
+        """An int (the same on every spatial axis, kept as an int) or a list of one per axis
+        (1 to ``max_axes`` ints, as a tuple): a window size of a 1D, 2D or 3D op."""
+        value, given = self._get(key, default)
+        if not given:
+            return value
+        if isinstance(value, list):
+            if not 1 <= len(value) <= max_axes:
+                raise self.error(key, f"expected an integer or a list of 1 to {max_axes} (one "
+                                      f"per spatial axis), got {len(value)} entries")
+            return tuple(Fields({key: v}, self.source, self.path).int(key, lo=lo, hi=hi)
+                         for v in value)
+        return self.int(key, lo=lo, hi=hi)
+
     def int_list(self, key: str, default: Any = _REQUIRED, *, lo: Optional[int] = None,
                  hi: Optional[int] = None, min_len: int = 0, max_len: int = 64) -> Tuple[int, ...]:
         """A list of bounded ints, as a tuple (an int alone is a list of one)."""

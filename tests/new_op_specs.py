@@ -11,7 +11,8 @@ NETWORKS = ("specs/examples/mobilenetv3_small.yaml", "specs/examples/densenet_bl
 NEW_OPS = ("hardswish", "hardsigmoid", "gelu", "tanh", "softmax", "leaky_relu", "elu", "prelu",
            "mish", "softplus", "sub", "div", "concat", "slice", "reshape", "permute", "transpose",
            "channel_shuffle", "mean", "adaptive_avgpool", "adaptive_maxpool", "upsample",
-           "matmul", "pad", "layer_norm", "group_norm", "param_mul", "param_add")
+           "matmul", "pad", "layer_norm", "group_norm", "param_mul", "param_add",
+           "conv_transpose")
 
 
 def conv(out, **kw):
@@ -96,7 +97,51 @@ CASES = {
                        {"op": "maxpool", "kernel": 2, "stride": 3, "padding": 0,
                         "ceil_mode": True}, conv(4, kernel=1)],
     "bn1d": [conv(8), {"op": "gap"}, {"op": "flatten"}, {"op": "bn"}, {"op": "linear", "out": 5}],
+    # 1D and 3D windows: the map averaged over its rows to a signal (N, C, W), and reshaped to
+    # a volume (N, 2, 4, H, W)
+    "conv1d": [conv(8), {"op": "mean", "dim": 2}, conv(6, stride=2, groups=2, bias=True),
+               conv(6, kernel=[5], dilation=2, padding=[1]),
+               {"op": "conv_transpose", "out": 4, "kernel": 4, "stride": 2, "padding": 1},
+               {"op": "maxpool", "kernel": 3, "stride": 2, "ceil_mode": True},
+               {"op": "avgpool", "kernel": [2], "stride": 2, "padding": 1,
+                "count_include_pad": False},
+               {"op": "bn"}, {"op": "adaptive_maxpool", "output_size": 7, "name": "am"},
+               {"op": "adaptive_avgpool", "output_size": [3]}, {"op": "gap", "input": "am"}],
+    "conv3d": [conv(8), {"op": "reshape", "shape": ["d0", 2, 4, "d2", "d3"]},
+               conv(6, kernel=3), conv(6, kernel=[1, 3, 3], stride=[1, 2, 2], groups=2, bias=True),
+               {"op": "conv_transpose", "out": 3, "kernel": [2, 3, 1], "stride": 2, "bias": True},
+               {"op": "maxpool", "kernel": [1, 3, 3], "stride": [1, 2, 1], "dilation": [1, 1, 2]},
+               {"op": "avgpool", "kernel": 2, "stride": 1}, {"op": "bn", "name": "b3"},
+               {"op": "adaptive_avgpool", "output_size": [2, 3, 3]},
+               {"op": "adaptive_maxpool", "output_size": 1}, {"op": "gap", "input": "b3"}],
+    "conv_transpose": [conv(8), {"op": "conv_transpose", "out": 6, "kernel": 3, "stride": 2,
+                                 "padding": 1, "output_padding": 1},
+                       {"op": "conv_transpose", "out": 4, "kernel": [3, 2], "stride": [2, 3],
+                        "dilation": [1, 2], "groups": 2, "bias": True, "output_padding": [1, 2]},
+                       conv(4, stride=2)],
+    "pad_modes": [conv(8), {"op": "pad", "pad": [1, 2, 0, 3], "mode": "reflect"},
+                  {"op": "pad", "pad": [2, 2, 0, 1], "mode": "replicate"},
+                  {"op": "pad", "pad": [1, 1, 2, 2], "mode": "circular"}, conv(4, padding=0),
+                  {"op": "pad", "pad": [1, 1, 1, 1], "value": float("-inf")},
+                  {"op": "maxpool", "kernel": 3, "stride": 2, "padding": 0}],
+    # TF "same" padding: a window reaching past its stride, a max pool's -inf fill, a dilated
+    # kernel, a 1x1 strided conv (never padded)
+    "same_pad": [conv(8), {"op": "pad", "pad": {"mode": "same", "kernel": 3, "stride": 2}},
+                 conv(8, stride=2, padding=0),
+                 {"op": "pad", "pad": {"mode": "same", "kernel": 3, "stride": 2},
+                  "value": float("-inf")},
+                 {"op": "maxpool", "kernel": 3, "stride": 2, "padding": 0},
+                 {"op": "pad", "pad": {"mode": "same", "kernel": 5, "dilation": 2}},
+                 conv(8, kernel=5, dilation=2, padding=0),
+                 {"op": "pad", "pad": {"mode": "same", "kernel": 1, "stride": 2}},
+                 conv(4, kernel=1, stride=2, padding=0)],
+    # a window shorter than its stride (k 2, s 3) is padded at some sizes only: 0 or 1
+    "same_pad_short_window": [conv(8, stride=2),
+                              {"op": "pad", "pad": {"mode": "same", "kernel": [2, 1],
+                                                    "stride": 3}},
+                              conv(4, kernel=[2, 1], stride=3, padding=0)],
 }
+OUTSIDE_CLOSED_FORMS = {"same_pad_short_window": "pad_1"}   # case: the layer refused
 
 
 def spec(op, resolution=SQUARE):

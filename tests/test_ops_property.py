@@ -33,6 +33,18 @@ def _rank4(x):
     return len(x[1]) == 4
 
 
+def _windowed(x):
+    """A (N, C, L), (N, C, H, W) or (N, C, D, H, W) tensor: what convs and pools slide over."""
+    return len(x[1]) in (3, 4, 5)
+
+
+def _per_axis(draw, x, lo, hi):
+    """One int for every spatial axis of ``x``, or a list of one per axis."""
+    if draw(st.booleans()):
+        return draw(st.integers(lo, hi))
+    return [draw(st.integers(lo, hi)) for _ in x[1][2:]]
+
+
 def _operand(draw, nodes, test=lambda node: True):
     """An earlier node passing ``test`` (recent ones more likely), or None."""
     fitting = [n for n in nodes if test(n)]
@@ -48,20 +60,33 @@ def _pair(draw, lo, hi):
 
 # -- one proposal per op: (draw, nodes) -> list of node dicts (empty: not applicable) ---------------
 def conv(draw, nodes):
-    x = _operand(draw, nodes, _rank4)
+    x = _operand(draw, nodes, _windowed)
     if x is None:
         return []
     c = x[1][1]
     depthwise = draw(st.booleans())
-    kernel = draw(st.sampled_from([1, 3, [1, 3], [3, 1], [3, 2]]))
     return [{"op": "conv", "input": x[0], "out": c if depthwise else draw(st.integers(1, 8)),
-             "groups": c if depthwise else 1, "kernel": kernel, "stride": _pair(draw, 1, 2),
-             "dilation": _pair(draw, 1, 2), "bias": draw(st.booleans())}]
+             "groups": c if depthwise else 1, "kernel": _per_axis(draw, x, 1, 3),
+             "stride": _per_axis(draw, x, 1, 2), "dilation": _per_axis(draw, x, 1, 2),
+             "bias": draw(st.booleans())}]
+
+
+def conv_transpose(draw, nodes):
+    x = _operand(draw, nodes, _windowed)
+    if x is None:
+        return []
+    c = x[1][1]
+    groups = draw(st.sampled_from([g for g in (1, 2, c) if c % g == 0]))
+    stride = draw(st.integers(1, 3))
+    return [{"op": "conv_transpose", "input": x[0], "out": groups * draw(st.integers(1, 3)),
+             "groups": groups, "kernel": _per_axis(draw, x, 1, 3), "stride": stride,
+             "padding": draw(st.integers(0, 1)), "output_padding": draw(st.integers(0, stride - 1)),
+             "dilation": _per_axis(draw, x, 1, 2), "bias": draw(st.booleans())}]
 
 
 def pool(op):
     def propose(draw, nodes):
-        x = _operand(draw, nodes, _rank4)
+        x = _operand(draw, nodes, _windowed)
         if x is None:
             return []
         k = draw(st.integers(1, 3))
@@ -80,9 +105,9 @@ def unary(op, **attrs):
     return propose
 
 
-def needs_map(op, **attrs):
+def windowed(op, **attrs):
     def propose(draw, nodes):
-        x = _operand(draw, nodes, _rank4)
+        x = _operand(draw, nodes, _windowed)
         return [] if x is None else [{"op": op, "input": x[0],
                                       **{k: draw(v) for k, v in attrs.items()}}]
     return propose
@@ -209,11 +234,17 @@ def matmul(draw, nodes):
 
 def pad(draw, nodes):
     x = _operand(draw, nodes)
+    mode = draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))
+    node = {"op": "pad", "input": x[0], "mode": mode}
+    if mode == "constant":
+        node["value"] = draw(st.sampled_from([0, 1.5]))
+    if _windowed(x) and draw(st.booleans()):      # TF "same" padding for a window
+        node["pad"] = {"mode": "same", "kernel": _per_axis(draw, x, 1, 4),
+                       "stride": _per_axis(draw, x, 1, 3), "dilation": draw(st.integers(1, 2))}
+        return [node]
     pairs = draw(st.integers(1, min(2, len(x[1]))))
-    return [{"op": "pad", "input": x[0], "pad": draw(st.lists(st.integers(0, 2),
-                                                              min_size=2 * pairs,
-                                                              max_size=2 * pairs)),
-             "value": draw(st.sampled_from([0, 1.5]))}]
+    node["pad"] = draw(st.lists(st.integers(0, 2), min_size=2 * pairs, max_size=2 * pairs))
+    return [node]
 
 
 def layer_norm(draw, nodes):
@@ -257,7 +288,8 @@ def softmax(draw, nodes):
 
 PROPOSALS = {
     "conv": conv, "bn": bn, "linear": linear, "flatten": flatten,
-    "maxpool": pool("maxpool"), "avgpool": pool("avgpool"), "gap": needs_map("gap"),
+    "conv_transpose": conv_transpose,
+    "maxpool": pool("maxpool"), "avgpool": pool("avgpool"), "gap": windowed("gap"),
     "dropout": unary("dropout", p=st.sampled_from([0.0, 0.3])),
     **{op: unary(op) for op in ACTIVATIONS},
     "gelu": unary("gelu", approximate=st.sampled_from(["none", "tanh"])),
@@ -269,8 +301,8 @@ PROPOSALS = {
     "param_mul": learned("param_mul"), "param_add": learned("param_add"),
     "concat": concat, "slice": slice_, "reshape": reshape, "permute": permute,
     "transpose": transpose, "channel_shuffle": channel_shuffle, "pad": pad, "mean": mean,
-    "adaptive_avgpool": needs_map("adaptive_avgpool", output_size=st.integers(1, 4)),
-    "adaptive_maxpool": needs_map("adaptive_maxpool", output_size=st.integers(1, 4)),
+    "adaptive_avgpool": windowed("adaptive_avgpool", output_size=st.integers(1, 4)),
+    "adaptive_maxpool": windowed("adaptive_maxpool", output_size=st.integers(1, 4)),
     "upsample": upsample, "matmul": matmul, "layer_norm": layer_norm, "group_norm": group_norm,
 }
 

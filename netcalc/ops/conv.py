@@ -1,4 +1,9 @@
-"""Convolution (``nn.Conv2d``): the op that holds nearly all of a CNN's flops and params."""
+"""Convolution (``nn.Conv1d/2d/3d``), the op that holds nearly all of a CNN's flops and params,
+and transposed convolution (``nn.ConvTranspose1d/2d/3d``).
+
+The number of spatial axes is the input's: (N, C, L), (N, C, H, W) or (N, C, D, H, W). Window
+attributes are one int for every axis or a list of one per axis (:mod:`netcalc.ops.spatial`).
+"""
 from __future__ import annotations
 
 import math
@@ -7,8 +12,9 @@ from functools import lru_cache
 from typing import Any, Optional
 
 from ..errors import GraphError
-from .registry import OpDef, numel_out, register_op
-from .spatial import Pair, default_padding, spatial_out
+from .registry import OpDef, is_concrete, numel_out, register_op
+from .spatial import (Sizes, check_axes_agree, default_padding, per_axis, spatial_axes,
+                      spatial_out, volume)
 
 MAX_KERNEL = 64
 MAX_CHANNELS = 65536
@@ -17,10 +23,10 @@ MAX_CHANNELS = 65536
 @dataclass(frozen=True)
 class ConvAttrs:
     out: int
-    kernel: Pair = (1, 1)
-    stride: Pair = (1, 1)
-    padding: Pair = (0, 0)
-    dilation: Pair = (1, 1)
+    kernel: Sizes = 1
+    stride: Sizes = 1
+    padding: Sizes = 0
+    dilation: Sizes = 1
     groups: int = 1
     bias: bool = False
 
@@ -33,13 +39,35 @@ def conv_attrs(out: int, kernel: int, stride: int = 1, padding: Optional[int] = 
     return ConvAttrs(out, (kernel, kernel), (stride, stride), (pad, pad), (1, 1), groups, bias)
 
 
+def _parse_common(f: Any) -> dict:
+    """The attributes conv and transposed conv share, read from a node."""
+    kernel = f.per_axis("kernel", 1, lo=1, hi=MAX_KERNEL)
+    dilation = f.per_axis("dilation", 1, lo=1, hi=MAX_KERNEL)
+    return {"out": f.int("out", lo=1, hi=MAX_CHANNELS), "kernel": kernel,
+            "stride": f.per_axis("stride", 1, lo=1, hi=MAX_KERNEL), "dilation": dilation,
+            "groups": f.int("groups", 1, lo=1, hi=MAX_CHANNELS), "bias": f.bool("bias", False)}
+
+
+def _check_groups(shape: Any, a: Any) -> None:
+    if shape[1] % a.groups or a.out % a.groups:
+        raise GraphError(f"groups {a.groups} must divide in ({shape[1]}) and out ({a.out}) "
+                         "channels", field="groups")
+
+
+def _window(a: Any) -> dict:
+    return {name: getattr(a, name) for name in ("kernel", "stride", "padding", "dilation")}
+
+
 def conv_macs(ins: Any, out: Any, a: ConvAttrs) -> Any:
     """Multiply-accumulates of a (grouped) conv, bias excluded."""
-    return a.kernel[0] * a.kernel[1] * (ins[0][1] // a.groups) * math.prod(out)
+    return volume(a.kernel, out) * (ins[0][1] // a.groups) * math.prod(out)
 
 
-def _conv_bias(ins: Any, out: Any, a: ConvAttrs) -> Any:
-    return out[1] * int(a.bias)
+def conv_flops(macs: Any) -> dict:
+    """A conv's flops per convention from its MACs: pycls adds the bias once per output channel,
+    not per position (its conv2d_cx); FlopCounterMode counts 2 per MAC."""
+    return {"pycls": lambda ins, out, a: macs(ins, out, a) + out[1] * int(a.bias),
+            "fvcore": macs, "torch": lambda ins, out, a: 2 * macs(ins, out, a)}
 
 
 @register_op
@@ -48,38 +76,98 @@ class Conv(OpDef):
     Attrs = ConvAttrs
 
     def parse(self, f: Any) -> ConvAttrs:
-        kernel = f.pair("kernel", (1, 1), lo=1, hi=MAX_KERNEL)
-        dilation = f.pair("dilation", (1, 1), lo=1, hi=MAX_KERNEL)
-        return ConvAttrs(out=f.int("out", lo=1, hi=MAX_CHANNELS), kernel=kernel,
-                         stride=f.pair("stride", (1, 1), lo=1, hi=MAX_KERNEL),
-                         padding=f.pair("padding", default_padding(kernel, dilation), lo=0,
-                                        hi=MAX_KERNEL * MAX_KERNEL),
-                         dilation=dilation, groups=f.int("groups", 1, lo=1, hi=MAX_CHANNELS),
-                         bias=f.bool("bias", False))
+        common = _parse_common(f)
+        common["padding"] = f.per_axis("padding", default_padding(common["kernel"],
+                                                                  common["dilation"]),
+                                       lo=0, hi=MAX_KERNEL * MAX_KERNEL)
+        check_axes_agree(f, {k: common[k] for k in ("kernel", "stride", "padding", "dilation")})
+        return ConvAttrs(**common)
 
     def infer_shape(self, ins: Any, a: ConvAttrs) -> Any:
         shape = ins[0]
-        h, w = spatial_out("conv", shape, a.kernel, a.stride, a.padding, a.dilation)
-        if a.out < 1:
-            raise GraphError("has no output channels", field="out")
-        if shape[1] % a.groups or a.out % a.groups:
-            raise GraphError(f"groups {a.groups} must divide in ({shape[1]}) and out ({a.out}) "
-                             "channels", field="groups")
-        return (shape[0], a.out, h, w)
+        sizes = spatial_out("conv", shape, **_window(a))
+        _check_groups(shape, a)
+        return (shape[0], a.out) + sizes
 
-    # pycls adds a conv's bias once per output channel, not per position (its conv2d_cx)
-    params = staticmethod(lambda ins, out, a: a.kernel[0] * a.kernel[1] * (ins[0][1] // a.groups)
+    # weights: taps * (C_in / groups) * C_out, the same as taps * C_in * (C_out / groups)
+    params = staticmethod(lambda ins, out, a: volume(a.kernel, out) * (ins[0][1] // a.groups)
                           * out[1] + out[1] * int(a.bias))
-    flops = {"pycls": lambda ins, out, a: conv_macs(ins, out, a) + _conv_bias(ins, out, a),
-             "fvcore": conv_macs,
-             "torch": lambda ins, out, a: 2 * conv_macs(ins, out, a)}
+    flops = conv_flops(conv_macs)
     acts = {"pycls": numel_out}
 
     def torch(self, ins: Any, out: Any, a: ConvAttrs) -> Any:
         from torch import nn
 
-        return nn.Conv2d(ins[0][1], a.out, a.kernel, a.stride, a.padding, a.dilation,
-                         groups=a.groups, bias=a.bias)
+        module = getattr(nn, f"Conv{len(ins[0]) - 2}d")
+        return module(ins[0][1], a.out, a.kernel, a.stride, a.padding, a.dilation,
+                      groups=a.groups, bias=a.bias)
 
     def example(self) -> Any:
         return ((1, 4, 9, 7),), ConvAttrs(6, (3, 2), (2, 1), (1, 0), (1, 2), 2, True)
+
+
+# -- transposed convolution ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ConvTransposeAttrs(ConvAttrs):
+    output_padding: Sizes = 0           # added to one side of each output size
+
+
+def transposed_out(size: Any, kernel: int, stride: int, padding: int, output_padding: int,
+                   dilation: int) -> Any:
+    """torch's output size of a transposed conv: ``(size-1)s - 2p + d(k-1) + output_padding + 1``
+    (the constants summed first, so a sympy size gets one linear expression)."""
+    return size * stride + (dilation * (kernel - 1) + output_padding + 1 - stride - 2 * padding)
+
+
+def conv_transpose_macs(ins: Any, out: Any, a: ConvTransposeAttrs) -> Any:
+    """fvcore's and FlopCounterMode's transposed conv: every INPUT position meets the whole
+    kernel, ``N * C_in * (C_out / groups) * taps * prod(input spatial)``, bias excluded."""
+    return volume(a.kernel, out) * (out[1] // a.groups) * math.prod(ins[0])
+
+
+@register_op
+class ConvTranspose(Conv):
+    """``nn.ConvTranspose1d/2d/3d`` (a conv's gradient: strides spread the input apart)."""
+
+    name = "conv_transpose"
+    Attrs = ConvTransposeAttrs
+
+    def parse(self, f: Any) -> ConvTransposeAttrs:
+        common = _parse_common(f)
+        common["padding"] = f.per_axis("padding", 0, lo=0, hi=MAX_KERNEL * MAX_KERNEL)
+        common["output_padding"] = f.per_axis("output_padding", 0, lo=0, hi=MAX_KERNEL)
+        check_axes_agree(f, {k: common[k] for k in ("kernel", "stride", "padding",
+                                                     "output_padding", "dilation")})
+        return ConvTransposeAttrs(**common)
+
+    def infer_shape(self, ins: Any, a: ConvTransposeAttrs) -> Any:
+        shape = ins[0]
+        axes = spatial_axes(self.name, shape)
+        window = {name: per_axis(getattr(a, name), axes, name)
+                  for name in ("kernel", "stride", "padding", "output_padding", "dilation")}
+        for op, s, d in zip(window["output_padding"], window["stride"], window["dilation"]):
+            if op >= s and op >= d:     # torch's rule
+                raise GraphError(f"output_padding {op} must be smaller than the stride ({s}) or "
+                                 f"the dilation ({d})", field="output_padding")
+        sizes = tuple(transposed_out(size, *per) for size, per in zip(shape[2:], zip(
+            *(window[name] for name in ("kernel", "stride", "padding", "output_padding",
+                                        "dilation")))))
+        if any(is_concrete(size) and size < 1 for size in sizes):
+            raise GraphError(f"padding {list(window['padding'])} leaves no output positions "
+                             f"(input sizes {list(shape[2:])})", field="padding")
+        _check_groups(shape, a)
+        return (shape[0], a.out) + sizes
+
+    # pycls has no transposed conv: netcalc's pycls prices it as its convs (bias once per channel)
+    flops = conv_flops(conv_transpose_macs)
+
+    def torch(self, ins: Any, out: Any, a: ConvTransposeAttrs) -> Any:
+        from torch import nn
+
+        module = getattr(nn, f"ConvTranspose{len(ins[0]) - 2}d")
+        return module(ins[0][1], a.out, a.kernel, a.stride, a.padding, a.output_padding,
+                      groups=a.groups, bias=a.bias, dilation=a.dilation)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 7),), ConvTransposeAttrs(6, (3, 2), (2, 3), (1, 0), (1, 2), 2, True,
+                                                   output_padding=(1, 2))

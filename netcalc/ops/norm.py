@@ -1,4 +1,4 @@
-"""Batch normalisation (``nn.BatchNorm1d/2d`` in eval mode)."""
+"""Batch normalisation (``nn.BatchNorm1d/2d/3d`` in eval mode)."""
 from __future__ import annotations
 
 import math
@@ -13,7 +13,8 @@ class BatchNorm(AttributelessOp):
     name = "bn"
 
     def infer_shape(self, ins: Any, a: NoAttrs) -> Any:
-        check_rank("bn", ins[0], (2, 3, 4), "a (N, C), (N, C, L) or (N, C, H, W) input")
+        check_rank("bn", ins[0], (2, 3, 4, 5), "a (N, C), (N, C, L), (N, C, H, W) or "
+                                               "(N, C, D, H, W) input")
         return ins[0]
 
     params = staticmethod(lambda ins, out, a: 2 * ins[0][1])   # gamma, beta (stats are buffers)
@@ -24,5 +25,4 @@ class BatchNorm(AttributelessOp):
     def torch(self, ins: Any, out: Any, a: NoAttrs) -> Any:
         from torch import nn
 
-        cls = nn.BatchNorm2d if len(ins[0]) == 4 else nn.BatchNorm1d
-        return cls(ins[0][1])
+        return getattr(nn, f"BatchNorm{max(len(ins[0]) - 2, 1)}d")(ins[0][1])

@@ -1,4 +1,9 @@
-"""Max and average pooling (``nn.MaxPool2d``, ``nn.AvgPool2d``) and global average pooling."""
+"""Max and average pooling (``nn.MaxPool1d/2d/3d``, ``nn.AvgPool1d/2d/3d``) and global average
+pooling, over the input's 1, 2 or 3 spatial axes.
+
+fvcore 0.1.5 and FlopCounterMode count no pooling but ``aten::adaptive_avg_pool2d`` (fvcore: one
+flop per input element), which global average pooling of a 2D map builds to.
+"""
 from __future__ import annotations
 
 import math
@@ -8,17 +13,18 @@ from typing import Any, Optional
 
 from ..errors import GraphError
 from .conv import MAX_KERNEL
-from .registry import OpDef, check_rank, numel_out, register_op, zero
+from .registry import OpDef, numel_out, register_op, zero
 from .simple import AttributelessOp, NoAttrs
-from .spatial import Pair, default_padding, spatial_out
+from .spatial import (Sizes, check_axes_agree, default_padding, per_axis, spatial_axes,
+                      spatial_out)
 
 
 @dataclass(frozen=True)
 class PoolAttrs:
-    kernel: Pair
-    stride: Pair = (1, 1)
-    padding: Pair = (0, 0)
-    dilation: Pair = (1, 1)              # max pooling only
+    kernel: Sizes
+    stride: Sizes = 1
+    padding: Sizes = 0
+    dilation: Sizes = 1                  # max pooling only
     ceil_mode: bool = False
     count_include_pad: bool = True       # average pooling only
 
@@ -29,28 +35,37 @@ def pool_attrs(kernel: int, stride: int, padding: Optional[int] = None) -> PoolA
     return PoolAttrs((kernel, kernel), (stride, stride), (pad, pad))
 
 
+def adaptive_avg_pool2d_flops(ins: Any, out: Any, a: Any) -> Any:
+    """fvcore's one handle for pooling, ``aten::adaptive_avg_pool2d``: one flop per input
+    element; its 1D and 3D twins have none (0)."""
+    return math.prod(ins[0]) * int(len(ins[0]) == 4)
+
+
 class Pool(OpDef):
     Attrs = PoolAttrs
     module = ""
 
     def parse(self, f: Any) -> PoolAttrs:
-        kernel = f.pair("kernel", lo=1, hi=MAX_KERNEL)
-        dilation = f.pair("dilation", (1, 1), lo=1, hi=MAX_KERNEL) if self.name == "maxpool" \
-            else (1, 1)
-        return PoolAttrs(kernel, f.pair("stride", (1, 1), lo=1, hi=MAX_KERNEL),
-                         f.pair("padding", default_padding(kernel), lo=0, hi=MAX_KERNEL),
-                         dilation, f.bool("ceil_mode", False),
-                         f.bool("count_include_pad", True) if self.name == "avgpool" else True)
+        kernel = f.per_axis("kernel", lo=1, hi=MAX_KERNEL)
+        window = {"kernel": kernel, "stride": f.per_axis("stride", 1, lo=1, hi=MAX_KERNEL),
+                  "padding": f.per_axis("padding", default_padding(kernel), lo=0, hi=MAX_KERNEL),
+                  "dilation": f.per_axis("dilation", 1, lo=1, hi=MAX_KERNEL)
+                  if self.name == "maxpool" else 1}
+        check_axes_agree(f, window)
+        return PoolAttrs(**window, ceil_mode=f.bool("ceil_mode", False),
+                         count_include_pad=f.bool("count_include_pad", True)
+                         if self.name == "avgpool" else True)
 
     def infer_shape(self, ins: Any, a: PoolAttrs) -> Any:
-        for axis in range(2):
+        axes = spatial_axes(self.name, ins[0])
+        for pad, kernel in zip(per_axis(a.padding, axes, "padding"),
+                               per_axis(a.kernel, axes, "kernel")):
             # torch's rule: padding at most half the kernel size (dilation does not count)
-            if 2 * a.padding[axis] > a.kernel[axis]:
-                raise GraphError(f"padding {a.padding[axis]} exceeds half the kernel "
-                                 f"{a.kernel[axis]}, which torch cannot build", field="padding")
-        h, w = spatial_out(self.name, ins[0], a.kernel, a.stride, a.padding, a.dilation,
-                           a.ceil_mode)
-        return (ins[0][0], ins[0][1], h, w)
+            if 2 * pad > kernel:
+                raise GraphError(f"padding {pad} exceeds half the kernel {kernel}, which torch "
+                                 "cannot build", field="padding")
+        return tuple(ins[0][:2]) + spatial_out(self.name, ins[0], a.kernel, a.stride, a.padding,
+                                               a.dilation, a.ceil_mode)
 
     params = staticmethod(zero)
     flops = {"pycls": zero}
@@ -69,7 +84,8 @@ class MaxPool(Pool):
     def torch(self, ins: Any, out: Any, a: PoolAttrs) -> Any:
         from torch import nn
 
-        return nn.MaxPool2d(a.kernel, a.stride, a.padding, a.dilation, ceil_mode=a.ceil_mode)
+        module = getattr(nn, f"MaxPool{len(ins[0]) - 2}d")
+        return module(a.kernel, a.stride, a.padding, a.dilation, ceil_mode=a.ceil_mode)
 
 
 @register_op
@@ -79,26 +95,27 @@ class AvgPool(Pool):
     def torch(self, ins: Any, out: Any, a: PoolAttrs) -> Any:
         from torch import nn
 
-        return nn.AvgPool2d(a.kernel, a.stride, a.padding, ceil_mode=a.ceil_mode,
-                            count_include_pad=a.count_include_pad)
+        module = getattr(nn, f"AvgPool{len(ins[0]) - 2}d")
+        return module(a.kernel, a.stride, a.padding, ceil_mode=a.ceil_mode,
+                      count_include_pad=a.count_include_pad)
 
 
 @register_op
 class GlobalAvgPool(AttributelessOp):
-    """Global average pooling to 1x1 (``nn.AdaptiveAvgPool2d(1)``)."""
+    """Global average pooling to size 1 on every spatial axis (``nn.AdaptiveAvgPool2d(1)`` on a
+    map; the 1D and 3D modules on signals and volumes)."""
 
     name = "gap"
 
     def infer_shape(self, ins: Any, a: NoAttrs) -> Any:
-        check_rank("gap", ins[0], (4,), "a (N, C, H, W) input")
-        return (ins[0][0], ins[0][1], 1, 1)
+        axes = spatial_axes("gap", ins[0])
+        return (ins[0][0], ins[0][1]) + (1,) * axes
 
     params = staticmethod(zero)
-    # fvcore's adaptive_avg_pool2d handle: one flop per input element
-    flops = {"pycls": zero, "fvcore": lambda ins, out, a: math.prod(ins[0]), "torch": zero}
+    flops = {"pycls": zero, "fvcore": adaptive_avg_pool2d_flops, "torch": zero}
     acts = {"pycls": zero}
 
     def torch(self, ins: Any, out: Any, a: NoAttrs) -> Any:
         from torch import nn
 
-        return nn.AdaptiveAvgPool2d(1)
+        return getattr(nn, f"AdaptiveAvgPool{len(ins[0]) - 2}d")(1)

@@ -2,7 +2,7 @@
 size, and upsampling.
 
 fvcore 0.1.5 counts ``aten::adaptive_avg_pool2d`` as 1 flop per input element (whatever the output
-size), ``aten::upsample_nearest2d`` as 1 and ``aten::upsample_bilinear2d`` as 4 per output element;
+size; its 1D and 3D twins it reports as unsupported, 0), ``aten::upsample_nearest2d`` as 1 and ``aten::upsample_bilinear2d`` as 4 per output element;
 ``aten::mean`` and ``aten::adaptive_max_pool2d`` it reports as unsupported (0). FlopCounterMode
 counts none of them. pycls treats adaptive pools as its pools (average: nothing; max: output
 elements are activations) and has no upsampling, for which netcalc's pycls takes fvcore's count.
@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
-from .registry import OpDef, check_rank, numel_in, numel_out, register_op, zero
+from .registry import OpDef, check_rank, numel_out, register_op, zero
 from .shape import normalise_dim
-from .spatial import Pair
+from .pool import adaptive_avg_pool2d_flops
+from .spatial import Pair, Sizes, per_axis, spatial_axes
 
 MAX_OUTPUT = 1 << 16
 MAX_SCALE = 64
@@ -64,23 +65,25 @@ class Mean(OpDef):
 # -- adaptive pooling -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AdaptiveAttrs:
-    """The output (h, w), whatever the input size."""
+    """The output size per spatial axis (one int: the same on every axis), whatever the input
+    size."""
 
-    output_size: Pair
+    output_size: Sizes
 
 
 class AdaptivePool(OpDef):
-    """Pooling of a (N, C, H, W) map to exactly ``output_size``, any input size."""
+    """Pooling of a (N, C, ...) input with 1 to 3 spatial axes to exactly ``output_size``, any
+    input size (``nn.Adaptive<Avg|Max>Pool<1|2|3>d``)."""
 
     Attrs = AdaptiveAttrs
     module = ""
 
     def parse(self, f: Any) -> AdaptiveAttrs:
-        return AdaptiveAttrs(f.pair("output_size", lo=1, hi=MAX_OUTPUT))
+        return AdaptiveAttrs(f.per_axis("output_size", lo=1, hi=MAX_OUTPUT))
 
     def infer_shape(self, ins: Any, a: AdaptiveAttrs) -> Any:
-        check_rank(self.name, ins[0], (4,), "a (N, C, H, W) input")
-        return tuple(ins[0][:2]) + tuple(a.output_size)
+        axes = spatial_axes(self.name, ins[0])
+        return tuple(ins[0][:2]) + per_axis(a.output_size, axes, "output_size")
 
     params = staticmethod(zero)
     flops = {"pycls": zero}
@@ -89,7 +92,7 @@ class AdaptivePool(OpDef):
     def torch(self, ins: Any, out: Any, a: AdaptiveAttrs) -> Any:
         from torch import nn
 
-        return getattr(nn, self.module)(a.output_size)
+        return getattr(nn, f"{self.module}{len(ins[0]) - 2}d")(a.output_size)
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), AdaptiveAttrs((2, 4))
@@ -97,13 +100,13 @@ class AdaptivePool(OpDef):
 
 @register_op
 class AdaptiveAvgPool(AdaptivePool):
-    name, module = "adaptive_avgpool", "AdaptiveAvgPool2d"
-    flops = {"pycls": zero, "fvcore": numel_in, "torch": zero}
+    name, module = "adaptive_avgpool", "AdaptiveAvgPool"
+    flops = {"pycls": zero, "fvcore": adaptive_avg_pool2d_flops, "torch": zero}
 
 
 @register_op
 class AdaptiveMaxPool(AdaptivePool):
-    name, module = "adaptive_maxpool", "AdaptiveMaxPool2d"
+    name, module = "adaptive_maxpool", "AdaptiveMaxPool"
     acts = {"pycls": numel_out, "fvcore": zero}
 
 

@@ -1,12 +1,45 @@
-"""Output sizes of sliding windows (conv, pooling), per axis: shared by the ops that slide."""
+"""Sliding windows over 1, 2 or 3 spatial axes (conv, transposed conv, pooling): per-axis sizes
+and output sizes, shared by the ops that slide.
+
+A window attribute (``kernel``, ``stride``, ``padding``, ``dilation``...) is an int, the same on
+every spatial axis of whatever input the node reads, or a tuple of one size per axis (families
+write pairs for their 2D maps). :func:`per_axis` turns either into the tuple for an input's
+number of spatial axes, refusing a tuple of the wrong length.
+"""
 from __future__ import annotations
 
-from typing import Any, Tuple
+import math
+from typing import Any, Mapping, Tuple, Union
 
 from ..errors import GraphError
 from .registry import Shape, check_rank, format_shape, is_concrete
 
 Pair = Tuple[int, int]
+Sizes = Union[int, Tuple[int, ...]]     # one size for every axis, or one per axis
+SPATIAL_RANKS = (3, 4, 5)               # (N, C, L), (N, C, H, W), (N, C, D, H, W)
+WINDOW_INPUT = "a (N, C, L), (N, C, H, W) or (N, C, D, H, W) input"
+
+
+def per_axis(value: Sizes, axes: int, field: str) -> Tuple[int, ...]:
+    """``value`` as one size per spatial axis; GraphError naming ``field`` on a wrong length."""
+    if isinstance(value, int):
+        return (value,) * axes
+    if len(value) != axes:
+        raise GraphError(f"{field} {list(value)} gives {len(value)} sizes for an input with "
+                         f"{axes} spatial dims", field=field)
+    return value
+
+
+def spatial_axes(op: str, shape: Shape) -> int:
+    """The number of spatial axes of a (N, C, ...) input of a windowed op (1 to 3)."""
+    if len(shape) not in SPATIAL_RANKS:
+        check_rank(op, shape, SPATIAL_RANKS, WINDOW_INPUT)
+    return len(shape) - 2
+
+
+def volume(value: Sizes, out: Shape) -> int:
+    """The product of a window attribute over the spatial axes of ``out`` (a kernel's taps)."""
+    return value ** (len(out) - 2) if isinstance(value, int) else math.prod(value)
 
 
 def window_out(size: Any, kernel: int, stride: int, padding: int, dilation: int = 1,
@@ -27,19 +60,35 @@ def window_out(size: Any, kernel: int, stride: int, padding: int, dilation: int 
     return (size + (padding - 1)) // stride + 1
 
 
-def spatial_out(op: str, shape: Shape, kernel: Pair, stride: Pair, padding: Pair,
-                dilation: Pair = (1, 1), ceil_mode: bool = False) -> Tuple[Any, Any]:
-    """(h, w) after a window over a (1, C, H, W) map; GraphError when no position is left."""
-    if len(shape) != 4:
-        check_rank(op, shape, (4,), "a (N, C, H, W) input")
-    h = window_out(shape[2], kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
-    w = window_out(shape[3], kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
-    if (is_concrete(h) and h < 1) or (is_concrete(w) and w < 1):
+def spatial_out(op: str, shape: Shape, kernel: Sizes, stride: Sizes, padding: Sizes,
+                dilation: Sizes = 1, ceil_mode: bool = False) -> Tuple[Any, ...]:
+    """The spatial sizes after a window over a (N, C, ...) input; GraphError when no position
+    is left."""
+    axes = spatial_axes(op, shape)
+    kernel = per_axis(kernel, axes, "kernel")
+    sizes = tuple(window_out(size, k, s, p, d, ceil_mode) for size, k, s, p, d in zip(
+        shape[2:], kernel, per_axis(stride, axes, "stride"), per_axis(padding, axes, "padding"),
+        per_axis(dilation, axes, "dilation")))
+    if any(is_concrete(size) and size < 1 for size in sizes):
         raise GraphError(f"leaves no output positions (input {format_shape(shape)}, kernel "
-                         f"{kernel[0]}x{kernel[1]})", field="kernel")
-    return h, w
+                         f"{'x'.join(map(str, kernel))})", field="kernel")
+    return sizes
 
 
-def default_padding(kernel: Pair, dilation: Pair = (1, 1)) -> Pair:
-    """'Same'-style padding of an odd kernel: d * (k - 1) // 2 per axis."""
-    return (dilation[0] * (kernel[0] - 1) // 2, dilation[1] * (kernel[1] - 1) // 2)
+def default_padding(kernel: Sizes, dilation: Sizes = 1) -> Sizes:
+    """'Same'-style padding of an odd kernel: d * (k - 1) // 2 per axis (an int when both are)."""
+    if isinstance(kernel, int) and isinstance(dilation, int):
+        return dilation * (kernel - 1) // 2
+    axes = len(kernel) if not isinstance(kernel, int) else len(dilation)   # type: ignore[arg-type]
+    return tuple(d * (k - 1) // 2 for k, d in zip(per_axis(kernel, axes, "kernel"),
+                                                  per_axis(dilation, axes, "dilation")))
+
+
+def check_axes_agree(f: Any, window: Mapping[str, Sizes]) -> None:
+    """Window attributes given as lists must agree in length: a field error names the first
+    that does not (``f``: the node's fields)."""
+    lengths = {name: len(v) for name, v in window.items() if isinstance(v, tuple)}
+    if len(set(lengths.values())) > 1:
+        first = next(iter(lengths))
+        odd = next(name for name, n in lengths.items() if n != lengths[first])
+        raise f.error(odd, f"gives {lengths[odd]} sizes where {first} gives {lengths[first]}")

@@ -1,9 +1,9 @@
-"""Ops that move data without arithmetic: concat, slice, reshape, permute, transpose, channel
-shuffle and zero padding. Free in every convention.
+"""Ops that move data without arithmetic: concat, slice, reshape, permute, transpose and channel
+shuffle (padding: :mod:`netcalc.ops.pad`). Free in every convention.
 
 fvcore 0.1.5 skips ``aten::cat``, ``slice``, ``narrow``, ``split_with_sizes``, ``chunk``,
-``reshape``, ``view``, ``permute`` and ``transpose`` silently; ``aten::channel_shuffle`` and
-``aten::pad`` it reports as unsupported and counts 0. FlopCounterMode counts none of them.
+``reshape``, ``view``, ``permute`` and ``transpose`` silently; ``aten::channel_shuffle`` it
+reports as unsupported and counts 0. FlopCounterMode counts none of them.
 """
 
 import math
@@ -323,42 +323,3 @@ class ChannelShuffle(FreeTensorOp):
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), ChannelShuffleAttrs(2)
-
-
-# -- pad ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PadAttrs:
-    """F.pad's amounts, last dim first, and the fill value."""
-
-    pad: Tuple[int, ...]            # F.pad order: (left, right) of the last dim first
-    value: float = 0.0
-
-
-@register_op
-class Pad(FreeTensorOp):
-    name = "pad"
-    Attrs = PadAttrs
-
-    def parse(self, f: Any) -> PadAttrs:
-        pad = f.int_list("pad", lo=0, hi=MAX_SIZE, min_len=2, max_len=2 * MAX_DIM)
-        if len(pad) % 2:
-            raise f.error("pad", f"needs pairs (before, after) per dim, got {len(pad)} entries")
-        return PadAttrs(pad, f.float("value", 0.0, lo=-1e30, hi=1e30))
-
-    def infer_shape(self, ins: Any, a: PadAttrs) -> Any:
-        shape = list(ins[0])
-        if len(a.pad) // 2 > len(shape):
-            raise GraphError(f"pads {len(a.pad) // 2} dims of a rank-{len(shape)} input",
-                             field="pad")
-        for i in range(len(a.pad) // 2):
-            shape[-1 - i] = shape[-1 - i] + (a.pad[2 * i] + a.pad[2 * i + 1])
-        return tuple(shape)
-
-    def torch(self, ins: Any, out: Any, a: PadAttrs) -> Any:
-        import torch.nn.functional as F
-
-        return lambda x: F.pad(x, a.pad, value=a.value)
-
-    def example(self) -> Any:
-        return ((1, 4, 5, 6),), PadAttrs((1, 2, 0, 3))
-

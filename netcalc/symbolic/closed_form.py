@@ -128,7 +128,15 @@ def count_symbolic(spec: SpecLike, convention: str = "pycls", axes: str = "r") -
 def _closed_form(spec: Spec, convention: str, axes: str = "r") -> ClosedForm:
     conv = get_convention(convention)
     resolution = (H, W) if axes == "hw" else R
-    graph, sides = canonical_graph(expand_checked(spec, resolution, field_name="resolution"))
+    try:
+        graph, sides = canonical_graph(expand_checked(spec, resolution, field_name="resolution"))
+    except OutsideClosedForms as exc:
+        raise SpecError(spec.source, f"layer {exc.layer}",
+                        f"{exc.op}: closed forms cover sizes floor((r + c)/m) + q and their "
+                        "products, and a size of this layer is neither (a size scaled up by a "
+                        "transposed conv or an upsample, then strided, or TF 'same' padding of a "
+                        "window shorter than its stride); count it at concrete resolutions") \
+            from None
     report = Report(spec, conv, graph, count_graph(graph, conv))
     distinct = tuple(sorted({s.key: Side(s.m, s.c, 0, s.axis) for s in sides}.values()))
 
@@ -158,9 +166,23 @@ def canonical_graph(graph: LayerGraph) -> Tuple[LayerGraph, List[Side]]:
     def shape(dims: tuple) -> tuple:
         return tuple(canonical(d) for d in dims)
 
-    layers = tuple(node._replace(in_shapes=tuple(shape(s) for s in node.in_shapes),
-                                 shape=shape(node.shape)) for node in graph.layers)
+    def canonical_node(node: Any) -> Any:
+        try:
+            return node._replace(in_shapes=tuple(shape(s) for s in node.in_shapes),
+                                 shape=shape(node.shape))
+        except ValueError:
+            raise OutsideClosedForms(node.name, node.op) from None
+
+    layers = tuple(canonical_node(node) for node in graph.layers)
     return graph._replace(layers=layers), list(memo.values())
+
+
+class OutsideClosedForms(ValueError):
+    """A node with a size that is no polynomial in canonical sides."""
+
+    def __init__(self, layer: str, op: str):
+        super().__init__(layer)
+        self.layer, self.op = layer, op
 
 
 # -- shapes that must agree ------------------------------------------------------------------------

@@ -1,0 +1,174 @@
+"""Padding (``F.pad``, ``nn.ZeroPad2d``, ``nn.ReflectionPad2d``, ``nn.ReplicationPad2d``,
+circular padding, and a conv's ``padding_mode``): fixed amounts, or TensorFlow's "same" padding
+computed from the input size (timm's ``tf_`` models pad each conv and pool that way).
+
+Free in every convention: fvcore 0.1.5 reports ``aten::pad`` as an unsupported operator (0) and
+skips ``aten::constant_pad_nd`` silently; FlopCounterMode has no formula for either.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Optional, Tuple
+
+from ..errors import GraphError
+from .conv import MAX_KERNEL
+from .registry import format_shape, is_concrete, register_op
+from .spatial import Sizes, check_axes_agree, per_axis, spatial_axes
+from .tensor import MAX_DIM, MAX_SIZE, FreeTensorOp
+
+MODES = ("constant", "reflect", "replicate", "circular")
+MAX_VALUE = 1e30
+
+
+@dataclass(frozen=True)
+class SamePadding:
+    """TensorFlow's "same" padding for a window: the input is padded so that the window, with
+    no padding of its own, gives ``ceil(size / stride)`` positions; the odd unit goes after."""
+
+    kernel: Sizes
+    stride: Sizes = 1
+    dilation: Sizes = 1
+
+
+@dataclass(frozen=True)
+class PadAttrs:
+    """F.pad's amounts (last dim first) or "same" padding of the spatial axes; mode and fill."""
+
+    pad: Tuple[int, ...] = ()           # F.pad order: (before, after) of the last dim first
+    value: float = 0.0                  # constant mode only
+    mode: str = "constant"
+    same: Optional[SamePadding] = None  # given: the amounts follow the input size
+
+
+def same_total(size: Any, kernel: int, stride: int, dilation: int) -> Any:
+    """TF's total padding of one axis, ``max((ceil(size/s) - 1)*s + d(k-1) + 1 - size, 0)``.
+
+    Without the ``max``: ``extent - s + r`` with ``r = (-size) mod s``, never negative when the
+    window's extent reaches the stride. A shorter window pads ``max(r - t, 0)``, ``t = s -
+    extent``, written without a comparison as ``(r - t) * ((r + extent) // s)`` (the second
+    factor is 1 exactly when ``r >= t``), so that sympy and numpy sizes stay exact too.
+    """
+    extent = dilation * (kernel - 1) + 1
+    if extent <= 1:
+        return 0
+    rest = stride * ((size + (stride - 1)) // stride) - size      # (-size) mod stride
+    if extent >= stride:
+        return rest + (extent - stride)
+    return (rest - (stride - extent)) * ((rest + extent) // stride)
+
+
+def same_pads(spatial: Tuple[Any, ...], same: SamePadding) -> Tuple[Any, ...]:
+    """F.pad's amounts for ``same`` over ``spatial`` sizes: (before, after) of the last axis
+    first, the odd unit after (TF's and timm's ``pad_same``)."""
+    axes = len(spatial)
+    totals = [same_total(size, k, s, d) for size, k, s, d in zip(
+        spatial, per_axis(same.kernel, axes, "pad.kernel"),
+        per_axis(same.stride, axes, "pad.stride"), per_axis(same.dilation, axes, "pad.dilation"))]
+    pads: Tuple[Any, ...] = ()
+    for total in reversed(totals):
+        pads += (total // 2, total - total // 2)
+    return pads
+
+
+@register_op
+class Pad(FreeTensorOp):
+    name = "pad"
+    Attrs = PadAttrs
+
+    def parse(self, f: Any) -> PadAttrs:
+        mode = f.str("mode", "constant", choices=MODES)
+        value = self._value(f, mode)
+        if isinstance(f.value("pad"), dict):
+            return PadAttrs(value=value, mode=mode, same=self._same(f.mapping("pad")))
+        pad = f.int_list("pad", lo=0, hi=MAX_SIZE, min_len=2, max_len=2 * MAX_DIM)
+        if len(pad) % 2:
+            raise f.error("pad", f"needs pairs (before, after) per dim, got {len(pad)} entries")
+        return PadAttrs(pad, value, mode)
+
+    @staticmethod
+    def _value(f: Any, mode: str) -> float:
+        """The fill of constant padding: a number, or -inf/inf (timm pads max pools with -inf)."""
+        if not f.has("value"):
+            return 0.0
+        if mode != "constant":
+            raise f.error("value", f"applies to constant padding only, not {mode}")
+        value = f.value("value")
+        if isinstance(value, float) and math.isinf(value):
+            return value
+        return f.float("value", lo=-MAX_VALUE, hi=MAX_VALUE)
+
+    @staticmethod
+    def _same(f: Any) -> SamePadding:
+        f.str("mode", choices=("same",))
+        window = {"kernel": f.per_axis("kernel", lo=1, hi=MAX_KERNEL),
+                  "stride": f.per_axis("stride", 1, lo=1, hi=MAX_KERNEL),
+                  "dilation": f.per_axis("dilation", 1, lo=1, hi=MAX_KERNEL)}
+        check_axes_agree(f, window)
+        f.finish()
+        return SamePadding(**window)
+
+    def pads(self, shape: Any, a: PadAttrs) -> Tuple[Any, ...]:
+        """F.pad's amounts for an input of ``shape`` (computed from it under "same")."""
+        if a.same is None:
+            return a.pad
+        return same_pads(tuple(shape[2:spatial_axes(self.name, shape) + 2]), a.same)
+
+    def infer_shape(self, ins: Any, a: PadAttrs) -> Any:
+        shape = list(ins[0])
+        pads = self.pads(ins[0], a)
+        dims = len(pads) // 2
+        if dims > len(shape):
+            raise GraphError(f"pads {dims} dims of a rank-{len(shape)} input", field="pad")
+        if a.mode != "constant":
+            self._check_mode(shape, pads, a.mode)
+        for i in range(dims):
+            shape[-1 - i] = shape[-1 - i] + (pads[2 * i] + pads[2 * i + 1])
+        return tuple(shape)
+
+    @staticmethod
+    def _check_mode(shape: list, pads: Tuple[Any, ...], mode: str) -> None:
+        """torch's limits on reflect, replicate and circular padding."""
+        dims = len(pads) // 2
+        if not dims + 1 <= len(shape) <= dims + 2 or dims > 3:
+            raise GraphError(f"{mode} padding of {dims} dims needs an input of rank {dims + 1} "
+                             f"or {dims + 2}, got {format_shape(shape)}", field="mode")
+        for i in range(dims):
+            size = shape[-1 - i]
+            for pad in pads[2 * i:2 * i + 2]:
+                if is_concrete(size) and is_concrete(pad) and _too_wide(mode, pad, size):
+                    raise GraphError(f"{mode} padding {pad} does not fit dim {len(shape) - 1 - i}"
+                                     f" of size {size} (torch needs it {_LIMIT[mode]})",
+                                     field="pad")
+
+    def conditions(self, ins: Any, out: Any, a: PadAttrs) -> Any:
+        """Reflect and circular padding of a resolution-dependent dim need it wide enough."""
+        if a.mode not in _LIMIT or a.same is not None:
+            return ()
+        pads, conditions = a.pad, []
+        for i in range(len(pads) // 2):
+            size = ins[0][-1 - i]
+            least = max(pads[2 * i], pads[2 * i + 1]) + int(a.mode == "reflect")
+            if not is_concrete(size) and least > 1:
+                import sympy    # only closed forms have symbolic sizes
+
+                conditions.append((sympy.Min(size, least), least))
+        return tuple(conditions)
+
+    def torch(self, ins: Any, out: Any, a: PadAttrs) -> Any:
+        import torch.nn.functional as F
+
+        fill = {"value": a.value} if a.mode == "constant" else {}
+        if a.same is None:
+            return lambda x: F.pad(x, a.pad, a.mode, **fill)
+        return lambda x: F.pad(x, self.pads(tuple(x.shape), a), a.mode, **fill)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), PadAttrs((1, 2, 0, 3))
+
+
+_LIMIT = {"reflect": "shorter than the dim", "circular": "at most the dim"}
+
+
+def _too_wide(mode: str, pad: int, size: int) -> bool:
+    return pad >= size if mode == "reflect" else mode == "circular" and pad > size
