@@ -14,7 +14,7 @@ from typing import Any, Optional, Tuple
 from ..errors import GraphError
 from .conv import MAX_KERNEL
 from .registry import format_shape, is_concrete, register_op
-from .spatial import Sizes, check_axes_agree, per_axis, spatial_axes
+from .spatial import Sizes, check_axes_agree, per_axis, plural, spatial_axes
 from .tensor import MAX_DIM, MAX_SIZE, FreeTensorOp
 
 MODES = ("constant", "reflect", "replicate", "circular")
@@ -131,8 +131,8 @@ class Pad(FreeTensorOp):
         """torch's limits on reflect, replicate and circular padding."""
         dims = len(pads) // 2
         if not dims + 1 <= len(shape) <= dims + 2 or dims > 3:
-            raise GraphError(f"{mode} padding of {dims} dims needs an input of rank {dims + 1} "
-                             f"or {dims + 2}, got {format_shape(shape)}", field="mode")
+            raise GraphError(f"{mode} padding of {plural(dims, 'dim')} needs an input of rank "
+                             f"{dims + 1} or {dims + 2}, got {format_shape(shape)}", field="mode")
         for i in range(dims):
             size = shape[-1 - i]
             for pad in pads[2 * i:2 * i + 2]:

@@ -25,9 +25,13 @@ def per_axis(value: Sizes, axes: int, field: str) -> Tuple[int, ...]:
     if isinstance(value, int):
         return (value,) * axes
     if len(value) != axes:
-        raise GraphError(f"{field} {list(value)} gives {len(value)} sizes for an input with "
-                         f"{axes} spatial dims", field=field)
+        raise GraphError(f"{field.rsplit('.', 1)[-1]} {list(value)} gives {len(value)} sizes "
+                         f"for an input with {plural(axes, 'spatial dim')}", field=field)
     return value
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def spatial_axes(op: str, shape: Shape) -> int:
