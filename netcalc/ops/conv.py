@@ -3,15 +3,21 @@ and transposed convolution (``nn.ConvTranspose1d/2d/3d``).
 
 The number of spatial axes is the input's: (N, C, L), (N, C, H, W) or (N, C, D, H, W). Window
 attributes are one int for every axis or a list of one per axis (:mod:`netcalc.ops.spatial`).
+
+``Conv2d(padding='same')`` (or ``'valid'``) runs ``aten::_convolution_mode`` in TorchScript,
+which fvcore 0.1.5 has no handle for: fvcore counts it 0. Such a conv records
+``string_padding: true``, its fvcore flops are 0 as fvcore's, and the import notes the flops
+fvcore leaves out; pycls and torch count it as any conv.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any, Dict, List, Optional
 
 from ..errors import GraphError
+from .aten import AtenCall, Node, NotModelled, compact
 from .registry import OpDef, is_concrete, numel_out, register_op
 from .spatial import (Sizes, check_axes_agree, default_padding, per_axis, spatial_axes,
                       spatial_out, volume)
@@ -29,6 +35,7 @@ class ConvAttrs:
     dilation: Sizes = 1
     groups: int = 1
     bias: bool = False
+    string_padding: bool = False     # padding='same'/'valid' by name: fvcore's blind spot
 
 
 @lru_cache(maxsize=4096)
@@ -54,6 +61,11 @@ def _check_groups(shape: Any, a: Any) -> None:
                          "channels", field="groups")
 
 
+def _fvcore_conv(ins: Any, out: Any, a: ConvAttrs) -> Any:
+    """fvcore's conv handle, which never sees a conv padded 'same' or 'valid' by name."""
+    return conv_macs(ins, out, a) * (1 - int(a.string_padding))
+
+
 def _window(a: Any) -> dict:
     return {name: getattr(a, name) for name in ("kernel", "stride", "padding", "dilation")}
 
@@ -70,10 +82,76 @@ def conv_flops(macs: Any) -> dict:
             "fvcore": macs, "torch": lambda ins, out, a: 2 * macs(ins, out, a)}
 
 
+# -- import from ATen ------------------------------------------------------------------------------
+def per_axis_arg(value: Any, axes: int) -> List[int]:
+    """A window argument of an ATen call as one int per axis (torch repeats a single value)."""
+    values = [int(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+    return values * axes if len(values) == 1 else values
+
+
+def _optional_attrs(call: AtenCall, axes: int, defaults: Dict[str, int]) -> Dict[str, Any]:
+    """The call's window arguments that differ from their defaults, written compactly."""
+    attrs: Dict[str, Any] = {}
+    for name, default in defaults.items():
+        value = per_axis_arg(call.arg(name, default), axes)
+        if value != [default] * axes:
+            attrs[name] = compact(value)
+    return attrs
+
+
+def conv_from_aten(call: AtenCall) -> Any:
+    """``aten.conv1d/2d/3d`` (padding by numbers or by name) and ``aten.convolution`` (also
+    transposed): the weight's shape gives out channels and kernel. 'same' padding that puts its
+    odd unit after (an even kernel) is a ``pad`` node, then the conv unpadded."""
+    if call.arg("transposed", False):
+        return conv_transpose_from_aten(call)
+    weight = call.param("weight")
+    axes = len(weight.shape) - 2
+    if not 1 <= axes <= 3:
+        raise NotModelled(f"a {axes}-d convolution (conv handles 1-d to 3-d)")
+    kernel = [int(k) for k in weight.shape[2:]]
+    attrs: Dict[str, Any] = {"out": int(weight.shape[0]), "kernel": compact(kernel),
+                             "stride": compact(per_axis_arg(call.arg("stride", 1), axes))}
+    attrs.update(_optional_attrs(call, axes, {"dilation": 1, "groups": 1}))
+    if call.param("bias", optional=True) is not None:
+        attrs["bias"] = True
+    padding = call.arg("padding", 0)
+    if not isinstance(padding, str):
+        return Node({**attrs, "padding": compact(per_axis_arg(padding, axes))})
+    attrs["string_padding"] = True
+    dilation = per_axis_arg(call.arg("dilation", 1), axes)
+    totals = [d * (k - 1) for k, d in zip(kernel, dilation)] if padding == "same" else [0] * axes
+    if not any(t % 2 for t in totals):
+        return Node({**attrs, "padding": compact([t // 2 for t in totals])})
+    pads: List[int] = []
+    for total in reversed(totals):      # F.pad order: the last axis first, the odd unit after
+        pads += [total // 2, total - total // 2]
+    return [Node({"pad": pads}, op="pad"), Node({**attrs, "padding": 0})]
+
+
+def conv_transpose_from_aten(call: AtenCall) -> Node:
+    """``aten.conv_transpose1d/2d/3d`` and a transposed ``aten.convolution``: the weight is
+    (C_in, C_out / groups, kernel...)."""
+    weight = call.param("weight")
+    axes = len(weight.shape) - 2
+    if not 1 <= axes <= 3:
+        raise NotModelled(f"a {axes}-d transposed convolution (1-d to 3-d are modelled)")
+    groups = int(call.arg("groups", 1))
+    attrs: Dict[str, Any] = {"out": int(weight.shape[1]) * groups,
+                             "kernel": compact([int(k) for k in weight.shape[2:]])}
+    attrs.update(_optional_attrs(call, axes, {"stride": 1, "padding": 0, "output_padding": 0,
+                                              "dilation": 1, "groups": 1}))
+    if call.param("bias", optional=True) is not None:
+        attrs["bias"] = True
+    return Node(attrs)
+
+
 @register_op
 class Conv(OpDef):
     name = "conv"
     Attrs = ConvAttrs
+    aten = {packet: conv_from_aten for packet in ("conv1d", "conv2d", "conv3d", "convolution",
+                                                  "_convolution")}
 
     def parse(self, f: Any) -> ConvAttrs:
         common = _parse_common(f)
@@ -81,7 +159,7 @@ class Conv(OpDef):
                                                                   common["dilation"]),
                                        lo=0, hi=MAX_KERNEL * MAX_KERNEL)
         check_axes_agree(f, {k: common[k] for k in ("kernel", "stride", "padding", "dilation")})
-        return ConvAttrs(**common)
+        return ConvAttrs(**common, string_padding=f.bool("string_padding", False))
 
     def infer_shape(self, ins: Any, a: ConvAttrs) -> Any:
         shape = ins[0]
@@ -92,15 +170,18 @@ class Conv(OpDef):
     # weights: taps * (C_in / groups) * C_out, the same as taps * C_in * (C_out / groups)
     params = staticmethod(lambda ins, out, a: volume(a.kernel, out) * (ins[0][1] // a.groups)
                           * out[1] + out[1] * int(a.bias))
-    flops = conv_flops(conv_macs)
+    flops = {**conv_flops(conv_macs), "fvcore": _fvcore_conv}
     acts = {"pycls": numel_out}
 
     def torch(self, ins: Any, out: Any, a: ConvAttrs) -> Any:
         from torch import nn
 
-        module = getattr(nn, f"Conv{len(ins[0]) - 2}d")
-        return module(ins[0][1], a.out, a.kernel, a.stride, a.padding, a.dilation,
-                      groups=a.groups, bias=a.bias)
+        axes = len(ins[0]) - 2
+        padding: Any = a.padding
+        if a.string_padding:    # by name again: 'valid' is padding 0, 'same' keeps the size
+            padding = "valid" if set(per_axis(a.padding, axes, "padding")) == {0} else "same"
+        return getattr(nn, f"Conv{axes}d")(ins[0][1], a.out, a.kernel, a.stride, padding,
+                                           a.dilation, groups=a.groups, bias=a.bias)
 
     def example(self) -> Any:
         return ((1, 4, 9, 7),), ConvAttrs(6, (3, 2), (2, 1), (1, 0), (1, 2), 2, True)
@@ -160,6 +241,8 @@ class ConvTranspose(Conv):
 
     # pycls has no transposed conv: netcalc's pycls prices it as its convs (bias once per channel)
     flops = conv_flops(conv_transpose_macs)
+    aten = {packet: conv_transpose_from_aten
+            for packet in ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")}
 
     def torch(self, ins: Any, out: Any, a: ConvTransposeAttrs) -> Any:
         from torch import nn

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
+from .aten import AtenCall, Node, NotModelled, follows_input
 from .conv import MAX_KERNEL
 from .registry import format_shape, is_concrete, register_op
 from .spatial import Sizes, check_axes_agree, per_axis, plural, spatial_axes
 from .tensor import MAX_DIM, MAX_SIZE, FreeTensorOp
 
 MODES = ("constant", "reflect", "replicate", "circular")
+KERNEL_MODES = {"reflection": "reflect", "replication": "replicate"}    # aten.<kernel>_pad2d
 MAX_VALUE = 1e30
 
 
@@ -71,10 +73,31 @@ def same_pads(spatial: Tuple[Any, ...], same: SamePadding) -> Tuple[Any, ...]:
     return pads
 
 
+def pad_from_aten(call: AtenCall) -> Node:
+    """``aten.pad`` (any mode), ``aten.constant_pad_nd`` and the reflection and replication
+    kernels by constant, non-negative amounts."""
+    amounts = call.arg("pad") or call.arg("padding")
+    if any(follows_input(p) for p in amounts):
+        raise NotModelled("padding by amounts that follow the input size (TF 'same' padding is "
+                          "written by hand as pad: {mode: same, ...})")
+    if any(int(p) < 0 for p in amounts):
+        raise NotModelled("padding by negative amounts (cropping)")
+    attrs: dict = {"pad": [int(p) for p in amounts]}
+    mode = KERNEL_MODES.get(call.op.split("_pad")[0], call.arg("mode", "constant"))
+    if mode != "constant":
+        attrs["mode"] = mode
+    elif float(call.arg("value", 0.0) or 0.0):
+        attrs["value"] = float(call.arg("value"))
+    return Node(attrs)
+
+
 @register_op
 class Pad(FreeTensorOp):
     name = "pad"
     Attrs = PadAttrs
+    aten = {"constant_pad_nd": pad_from_aten, "pad": pad_from_aten,
+            **{f"{kernel}_pad{axes}d": pad_from_aten for kernel in KERNEL_MODES
+               for axes in (1, 2, 3)}}
 
     def parse(self, f: Any) -> PadAttrs:
         mode = f.str("mode", "constant", choices=MODES)

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from ..errors import GraphError
 from .conv import MAX_KERNEL
+from .aten import AtenCall, Node, NotModelled, Parts, compact
 from .registry import OpDef, numel_out, register_op, zero
 from .simple import AttributelessOp, NoAttrs
 from .spatial import (Sizes, check_axes_agree, default_padding, per_axis, spatial_axes,
@@ -39,6 +40,23 @@ def adaptive_avg_pool2d_flops(ins: Any, out: Any, a: Any) -> Any:
     """fvcore's one handle for pooling, ``aten::adaptive_avg_pool2d``: one flop per input
     element; its 1D and 3D twins have none (0)."""
     return math.prod(ins[0]) * int(len(ins[0]) == 4)
+
+
+def pool_from_aten(call: AtenCall) -> Any:
+    """``aten.max_pool1d/2d/3d``, their ``_with_indices`` forms (the indices are not modelled)
+    and ``avg_pool1d/2d/3d``; an empty stride is the kernel, as in torch."""
+    if call.arg("divisor_override") is not None:
+        raise NotModelled("avg_pool2d(divisor_override=...)")
+    kernel = call.arg("kernel_size")
+    attrs = {"kernel": compact(kernel), "stride": compact(call.arg("stride") or kernel),
+             "padding": compact(call.arg("padding", 0))}
+    if compact(call.arg("dilation", 1)) != 1:
+        attrs["dilation"] = compact(call.arg("dilation"))
+    if call.arg("ceil_mode", False):
+        attrs["ceil_mode"] = True
+    if not call.arg("count_include_pad", True):
+        attrs["count_include_pad"] = False
+    return Parts((Node(attrs), None)) if len(call.outputs) == 2 else Node(attrs)
 
 
 class Pool(OpDef):
@@ -80,6 +98,8 @@ class MaxPool(Pool):
     name = "maxpool"
     # pycls counts max-pool outputs as activations; fvcore does not
     acts = {"pycls": numel_out, "fvcore": zero}
+    aten = {f"max_pool{axes}d{indices}": pool_from_aten
+            for axes in (1, 2, 3) for indices in ("", "_with_indices")}
 
     def torch(self, ins: Any, out: Any, a: PoolAttrs) -> Any:
         from torch import nn
@@ -91,6 +111,7 @@ class MaxPool(Pool):
 @register_op
 class AvgPool(Pool):
     name = "avgpool"
+    aten = {f"avg_pool{axes}d": pool_from_aten for axes in (1, 2, 3)}
 
     def torch(self, ins: Any, out: Any, a: PoolAttrs) -> Any:
         from torch import nn
