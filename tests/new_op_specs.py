@@ -12,7 +12,11 @@ NEW_OPS = ("hardswish", "hardsigmoid", "gelu", "tanh", "softmax", "leaky_relu", 
            "mish", "softplus", "sub", "div", "concat", "slice", "reshape", "permute", "transpose",
            "channel_shuffle", "mean", "adaptive_avgpool", "adaptive_maxpool", "upsample",
            "matmul", "pad", "layer_norm", "group_norm", "param_mul", "param_add",
-           "conv_transpose")
+           "conv_transpose", "instance_norm", "stack", "flip", "sum", "amax", "amin", "abs", "neg",
+           "sqrt", "rsqrt", "exp", "log", "pow")
+# ops checked inside another op's case (one graph for all elementwise math)
+CASE_OF = {op: "elementwise_math" for op in ("abs", "neg", "sqrt", "rsqrt", "exp", "log", "pow")}
+CASE_OF.update({"amax": "reductions", "amin": "reductions", "sum": "reductions"})
 
 
 def conv(out, **kw):
@@ -141,6 +145,23 @@ CASES = {
                                                     "stride": 3}},
                               conv(4, kernel=[2, 1], stride=3, padding=0)],
 }
+CASES.update({
+    "instance_norm": [conv(8), {"op": "instance_norm"},
+                      {"op": "instance_norm", "affine": True, "track_running_stats": True},
+                      conv(4)],
+    "stack": [conv(8, name="a"), conv(8, name="b", input="input"),
+              {"op": "stack", "inputs": ["a", "b", "a"], "dim": 2},
+              {"op": "reshape", "shape": ["d0", 24, "d3", "d4"]}, conv(4),
+              {"op": "stack", "inputs": ["a"], "dim": -1}],
+    "reductions": [conv(8, name="a"), {"op": "sum", "dim": [2], "keepdim": True}, conv(4, kernel=1),
+                   {"op": "amax", "input": "a", "dim": 1, "keepdim": True}, conv(4),
+                   {"op": "amin", "dim": [-1, 2], "keepdim": True}, conv(4, kernel=1),
+                   {"op": "sum", "dim": -1}],
+    "flip": [conv(8), {"op": "flip", "dims": [1, -1]}, conv(4)],
+    "elementwise_math": [conv(8), {"op": "abs"}, {"op": "neg"}, {"op": "exp"}, {"op": "sqrt"},
+                         {"op": "rsqrt"}, {"op": "log"}, {"op": "pow"},
+                         {"op": "pow", "exponent": -0.5}, conv(4)],
+})
 OUTSIDE_CLOSED_FORMS = {"same_pad_short_window": "pad_1"}   # case: the layer refused
 
 

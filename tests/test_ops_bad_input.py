@@ -7,7 +7,7 @@ import pytest
 import netcalc
 
 from conftest import run_cli
-from new_op_specs import CASES, NEW_OPS, conv
+from new_op_specs import CASE_OF, CASES, NEW_OPS, conv
 
 
 BAD = {
@@ -108,6 +108,17 @@ BAD = {
     "pad_same_typo": ([conv(8), {"op": "pad", "pad": {"mode": "same", "kernel": 3,
                                                       "strides": 2}}],
                       "layers[1].pad.strides", ""),
+    "instance_norm_one_position": ([conv(8), {"op": "gap"}, {"op": "instance_norm",
+                                                             "name": "in"}],
+                                   "layers[2].input", "in"),
+    "stack_mismatch": ([conv(8, name="a"), conv(4, name="b"),
+                        {"op": "stack", "inputs": ["a", "b"], "name": "st"}],
+                       "layers[2].inputs", "st"),
+    "stack_dim": ([conv(8), {"op": "stack", "dim": 5, "name": "st"}], "layers[1].dim", "st"),
+    "flip_twice": ([conv(8), {"op": "flip", "dims": [3, -1], "name": "f"}], "layers[1].dims",
+                   "f"),
+    "sum_dim": ([conv(8), {"op": "sum", "dim": [1, 4], "name": "s"}], "layers[1].dim", "s"),
+    "pow_exponent": ([conv(8), {"op": "pow", "exponent": "two"}], "layers[1].exponent", ""),
     "pad_same_axes": ([conv(8), {"op": "pad", "pad": {"mode": "same", "kernel": [3, 3, 3]},
                                  "name": "p"}], "layers[1].pad.kernel", "p"),
 }
@@ -143,7 +154,7 @@ def test_bad_input_on_the_command_line_is_exit_2_one_line(case, tmp_path):
 @pytest.mark.parametrize("op", NEW_OPS)
 def test_unknown_attribute_of_each_new_op_is_named(op):
     """A typo in any new op's attributes is an error on that field, never silently ignored."""
-    layers = [dict(layer) for layer in CASES[op]]
+    layers = [dict(layer) for layer in CASES[CASE_OF.get(op, op)]]
     index = next(i for i, layer in enumerate(layers) if layer["op"] == op)
     layers[index]["negative_slop"] = 1
     with pytest.raises(netcalc.SpecError, match=rf"layers\[{index}\]\.negative_slop: unknown field"):

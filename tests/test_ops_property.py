@@ -205,6 +205,35 @@ def mean(draw, nodes):
     return [{"op": "mean", "input": x[0], "dim": dims, "keepdim": draw(st.booleans())}]
 
 
+def reduction(op):
+    def propose(draw, nodes):
+        x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+        dims = draw(st.lists(st.integers(1, len(x[1]) - 1), min_size=1, max_size=2, unique=True))
+        return [{"op": op, "input": x[0], "dim": dims, "keepdim": draw(st.booleans())}]
+    return propose
+
+
+def stack(draw, nodes):
+    x = _operand(draw, nodes)
+    same = [n for n in nodes if n[1] == x[1]]
+    picked = draw(st.lists(st.sampled_from(same), min_size=0, max_size=2))
+    return [{"op": "stack", "inputs": [x[0]] + [n[0] for n in picked],
+             "dim": draw(st.integers(-len(x[1]) - 1, len(x[1])))}]
+
+
+def flip(draw, nodes):
+    x = _operand(draw, nodes)
+    dims = draw(st.lists(st.integers(0, len(x[1]) - 1), min_size=1, max_size=2, unique=True))
+    return [{"op": "flip", "input": x[0], "dims": dims}]
+
+
+def instance_norm(draw, nodes):
+    x = _operand(draw, nodes, _windowed)
+    return [] if x is None else [{"op": "instance_norm", "input": x[0],
+                                  "affine": draw(st.booleans()),
+                                  "track_running_stats": draw(st.booleans())}]
+
+
 def upsample(draw, nodes):
     x = _operand(draw, nodes, _rank4)
     if x is None:
@@ -304,6 +333,10 @@ PROPOSALS = {
     "adaptive_avgpool": windowed("adaptive_avgpool", output_size=st.integers(1, 4)),
     "adaptive_maxpool": windowed("adaptive_maxpool", output_size=st.integers(1, 4)),
     "upsample": upsample, "matmul": matmul, "layer_norm": layer_norm, "group_norm": group_norm,
+    "instance_norm": instance_norm, "stack": stack, "flip": flip,
+    **{op: reduction(op) for op in ("sum", "amax", "amin")},
+    **{op: unary(op) for op in ("abs", "neg", "sqrt", "rsqrt", "exp", "log")},
+    "pow": unary("pow", exponent=st.sampled_from([2, 0.5, -1.0])),
 }
 
 
@@ -353,7 +386,14 @@ def test_drawn_graphs_match_the_tools(spec):
     check_drawn(spec)
 
 
-@pytest.mark.parametrize("op", sorted(PROPOSALS))
+# ops the fast tier checks against torch's own modules (tests/test_ops_torch_modules.py) and in
+# hand-written graphs (tests/test_ops_new.py): their drawn graph runs in the slow tier
+SLOW_EACH = ("conv_transpose", "instance_norm", "stack", "flip", "sum", "amax", "amin", "abs",
+             "neg", "sqrt", "rsqrt", "exp", "log", "pow")
+
+
+@pytest.mark.parametrize("op", [pytest.param(op, marks=pytest.mark.slow) if op in SLOW_EACH
+                                else op for op in sorted(PROPOSALS)])
 def test_a_drawn_graph_with_each_op_matches_the_tools(op):
     """The first drawn graph that holds ``op`` (so every op is checked in a random context)."""
     spec = find(graphs(), lambda drawn: any(layer["op"] == op for layer in drawn["layers"]),

@@ -1,9 +1,10 @@
-"""Layer norm (channels-last, or channels-first over dim 1 of a map) and group norm.
+"""Layer norm (channels-last, or channels-first over dim 1 of a map), group norm and instance
+norm.
 
-fvcore 0.1.5 counts ``aten::layer_norm`` and ``aten::group_norm`` as 5 flops per input element
-with an affine transform and 4 without; FlopCounterMode counts nothing. pycls counts no flops for
-its norms (``norm2d_cx``, ``layernorm_cx``: parameters only), and netcalc's pycls does the same for
-group norm.
+fvcore 0.1.5 counts ``aten::layer_norm``, ``aten::group_norm`` and ``aten::instance_norm`` as 5
+flops per input element with an affine transform and 4 without; FlopCounterMode counts nothing.
+pycls counts no flops for its norms (``norm2d_cx``, ``layernorm_cx``: parameters only), and
+netcalc's pycls does the same for group and instance norm.
 """
 
 import math
@@ -13,6 +14,7 @@ from typing import Any, Tuple
 from ..errors import GraphError
 from .aten import AtenCall, Node, NotModelled
 from .registry import OpDef, format_shape, is_concrete, register_op, zero
+from .spatial import spatial_axes
 
 MAX_SIZE = 1 << 20
 
@@ -159,3 +161,61 @@ class GroupNorm(OpDef):
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), GroupNormAttrs(2)
+
+
+def instance_norm_from_aten(call: AtenCall) -> Node:
+    """``aten.instance_norm``: running statistics in use (``use_input_stats`` false, eval with
+    ``track_running_stats``) are buffers; a norm that normalises by its input's own statistics
+    is counted the same either way."""
+    attrs: dict = {}
+    if _affine(call):
+        attrs["affine"] = True
+    if not call.arg("use_input_stats", True):
+        attrs["track_running_stats"] = True
+    return Node(attrs)
+
+
+@dataclass(frozen=True)
+class InstanceNormAttrs:
+    """torch's defaults: no affine transform, statistics of each input."""
+
+    affine: bool = False
+    track_running_stats: bool = False
+    eps: float = 1e-5
+
+
+@register_op
+class InstanceNorm(OpDef):
+    """``nn.InstanceNorm1d/2d/3d``: each channel of each sample normalised over its spatial
+    positions (in eval, by running statistics when it tracks them)."""
+
+    name = "instance_norm"
+    Attrs = InstanceNormAttrs
+    aten = {"instance_norm": instance_norm_from_aten}
+
+    def parse(self, f: Any) -> InstanceNormAttrs:
+        return InstanceNormAttrs(f.bool("affine", False), f.bool("track_running_stats", False),
+                                 f.float("eps", 1e-5, lo=0.0, hi=1.0))
+
+    def infer_shape(self, ins: Any, a: InstanceNormAttrs) -> Any:
+        shape = ins[0]
+        spatial_axes(self.name, shape)
+        positions = math.prod(shape[2:])
+        if not a.track_running_stats and is_concrete(positions) and positions < 2:
+            raise GraphError(f"normalises one value per channel of {format_shape(shape)}, which "
+                             "torch refuses (it needs more than one position, or "
+                             "track_running_stats)", field="input")
+        return shape
+
+    params = staticmethod(lambda ins, out, a: 2 * ins[0][1] * int(a.affine))
+    flops = {"pycls": zero, "fvcore": _norm_flops, "torch": zero}
+    acts = {"pycls": zero}
+
+    def torch(self, ins: Any, out: Any, a: InstanceNormAttrs) -> Any:
+        from torch import nn
+
+        module = getattr(nn, f"InstanceNorm{len(ins[0]) - 2}d")
+        return module(ins[0][1], a.eps, affine=a.affine, track_running_stats=a.track_running_stats)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), InstanceNormAttrs(affine=True)

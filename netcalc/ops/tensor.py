@@ -424,3 +424,85 @@ class ChannelShuffle(FreeTensorOp):
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), ChannelShuffleAttrs(2)
+
+
+# -- stack --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StackAttrs:
+    """The new dim's place in the output (torch's default: 0)."""
+
+    dim: int = 0
+
+
+def stack_from_aten(call: AtenCall) -> Node:
+    tensors = tuple(call.arg("tensors"))
+    if not all(t.is_data for t in tensors):
+        raise NotModelled("stack of a tensor that is not computed from the input")
+    dim = int(call.arg("dim", 0))
+    return Node({} if dim == 0 else {"dim": dim}, inputs=tensors)
+
+
+@register_op
+class Stack(FreeTensorOp):
+    """``torch.stack``: operands of one shape joined along a new dim."""
+
+    name = "stack"
+    Attrs = StackAttrs
+    arity = (1, None)
+    aten = {"stack": stack_from_aten}
+
+    def parse(self, f: Any) -> StackAttrs:
+        return StackAttrs(f.int("dim", 0, lo=-MAX_DIM - 1, hi=MAX_DIM))
+
+    def infer_shape(self, ins: Any, a: StackAttrs) -> Any:
+        first = ins[0]
+        for i, shape in enumerate(ins[1:], 1):
+            if len(shape) != len(first) or any(map(_unequal, first, shape)):
+                raise GraphError(f"inputs[{i}] has shape {format_shape(shape)}, not the shape "
+                                 f"{format_shape(first)} of inputs[0]", field="inputs")
+        dim = normalise_dim(a.dim, len(first) + 1)
+        return tuple(first[:dim]) + (len(ins),) + tuple(first[dim:])
+
+    def conditions(self, ins: Any, out: Any, a: StackAttrs) -> Any:
+        return tuple((x, y) for shape in ins[1:] for x, y in zip(ins[0], shape) if x != y)
+
+    def torch(self, ins: Any, out: Any, a: StackAttrs) -> Any:
+        import torch
+
+        return lambda *xs: torch.stack(xs, a.dim)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6), (1, 4, 5, 6)), StackAttrs(-1)
+
+
+# -- flip ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FlipAttrs:
+    """The dims reversed."""
+
+    dims: Tuple[int, ...]
+
+
+@register_op
+class Flip(FreeTensorOp):
+    """``torch.flip``: the order of the elements along ``dims`` reversed."""
+
+    name = "flip"
+    Attrs = FlipAttrs
+    aten = {"flip": lambda call: Node({"dims": [int(d) for d in call.arg("dims")]})}
+
+    def parse(self, f: Any) -> FlipAttrs:
+        return FlipAttrs(f.int_list("dims", lo=-MAX_DIM, hi=MAX_DIM - 1, min_len=1,
+                                    max_len=MAX_DIM))
+
+    def infer_shape(self, ins: Any, a: FlipAttrs) -> Any:
+        dims = [normalise_dim(d, len(ins[0]), "dims") for d in a.dims]
+        if len(set(dims)) != len(dims):
+            raise GraphError(f"dims {list(a.dims)} names a dim twice", field="dims")
+        return ins[0]
+
+    def torch(self, ins: Any, out: Any, a: FlipAttrs) -> Any:
+        return lambda x: x.flip(a.dims)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), FlipAttrs((1, -1))

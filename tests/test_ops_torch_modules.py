@@ -1,4 +1,6 @@
-"""Windows over 1, 2 or 3 axes, transposed convs and every padding, against torch's own modules.
+"""The ops a sweep of torch's and timm's models needs (windows over 1, 2 or 3 axes, transposed
+convs, every padding, instance norm, stack, reductions, elementwise math) against torch's own
+modules.
 
 Each row is a module torch (or timm) defines, not one netcalc built, traced as users call the
 tools: fvcore 0.1.5 with autograd on, FlopCounterMode, and ``numel`` of its parameters. The
@@ -22,13 +24,14 @@ from netcalc.torch.validate import quiet_fvcore  # noqa: E402
 import tv  # noqa: E402
 
 
-def netcalc_counts(op, attrs, in_shape):
-    """(fvcore flops, fvcore acts, torch flops, params, output shape) of one node."""
+def netcalc_counts(op, attrs, in_shape, operands=1):
+    """(fvcore flops, fvcore acts, torch flops, params, output shape) of one node reading
+    ``operands`` tensors of ``in_shape``."""
     definition = all_ops()[op]
     fields = Fields(dict(attrs), "<test>", "layers[0]")
     parsed = definition.parse(fields)
     fields.finish()
-    ins = (tuple(in_shape),)
+    ins = (tuple(in_shape),) * operands
     out = definition.infer_shape(ins, parsed)
     fvcore, torch_table = CONVENTIONS["fvcore"].table()[op], CONVENTIONS["torch"].table()[op]
     flops, params, acts = (rule(ins, out, parsed) for rule in fvcore)
@@ -128,7 +131,48 @@ ROWS = {
                        {"pad": [3, 1], "mode": "circular"}, (0, 0, 0, 0, (1, 4, 9))),
     "constant_pad_value": (lambda: nn.ConstantPad2d((0, 1, 2, 0), -1.5), (1, 4, 5, 7), "pad",
                            {"pad": [0, 1, 2, 0], "value": -1.5}, (0, 0, 0, 0, (1, 4, 7, 8))),
+    # aten::instance_norm: 4 per element, 5 with affine (4 * 140 = 560, 5 * 140 = 700); 2C params
+    "instance_norm2d": (lambda: nn.InstanceNorm2d(4), (1, 4, 5, 7), "instance_norm", {},
+                        (560, 0, 0, 0, (1, 4, 5, 7))),
+    "instance_norm2d_tracked": (lambda: nn.InstanceNorm2d(4, affine=True,
+                                                          track_running_stats=True),
+                                (1, 4, 5, 7), "instance_norm",
+                                {"affine": True, "track_running_stats": True},
+                                (700, 0, 0, 8, (1, 4, 5, 7))),
+    "instance_norm1d": (lambda: nn.InstanceNorm1d(4, affine=True), (1, 4, 7), "instance_norm",
+                        {"affine": True}, (140, 0, 0, 8, (1, 4, 7))),
+    "instance_norm3d": (lambda: nn.InstanceNorm3d(4), (1, 4, 3, 5, 7), "instance_norm", {},
+                        (1_680, 0, 0, 0, (1, 4, 3, 5, 7))),
+    # reductions and elementwise math: unsupported in fvcore (0), nothing in FlopCounterMode
+    "sum": (lambda: Call(lambda x: x.sum((2, 3), keepdim=True)), (1, 4, 5, 7), "sum",
+            {"dim": [2, 3], "keepdim": True}, (0, 0, 0, 0, (1, 4, 1, 1))),
+    "torch_sum": (lambda: Call(lambda x: torch.sum(x, -3)), (1, 4, 5, 7), "sum", {"dim": -3},
+                  (0, 0, 0, 0, (1, 5, 7))),
+    "amax": (lambda: Call(lambda x: x.amax((1, 3))), (1, 4, 5, 7), "amax", {"dim": [1, 3]},
+             (0, 0, 0, 0, (1, 5))),
+    "max_values": (lambda: Call(lambda x: x.max(1, keepdim=True)[0]), (1, 4, 5, 7), "amax",
+                   {"dim": 1, "keepdim": True}, (0, 0, 0, 0, (1, 1, 5, 7))),
+    "amin": (lambda: Call(lambda x: x.amin(-1)), (1, 4, 5, 7), "amin", {"dim": -1},
+             (0, 0, 0, 0, (1, 4, 5))),
+    "flip": (lambda: Call(lambda x: x.flip((1, -1))), (1, 4, 5, 7), "flip", {"dims": [1, -1]},
+             (0, 0, 0, 0, (1, 4, 5, 7))),
+    **{name: (lambda name=name: Call(getattr(torch, name)), (1, 4, 5, 7), name, {},
+              (0, 0, 0, 0, (1, 4, 5, 7))) for name in ("abs", "neg", "sqrt", "rsqrt", "exp", "log")},
+    "pow": (lambda: Call(lambda x: x ** 0.5), (1, 4, 5, 7), "pow", {"exponent": 0.5},
+            (0, 0, 0, 0, (1, 4, 5, 7))),
+    "square": (lambda: Call(torch.square), (1, 4, 5, 7), "pow", {}, (0, 0, 0, 0, (1, 4, 5, 7))),
 }
+
+
+class Call(nn.Module):
+    """A module that applies a function (how models call torch functions and methods)."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, *xs):
+        return self.fn(*xs)
 
 
 @pytest.mark.parametrize("row", sorted(ROWS))
@@ -136,6 +180,15 @@ def test_netcalc_counts_what_the_tools_measure_on_torchs_module(row):
     build, in_shape, op, attrs, expected = ROWS[row]
     assert netcalc_counts(op, attrs, in_shape) == expected
     assert measured(build(), in_shape) == expected
+
+
+def test_stack_adds_a_dim_and_costs_nothing():
+    """``torch.stack([x, x, x], 2)`` of (1, 4, 5, 7) maps: (1, 4, 3, 5, 7); aten::stack is
+    skipped by fvcore and FlopCounterMode."""
+    module = Call(lambda x: torch.stack([x, x, x], 2))
+    expected = (0, 0, 0, 0, (1, 4, 3, 5, 7))
+    assert netcalc_counts("stack", {"dim": 2}, (1, 4, 5, 7), operands=3) == expected
+    assert measured(module, (1, 4, 5, 7)) == expected
 
 
 def test_a_conv_padding_mode_is_a_pad_then_an_unpadded_conv():
