@@ -158,6 +158,10 @@ CASES.update({
                    {"op": "amin", "dim": [-1, 2], "keepdim": True}, conv(4, kernel=1),
                    {"op": "sum", "dim": -1}],
     "flip": [conv(8), {"op": "flip", "dims": [1, -1]}, conv(4)],
+    # padding='same'/'valid' by name: fvcore counts neither flops nor acts of these convs
+    "conv_padding_by_name": [conv(8), {"op": "pad", "pad": [1, 2, 1, 2]},
+                             conv(6, kernel=4, padding=0, string_padding=True),
+                             conv(4, string_padding=True)],
     "elementwise_math": [conv(8), {"op": "abs"}, {"op": "neg"}, {"op": "exp"}, {"op": "sqrt"},
                          {"op": "rsqrt"}, {"op": "log"}, {"op": "pow"},
                          {"op": "pow", "exponent": -0.5}, conv(4)],

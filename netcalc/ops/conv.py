@@ -66,6 +66,11 @@ def _fvcore_conv(ins: Any, out: Any, a: ConvAttrs) -> Any:
     return conv_macs(ins, out, a) * (1 - int(a.string_padding))
 
 
+def _fvcore_conv_acts(ins: Any, out: Any, a: ConvAttrs) -> Any:
+    """fvcore's activation handle misses a conv padded by name as its flop handle does."""
+    return math.prod(out) * (1 - int(a.string_padding))
+
+
 def _window(a: Any) -> dict:
     return {name: getattr(a, name) for name in ("kernel", "stride", "padding", "dilation")}
 
@@ -171,7 +176,7 @@ class Conv(OpDef):
     params = staticmethod(lambda ins, out, a: volume(a.kernel, out) * (ins[0][1] // a.groups)
                           * out[1] + out[1] * int(a.bias))
     flops = {**conv_flops(conv_macs), "fvcore": _fvcore_conv}
-    acts = {"pycls": numel_out}
+    acts = {"pycls": numel_out, "fvcore": _fvcore_conv_acts}
 
     def torch(self, ins: Any, out: Any, a: ConvAttrs) -> Any:
         from torch import nn
@@ -241,6 +246,7 @@ class ConvTranspose(Conv):
 
     # pycls has no transposed conv: netcalc's pycls prices it as its convs (bias once per channel)
     flops = conv_flops(conv_transpose_macs)
+    acts = {"pycls": numel_out}
     aten = {packet: conv_transpose_from_aten
             for packet in ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")}
 
