@@ -217,6 +217,16 @@ MODELS_PY = textwrap.dedent("""
             while True:
                 pass
 
+    class Branchy(nn.Module):
+        def forward(self, x):
+            return x if x.sum() > 0 else -x
+
+    def branchy():
+        return Branchy()
+
+    def mismatched_torchvision():
+        raise RuntimeError("operator torchvision::nms does not exist")
+
     def loops_in_forward():
         return Loop()
 """)
@@ -237,11 +247,16 @@ def models_py(tmp_path):
     (":raises", "calling it with no arguments raised ValueError: no weights here"),
     (":loops", "did not finish within 1 s"),
     (":loops_in_forward", "did not finish within 1 s"),
+    (":branchy", "torch.export cannot capture it on a (1, 3, 224, 224) input: "
+                 "GuardOnDataDependentSymNode"),
+    (":mismatched_torchvision", "torch and torchvision must come from the same build"),
     (":missing", "has no attribute 'missing'"),
     ("", "must be package.module:callable or path/to/file.py:callable"),
 ])
 def test_hostile_targets_are_one_line_exit_2(models_py, suffix, expected):
-    result = CliRunner().invoke(main, ["import", models_py + suffix, "--timeout", "1"])
+    """One line on stderr: no torch log, partial graph or traceback."""
+    timeout = "60" if suffix == ":branchy" else "1"
+    result = CliRunner().invoke(main, ["import", models_py + suffix, "--timeout", timeout])
     assert result.exit_code == 2, result.output
     assert expected in result.output
     assert result.output.count("\n") == 1 and result.output.startswith("error: ")
@@ -454,6 +469,37 @@ def test_a_module_called_twice_shares_its_parameters():
     assert imported_totals(spec, (17, 23)) == traced_totals(module, (17, 23))
     assert netcalc.count(spec, "torch", (17, 23)).params == 84
     assert netcalc.count(spec, "torch", (17, 23)).flops == 2 * 2 * 81 * 17 * 23
+
+
+def test_a_converter_bug_is_an_internal_error_not_an_unsupported_op():
+    """A converter that raises anything but NotModelled has a bug: the import says so, naming
+    the converter and the node, instead of listing the op as unsupported."""
+    from netcalc.ops import register_op, unregister_op
+    from netcalc.ops.simple import FreeElementwise
+
+    def broken(call):
+        return call.named["no_such_argument"]
+
+    register_op(type("Erf", (FreeElementwise,), {"name": "erf_toy", "module": "Identity",
+                                                 "aten": {"erf": broken}}))
+    try:
+        with pytest.raises(ImportFailure) as err:
+            convert(Probe(lambda x, m: torch.erf(x)), 16)
+    finally:
+        unregister_op("erf_toy")
+    message = str(err.value)
+    assert "internal error: netcalc's converter of aten.erf (op erf_toy) failed on node erf: " \
+           "KeyError: 'no_such_argument'" in message
+    assert "no netcalc op" not in message
+
+
+def test_a_3d_model_and_a_3_element_resolution_are_netcalc_errors():
+    from netcalc.errors import NetcalcError
+
+    with pytest.raises(NetcalcError, match="first convolution is 3-d"):
+        convert(nn.Sequential(nn.Conv3d(1, 2, 3)), 16)
+    with pytest.raises(NetcalcError, match="netcalc imports 2-d models"):
+        convert(ReluForms(), (8, 8, 8))
 
 
 def test_from_torch_and_to_yaml_are_netcalc_api():
