@@ -13,7 +13,8 @@ from . import registry
 from .registry import OPS, OpDef, get_op, register_op, unregister_op
 
 _GROUPS = ("simple", "conv", "norm", "pool", "linear", "elementwise", "shape")
-_LAZY_GROUPS: tuple = ("activation_extra", "arith", "tensor", "resample", "norm_extra", "matmul")
+_LAZY_GROUPS: tuple = ("activation_extra", "arith", "tensor", "resample", "norm_extra", "matmul",
+                       "attention", "einsum", "tokens", "pointwise")
 for _group in _GROUPS:
     import_module(f".{_group}", __name__)
 

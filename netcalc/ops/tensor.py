@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple, Union
 
 from ..errors import GraphError
-from .registry import OpDef, format_shape, is_concrete, register_op, zero
+from .registry import OpDef, format_shape, is_concrete, register_op, sizes_differ, zero
 from .shape import normalise_dim
 
 MAX_DIM = 64
@@ -29,9 +29,7 @@ class FreeTensorOp(OpDef):
 DIM = {"lo": -MAX_DIM, "hi": MAX_DIM - 1}     # bounds of a torch dim argument
 
 
-def _unequal(x: Any, y: Any) -> bool:
-    """Sizes that differ for sure (both concrete); symbolic ones become closed-form conditions."""
-    return is_concrete(x) and is_concrete(y) and x != y
+_unequal = sizes_differ
 
 
 # -- concat -----------------------------------------------------------------------------------------
@@ -162,6 +160,30 @@ def _slice_problem(size: int, a: SliceAttrs) -> Optional[Tuple[str, str]]:
 ReshapeEntry = Union[int, str]
 
 
+def size_entries(f: Any, key: str) -> list:
+    """A list of sizes: ints 1..MAX_SIZE, -1, and "dK" (dim K of a shape the op names)."""
+    entries = f.list(key, min_len=1, max_len=MAX_DIM)
+    for i, entry in enumerate(entries):
+        if isinstance(entry, str):
+            if not (entry[:1] == "d" and entry[1:].isdigit() and len(entry) <= 3):
+                raise f.error(f"{key}[{i}]", f"{entry!r} is not an int or 'dK' (dim K of the "
+                                             "input)")
+        elif isinstance(entry, bool) or not isinstance(entry, int) or not (
+                entry == -1 or 1 <= entry <= MAX_SIZE):
+            raise f.error(f"{key}[{i}]", f"{entry!r} is not -1, a size 1..{MAX_SIZE} or 'dK'")
+    return entries
+
+
+def resolve_entry(entry: ReshapeEntry, shape: Any, field: str = "shape") -> Any:
+    """A size entry with "dK" replaced by dim K of ``shape``."""
+    if not isinstance(entry, str):
+        return entry
+    k = int(entry[1:])
+    if k >= len(shape):
+        raise GraphError(f"{entry!r} names dim {k} of a rank-{len(shape)} input", field=field)
+    return shape[k]
+
+
 @dataclass(frozen=True)
 class ReshapeAttrs:
     """The new shape: ints, at most one -1, and "dK" (dim K of the input)."""
@@ -175,31 +197,14 @@ class Reshape(FreeTensorOp):
     Attrs = ReshapeAttrs
 
     def parse(self, f: Any) -> ReshapeAttrs:
-        entries = f.list("shape", min_len=1, max_len=MAX_DIM)
-        for i, entry in enumerate(entries):
-            if isinstance(entry, str):
-                if not (entry[:1] == "d" and entry[1:].isdigit() and len(entry) <= 3):
-                    raise f.error(f"shape[{i}]", f"{entry!r} is not an int or 'dK' (dim K of the "
-                                                 "input)")
-            elif isinstance(entry, bool) or not isinstance(entry, int) or not (
-                    entry == -1 or 1 <= entry <= MAX_SIZE):
-                raise f.error(f"shape[{i}]", f"{entry!r} is not -1, a size 1..{MAX_SIZE} or "
-                                             "'dK'")
+        entries = size_entries(f, "shape")
         if entries.count(-1) > 1:
             raise f.error("shape", "holds -1 more than once")
         return ReshapeAttrs(tuple(entries))
 
     def infer_shape(self, ins: Any, a: ReshapeAttrs) -> Any:
         shape = ins[0]
-        dims = []
-        for entry in a.shape:
-            if isinstance(entry, str):
-                k = int(entry[1:])
-                if k >= len(shape):
-                    raise GraphError(f"{entry!r} names dim {k} of a rank-{len(shape)} input",
-                                     field="shape")
-                entry = shape[k]
-            dims.append(entry)
+        dims = [resolve_entry(entry, shape) for entry in a.shape]
         total = math.prod(shape)
         known = math.prod(d for d in dims if not (is_concrete(d) and d == -1))
         if -1 in dims:

@@ -1,0 +1,98 @@
+"""Elementwise math transformers use: ``clamp``, ``exp``, ``log`` (Swin v2's logit scale and
+log-spaced coordinates) and ``F.normalize`` (Swin v2's cosine attention).
+
+No convention counts them: fvcore 0.1.5 skips ``aten::clamp`` silently and has no handle for
+``aten::exp``, ``log``, ``linalg_vector_norm``, ``clamp_min`` or ``div`` (unsupported: 0), and
+FlopCounterMode has no formula for any of them.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from .registry import register_op
+from .shape import normalise_dim
+from .simple import FreeElementwise
+
+MAX_BOUND = 1e30
+
+
+class FreeFunction(FreeElementwise):
+    """A cost-free elementwise op building to ``torch.<function>(x, *attrs)``."""
+
+    function = ""
+
+    def torch(self, ins: Any, out: Any, a: Any) -> Any:
+        import torch
+
+        fn = getattr(torch, self.function)
+        values = tuple(vars(a).values())
+        return lambda x: fn(x, *values)
+
+
+def free_function(name: str, doc: str) -> type:
+    """Register an attribute-free :class:`FreeFunction` op ``name`` building to torch.<name>."""
+    return register_op(type(name.capitalize(), (FreeFunction,),
+                            {"name": name, "function": name, "__doc__": doc}))
+
+
+free_function("exp", "``torch.exp``.")
+free_function("log", "``torch.log``.")
+
+
+@dataclass(frozen=True)
+class ClampAttrs:
+    """The bounds (None: unbounded on that side; at least one is given)."""
+
+    min: Optional[float] = None
+    max: Optional[float] = None
+
+
+@register_op
+class Clamp(FreeFunction):
+    """``torch.clamp(x, min, max)`` (``clamp_min``/``clamp_max`` give one bound)."""
+
+    name, function = "clamp", "clamp"
+    Attrs = ClampAttrs
+
+    def parse(self, f: Any) -> ClampAttrs:
+        low = f.float("min", None, lo=-MAX_BOUND, hi=MAX_BOUND)
+        high = f.float("max", None, lo=-MAX_BOUND, hi=MAX_BOUND)
+        if low is None and high is None:
+            raise f.error("min", "clamp needs min, max or both")
+        return ClampAttrs(low, high)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), ClampAttrs(None, 4.6)
+
+
+@dataclass(frozen=True)
+class NormalizeAttrs:
+    """``F.normalize``'s norm order, dim and eps."""
+
+    p: float = 2.0
+    dim: int = 1
+    eps: float = 1e-12
+
+
+@register_op
+class Normalize(FreeElementwise):
+    """``F.normalize(x, p, dim, eps)``: x divided by its p-norm along ``dim``."""
+
+    name = "normalize"
+    Attrs = NormalizeAttrs
+
+    def parse(self, f: Any) -> NormalizeAttrs:
+        return NormalizeAttrs(f.float("p", 2.0, lo=0.0, hi=MAX_BOUND), f.int("dim", 1, lo=-64, hi=63),
+                              f.float("eps", 1e-12, lo=0.0, hi=1.0))
+
+    def infer_shape(self, ins: Any, a: NormalizeAttrs) -> Any:
+        normalise_dim(a.dim, len(ins[0]))
+        return ins[0]
+
+    def torch(self, ins: Any, out: Any, a: NormalizeAttrs) -> Any:
+        import torch.nn.functional as F
+
+        return lambda x: F.normalize(x, a.p, a.dim, a.eps)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), NormalizeAttrs(dim=-1)
