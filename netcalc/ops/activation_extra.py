@@ -10,17 +10,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import GraphError
+import math
+
+from .aten import AtenCall, Node, NotModelled
 from .registry import register_op
 from .shape import normalise_dim
-from .simple import FreeElementwise, free_elementwise
+from .simple import FreeElementwise, attrs_from_aten, free_elementwise
 
 MAX_COEFFICIENT = 1e6
 
 
-free_elementwise("hardswish", "Hardswish")
-free_elementwise("hardsigmoid", "Hardsigmoid")
-free_elementwise("tanh", "Tanh")
-free_elementwise("mish", "Mish")
+free_elementwise("hardswish", "Hardswish", aten=("hardswish",))
+free_elementwise("hardsigmoid", "Hardsigmoid", aten=("hardsigmoid",))
+free_elementwise("tanh", "Tanh", aten=("tanh",))
+free_elementwise("mish", "Mish", aten=("mish",))
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class GeluAttrs:
 class Gelu(FreeElementwise):
     name, module = "gelu", "GELU"
     Attrs = GeluAttrs
+    aten = {"gelu": attrs_from_aten(GeluAttrs)}
 
     def parse(self, f: Any) -> GeluAttrs:
         return GeluAttrs(f.str("approximate", "none", choices=("none", "tanh")))
@@ -50,6 +54,7 @@ class LeakyReluAttrs:
 class LeakyRelu(FreeElementwise):
     name, module = "leaky_relu", "LeakyReLU"
     Attrs = LeakyReluAttrs
+    aten = {"leaky_relu": attrs_from_aten(LeakyReluAttrs)}
 
     def parse(self, f: Any) -> LeakyReluAttrs:
         return LeakyReluAttrs(f.float("negative_slope", 0.01, lo=-MAX_COEFFICIENT,
@@ -63,10 +68,17 @@ class EluAttrs:
     alpha: float = 1.0
 
 
+def elu_from_aten(call: AtenCall) -> Node:
+    if (float(call.arg("scale", 1.0)), float(call.arg("input_scale", 1.0))) != (1.0, 1.0):
+        raise NotModelled("elu with a scale (selu, celu) (only alpha is modelled)")
+    return attrs_from_aten(EluAttrs)(call)
+
+
 @register_op
 class Elu(FreeElementwise):
     name, module = "elu", "ELU"
     Attrs = EluAttrs
+    aten = {"elu": elu_from_aten}
 
     def parse(self, f: Any) -> EluAttrs:
         return EluAttrs(f.float("alpha", 1.0, lo=-MAX_COEFFICIENT, hi=MAX_COEFFICIENT))
@@ -84,6 +96,7 @@ class SoftplusAttrs:
 class Softplus(FreeElementwise):
     name, module = "softplus", "Softplus"
     Attrs = SoftplusAttrs
+    aten = {"softplus": attrs_from_aten(SoftplusAttrs)}
 
     def parse(self, f: Any) -> SoftplusAttrs:
         beta = f.float("beta", 1.0, lo=-MAX_COEFFICIENT, hi=MAX_COEFFICIENT)
@@ -100,12 +113,19 @@ class PreluAttrs:
     num_parameters: int = 1
 
 
+def prelu_from_aten(call: AtenCall) -> Node:
+    """The slopes are a parameter: one, or one per channel."""
+    weight = call.param("weight")
+    return Node({"num_parameters": math.prod(int(d) for d in weight.shape)})
+
+
 @register_op
 class Prelu(FreeElementwise):
     """Leaky ReLU with learned slopes: one shared, or one per channel (dim 1)."""
 
     name, module = "prelu", "PReLU"
     Attrs = PreluAttrs
+    aten = {"prelu": prelu_from_aten, "_prelu_kernel": prelu_from_aten}
 
     def parse(self, f: Any) -> PreluAttrs:
         return PreluAttrs(f.int("num_parameters", 1, lo=1, hi=1 << 20))
@@ -135,6 +155,7 @@ class SoftmaxAttrs:
 class Softmax(FreeElementwise):
     name, module = "softmax", "Softmax"
     Attrs = SoftmaxAttrs
+    aten = {"softmax": attrs_from_aten(SoftmaxAttrs), "_softmax": attrs_from_aten(SoftmaxAttrs)}
 
     def parse(self, f: Any) -> SoftmaxAttrs:
         return SoftmaxAttrs(f.int("dim", lo=-64, hi=63))

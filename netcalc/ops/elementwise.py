@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
+from .aten import AtenCall, Node, NotModelled, Tensor
 from .registry import OpDef, Shape, format_shape, is_concrete, register_op, zero
 
 MAX_VALUE = 1e30
@@ -39,6 +40,30 @@ def broadcast_mismatches(a: Shape, b: Shape) -> Tuple[Tuple[Any, Any], ...]:
     return tuple((x, y) for x, y in zip(a, b) if not (x == y or x == 1 or y == 1))
 
 
+def binary_from_aten(call: AtenCall) -> Node:
+    """``aten.add/sub/mul/div`` of two data tensors, of a data tensor and a number, or of a data
+    tensor and a parameter (``param_add``, ``param_mul``)."""
+    op = call.op.rstrip("_")
+    a, b = call.named.get("self"), call.named.get("other")
+    if float(call.arg("alpha", 1)) != 1 or call.arg("rounding_mode") is not None:
+        raise NotModelled(f"{op} with alpha or a rounding mode")
+    if not isinstance(b, Tensor):      # tensor <op> number
+        if isinstance(b, bool) or not isinstance(b, (int, float)):
+            raise NotModelled(f"{op} of a tensor and {type(b).__name__}")
+        return Node({"value": float(b)}, inputs=(call.first,))
+    params = [t for t in (a, b) if t.is_param]
+    if params and len(params) == 1 and op in ("add", "mul"):
+        other = b if params[0] is a else a
+        if other.is_data:
+            return Node({"param_shape": [int(d) for d in params[0].shape]}, inputs=(other,),
+                        op=f"param_{op}")
+    if not (a.is_data and b.is_data):
+        kinds = f"a {a.kind} and a {b.kind} tensor"
+        raise NotModelled(f"{op} of {kinds} (two data tensors, a number, or one parameter added "
+                          "or multiplied are modelled)")
+    return Node(inputs=(a, b))
+
+
 @dataclass(frozen=True)
 class BinaryAttrs:
     value: Optional[float] = None     # the constant operand when there is one operand
@@ -55,6 +80,7 @@ class Binary(OpDef):
     Attrs = BinaryAttrs
     arity = (1, 2)
     symbol = ""
+    aten: dict = {}
 
     def parse(self, f: Any) -> BinaryAttrs:
         return BinaryAttrs(f.float("value", None, lo=-MAX_VALUE, hi=MAX_VALUE))
@@ -105,6 +131,7 @@ class Add(Binary):
     """The one binary op with an attribute of its own: ``partial`` (ReXNet)."""
 
     name, symbol = "add", "add"
+    aten = {"add": binary_from_aten}
 
     def parse(self, f: Any) -> BinaryAttrs:
         return BinaryAttrs(f.float("value", None, lo=-MAX_VALUE, hi=MAX_VALUE),
@@ -112,8 +139,10 @@ class Add(Binary):
 
 
 def binary(name: str) -> type:
-    """Register a :class:`Binary` op ``name`` (its torch module applies the Python operator of that name)."""
-    return register_op(type(name.capitalize(), (Binary,), {"name": name, "symbol": name}))
+    """Register a :class:`Binary` op ``name`` (its torch module applies the Python operator of that name),
+    imported from ``aten.<name>``."""
+    return register_op(type(name.capitalize(), (Binary,), {"name": name, "symbol": name,
+                                                           "aten": {name: binary_from_aten}}))
 
 
 binary("mul")

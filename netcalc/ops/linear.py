@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from ..errors import GraphError
 from .conv import MAX_CHANNELS
+from .aten import AtenCall, Node
 from .registry import OpDef, is_concrete, numel_out, register_op
 
 MAX_FEATURES = 1 << 30
@@ -31,6 +32,15 @@ def linear_macs(ins: Any, out: Any, a: LinearAttrs) -> Any:
 
 def _linear_bias(ins: Any, out: Any, a: LinearAttrs) -> Any:
     return out[-1] * int(a.bias)
+
+
+def linear_from_aten(call: AtenCall) -> Node:
+    """``aten.linear`` of a parameter weight (out, in) and optional parameter bias."""
+    weight = call.param("weight")
+    attrs: dict = {"out": int(weight.shape[0])}
+    if call.param("bias", optional=True) is None:
+        attrs["bias"] = False
+    return Node(attrs)
 
 
 @register_op
@@ -60,6 +70,7 @@ class Linear(OpDef):
              "fvcore": linear_macs,
              "torch": lambda ins, out, a: 2 * linear_macs(ins, out, a)}
     acts = {"pycls": numel_out}
+    aten = {"linear": linear_from_aten}
 
     def torch(self, ins: Any, out: Any, a: LinearAttrs) -> Any:
         from torch import nn

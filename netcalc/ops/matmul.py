@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import GraphError
 from .elementwise import broadcast, broadcast_mismatches
+from .aten import AtenCall, Node, NotModelled
 from .registry import format_shape, is_concrete, numel_out, register_op, zero
 from .simple import NO_ATTRS, AttributelessOp, NoAttrs
 
@@ -21,6 +22,15 @@ def matmul_macs(ins: Any, out: Any, a: Any) -> Any:
     return math.prod(out) * ins[0][-1]
 
 
+def matmul_from_aten(call: AtenCall) -> Node:
+    """``aten.matmul``, ``bmm``, ``mm`` of two data tensors (a parameter operand is a linear
+    layer written by hand, not modelled here)."""
+    operands = call.tensors
+    if len(operands) != 2 or not all(t.is_data for t in operands):
+        raise NotModelled(f"{call.op} with an operand that is not computed from the input")
+    return Node(inputs=tuple(operands))
+
+
 @register_op
 class Matmul(AttributelessOp):
     """``A @ B`` with A (..., M, K) and B (..., K, N), both of rank 2 or more (fvcore fails on a
@@ -28,6 +38,7 @@ class Matmul(AttributelessOp):
 
     name = "matmul"
     arity = (2, 2)
+    aten = {"matmul": matmul_from_aten, "bmm": matmul_from_aten, "mm": matmul_from_aten}
 
     def infer_shape(self, ins: Any, a: NoAttrs) -> Any:
         left, right = ins

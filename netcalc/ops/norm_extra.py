@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Tuple
 
 from ..errors import GraphError
+from .aten import AtenCall, Node, NotModelled
 from .registry import OpDef, format_shape, is_concrete, register_op, zero
 
 MAX_SIZE = 1 << 20
@@ -19,6 +20,28 @@ MAX_SIZE = 1 << 20
 def _norm_flops(ins: Any, out: Any, a: Any) -> Any:
     """fvcore's norm handle: 4 per input element, 5 with an affine transform."""
     return (4 + int(a.affine)) * math.prod(ins[0])
+
+
+def _affine(call: AtenCall) -> bool:
+    """A norm's weight and bias: both parameters, or neither."""
+    weight, bias = call.param("weight", optional=True), call.param("bias", optional=True)
+    if (weight is None) != (bias is None):
+        raise NotModelled(f"{call.op} with a weight but no bias, or a bias but no weight")
+    return weight is not None
+
+
+def layer_norm_from_aten(call: AtenCall) -> Node:
+    attrs: dict = {"normalized_shape": [int(d) for d in call.arg("normalized_shape")]}
+    if not _affine(call):
+        attrs["elementwise_affine"] = False
+    return Node(attrs)
+
+
+def group_norm_from_aten(call: AtenCall) -> Node:
+    attrs: dict = {"num_groups": int(call.arg("num_groups"))}
+    if not _affine(call):
+        attrs["affine"] = False
+    return Node(attrs)
 
 
 @dataclass(frozen=True)
@@ -38,6 +61,7 @@ class LayerNorm(OpDef):
 
     name = "layer_norm"
     Attrs = LayerNormAttrs
+    aten = {"layer_norm": layer_norm_from_aten}
 
     def parse(self, f: Any) -> LayerNormAttrs:
         return LayerNormAttrs(f.int_list("normalized_shape", lo=1, hi=MAX_SIZE, min_len=1,
@@ -103,6 +127,7 @@ class GroupNorm(OpDef):
 
     name = "group_norm"
     Attrs = GroupNormAttrs
+    aten = {"group_norm": group_norm_from_aten}
 
     def parse(self, f: Any) -> GroupNormAttrs:
         return GroupNormAttrs(f.int("num_groups", lo=1, hi=MAX_SIZE), f.bool("affine", True),

@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from ..errors import GraphError
 from .conv import MAX_KERNEL
+from .aten import AtenCall, Node, NotModelled, Parts, compact
 from .registry import OpDef, check_rank, numel_out, register_op, zero
 from .simple import AttributelessOp, NoAttrs
 from .spatial import Pair, default_padding, spatial_out
@@ -27,6 +28,23 @@ class PoolAttrs:
 def pool_attrs(kernel: int, stride: int, padding: Optional[int] = None) -> PoolAttrs:
     pad = (kernel - 1) // 2 if padding is None else padding
     return PoolAttrs((kernel, kernel), (stride, stride), (pad, pad))
+
+
+def pool_from_aten(call: AtenCall) -> Any:
+    """``aten.max_pool2d``, ``max_pool2d_with_indices`` (the indices are not modelled) and
+    ``avg_pool2d``; an empty stride is the kernel, as in torch."""
+    if call.arg("divisor_override") is not None:
+        raise NotModelled("avg_pool2d(divisor_override=...)")
+    kernel = call.arg("kernel_size")
+    attrs = {"kernel": compact(kernel), "stride": compact(call.arg("stride") or kernel),
+             "padding": compact(call.arg("padding", 0))}
+    if compact(call.arg("dilation", 1)) != 1:
+        attrs["dilation"] = compact(call.arg("dilation"))
+    if call.arg("ceil_mode", False):
+        attrs["ceil_mode"] = True
+    if not call.arg("count_include_pad", True):
+        attrs["count_include_pad"] = False
+    return Parts((Node(attrs), None)) if len(call.outputs) == 2 else Node(attrs)
 
 
 class Pool(OpDef):
@@ -65,6 +83,7 @@ class MaxPool(Pool):
     name = "maxpool"
     # pycls counts max-pool outputs as activations; fvcore does not
     acts = {"pycls": numel_out, "fvcore": zero}
+    aten = {"max_pool2d": pool_from_aten, "max_pool2d_with_indices": pool_from_aten}
 
     def torch(self, ins: Any, out: Any, a: PoolAttrs) -> Any:
         from torch import nn
@@ -75,6 +94,7 @@ class MaxPool(Pool):
 @register_op
 class AvgPool(Pool):
     name = "avgpool"
+    aten = {"avg_pool2d": pool_from_aten}
 
     def torch(self, ins: Any, out: Any, a: PoolAttrs) -> Any:
         from torch import nn

@@ -15,6 +15,12 @@ An op definition (a subclass of :class:`OpDef` decorated with :func:`register_op
   closed forms in the resolution must assume (empty for most ops);
 - ``torch(ins, out, attrs)``: the torch module (or callable) the op builds to. It imports torch
   inside the function: the analytic core never imports torch;
+- ``aten``: the ATen ops the op is imported from (``netcalc import``, ``from_torch``), a
+  mapping from ATen overload-packet name (``"conv2d"``) to a converter ``convert(call) -> Node``
+  that reads a torch-free description of the call; see :mod:`netcalc.ops.aten` for the call,
+  what a converter returns, and :class:`~netcalc.ops.aten.NotModelled` for variants the op does
+  not model. Empty for ops no torch model computes as such (the importer's table and the docs'
+  table of supported torch ops are generated from these mappings);
 - ``example()``: one concrete ``(input shapes, attrs)`` the op accepts, on which
   tests/test_ops_registry.py runs every facet (rules on int, sympy and numpy sizes; the torch
   module's output shape against ``infer_shape``).
@@ -38,7 +44,7 @@ Shape = Tuple[Any, ...]
 Rule = Callable[[Sequence[Shape], Shape, Any], Any]
 ROOT_CONVENTION = "pycls"
 FACETS = ("Attrs", "parse", "arity", "infer_shape", "params", "flops", "acts", "conditions",
-          "torch", "example")
+          "torch", "aten", "example")
 
 OPS: Dict[str, "OpDef"] = {}
 _version = [0]          # bumped on every registration: conventions rebuild their tables
@@ -53,6 +59,7 @@ class OpDef:
     params: Rule
     flops: Mapping[str, Rule]
     acts: Mapping[str, Rule]
+    aten: Mapping[str, Callable[..., Any]] = {}     # ATen packet -> converter (ops/aten.py)
 
     def parse(self, f: Any) -> Any:
         raise NotImplementedError

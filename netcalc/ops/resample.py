@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
+from .aten import (AtenCall, Node, NotModelled, Parts, compact, follows_input, same_size,
+                   scale_between)
 from .registry import OpDef, check_rank, numel_in, numel_out, register_op, zero
 from .shape import normalise_dim
 from .spatial import Pair
@@ -28,6 +30,15 @@ class MeanAttrs:
 
     dim: Tuple[int, ...]
     keepdim: bool = False
+
+
+def mean_from_aten(call: AtenCall) -> Node:
+    if call.overload != "dim" or not call.arg("dim") or call.arg("dtype") is not None:
+        raise NotModelled("mean over every dim, or with a dtype")
+    attrs: dict = {"dim": compact(call.arg("dim"))}
+    if call.arg("keepdim", False):
+        attrs["keepdim"] = True
+    return Node(attrs)
 
 
 @register_op
@@ -54,6 +65,8 @@ class Mean(OpDef):
     flops = {"pycls": zero}
     acts = {"pycls": zero}
 
+    aten = {"mean": mean_from_aten}
+
     def torch(self, ins: Any, out: Any, a: MeanAttrs) -> Any:
         return lambda x: x.mean(a.dim, keepdim=a.keepdim)
 
@@ -67,6 +80,13 @@ class AdaptiveAttrs:
     """The output (h, w), whatever the input size."""
 
     output_size: Pair
+
+
+def adaptive_from_aten(call: AtenCall) -> Any:
+    """The output size is the call's (constant) output size; max pooling's indices are not
+    modelled."""
+    node = Node({"output_size": compact(call.arg("output_size"))})
+    return Parts((node, None)) if len(call.outputs) == 2 else node
 
 
 class AdaptivePool(OpDef):
@@ -98,19 +118,22 @@ class AdaptivePool(OpDef):
 @register_op
 class AdaptiveAvgPool(AdaptivePool):
     name, module = "adaptive_avgpool", "AdaptiveAvgPool2d"
+    aten = {"adaptive_avg_pool2d": adaptive_from_aten}
     flops = {"pycls": zero, "fvcore": numel_in, "torch": zero}
 
 
 @register_op
 class AdaptiveMaxPool(AdaptivePool):
     name, module = "adaptive_maxpool", "AdaptiveMaxPool2d"
+    aten = {"adaptive_max_pool2d": adaptive_from_aten}
     acts = {"pycls": numel_out, "fvcore": zero}
 
 
 # -- upsample ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class UpsampleAttrs:
-    """Interpolation mode and either a fixed size or whole-number scale factors."""
+    """Interpolation mode and either a fixed size or whole-number scale factors (or neither:
+    the size of a second operand)."""
 
     mode: str = "nearest"
     size: Optional[Pair] = None
@@ -125,20 +148,46 @@ def _upsample_flops(ins: Any, out: Any, a: UpsampleAttrs) -> Any:
     return FLOPS_PER_OUTPUT[a.mode] * math.prod(out)
 
 
+def upsample_from_aten(call: AtenCall) -> Node:
+    """``aten.upsample_nearest2d`` / ``upsample_bilinear2d``: the output size as a rule of the
+    input: a whole-number scale of the operand, else the size of an earlier tensor
+    (``interpolate(y, size=x.shape[-2:])``), else a constant size."""
+    source = call.first
+    attrs: dict = {"mode": "nearest" if "nearest" in call.op else "bilinear"}
+    if attrs["mode"] == "bilinear" and call.arg("align_corners", False):
+        attrs["align_corners"] = True
+    out, size = call.out[2:], source.shape[2:]
+    scales = [scale_between(o, s) for o, s in zip(out, size)]
+    resizes = any(follows_input(d) for d in size)
+    if all(k is not None for k in scales) and (resizes or call.arg("scale_factors")):
+        return Node({**attrs, "scale_factor": compact(scales)})
+    if not any(follows_input(d) for d in out):
+        return Node({**attrs, "size": compact(out)})
+    like = call.tensor_with(out)
+    if like is not None:
+        return Node(attrs, inputs=(source, like))
+    return Node({**attrs, "size": compact(out)},
+                fixed=f"its output size {[int(d) for d in out]} follows the input by no rule "
+                      "netcalc writes")
+
+
 @register_op
 class Upsample(OpDef):
-    """``nn.Upsample`` / ``F.interpolate`` of a (N, C, H, W) map to ``size`` or by a whole-number
-    ``scale_factor`` (a fractional one would make torch's float rounding part of the size)."""
+    """``nn.Upsample`` / ``F.interpolate`` of a (N, C, H, W) map to ``size``, by a whole-number
+    ``scale_factor`` (a fractional one would make torch's float rounding part of the size), or
+    to the spatial size of a second operand (``with``: ``interpolate(y, size=x.shape[-2:])``)."""
 
     name = "upsample"
     Attrs = UpsampleAttrs
+    arity = (1, 2)
+    aten = {"upsample_nearest2d": upsample_from_aten, "upsample_bilinear2d": upsample_from_aten}
 
     def parse(self, f: Any) -> UpsampleAttrs:
         mode = f.str("mode", "nearest", choices=tuple(FLOPS_PER_OUTPUT))
         size = f.pair("size", None, lo=1, hi=MAX_OUTPUT)
         scale = f.pair("scale_factor", None, lo=1, hi=MAX_SCALE)
-        if (size is None) == (scale is None):
-            raise f.error("size", "give exactly one of size and scale_factor")
+        if size is not None and scale is not None:
+            raise f.error("size", "give one of size and scale_factor, not both")
         align = f.bool("align_corners", None)
         if align is not None and mode == "nearest":
             raise f.error("align_corners", "applies to bilinear only (torch refuses it for "
@@ -148,6 +197,12 @@ class Upsample(OpDef):
     def infer_shape(self, ins: Any, a: UpsampleAttrs) -> Any:
         shape = ins[0]
         check_rank("upsample", shape, (4,), "a (N, C, H, W) input")
+        if (len(ins) == 2) == (a.size is not None or a.scale_factor is not None):
+            raise GraphError("give exactly one of size, scale_factor and a second operand "
+                             "(`with`) whose size it takes", field="size")
+        if len(ins) == 2:
+            check_rank("upsample", ins[1], (4,), "a (N, C, H, W) second operand")
+            return tuple(shape[:2]) + tuple(ins[1][2:])
         if a.size is not None:
             return tuple(shape[:2]) + tuple(a.size)
         return tuple(shape[:2]) + (shape[2] * a.scale_factor[0], shape[3] * a.scale_factor[1])
@@ -159,6 +214,10 @@ class Upsample(OpDef):
     def torch(self, ins: Any, out: Any, a: UpsampleAttrs) -> Any:
         from torch import nn
 
+        if len(ins) == 2:
+            from ..torch.tensor_modules import UpsampleLike
+
+            return UpsampleLike(a.mode, a.align_corners)
         scale = None if a.scale_factor is None else tuple(float(s) for s in a.scale_factor)
         return nn.Upsample(a.size, scale, a.mode, a.align_corners)
 

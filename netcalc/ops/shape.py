@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import GraphError
+from .aten import AtenCall, Node
 from .registry import OpDef, register_op, zero
 
 
@@ -25,10 +26,15 @@ def normalise_dim(dim: int, rank: int, field: str = "dim") -> int:
     return dim % rank
 
 
+def flatten_from_aten(call: AtenCall) -> Node:
+    return Node({"start_dim": int(call.arg("start_dim", 0)), "end_dim": int(call.arg("end_dim", -1))})
+
+
 @register_op
 class Flatten(OpDef):
     name = "flatten"
     Attrs = FlattenAttrs
+    aten = {"flatten": flatten_from_aten}
 
     def parse(self, f: Any) -> FlattenAttrs:
         return FlattenAttrs(f.int("start_dim", 1, lo=-64, hi=64), f.int("end_dim", -1, lo=-64, hi=64))

@@ -2,9 +2,10 @@
 activations, dropout and identity (pycls, fvcore 0.1.5 and FlopCounterMode count none of them)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import MISSING, dataclass, fields
+from typing import Any, Callable, Sequence
 
+from .aten import Alias, AtenCall, Node, NotModelled, alias, same_op
 from .registry import OpDef, register_op, zero
 
 
@@ -48,19 +49,55 @@ class FreeElementwise(AttributelessOp):
         return getattr(nn, self.module)(*(getattr(a, f.name) for f in fields(a)))
 
 
-def free_elementwise(name: str, module: str, doc: str = "") -> type:
+def free_elementwise(name: str, module: str, doc: str = "", aten: Sequence[str] = ()) -> type:
     """Register an attribute-free :class:`FreeElementwise` op ``name`` building to
-    ``torch.nn.<module>()``."""
+    ``torch.nn.<module>()``, imported from the ATen ops ``aten``."""
     return register_op(type(module, (FreeElementwise,),
-                            {"name": name, "module": module, "__doc__": doc or None}))
+                            {"name": name, "module": module, "__doc__": doc or None,
+                             "aten": {packet: same_op for packet in aten}}))
 
 
-free_elementwise("relu", "ReLU")
-free_elementwise("relu6", "ReLU6")
-free_elementwise("silu", "SiLU")
-free_elementwise("sigmoid", "Sigmoid")
-free_elementwise("identity", "Identity",
-                 "Stochastic depth and dropout in eval mode, or any no-op kept for naming.")
+def attrs_from_aten(attrs: type) -> Callable[[AtenCall], Node]:
+    """The converter of an op whose attributes are ATen arguments of the same names (gelu's
+    ``approximate``, leaky_relu's ``negative_slope``); defaults are left out of the spec."""
+    def convert(call: AtenCall) -> Node:
+        found = {}
+        for f in fields(attrs):
+            value = call.arg(f.name)
+            if value is not None and (f.default is MISSING or value != f.default):
+                found[f.name] = value
+        return Node(found)
+    return convert
+
+
+def hardtanh_from_aten(call: AtenCall) -> Node:
+    """``aten.hardtanh`` is ``nn.ReLU6`` when it clips to 0..6 (the only range modelled)."""
+    low, high = float(call.arg("min_val", -1.0)), float(call.arg("max_val", 1.0))
+    if (low, high) != (0.0, 6.0):
+        raise NotModelled(f"hardtanh({low:g}, {high:g}) (only relu6's 0..6 is modelled)")
+    return Node()
+
+
+def dropout_from_aten(call: AtenCall) -> Alias:
+    """Dropout in eval mode passes its input through (no node, no cost)."""
+    if call.arg("train", False):
+        raise NotModelled(f"{call.op} in training mode")
+    return alias(call)
+
+
+free_elementwise("relu", "ReLU", aten=("relu",))
+free_elementwise("silu", "SiLU", aten=("silu",))
+free_elementwise("sigmoid", "Sigmoid", aten=("sigmoid",))
+register_op(type("ReLU6", (FreeElementwise,), {
+    "name": "relu6", "module": "ReLU6",
+    "aten": {"relu6": same_op, "hardtanh": hardtanh_from_aten}}))
+register_op(type("Identity", (FreeElementwise,), {
+    "name": "identity", "module": "Identity",
+    "__doc__": "Stochastic depth and dropout in eval mode, or any no-op kept for naming. "
+               "Imported ATen ops that only pass their input on (copies, casts, detach) "
+               "leave no node.",
+    "aten": {packet: alias for packet in ("clone", "contiguous", "detach", "alias",
+                                          "lift_fresh_copy", "_to_copy", "to", "type_as")}}))
 
 
 @dataclass(frozen=True)
@@ -72,6 +109,9 @@ class DropoutAttrs:
 class Dropout(FreeElementwise):
     name, module = "dropout", "Dropout"
     Attrs = DropoutAttrs
+
+    aten = {packet: dropout_from_aten for packet in ("dropout", "feature_dropout", "alpha_dropout",
+                                                     "feature_alpha_dropout")}
 
     def parse(self, f: Any) -> DropoutAttrs:
         return DropoutAttrs(f.float("p", 0.5, lo=0.0, hi=1.0))

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple, Union
 
 from ..errors import GraphError
+from .aten import (Alias, AtenCall, Node, NotModelled, Parts, follows_input, offset_between,
+                   reshape_target, same_size)
 from .registry import OpDef, format_shape, is_concrete, register_op, sizes_differ, zero
 from .shape import normalise_dim
 
@@ -40,11 +42,20 @@ class ConcatAttrs:
     dim: int = 1
 
 
+def concat_from_aten(call: AtenCall) -> Node:
+    tensors = tuple(call.arg("tensors"))
+    if not all(t.is_data for t in tensors):
+        raise NotModelled("cat of a tensor that is not computed from the input")
+    dim = int(call.arg("dim", 0))
+    return Node({} if dim == 1 else {"dim": dim}, inputs=tensors)
+
+
 @register_op
 class Concat(FreeTensorOp):
     name = "concat"
     Attrs = ConcatAttrs
     arity = (1, None)
+    aten = {"cat": concat_from_aten, "concat": concat_from_aten, "concatenate": concat_from_aten}
 
     def parse(self, f: Any) -> ConcatAttrs:
         return ConcatAttrs(f.int("dim", 1, **DIM))
@@ -85,6 +96,70 @@ class SliceAttrs:
     stop: Optional[int] = None
 
 
+OPEN_END = 1 << 62          # torch writes an omitted stop as the largest int64
+
+
+def _spec_bound(value: Any, size: Any, omitted: int) -> Tuple[Optional[int], str]:
+    """A slice bound as the spec writes it (None: omitted), and why it fits one resolution only
+    ("" when it fits all): a bound that follows the size is counted from the end."""
+    if value is None:
+        return None, ""
+    if follows_input(value):
+        k = offset_between(value, size)
+        if k is None or k > 0:
+            return int(value), f"its bound {int(value)} follows the input by no rule"
+        return (None if k == 0 else k), ""
+    value = int(value)
+    if value >= OPEN_END or (not follows_input(size) and value >= int(size) and omitted):
+        return None, ""
+    return (None if value == omitted == 0 else value), ""
+
+
+def slice_node(dim: int, start: Any, stop: Any, size: Any) -> Node:
+    """The slice ``[start:stop]`` of ``dim`` (of ``size``) as a spec node."""
+    first, why_start = _spec_bound(start, size, 0)
+    last, why_stop = _spec_bound(stop, size, -1)
+    attrs = {"dim": dim, **{k: v for k, v in (("start", first), ("stop", last)) if v is not None}}
+    return Node(attrs, op="slice", fixed=why_start or why_stop)
+
+
+def slice_from_aten(call: AtenCall) -> Any:
+    """``aten.slice`` (step 1), ``narrow``, and ``select`` (a slice of one, then a reshape that
+    drops the dim)."""
+    source = call.first
+    dim = int(call.arg("dim", 0)) % len(source.shape)
+    size = source.shape[dim]
+    if call.op == "slice":
+        if int(call.arg("step", 1)) != 1:
+            raise NotModelled("a slice with a step (step 1 is modelled)")
+        return slice_node(dim, call.arg("start"), call.arg("end"), size)
+    if call.op == "narrow":
+        start = call.arg("start")
+        return slice_node(dim, start, int(start) + int(call.arg("length")), size)
+    index = int(call.arg("index"))
+    sliced = slice_node(dim, index, None if index == -1 else index + 1, size)
+    kept = tuple(source.shape[:dim]) + (1,) + tuple(source.shape[dim + 1:])
+    return [sliced, Node({"shape": reshape_target(kept, call.out)}, op="reshape")]
+
+
+def parts_from_aten(call: AtenCall) -> Parts:
+    """``chunk``, ``split``, ``split_with_sizes``: one slice per output (the whole tensor when
+    one part is all of it)."""
+    source = call.first
+    dim = int(call.arg("dim", 0)) % len(source.shape)
+    results, start = [], 0
+    for shape in call.outputs:
+        stop = start + int(shape[dim])
+        if same_size(shape[dim], source.shape[dim]):
+            results.append(Alias(source))
+        else:
+            part = slice_node(dim, start, stop, source.shape[dim])
+            why = "it splits a dim that follows the input" if follows_input(shape[dim]) else ""
+            results.append(Node(part.attrs, op="slice", fixed=why))
+        start = stop
+    return Parts(tuple(results))
+
+
 @register_op
 class Slice(FreeTensorOp):
     """``x[..., start:stop]`` along ``dim`` (step 1): getitem, narrow, and each part of a split.
@@ -95,6 +170,8 @@ class Slice(FreeTensorOp):
 
     name = "slice"
     Attrs = SliceAttrs
+    aten = {"slice": slice_from_aten, "narrow": slice_from_aten, "select": slice_from_aten,
+            "chunk": parts_from_aten, "split": parts_from_aten, "split_with_sizes": parts_from_aten}
 
     def parse(self, f: Any) -> SliceAttrs:
         return SliceAttrs(f.int("dim", **DIM), f.int("start", None, lo=-MAX_SIZE, hi=MAX_SIZE),
@@ -191,10 +268,28 @@ class ReshapeAttrs:
     shape: Tuple[ReshapeEntry, ...]     # ints (-1 at most once) and "dK": dim K of the input
 
 
+def reshape_from_aten(call: AtenCall) -> Any:
+    """``view``, ``reshape``, ``unsqueeze``, ``squeeze``: the target shape as a rule of the
+    input's (:func:`~netcalc.ops.aten.reshape_target`); the same shape is no node."""
+    if call.overload == "dtype":
+        raise NotModelled("view as another dtype")
+    source, out = call.first, call.out
+    if len(out) == len(source.shape) and all(map(same_size, out, source.shape)):
+        return Alias(source)
+    target = reshape_target(source.shape, out)
+    if target is None:
+        return Node({"shape": [int(d) for d in out]},
+                    fixed=f"its sizes {[int(d) for d in out]} follow the input in more than one "
+                          "dim that is not a dim of its input")
+    return Node({"shape": target})
+
+
 @register_op
 class Reshape(FreeTensorOp):
     name = "reshape"
     Attrs = ReshapeAttrs
+    aten = {packet: reshape_from_aten for packet in ("view", "reshape", "_unsafe_view",
+                                                     "unsqueeze", "squeeze")}
 
     def parse(self, f: Any) -> ReshapeAttrs:
         entries = size_entries(f, "shape")
@@ -241,6 +336,7 @@ class PermuteAttrs:
 class Permute(FreeTensorOp):
     name = "permute"
     Attrs = PermuteAttrs
+    aten = {"permute": lambda call: Node({"dims": [int(d) for d in call.arg("dims")]})}
 
     def parse(self, f: Any) -> PermuteAttrs:
         return PermuteAttrs(f.int_list("dims", lo=-MAX_DIM, hi=MAX_DIM - 1, min_len=1,
@@ -275,6 +371,9 @@ class TransposeAttrs:
 class Transpose(FreeTensorOp):
     name = "transpose"
     Attrs = TransposeAttrs
+    aten = {"transpose": lambda call: Node({"dim0": int(call.arg("dim0")),
+                                            "dim1": int(call.arg("dim1"))}),
+            "t": lambda call: Node({"dim0": 0, "dim1": -1})}
 
     def parse(self, f: Any) -> TransposeAttrs:
         return TransposeAttrs(f.int("dim0", **DIM), f.int("dim1", **DIM))
@@ -307,6 +406,8 @@ class ChannelShuffle(FreeTensorOp):
 
     name = "channel_shuffle"
     Attrs = ChannelShuffleAttrs
+    aten = {packet: lambda call: Node({"groups": int(call.arg("groups"))})
+            for packet in ("channel_shuffle", "native_channel_shuffle")}
 
     def parse(self, f: Any) -> ChannelShuffleAttrs:
         return ChannelShuffleAttrs(f.int("groups", lo=1, hi=MAX_SIZE))
@@ -339,10 +440,24 @@ class PadAttrs:
     value: float = 0.0
 
 
+def pad_from_aten(call: AtenCall) -> Node:
+    """``aten.constant_pad_nd`` (and ``pad`` in constant mode) by constant, non-negative amounts."""
+    if call.arg("mode", "constant") != "constant":
+        raise NotModelled(f"pad(mode={call.arg('mode')!r}) (constant padding is modelled)")
+    amounts = call.arg("pad")
+    if any(follows_input(p) for p in amounts) or any(int(p) < 0 for p in amounts):
+        raise NotModelled("padding by amounts that follow the input size, or negative amounts")
+    attrs: dict = {"pad": [int(p) for p in amounts]}
+    if float(call.arg("value", 0.0) or 0.0):
+        attrs["value"] = float(call.arg("value"))
+    return Node(attrs)
+
+
 @register_op
 class Pad(FreeTensorOp):
     name = "pad"
     Attrs = PadAttrs
+    aten = {"constant_pad_nd": pad_from_aten, "pad": pad_from_aten}
 
     def parse(self, f: Any) -> PadAttrs:
         pad = f.int_list("pad", lo=0, hi=MAX_SIZE, min_len=2, max_len=2 * MAX_DIM)

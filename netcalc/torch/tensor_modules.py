@@ -1,7 +1,7 @@
 """torch modules that the new ops' torch facets build to (imported only by those facets)."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 from torch import nn
@@ -32,6 +32,19 @@ class ChannelsFirst(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.op(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class UpsampleLike(nn.Module):
+    """``F.interpolate(x, size=like.shape[-2:])``: FPN's and segmentation heads' form."""
+
+    def __init__(self, mode: str, align_corners: Optional[bool]):
+        super().__init__()
+        self.mode = mode
+        self.align_corners = align_corners
+
+    def forward(self, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return nn.functional.interpolate(x, size=like.shape[-2:], mode=self.mode,
+                                         align_corners=self.align_corners)
 
 
 class LearnedTensor(nn.Module):

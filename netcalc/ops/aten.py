@@ -1,0 +1,283 @@
+"""The import facet of the op registry: how one ATen call of a captured torch model becomes a
+graph-spec node. Torch-free: the importer (:mod:`netcalc.torch.importer`) describes every call
+with the types below, and each op's converters read only them.
+
+**Declaring import forms.** An op definition lists the ATen ops it is imported from in its
+``aten`` mapping, keyed by ATen *overload packet* name (``torch.ops.aten.conv2d`` ->
+``"conv2d"``; every overload of the packet, ``conv2d.default`` and ``conv2d.padding``, reaches
+the same converter, which can read :attr:`AtenCall.overload`). In-place forms (``relu_``,
+``add_``, ``hardtanh_``) reach the converter of the out-of-place name unless they are keyed
+themselves. A packet belongs to exactly one op (the importer's table, :func:`aten_table`, refuses
+a packet listed twice); a converter may still emit a node of another op (``add`` of a
+parameter emits ``param_add``) by setting :attr:`Node.op`::
+
+    @register_op
+    class Conv(OpDef):
+        ...
+        aten = {"conv2d": conv_from_aten, "convolution": conv_from_aten}
+
+**A converter** is ``convert(call: AtenCall) -> Node | Alias | list[Node] | Parts``:
+
+- :class:`Node`: one spec node: ``attrs`` as a spec file writes them (``{"out": 64, "kernel":
+  3}``, defaults may be left out), ``inputs`` the data operands (default: the call's first data
+  tensor), ``op`` (default: the op whose ``aten`` holds the converter);
+- a list of :class:`Node`: a chain, each node reading the previous one (``select`` is a
+  ``slice`` then a ``reshape``); the last is the call's value;
+- :class:`Alias`: the call's value IS this operand (``clone``, ``contiguous``, ``dropout`` in
+  eval, a view to the same shape): no node, no cost;
+- :class:`Parts`: a call with several tensor outputs (``chunk``, ``split``): one Node or Alias
+  per output, in order.
+
+It raises :class:`NotModelled` ("why") for a variant the op does not model (``conv2d`` with
+a weight computed in forward, ``interpolate(mode='bicubic')``): the import lists it with every
+other unsupported call. Any other exception is a bug in the converter and is reported as one.
+
+**What a call holds** (:class:`AtenCall`): the packet and overload names, every schema argument
+by name (``call.arg("stride")``, schema defaults filled in), positional ``args`` as well, the
+output shapes, and the qualified name of the module it runs in. A tensor argument is a
+:class:`Tensor`: its shape and kind (``DATA`` computed from the input, ``PARAM``eter,
+``BUFFER``, ``CONSTANT`` tensor built in forward). Sizes that follow the input resolution are
+:class:`Dim` (an ``int``: the value at the traced resolution, plus a rule that says how it
+follows the input); compare sizes with :func:`same_size`, never ``==``, and use the helpers
+below (:func:`reshape_target`, :func:`scale_between`, :meth:`AtenCall.tensor_with`) to write
+rules rather than constants into the spec.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+DATA, PARAM, BUFFER, CONSTANT = "data", "param", "buffer", "constant"
+
+
+class NotModelled(Exception):
+    """A call of a known ATen op in a variant its netcalc op does not model (the message says
+    which: ``"conv2d with a weight computed in forward"``)."""
+
+
+class Dim(int):
+    """A size that follows the input resolution: its ``int`` value is the size at the traced
+    resolution; ``rule`` is a hashable that is equal for two sizes exactly when they are equal at
+    every resolution (the importer's symbolic expression, or the sizes at its probe
+    resolutions). Arithmetic on a Dim gives a plain int."""
+
+    rule: Any
+
+    def __new__(cls, value: int, rule: Any) -> "Dim":
+        size = super().__new__(cls, value)
+        size.rule = rule
+        return size
+
+    def __repr__(self) -> str:
+        return f"Dim({int(self)}, {self.rule!r})"
+
+
+def follows_input(size: Any) -> bool:
+    """Whether a size changes with the input resolution."""
+    return isinstance(size, Dim)
+
+
+def same_size(a: Any, b: Any) -> bool:
+    """Equal at every resolution (a constant never equals a size that follows the input)."""
+    if isinstance(a, Dim) or isinstance(b, Dim):
+        return isinstance(a, Dim) and isinstance(b, Dim) and a.rule == b.rule
+    return a == b
+
+
+def scale_between(out: Any, size: Any) -> Optional[int]:
+    """The whole number k with ``out == k * size`` at every resolution, else None."""
+    if int(size) == 0 or int(out) % int(size):
+        return None
+    k = int(out) // int(size)
+    if not isinstance(out, Dim) and not isinstance(size, Dim):
+        return k
+    if isinstance(out, Dim) and isinstance(size, Dim) and out.rule == size.rule * k:
+        return k
+    return None
+
+
+def offset_between(a: Any, b: Any) -> Optional[int]:
+    """The whole number k with ``a == b + k`` at every resolution, else None (a slice bound
+    written from a size: ``x[..., : h - 1]``)."""
+    if not isinstance(a, Dim) and not isinstance(b, Dim):
+        return int(a) - int(b)
+    if not (isinstance(a, Dim) and isinstance(b, Dim)):
+        return None
+    try:
+        return int(a.rule - b.rule)
+    except TypeError:           # the difference itself follows the input
+        return None
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A tensor argument: its shape (ints and :class:`Dim`), what it is (``DATA``, ``PARAM``,
+    ``BUFFER``, ``CONSTANT``), and its name (the qualified parameter or buffer name, or the
+    importer's name of the value)."""
+
+    shape: Tuple[Any, ...]
+    kind: str = DATA
+    name: str = ""
+
+    @property
+    def is_data(self) -> bool:
+        return self.kind == DATA
+
+    @property
+    def is_param(self) -> bool:
+        return self.kind == PARAM
+
+
+@dataclass(frozen=True)
+class Node:
+    """One spec node (see the module docstring). ``fixed``: why the node holds a size of the
+    traced resolution rather than a rule (the spec then says it fits that resolution only)."""
+
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    inputs: Tuple[Tensor, ...] = ()
+    op: str = ""
+    fixed: str = ""
+
+
+@dataclass(frozen=True)
+class Alias:
+    """The call's value is ``source``'s value: no node."""
+
+    source: Tensor
+
+
+@dataclass(frozen=True)
+class Parts:
+    """One result (:class:`Node` or :class:`Alias`) per tensor output of a multi-output call;
+    None for an output the op does not model (max pooling's indices: a use of it is then an
+    unsupported call)."""
+
+    outputs: Tuple[Optional[Union[Node, Alias]], ...]
+
+
+Result = Union[Node, Alias, Parts, List[Node]]
+Converter = Callable[["AtenCall"], Result]
+
+
+@dataclass
+class AtenCall:
+    """One ATen call, torch-free (see the module docstring)."""
+
+    op: str                                   # the overload packet: "conv2d"
+    overload: str                             # "default", "padding", "Tensor", "Scalar", ...
+    args: Tuple[Any, ...]                     # positional, tensors as Tensor, lists as tuples
+    named: Dict[str, Any]                     # every schema argument by name, defaults filled
+    outputs: Tuple[Tuple[Any, ...], ...]      # the shape of each tensor output
+    module: str = ""                          # qualified name of the module it runs in
+    finder: Callable[[Sequence[Any]], Optional[Tensor]] = lambda sizes: None
+
+    def arg(self, name: str, default: Any = None) -> Any:
+        """The argument ``name`` (given, or the schema's default), else ``default``."""
+        value = self.named.get(name, default)
+        return default if value is None else value
+
+    @property
+    def out(self) -> Tuple[Any, ...]:
+        return self.outputs[0]
+
+    @property
+    def tensors(self) -> List[Tensor]:
+        """Every tensor argument, in order (lists of tensors flattened)."""
+        found: List[Tensor] = []
+        for value in self.named.values():
+            if isinstance(value, Tensor):
+                found.append(value)
+            elif isinstance(value, (tuple, list)):
+                found.extend(v for v in value if isinstance(v, Tensor))
+        return found
+
+    @property
+    def data(self) -> List[Tensor]:
+        return [t for t in self.tensors if t.is_data]
+
+    @property
+    def first(self) -> Tensor:
+        """The first data tensor (what a one-operand node reads)."""
+        data = self.data
+        if not data:
+            raise NotModelled(f"{self.op} has no operand computed from the input")
+        return data[0]
+
+    def tensor_with(self, sizes: Sequence[Any]) -> Optional[Tensor]:
+        """An earlier data tensor whose trailing dims equal ``sizes`` at every resolution
+        (``interpolate(y, size=x.shape[-2:])``: the spec then takes its size from x)."""
+        return self.finder(sizes)
+
+    def param(self, name: str, optional: bool = False) -> Optional[Tensor]:
+        """The argument ``name`` if it is a parameter (None if absent and ``optional``);
+        NotModelled if it is a tensor computed in forward or a buffer."""
+        value = self.named.get(name)
+        if value is None and optional:
+            return None
+        if not isinstance(value, Tensor) or not value.is_param:
+            what = value.kind if isinstance(value, Tensor) else "missing"
+            raise NotModelled(f"{self.op} with a {name} that is not a parameter ({what})")
+        return value
+
+
+# -- helpers for converters ---------------------------------------------------------------------------
+def compact(value: Any) -> Any:
+    """An int for a square pair (or a single-element list), else a list: specs stay short."""
+    values = [int(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+    if len(values) == 1:
+        return values[0]
+    return values[0] if len(set(values)) == 1 else values
+
+
+def pair(value: Any) -> Tuple[int, int]:
+    """A 2-D argument as (h, w): torch accepts one int for both."""
+    values = [int(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+    return (values[0], values[0]) if len(values) == 1 else (values[0], values[1])
+
+
+def same_op(call: AtenCall) -> Node:
+    """The converter of an op without attributes (relu, sigmoid...)."""
+    return Node()
+
+
+def alias(call: AtenCall) -> Alias:
+    """The converter of an op that computes nothing new (clone, contiguous, dropout in eval)."""
+    return Alias(call.first)
+
+
+def reshape_target(source: Sequence[Any], out: Sequence[Any]) -> Optional[List[Any]]:
+    """The spec's ``shape`` of a reshape from ``source`` to ``out`` that holds at every
+    resolution: a constant size stays an int, a size equal to input dim K is ``"dK"``, one other
+    size that follows the input is -1. None when no such rule exists (two sizes follow the input
+    without being dims of it): the reshape fits one resolution only."""
+    entries: List[Any] = []
+    for size in out:
+        if not follows_input(size):
+            entries.append(int(size))
+            continue
+        same = [k for k, d in enumerate(source) if same_size(d, size)]
+        entries.append(f"d{same[0]}" if same else -1)
+    return entries if entries.count(-1) <= 1 else None
+
+
+def aten_table(ops: Mapping[str, Any]) -> Dict[str, Tuple[str, Converter]]:
+    """ATen packet name -> (netcalc op name, converter), from every op's ``aten`` facet; a packet
+    listed by two ops is a registry error."""
+    table: Dict[str, Tuple[str, Converter]] = {}
+    for name, op in ops.items():
+        for packet, converter in getattr(op, "aten", {}).items():
+            if packet in table:
+                raise ValueError(f"ATen op {packet!r} is imported by both {table[packet][0]!r} "
+                                 f"and {name!r}")
+            table[packet] = (name, converter)
+    return table
+
+
+def lookup(table: Mapping[str, Tuple[str, Converter]], packet: str) -> Optional[
+        Tuple[str, Converter]]:
+    """The entry of ``packet``; an in-place form (``relu_``) falls back to its out-of-place
+    name."""
+    entry = table.get(packet)
+    if entry is None and packet.endswith("_") and not packet.startswith("_"):
+        entry = table.get(packet[:-1])
+    return entry
