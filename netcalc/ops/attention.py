@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from ..errors import GraphError
+from .aten import AtenCall, Node, NotModelled
 from .elementwise import broadcast, broadcast_mismatches
 from .registry import (OpDef, format_shape, is_concrete, numel_out, register_op, sizes_differ,
                        zero)
@@ -43,6 +44,38 @@ def broadcasts_into(small: Any, target: Any) -> bool:
         return False
     return len(grown) == len(target) and not any(
         sizes_differ(x, y) for x, y in zip(grown, target))
+
+
+def _data_operands(call: AtenCall, names: Any) -> tuple:
+    """The named tensor arguments, each computed from the input (else NotModelled)."""
+    found = tuple(call.named.get(name) for name in names)
+    if not all(t is not None and getattr(t, "is_data", False) for t in found):
+        raise NotModelled(f"{call.op} of a tensor that is not computed from the input "
+                          f"({', '.join(names)} are modelled as data)")
+    return found
+
+
+def sdpa_from_aten(call: AtenCall) -> Node:
+    """``aten.scaled_dot_product_attention`` in eval. A mask that is a parameter, buffer or
+    constant is left out: a mask changes no count of any convention."""
+    operands = _data_operands(call, ("query", "key", "value"))
+    if float(call.arg("dropout_p", 0.0)):
+        raise NotModelled("scaled_dot_product_attention with dropout (eval passes dropout_p=0)")
+    mask = call.named.get("attn_mask")
+    if mask is not None and getattr(mask, "is_data", False):
+        operands += (mask,)
+    attrs = {key: value for key, value in (("is_causal", bool(call.arg("is_causal", False))),
+                                           ("scale", call.arg("scale")),
+                                           ("enable_gqa", bool(call.arg("enable_gqa", False))))
+             if value}
+    if "scale" in attrs:
+        attrs["scale"] = float(attrs["scale"])
+    return Node(attrs, inputs=operands)
+
+
+def native_mha_from_aten(call: AtenCall) -> Node:
+    raise NotModelled("nn.MultiheadAttention's fused fast path (traced under no_grad in eval); "
+                      "captured with autograd on it is its linear, attention and linear parts")
 
 
 # -- scaled dot-product attention -------------------------------------------------------------------
@@ -74,6 +107,8 @@ class ScaledDotProductAttention(OpDef):
     name = "sdpa"
     Attrs = SdpaAttrs
     arity = (3, 4)
+    aten = {"scaled_dot_product_attention": sdpa_from_aten,
+            "_native_multi_head_attention": native_mha_from_aten}
 
     def parse(self, f: Any) -> SdpaAttrs:
         return SdpaAttrs(f.bool("is_causal", False),
@@ -173,6 +208,9 @@ class Baddbmm(OpDef):
     name = "baddbmm"
     Attrs = BaddbmmAttrs
     arity = (3, 3)
+    aten = {"baddbmm": lambda call: Node(
+        {"beta": float(call.arg("beta", 1)), "alpha": float(call.arg("alpha", 1))},
+        inputs=_data_operands(call, ("self", "batch1", "batch2")))}
 
     def parse(self, f: Any) -> BaddbmmAttrs:
         return BaddbmmAttrs(f.float("beta", 1.0, lo=-MAX_SCALE, hi=MAX_SCALE),

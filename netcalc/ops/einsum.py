@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Tuple
 
 from ..errors import GraphError
+from .aten import AtenCall, Node, NotModelled
 from .registry import OpDef, format_shape, is_concrete, numel_out, register_op
 
 MAX_EQUATION = 200
@@ -128,11 +129,25 @@ def fvcore_einsum(ins: Any, out: Any, a: EinsumAttrs) -> Any:
     return printed_cost(every * (1 + removed)) // 2
 
 
+def einsum_from_aten(call: AtenCall) -> Node:
+    """``aten.einsum`` of one or two tensors computed from the input."""
+    equation = str(call.arg("equation"))
+    try:
+        parse_equation(equation)
+    except ValueError as exc:
+        raise NotModelled(f"einsum {equation!r}: {exc}") from None
+    operands = tuple(call.arg("tensors"))
+    if not all(t.is_data for t in operands):
+        raise NotModelled("einsum of a tensor that is not computed from the input")
+    return Node({"equation": equation}, inputs=operands)
+
+
 @register_op
 class Einsum(OpDef):
     name = "einsum"
     Attrs = EinsumAttrs
     arity = (1, 2)
+    aten = {"einsum": einsum_from_aten}
 
     def parse(self, f: Any) -> EinsumAttrs:
         equation = f.str("equation", max_len=MAX_EQUATION)

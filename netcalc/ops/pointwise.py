@@ -9,6 +9,7 @@ FlopCounterMode has no formula for any of them.
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from .aten import AtenCall, Node, NotModelled
 from .registry import register_op
 from .shape import normalise_dim
 from .simple import FreeElementwise
@@ -16,10 +17,29 @@ from .simple import FreeElementwise
 MAX_BOUND = 1e30
 
 
+def unary_from_aten(call: AtenCall) -> Any:
+    """An elementwise op of a data tensor or of a parameter; clamp's bounds must be numbers."""
+    from .tokens import on_operand      # tokens imports tensor ops; pointwise need not
+
+    attrs = {}
+    for key in ("min", "max"):
+        bound = call.named.get(key)
+        if bound is not None:
+            if not isinstance(bound, (int, float)) or isinstance(bound, bool):
+                raise NotModelled(f"{call.op} with a tensor bound (number bounds are modelled)")
+            attrs[key] = float(bound)
+    op = "clamp" if call.op.startswith("clamp") else call.op
+    return on_operand(call, call.named.get("self"), Node(attrs, op=op))
+
+
 class FreeFunction(FreeElementwise):
     """A cost-free elementwise op building to ``torch.<function>(x, *attrs)``."""
 
     function = ""
+
+    @property
+    def aten(self) -> Any:
+        return {self.function: unary_from_aten}
 
     def torch(self, ins: Any, out: Any, a: Any) -> Any:
         import torch
@@ -53,6 +73,7 @@ class Clamp(FreeFunction):
 
     name, function = "clamp", "clamp"
     Attrs = ClampAttrs
+    aten = {packet: unary_from_aten for packet in ("clamp", "clamp_min", "clamp_max", "clip")}
 
     def parse(self, f: Any) -> ClampAttrs:
         low = f.float("min", None, lo=-MAX_BOUND, hi=MAX_BOUND)

@@ -12,10 +12,90 @@ from dataclasses import dataclass
 from typing import Any, Tuple
 
 from ..errors import GraphError
+from .aten import Alias, AtenCall, Node, NotModelled, Parts, Tensor, follows_input, same_size
 from .registry import format_shape, register_op, sizes_differ
 from .shape import normalise_dim
 from .tensor import (DIM, MAX_DIM, MAX_SIZE, FreeTensorOp, ReshapeEntry, Slice, SliceAttrs,
                      resolve_entry, size_entries)
+
+
+# -- import helpers ---------------------------------------------------------------------------------
+def param_node(call: AtenCall, tensor: Tensor) -> Node:
+    """A ``param`` node for a parameter the call reads. Its operand only places it in the graph:
+    the importer's latest data tensor (``tensor_with(())``)."""
+    anchor = call.tensor_with(())
+    if anchor is None:
+        raise NotModelled(f"{call.op} of the parameter {tensor.name or '?'} before any tensor "
+                          "computed from the input")
+    return Node({"param_shape": [int(d) for d in tensor.shape]}, inputs=(anchor,), op="param")
+
+
+def on_operand(call: AtenCall, tensor: Any, node: Node) -> Any:
+    """``node`` applied to ``tensor``: a data tensor directly, a parameter through a ``param``
+    node read by ``node`` (Swin v2's ``logit_scale.clamp(max=...).exp()``)."""
+    if not isinstance(tensor, Tensor):
+        raise NotModelled(f"{call.op} of a non-tensor")
+    if tensor.is_data:
+        return Node(node.attrs, inputs=(tensor,), op=node.op, fixed=node.fixed)
+    if tensor.is_param:
+        return [param_node(call, tensor), node]
+    raise NotModelled(f"{call.op} of a {tensor.kind} tensor (data and parameters are modelled)")
+
+
+def expand_from_aten(call: AtenCall) -> Any:
+    """``aten.expand``: -1 or an unchanged size keeps a dim; a size that follows the input is
+    "dK" of the operand (other growth by such a size fits one resolution only)."""
+    source = call.named.get("self")
+    shape = tuple(source.shape)
+    new = len(call.out) - len(shape)
+    if len(call.out) == len(shape) and all(map(same_size, call.out, shape)):
+        return Alias(source) if source.is_data else param_node(call, source)
+    entries, fixed = [], ""
+    for k, size in enumerate(call.out):
+        old = shape[k - new] if k >= new else None
+        if old is not None and same_size(size, old):
+            entries.append(-1)
+        elif follows_input(size):
+            same = [j for j, d in enumerate(shape) if same_size(d, size)]
+            entries.append(f"d{same[0]}" if same else int(size))
+            fixed = fixed or ("" if same else f"it grows to {int(size)}, which follows the input")
+        else:
+            entries.append(int(size))
+    return on_operand(call, source, Node({"shape": entries}, op="expand", fixed=fixed))
+
+
+def index_from_aten(call: AtenCall) -> Any:
+    """``aten.index`` with one index tensor that is a buffer or constant (a relative-position
+    table looked up by its index), and ``index_select``."""
+    source = call.named.get("self")
+    if call.op == "index_select":
+        dim, index = int(call.arg("dim")) % len(source.shape), call.named.get("index")
+    else:
+        given = [(k, t) for k, t in enumerate(call.arg("indices")) if t is not None]
+        if len(given) != 1:
+            raise NotModelled("indexing with several index tensors (one is modelled)")
+        dim, index = given[0]
+    if not isinstance(index, Tensor) or index.is_data:
+        raise NotModelled("indexing with an index computed from the input (a fixed index "
+                          "buffer is modelled)")
+    expected = tuple(source.shape[:dim]) + tuple(index.shape) + tuple(source.shape[dim + 1:])
+    if len(expected) != len(call.out) or not all(map(same_size, expected, call.out)):
+        raise NotModelled("indexing with a boolean mask (an integer index buffer is modelled)")
+    return on_operand(call, source, Node({"dim": dim, "index_shape": [int(d) for d in index.shape]},
+                                         op="index"))
+
+
+def roll_from_aten(call: AtenCall) -> Node:
+    dims = [int(d) for d in call.arg("dims", ())]
+    if not dims:
+        raise NotModelled("roll of the flattened tensor (roll along dims is modelled)")
+    return Node({"shifts": [int(s) for s in call.arg("shifts")], "dims": dims})
+
+
+def unbind_from_aten(call: AtenCall) -> Parts:
+    """``unbind(dim)``: one ``select`` per part."""
+    dim = int(call.arg("dim", 0))
+    return Parts(tuple(Node({"dim": dim, "index": i}) for i in range(len(call.outputs))))
 
 
 # -- a learned tensor -------------------------------------------------------------------------------
@@ -67,6 +147,7 @@ class Expand(FreeTensorOp):
     name = "expand"
     Attrs = ExpandAttrs
     arity = (1, 2)
+    aten = {"expand": expand_from_aten}
 
     def parse(self, f: Any) -> ExpandAttrs:
         return ExpandAttrs(tuple(size_entries(f, "shape")))
@@ -124,6 +205,7 @@ class Select(FreeTensorOp):
 
     name = "select"
     Attrs = SelectAttrs
+    aten = {"unbind": unbind_from_aten}      # aten.select itself is slice's (a slice, a reshape)
 
     def parse(self, f: Any) -> SelectAttrs:
         return SelectAttrs(f.int("dim", **DIM), f.int("index", lo=-MAX_SIZE, hi=MAX_SIZE))
@@ -168,6 +250,7 @@ class Index(FreeTensorOp):
 
     name = "index"
     Attrs = IndexAttrs
+    aten = {"index": index_from_aten, "index_select": index_from_aten}
 
     def parse(self, f: Any) -> IndexAttrs:
         return IndexAttrs(f.int("dim", 0, **DIM),
@@ -203,6 +286,7 @@ class RollAttrs:
 class Roll(FreeTensorOp):
     name = "roll"
     Attrs = RollAttrs
+    aten = {"roll": roll_from_aten}
 
     def parse(self, f: Any) -> RollAttrs:
         shifts = f.int_list("shifts", lo=-MAX_SIZE, hi=MAX_SIZE, min_len=1, max_len=MAX_DIM)
