@@ -1,0 +1,232 @@
+"""The transformer ops (sdpa, baddbmm, einsum, param, expand, select, index, roll, clamp, exp, log,
+normalize) against torch modules written by others, traced by fvcore 0.1.5 (with autograd on, as
+its users call it) and FlopCounterMode; their ATen converters on hand-written calls; and
+fvcore's einsum rounding, which has no closed form.
+
+The per-op graphs of tests/new_op_specs.py are validated node by node in tests/test_ops_new.py.
+"""
+import pytest
+
+import netcalc
+from netcalc.errors import GraphError
+from netcalc.ops import all_ops
+from netcalc.ops.aten import BUFFER, PARAM, AtenCall, Node, NotModelled, Parts, Tensor, aten_table
+from netcalc.ops.einsum import EinsumAttrs, fvcore_einsum, printed_cost
+
+
+def call(op, outputs, finder=lambda sizes: None, **named):
+    return AtenCall(op, "default", tuple(named.values()), named, outputs, finder=finder)
+
+
+def convert(op, outputs, **named):
+    return aten_table(all_ops())[op][1](call(op, outputs, **named))
+
+
+# -- fvcore's einsum: numpy's printed cost --------------------------------------------------------
+def einsum_attrs(equation):
+    left, output = equation.split("->")
+    return EinsumAttrs(equation, tuple(left.split(",")), output)
+
+
+def test_fvcore_einsum_reads_numpys_rounded_cost():
+    """fvcore 0.1.5 traced torch.einsum("nchw,ndhw->ncd") on (1, 8, 17, 26) maps: 28,290 flops
+    (numpy prints the path cost 56,576 as 5.658e+04), not the 28,288 multiply-accumulates;
+    "bi,bj->bij" on (2, 3), (2, 5): 15 (30 // 2); MaxViT's "abcde,abcfe->abcdf" on
+    (1, 2, 3, 5, 4), (1, 2, 3, 7, 4): 840; fvcore's hand-priced "abc,abd->acd": exact."""
+    gram = einsum_attrs("nchw,ndhw->ncd")
+    assert fvcore_einsum(((1, 8, 17, 26), (1, 8, 17, 26)), (1, 8, 8), gram) == 28_290
+    assert fvcore_einsum(((2, 3), (2, 5)), (2, 3, 5), einsum_attrs("bi,bj->bij")) == 15
+    assert fvcore_einsum(((1, 2, 3, 5, 4), (1, 2, 3, 7, 4)), (1, 2, 3, 5, 7),
+                         einsum_attrs("bghid,bghjd->bghij")) == 840
+    assert fvcore_einsum(((3, 1001, 7), (3, 1001, 11)), (3, 7, 11),
+                         einsum_attrs("xyz,xyw->xzw")) == 3 * 1001 * 7 * 11
+    assert printed_cost(123_456_789) == 123_500_000 and printed_cost(56_565) == 56_560
+
+
+def test_fvcore_einsum_has_no_closed_form():
+    sympy = pytest.importorskip("sympy")
+    h = sympy.Symbol("h", positive=True, integer=True)
+    with pytest.raises(GraphError, match="rounded to 4 significant digits"):
+        fvcore_einsum(((1, 8, h), (1, 8, h)), (1, 8, 8), einsum_attrs("ncl,ndl->ncd"))
+
+
+def attention_spec(equation=None):
+    """A patch embedding (4x4, stride 4) to L = (h/4)(w/4) tokens, 2 heads of 8 and attention
+    over them: fused, or as an einsum of q and k."""
+    layers = [{"op": "conv", "out": 16, "kernel": 4, "stride": 4, "padding": 0, "bias": True},
+              {"op": "flatten", "start_dim": 2}, {"op": "transpose", "dim0": 1, "dim1": 2,
+                                                   "name": "tokens"}]
+    for name in "qkv":
+        layers += [{"op": "linear", "input": "tokens", "out": 16},
+                   {"op": "reshape", "shape": ["d0", "d1", 2, 8]},
+                   {"op": "transpose", "dim0": 1, "dim1": 2, "name": name}]
+    if equation:
+        layers += [{"op": "einsum", "inputs": ["q", "k"], "equation": equation},
+                   {"op": "softmax", "dim": -1}, {"op": "matmul", "with": "v"}]
+    else:
+        layers += [{"op": "sdpa", "inputs": ["q", "k", "v"]}]
+    layers += [{"op": "transpose", "dim0": 1, "dim1": 2},
+               {"op": "reshape", "shape": ["d0", "d1", 16]}, {"op": "linear", "out": 16}]
+    return {"family": "graph", "name": "attention", "resolution": 32, "layers": layers}
+
+
+def test_attention_closed_form_is_quartic_in_r_and_equals_the_counts():
+    """Attention is quadratic in the token count L = (r/4)^2: the torch closed form in r has
+    degree 4 and equals the concrete counts at five sizes; the pycls one too."""
+    pytest.importorskip("sympy")
+    import sympy
+
+    from netcalc.symbolic.closed_form import count_symbolic
+
+    for equation in (None, "bhld,bhsd->bhls"):
+        for convention in ("torch", "pycls"):
+            form = count_symbolic(attention_spec(equation), convention)
+            flops = sympy.Poly(form.polynomial(form.total("flops")))
+            assert flops.total_degree() == 4, (equation, convention, flops)
+            for r in (16, 20, 28, 36, 64):
+                assert form.evaluate(form.total("flops"), r) == netcalc.count(
+                    attention_spec(equation), convention, r).flops
+
+
+def test_fvcore_closed_form_of_a_rounded_einsum_is_a_clear_error():
+    from conftest import run_cli
+
+    result = run_cli("flops", "-", "--symbolic", "r", "--convention", "fvcore",
+                     input=__import__("json").dumps(attention_spec("bhld,bhsd->bhls")))
+    assert result.returncode == 2 and "rounded to 4 significant digits" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+# -- converters ------------------------------------------------------------------------------------
+def test_sdpa_converter_reads_flags_and_drops_a_constant_mask():
+    q, k, v = Tensor((1, 2, 5, 4)), Tensor((1, 2, 7, 4)), Tensor((1, 2, 7, 3))
+    node = convert("scaled_dot_product_attention", ((1, 2, 5, 3),), query=q, key=k, value=v,
+                   attn_mask=Tensor((5, 7), BUFFER), dropout_p=0.0, is_causal=False, scale=0.5,
+                   enable_gqa=False)
+    assert node == Node({"scale": 0.5}, inputs=(q, k, v))
+    mask = Tensor((5, 7))
+    node = convert("scaled_dot_product_attention", ((1, 2, 5, 3),), query=q, key=k, value=v,
+                   attn_mask=mask, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=True)
+    assert node == Node({"enable_gqa": True}, inputs=(q, k, v, mask))
+    with pytest.raises(NotModelled, match="dropout"):
+        convert("scaled_dot_product_attention", ((1, 2, 5, 3),), query=q, key=k, value=v,
+                attn_mask=None, dropout_p=0.1, is_causal=False, scale=None, enable_gqa=False)
+    with pytest.raises(NotModelled, match="fast path"):
+        convert("_native_multi_head_attention", ((1, 5, 8),), query=q)
+
+
+def test_einsum_converter_and_its_refusals():
+    a, b = Tensor((1, 4, 5)), Tensor((1, 5, 6))
+    assert convert("einsum", ((1, 4, 6),), equation="bij,bjk->bik", tensors=(a, b), path=None) \
+        == Node({"equation": "bij,bjk->bik"}, inputs=(a, b))
+    with pytest.raises(NotModelled, match="ellipsis"):
+        convert("einsum", ((1, 4, 6),), equation="...ij,...jk->...ik", tensors=(a, b), path=None)
+    with pytest.raises(NotModelled, match="not computed from the input"):
+        convert("einsum", ((1, 4, 6),), equation="bij,jk->bik", tensors=(a, Tensor((5, 6), PARAM)),
+                path=None)
+
+
+def test_class_token_and_relative_position_table_become_param_nodes():
+    tokens = Tensor((1, 196, 768))
+    finder = lambda sizes: tokens    # noqa: E731  the importer's latest data tensor
+    cls = Tensor((1, 1, 768), PARAM, "class_token")
+    table = aten_table(all_ops())
+    node = table["expand"][1](call("expand", ((1, 1, 768),), finder, self=cls, size=(1, -1, -1)))
+    assert node == Node({"param_shape": [1, 1, 768]}, inputs=(tokens,), op="param")
+    bias = Tensor((169, 3), PARAM, "relative_position_bias_table")
+    index = Tensor((2401,), BUFFER, "relative_position_index")
+    chain = table["index"][1](call("index", ((2401, 3),), finder, self=bias, indices=(index,)))
+    assert chain == [Node({"param_shape": [169, 3]}, inputs=(tokens,), op="param"),
+                     Node({"dim": 0, "index_shape": [2401]}, op="index")]
+    with pytest.raises(NotModelled, match="index computed from the input"):
+        table["index"][1](call("index", ((5, 3),), finder, self=bias, indices=(Tensor((5,)),)))
+
+
+def test_unbind_roll_and_clamp_converters():
+    x = Tensor((3, 1, 4, 5, 6))
+    parts = convert("unbind", ((1, 4, 5, 6),) * 3, self=x, dim=0)
+    assert parts == Parts(tuple(Node({"dim": 0, "index": i}) for i in range(3)))
+    assert convert("roll", ((1, 8, 8, 3),), self=x, shifts=(-3, -3), dims=(1, 2)) == \
+        Node({"shifts": [-3, -3], "dims": [1, 2]})
+    with pytest.raises(NotModelled, match="flattened"):
+        convert("roll", ((1, 8, 8, 3),), self=x, shifts=(2,), dims=())
+    y = Tensor((1, 8))
+    assert convert("clamp_min", ((1, 8),), self=y, min=1e-12) == \
+        Node({"min": 1e-12}, inputs=(y,), op="clamp")
+    with pytest.raises(NotModelled, match="tensor bound"):
+        convert("clamp", ((1, 8),), self=y, min=Tensor((1, 8)), max=None)
+
+
+# -- modules written by others, traced with autograd on --------------------------------------------
+torch = pytest.importorskip("torch")
+pytest.importorskip("fvcore")
+
+
+def traced(module, *inputs):
+    """fvcore 0.1.5's flops and acts, and FlopCounterMode's flops, of ``module`` in eval with
+    autograd on."""
+    from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from netcalc.torch.validate import quiet_fvcore
+
+    module.eval()
+    with quiet_fvcore():
+        flops = FlopCountAnalysis(module, inputs).unsupported_ops_warnings(False).total()
+        acts = ActivationCountAnalysis(module, inputs).unsupported_ops_warnings(False).total()
+    counter = FlopCounterMode(display=False)
+    with counter:
+        module(*inputs)
+    return int(flops), int(acts), counter.get_total_flops()
+
+
+class PatchAttention(torch.nn.Module):
+    """A ViT in miniature: a 4x4 patch embedding of 64 channels, then torch's
+    nn.MultiheadAttention(64, 4) called as torchvision's ViT encoder block calls it."""
+
+    def __init__(self):
+        super().__init__()
+        self.patches = torch.nn.Conv2d(3, 64, 4, 4)
+        self.attention = torch.nn.MultiheadAttention(64, 4, batch_first=True)
+
+    def forward(self, image):
+        x = self.patches(image).flatten(2).transpose(1, 2)
+        return self.attention(x, x, x, need_weights=False)[0]
+
+
+def patch_attention_spec():
+    """PatchAttention as torch.export captures it with autograd on: the packed in-projection, q,
+    k, v split into 4 heads of 16, fused attention, the out-projection."""
+    layers = [{"op": "conv", "out": 64, "kernel": 4, "stride": 4, "padding": 0, "bias": True},
+              {"op": "flatten", "start_dim": 2}, {"op": "transpose", "dim0": 1, "dim1": 2},
+              {"op": "linear", "out": 192, "name": "qkv"}]
+    for i, name in enumerate("qkv"):
+        layers += [{"op": "slice", "input": "qkv", "dim": 2, "start": 64 * i, "stop": 64 * i + 64},
+                   {"op": "reshape", "shape": ["d0", "d1", 4, 16]},
+                   {"op": "transpose", "dim0": 1, "dim1": 2, "name": name}]
+    layers += [{"op": "sdpa", "inputs": ["q", "k", "v"]}, {"op": "transpose", "dim0": 1, "dim1": 2},
+               {"op": "reshape", "shape": ["d0", "d1", 64]}, {"op": "linear", "out": 64}]
+    return {"family": "graph", "name": "patch_attention", "resolution": 28, "layers": layers}
+
+
+@pytest.mark.parametrize("resolution", [(28, 28), (20, 36)], ids=["square", "rectangle"])
+def test_multihead_attention_as_fvcore_and_flopcountermode_count_it(resolution):
+    """PatchAttention at 28 px (L = 49 tokens), traced with autograd on. fvcore: the conv
+    4*4*3*64*49 = 150,528, the in-projection 49*64*192 = 602,112 and the out-projection
+    49*64*64 = 200,704: 953,344 flops (it has no handle for the fused attention); acts
+    49*(64 + 192 + 64) = 15,680. FlopCounterMode (math backend, which counts what its CUDA
+    formula counts) adds 2*4*49*49*(16 + 16) = 614,656 to twice that: 2,521,344. Params 19,776.
+    Under torch.no_grad() fvcore would count the conv only: MHA's fused fast path (ViT-B/16:
+    11,290,036,992 instead of 16,867,412,736 flops with autograd on)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    module = PatchAttention()
+    with sdpa_kernel(SDPBackend.MATH):
+        measured = traced(module, torch.zeros(1, 3, *resolution))
+    params = sum(p.numel() for p in module.parameters())
+    spec = patch_attention_spec()
+    fvcore = netcalc.count(spec, "fvcore", resolution)
+    assert (fvcore.flops, fvcore.acts, netcalc.count(spec, "torch", resolution).flops,
+            fvcore.params) == (*measured, params)
+    if resolution == (28, 28):
+        assert (*measured, params) == (953_344, 15_680, 2_521_344, 19_776)
