@@ -142,6 +142,15 @@ def test_class_token_and_relative_position_table_become_param_nodes():
         table["index"][1](call("index", ((5, 3),), finder, self=bias, indices=(Tensor((5,)),)))
 
 
+def test_vit_and_maxvit_reshapes_import():
+    """ViT's MultiheadAttention unflattens its packed projection; MaxViT swaps axes."""
+    x = Tensor((1, 197, 2304))
+    assert convert("unflatten", ((1, 197, 3, 768),), self=x, dim=-1, sizes=(3, 768)) == \
+        Node({"shape": [1, 197, 3, 768]})
+    assert convert("swapaxes", ((1, 197, 2304),), self=x, axis0=-2, axis1=-1) == \
+        Node({"dim0": -2, "dim1": -1})
+
+
 def test_unbind_roll_and_clamp_converters():
     x = Tensor((3, 1, 4, 5, 6))
     parts = convert("unbind", ((1, 4, 5, 6),) * 3, self=x, dim=0)

@@ -289,7 +289,7 @@ class Reshape(FreeTensorOp):
     name = "reshape"
     Attrs = ReshapeAttrs
     aten = {packet: reshape_from_aten for packet in ("view", "reshape", "_unsafe_view",
-                                                     "unsqueeze", "squeeze")}
+                                                     "unsqueeze", "squeeze", "unflatten")}
 
     def parse(self, f: Any) -> ReshapeAttrs:
         entries = size_entries(f, "shape")
@@ -373,7 +373,12 @@ class Transpose(FreeTensorOp):
     Attrs = TransposeAttrs
     aten = {"transpose": lambda call: Node({"dim0": int(call.arg("dim0")),
                                             "dim1": int(call.arg("dim1"))}),
-            "t": lambda call: Node({"dim0": 0, "dim1": -1})}
+            "t": lambda call: Node({"dim0": 0, "dim1": -1}),
+            # MaxViT's x.swapaxes(-2, -1)
+            "swapaxes": lambda call: Node({"dim0": int(call.arg("axis0")),
+                                           "dim1": int(call.arg("axis1"))}),
+            "swapdims": lambda call: Node({"dim0": int(call.arg("dim0")),
+                                           "dim1": int(call.arg("dim1"))})}
 
     def parse(self, f: Any) -> TransposeAttrs:
         return TransposeAttrs(f.int("dim0", **DIM), f.int("dim1", **DIM))
