@@ -409,7 +409,14 @@ def test_drawn_graphs_match_the_tools(spec):
     check_drawn(spec)
 
 
-@pytest.mark.parametrize("op", sorted(PROPOSALS))
+# the transformer ops' own drawn graphs (1-2 s each) run in the slow tier; the fast tier checks
+# each of them in tests/test_ops_new.py and draws them among the others above
+TRANSFORMER_OPS = {"sdpa", "baddbmm", "einsum", "param", "expand", "select", "index", "roll",
+                   "clamp", "exp", "log", "normalize"}
+
+
+@pytest.mark.parametrize("op", [pytest.param(op, marks=pytest.mark.slow)
+                                if op in TRANSFORMER_OPS else op for op in sorted(PROPOSALS)])
 def test_a_drawn_graph_with_each_op_matches_the_tools(op):
     """The first drawn graph that holds ``op`` (so every op is checked in a random context)."""
     spec = find(graphs(), lambda drawn: any(layer["op"] == op for layer in drawn["layers"]),

@@ -89,6 +89,17 @@ def test_attention_closed_form_is_quartic_in_r_and_equals_the_counts():
 
 
 def test_fvcore_closed_form_of_a_rounded_einsum_is_a_clear_error():
+    pytest.importorskip("sympy")
+    from netcalc.symbolic.closed_form import count_symbolic
+
+    with pytest.raises(netcalc.SpecError, match=r"einsum in the fvcore convention: .* rounded to "
+                                                r"4 significant digits") as raised:
+        count_symbolic(attention_spec("bhld,bhsd->bhls"), "fvcore")
+    assert raised.value.field == "layer einsum_12.equation"
+
+
+@pytest.mark.slow
+def test_fvcore_closed_form_of_a_rounded_einsum_on_the_command_line():
     from conftest import run_cli
 
     result = run_cli("flops", "-", "--symbolic", "r", "--convention", "fvcore",
