@@ -13,7 +13,7 @@ NEW_OPS = ("hardswish", "hardsigmoid", "gelu", "tanh", "softmax", "leaky_relu", 
            "channel_shuffle", "mean", "adaptive_avgpool", "adaptive_maxpool", "upsample",
            "matmul", "pad", "layer_norm", "group_norm", "param_mul", "param_add", "sdpa", "baddbmm",
            "einsum", "param", "expand", "select", "index", "roll", "clamp", "exp", "log",
-           "normalize")
+           "normalize", "vector_norm")
 
 
 def conv(out, **kw):
@@ -170,6 +170,12 @@ CASES = {
     "log": [conv(8), {"op": "clamp", "min": 0.1}, {"op": "log"}, conv(4)],
     "normalize": [conv(8), {"op": "normalize"}, {"op": "normalize", "dim": -1, "p": 1},
                   conv(4)],
+    "vector_norm": [conv(8, name="x"), {"op": "vector_norm", "dim": [1], "keepdim": True},
+                    {"op": "clamp", "min": 1e-12},
+                    {"op": "expand", "inputs": ["clamp_2", "x"], "shape": ["d0", "d1", "d2", "d3"],
+                     "name": "norms"},
+                    {"op": "div", "inputs": ["x", "norms"]},
+                    {"op": "vector_norm", "dim": [2, -1], "ord": 1}, {"op": "linear", "out": 4}],
     "bn1d": [conv(8), {"op": "gap"}, {"op": "flatten"}, {"op": "bn"}, {"op": "linear", "out": 5}],
 }
 

@@ -122,6 +122,8 @@ BAD = {
                  "layers[1].dims", "r"),
     "clamp_no_bounds": ([conv(8), {"op": "clamp"}], "layers[1].min", ""),
     "normalize_dim": ([conv(8), {"op": "normalize", "dim": 4, "name": "n"}], "layers[1].dim", "n"),
+    "vector_norm_twice": ([conv(8), {"op": "vector_norm", "dim": [1, -3], "name": "vn"}],
+                          "layers[1].dim", "vn"),
     "param_empty_dim": ([conv(8), {"op": "param", "param_shape": [0, 3]}],
                         "layers[1].param_shape", ""),
 }

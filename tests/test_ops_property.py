@@ -339,6 +339,13 @@ def normalize(draw, nodes):
              "dim": draw(st.integers(-len(x[1]), len(x[1]) - 1))}]
 
 
+def vector_norm(draw, nodes):
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    dims = draw(st.lists(st.integers(1, len(x[1]) - 1), min_size=1, max_size=2, unique=True))
+    return [{"op": "vector_norm", "input": x[0], "dim": dims, "keepdim": draw(st.booleans()),
+             "ord": draw(st.sampled_from([1, 2]))}]
+
+
 PROPOSALS = {
     "conv": conv, "bn": bn, "linear": linear, "flatten": flatten,
     "maxpool": pool("maxpool"), "avgpool": pool("avgpool"), "gap": needs_map("gap"),
@@ -359,7 +366,7 @@ PROPOSALS = {
     "sdpa": sdpa, "baddbmm": baddbmm, "einsum": einsum, "param": param, "expand": expand,
     "select": select, "index": index, "roll": roll, "normalize": normalize,
     "clamp": unary("clamp", min=st.sampled_from([-1.0, 0.1]), max=st.sampled_from([2.0, 6.0])),
-    "exp": unary("exp"), "log": unary("log"),
+    "exp": unary("exp"), "log": unary("log"), "vector_norm": vector_norm,
 }
 
 
@@ -412,7 +419,7 @@ def test_drawn_graphs_match_the_tools(spec):
 # the transformer ops' own drawn graphs (1-2 s each) run in the slow tier; the fast tier checks
 # each of them in tests/test_ops_new.py and draws them among the others above
 TRANSFORMER_OPS = {"sdpa", "baddbmm", "einsum", "param", "expand", "select", "index", "roll",
-                   "clamp", "exp", "log", "normalize"}
+                   "clamp", "exp", "log", "normalize", "vector_norm"}
 
 
 @pytest.mark.parametrize("op", [pytest.param(op, marks=pytest.mark.slow)

@@ -162,6 +162,16 @@ def test_vit_and_maxvit_reshapes_import():
         Node({"dim0": -2, "dim1": -1})
 
 
+def test_normalize_imports_as_its_four_aten_ops():
+    """torch.export captures F.normalize(x, dim=-1) as linalg_vector_norm(x, 2.0, [-1], True),
+    clamp_min(1e-12), expand_as(x), div."""
+    x, norms = Tensor((1, 5, 8)), Tensor((1, 5, 1))
+    assert convert("linalg_vector_norm", ((1, 5, 1),), self=x, ord=2.0, dim=(-1,), keepdim=True,
+                   dtype=None) == Node({"dim": [-1], "keepdim": True})
+    assert convert("expand_as", ((1, 5, 8),), self=norms, other=x) == \
+        Node({"shape": ["d0", "d1", "d2"]}, inputs=(norms, x))
+
+
 def test_unbind_roll_and_clamp_converters():
     x = Tensor((3, 1, 4, 5, 6))
     parts = convert("unbind", ((1, 4, 5, 6),) * 3, self=x, dim=0)

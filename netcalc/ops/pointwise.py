@@ -1,5 +1,7 @@
 """Elementwise math transformers use: ``clamp``, ``exp``, ``log`` (Swin v2's logit scale and
-log-spaced coordinates) and ``F.normalize`` (Swin v2's cosine attention).
+log-spaced coordinates), ``F.normalize`` (Swin v2's cosine attention) and the vector norm it
+divides by (``torch.linalg.vector_norm``: ``torch.export`` captures ``F.normalize`` as
+``linalg_vector_norm``, ``clamp_min``, ``expand_as`` and ``div``).
 
 No convention counts them: fvcore 0.1.5 skips ``aten::clamp`` silently and has no handle for
 ``aten::exp``, ``log``, ``linalg_vector_norm``, ``clamp_min`` or ``div`` (unsupported: 0), and
@@ -7,10 +9,11 @@ FlopCounterMode has no formula for any of them.
 """
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 from .aten import AtenCall, Node, NotModelled
 from .registry import register_op
+from .resample import Mean
 from .shape import normalise_dim
 from .simple import FreeElementwise
 
@@ -117,3 +120,45 @@ class Normalize(FreeElementwise):
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), NormalizeAttrs(dim=-1)
+
+
+@dataclass(frozen=True)
+class VectorNormAttrs:
+    """The dims reduced, whether they stay as size 1, and the norm's order."""
+
+    dim: Tuple[int, ...]
+    keepdim: bool = False
+    ord: float = 2.0
+
+
+def vector_norm_from_aten(call: AtenCall) -> Node:
+    dims = call.arg("dim")
+    if not dims or call.arg("dtype") is not None:
+        raise NotModelled("a vector norm over every dim, or with a dtype")
+    attrs: dict = {"dim": [int(d) for d in dims]}
+    if call.arg("keepdim", False):
+        attrs["keepdim"] = True
+    if float(call.arg("ord", 2)) != 2:
+        attrs["ord"] = float(call.arg("ord"))
+    return Node(attrs)
+
+
+@register_op
+class VectorNorm(Mean):
+    """``torch.linalg.vector_norm(x, ord, dim, keepdim)``: shaped as ``mean`` over ``dim``."""
+
+    name = "vector_norm"
+    Attrs = VectorNormAttrs
+    aten = {"linalg_vector_norm": vector_norm_from_aten}
+
+    def parse(self, f: Any) -> VectorNormAttrs:
+        return VectorNormAttrs(f.int_list("dim", lo=-64, hi=63, min_len=1, max_len=64),
+                               f.bool("keepdim", False), f.float("ord", 2.0, lo=0.0, hi=MAX_BOUND))
+
+    def torch(self, ins: Any, out: Any, a: VectorNormAttrs) -> Any:
+        import torch
+
+        return lambda x: torch.linalg.vector_norm(x, a.ord, a.dim, a.keepdim)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), VectorNormAttrs((-1,), True, 1.0)

@@ -64,6 +64,14 @@ def expand_from_aten(call: AtenCall) -> Any:
     return on_operand(call, source, Node({"shape": entries}, op="expand", fixed=fixed))
 
 
+def expand_as_from_aten(call: AtenCall) -> Node:
+    """``x.expand_as(other)`` of two data tensors: every dim taken from ``other``."""
+    source, like = call.named.get("self"), call.named.get("other")
+    if not (source.is_data and like.is_data):
+        raise NotModelled("expand_as of a tensor that is not computed from the input")
+    return Node({"shape": [f"d{k}" for k in range(len(like.shape))]}, inputs=(source, like))
+
+
 def index_from_aten(call: AtenCall) -> Any:
     """``aten.index`` with one index tensor that is a buffer or constant (a relative-position
     table looked up by its index), and ``index_select``."""
@@ -147,7 +155,7 @@ class Expand(FreeTensorOp):
     name = "expand"
     Attrs = ExpandAttrs
     arity = (1, 2)
-    aten = {"expand": expand_from_aten}
+    aten = {"expand": expand_from_aten, "expand_as": expand_as_from_aten}
 
     def parse(self, f: Any) -> ExpandAttrs:
         return ExpandAttrs(tuple(size_entries(f, "shape")))
