@@ -13,7 +13,7 @@ NEW_OPS = ("hardswish", "hardsigmoid", "gelu", "tanh", "softmax", "leaky_relu", 
            "channel_shuffle", "mean", "adaptive_avgpool", "adaptive_maxpool", "upsample",
            "matmul", "pad", "layer_norm", "group_norm", "param_mul", "param_add", "sdpa", "baddbmm",
            "einsum", "param", "expand", "select", "index", "roll", "clamp", "exp", "log",
-           "normalize", "vector_norm")
+           "normalize", "vector_norm", "constant")
 
 
 def conv(out, **kw):
@@ -176,6 +176,8 @@ CASES = {
                      "name": "norms"},
                     {"op": "div", "inputs": ["x", "norms"]},
                     {"op": "vector_norm", "dim": [2, -1], "ord": 1}, {"op": "linear", "out": 4}],
+    "constant": [conv(8, name="x"), {"op": "constant", "shape": [1, 1, "d2", "d3"], "name": "mask"},
+                 {"op": "add", "inputs": ["x", "mask"]}, conv(4)],
     "bn1d": [conv(8), {"op": "gap"}, {"op": "flatten"}, {"op": "bn"}, {"op": "linear", "out": 5}],
 }
 

@@ -124,6 +124,7 @@ BAD = {
     "normalize_dim": ([conv(8), {"op": "normalize", "dim": 4, "name": "n"}], "layers[1].dim", "n"),
     "vector_norm_twice": ([conv(8), {"op": "vector_norm", "dim": [1, -3], "name": "vn"}],
                           "layers[1].dim", "vn"),
+    "constant_free_size": ([conv(8), {"op": "constant", "shape": [1, -1]}], "layers[1].shape", ""),
     "param_empty_dim": ([conv(8), {"op": "param", "param_shape": [0, 3]}],
                         "layers[1].param_shape", ""),
 }

@@ -339,6 +339,15 @@ def normalize(draw, nodes):
              "dim": draw(st.integers(-len(x[1]), len(x[1]) - 1))}]
 
 
+def constant(draw, nodes):
+    """A mask of some of a node's sizes (others 1) added to it, as Swin adds its window mask."""
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    k = len(nodes)
+    shape = [f"d{j}" if draw(st.booleans()) else 1 for j in range(len(x[1]))]
+    return [{"op": "constant", "input": x[0], "shape": shape, "name": f"c{k}"},
+            {"op": "add", "inputs": [x[0], f"c{k}"]}]
+
+
 def vector_norm(draw, nodes):
     x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
     dims = draw(st.lists(st.integers(1, len(x[1]) - 1), min_size=1, max_size=2, unique=True))
@@ -367,6 +376,7 @@ PROPOSALS = {
     "select": select, "index": index, "roll": roll, "normalize": normalize,
     "clamp": unary("clamp", min=st.sampled_from([-1.0, 0.1]), max=st.sampled_from([2.0, 6.0])),
     "exp": unary("exp"), "log": unary("log"), "vector_norm": vector_norm,
+    "constant": constant,
 }
 
 
@@ -419,7 +429,7 @@ def test_drawn_graphs_match_the_tools(spec):
 # the transformer ops' own drawn graphs (1-2 s each) run in the slow tier; the fast tier checks
 # each of them in tests/test_ops_new.py and draws them among the others above
 TRANSFORMER_OPS = {"sdpa", "baddbmm", "einsum", "param", "expand", "select", "index", "roll",
-                   "clamp", "exp", "log", "normalize", "vector_norm"}
+                   "clamp", "exp", "log", "normalize", "vector_norm", "constant"}
 
 
 @pytest.mark.parametrize("op", [pytest.param(op, marks=pytest.mark.slow)

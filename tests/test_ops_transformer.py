@@ -162,6 +162,21 @@ def test_vit_and_maxvit_reshapes_import():
         Node({"dim0": -2, "dim1": -1})
 
 
+def test_a_window_mask_becomes_a_constant_that_follows_the_attention():
+    """Swin's mask (nW, 1, N, N) after unsqueeze(0), added to attention viewed as
+    (1, nW, heads, N, N): nW follows the input, N = 49 does not."""
+    from netcalc.ops.aten import CONSTANT, Dim
+    from netcalc.ops.tokens import constant_node
+
+    windows = Dim(64, "(h//28)*(w//28)")
+    attention = Tensor((1, windows, 3, 49, 49))
+    mask = Tensor((1, Dim(64, "(h//28)*(w//28)"), 1, 49, 49), CONSTANT)
+    assert constant_node(mask, attention) == Node({"shape": [1, "d1", 1, 49, 49]},
+                                                  inputs=(attention,), op="constant")
+    odd = constant_node(Tensor((Dim(9, "h//8"),), CONSTANT), attention)
+    assert odd.attrs == {"shape": [9]} and "follows the input" in odd.fixed
+
+
 def test_normalize_imports_as_its_four_aten_ops():
     """torch.export captures F.normalize(x, dim=-1) as linalg_vector_norm(x, 2.0, [-1], True),
     clamp_min(1e-12), expand_as(x), div."""

@@ -64,6 +64,22 @@ def expand_from_aten(call: AtenCall) -> Any:
     return on_operand(call, source, Node({"shape": entries}, op="expand", fixed=fixed))
 
 
+def constant_node(tensor: Tensor, like: Tensor) -> Node:
+    """A ``constant`` node standing for a buffer or a tensor built in forward (Swin's shifted-
+    window mask), read next to the data tensor ``like``: a size equal to one of ``like``'s dims
+    is "dK" of it, so the node follows the resolution as the mask does."""
+    entries, fixed = [], ""
+    for size in tensor.shape:
+        same = [k for k, d in enumerate(like.shape) if same_size(d, size)]
+        if follows_input(size) and same:
+            entries.append(f"d{same[0]}")
+        else:
+            entries.append(int(size))
+            if follows_input(size):
+                fixed = fixed or f"its size {int(size)} follows the input by no dim of its operand"
+    return Node({"shape": entries}, inputs=(like,), op="constant", fixed=fixed)
+
+
 def expand_as_from_aten(call: AtenCall) -> Node:
     """``x.expand_as(other)`` of two data tensors: every dim taken from ``other``."""
     source, like = call.named.get("self"), call.named.get("other")
@@ -137,6 +153,39 @@ class Param(FreeTensorOp):
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), ParamAttrs((1, 1, 8))
+
+
+# -- a constant tensor -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ConstantAttrs:
+    """The constant's shape: ints and "dK" (dim K of the operand)."""
+
+    shape: Tuple[ReshapeEntry, ...]
+
+
+@register_op
+class Constant(FreeTensorOp):
+    """A tensor that is neither learned nor computed from the input's values: a buffer, or a
+    mask built in forward from sizes only (Swin's shifted-window attention mask). Its operand
+    gives the sizes "dK" refers to; no parameters."""
+
+    name = "constant"
+    Attrs = ConstantAttrs
+
+    def parse(self, f: Any) -> ConstantAttrs:
+        shape = size_entries(f, "shape")
+        if -1 in shape:
+            raise f.error("shape", "-1 has no meaning for a constant: give the size or 'dK'")
+        return ConstantAttrs(tuple(shape))
+
+    def infer_shape(self, ins: Any, a: ConstantAttrs) -> Any:
+        return tuple(resolve_entry(entry, ins[0]) for entry in a.shape)
+
+    def torch(self, ins: Any, out: Any, a: ConstantAttrs) -> Any:
+        return lambda x: x.new_zeros(out)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), ConstantAttrs((1, "d1", 1, 6))
 
 
 # -- expand -----------------------------------------------------------------------------------------
