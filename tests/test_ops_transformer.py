@@ -275,3 +275,73 @@ def test_multihead_attention_as_fvcore_and_flopcountermode_count_it(resolution):
             fvcore.params) == (*measured, params)
     if resolution == (28, 28):
         assert (*measured, params) == (953_344, 15_680, 2_521_344, 19_776)
+
+
+class PatchWindowAttention(torch.nn.Module):
+    """Swin in miniature: a 4x4 patch embedding of 48 channels, then torchvision's own
+    ShiftedWindowAttention (windows of 4x4 tokens shifted by 2, 3 heads): its relative-position
+    table looked up by an index buffer, its rolled windows and its shifted-window mask."""
+
+    def __init__(self, torchvision):
+        super().__init__()
+        from torchvision.models.swin_transformer import ShiftedWindowAttention
+
+        self.patches = torch.nn.Conv2d(3, 48, 4, 4)
+        self.attention = ShiftedWindowAttention(48, [4, 4], [2, 2], 3)
+
+    def forward(self, image):
+        return self.attention(self.patches(image).permute(0, 2, 3, 1))
+
+
+def patch_window_attention_spec():
+    """PatchWindowAttention up to its output projection (the window reversal after it moves data
+    only): roll, windows of 16 tokens, q/k/v, q k^T plus the relative-position bias and the
+    mask, softmax, times v, projection."""
+    layers = [{"op": "conv", "out": 48, "kernel": 4, "stride": 4, "padding": 0, "bias": True},
+              {"op": "permute", "dims": [0, 2, 3, 1]},
+              {"op": "roll", "shifts": [-2, -2], "dims": [1, 2]},
+              {"op": "reshape", "shape": ["d0", -1, 4, "d2", "d3"]},
+              {"op": "reshape", "shape": ["d0", "d1", "d2", -1, 4, "d4"]},
+              {"op": "permute", "dims": [0, 1, 3, 2, 4, 5]},
+              {"op": "reshape", "shape": [-1, 16, 48], "name": "windows"},
+              {"op": "linear", "out": 144},
+              {"op": "reshape", "shape": ["d0", "d1", 3, 3, 16]},
+              {"op": "permute", "dims": [2, 0, 3, 1, 4], "name": "qkv"}]
+    layers += [{"op": "select", "input": "qkv", "dim": 0, "index": i, "name": name}
+               for i, name in enumerate("qkv")]
+    layers += [{"op": "mul", "input": "q", "value": 0.25, "name": "scaled"},
+               {"op": "transpose", "input": "k", "dim0": -2, "dim1": -1, "name": "kt"},
+               {"op": "matmul", "inputs": ["scaled", "kt"], "name": "scores"},
+               {"op": "param", "param_shape": [49, 3]},
+               {"op": "index", "dim": 0, "index_shape": [256]},
+               {"op": "reshape", "shape": [16, 16, 3]}, {"op": "permute", "dims": [2, 0, 1]},
+               {"op": "reshape", "shape": [1, 3, 16, 16], "name": "bias"},
+               {"op": "add", "inputs": ["scores", "bias"]},
+               {"op": "reshape", "shape": [1, "d0", 3, 16, 16], "name": "by_window"},
+               {"op": "constant", "shape": [1, "d1", 1, 16, 16], "name": "mask"},
+               {"op": "add", "inputs": ["by_window", "mask"]},
+               {"op": "reshape", "shape": [-1, 3, 16, 16]}, {"op": "softmax", "dim": -1},
+               {"op": "matmul", "with": "v"}, {"op": "transpose", "dim0": 1, "dim1": 2},
+               {"op": "reshape", "shape": ["d0", "d1", 48]}, {"op": "linear", "out": 48}]
+    return {"family": "graph", "name": "patch_window_attention", "resolution": 32,
+            "layers": layers}
+
+
+@pytest.mark.parametrize("resolution", [(32, 32), (32, 48)], ids=["square", "rectangle"])
+def test_window_attention_as_fvcore_and_flopcountermode_count_torchvisions(resolution):
+    """PatchWindowAttention at 32 px (4 windows of 16 tokens), traced with autograd on. fvcore:
+    conv 4*4*3*48*64 = 147,456, qkv 64*48*144 = 442,368, q k^T and weights v as fvcore's matmul
+    counts them, 4*3*16*16*16 = 49,152 each, projection 64*48*48 = 147,456: 835,584 flops; acts
+    64*144 + 2*3,072 + 64*48 + 3,072 = 21,504; FlopCounterMode twice the products, conv
+    included: 1,671,168. Params: conv 2,352, table 49*3 = 147, qkv 7,056, projection 2,352."""
+    import tv
+
+    module = PatchWindowAttention(tv.import_torchvision())
+    measured = traced(module, torch.zeros(1, 3, *resolution))
+    params = sum(p.numel() for p in module.parameters())
+    spec = patch_window_attention_spec()
+    fvcore = netcalc.count(spec, "fvcore", resolution)
+    assert (fvcore.flops, fvcore.acts, netcalc.count(spec, "torch", resolution).flops,
+            fvcore.params) == (*measured, params)
+    if resolution == (32, 32):
+        assert (*measured, params) == (835_584, 21_504, 1_671_168, 11_907)
