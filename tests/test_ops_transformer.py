@@ -345,3 +345,71 @@ def test_window_attention_as_fvcore_and_flopcountermode_count_torchvisions(resol
             fvcore.params) == (*measured, params)
     if resolution == (32, 32):
         assert (*measured, params) == (835_584, 21_504, 1_671_168, 11_907)
+
+
+# -- torchvision's ViT-B/16, node by node -----------------------------------------------------------
+def vit_spec(patch=16, hidden=768, depth=12, heads=12, mlp=3072, classes=1000, tokens=197):
+    """torchvision's VisionTransformer as a graph spec: the patch embedding, the class token and
+    the fixed position embedding of ``tokens`` tokens (so it fits one resolution), ``depth``
+    encoder blocks (multi-head attention as torch.export captures it with autograd on), the final
+    norm, the class token's head."""
+    head = hidden // heads
+    layers = [{"op": "conv", "out": hidden, "kernel": patch, "stride": patch, "padding": 0,
+               "bias": True, "stage": "stem"},
+              {"op": "flatten", "start_dim": 2}, {"op": "transpose", "dim0": 1, "dim1": 2,
+                                                   "name": "patches"},
+              {"op": "param", "param_shape": [1, 1, hidden], "name": "class_token"},
+              {"op": "concat", "inputs": ["class_token", "patches"]},
+              {"op": "param_add", "param_shape": [1, tokens, hidden], "name": "block0"}]
+    norm = {"op": "layer_norm", "normalized_shape": [hidden]}
+    for b in range(depth):
+        x = f"block{b}"
+        layers += [{**norm, "input": x, "stage": f"block{b}"},
+                   {"op": "linear", "out": 3 * hidden, "name": f"qkv{b}"}]
+        for i, part in enumerate("qkv"):
+            layers += [{"op": "slice", "input": f"qkv{b}", "dim": 2, "start": i * hidden,
+                        "stop": (i + 1) * hidden},
+                       {"op": "reshape", "shape": ["d0", "d1", heads, head]},
+                       {"op": "transpose", "dim0": 1, "dim1": 2, "name": f"{part}{b}"}]
+        layers += [{"op": "sdpa", "inputs": [f"q{b}", f"k{b}", f"v{b}"]},
+                   {"op": "transpose", "dim0": 1, "dim1": 2},
+                   {"op": "reshape", "shape": ["d0", "d1", hidden]},
+                   {"op": "linear", "out": hidden},
+                   {"op": "add", "with": x, "name": f"attended{b}"},
+                   norm, {"op": "linear", "out": mlp}, {"op": "gelu"},
+                   {"op": "linear", "out": hidden},
+                   {"op": "add", "with": f"attended{b}", "name": f"block{b + 1}"}]
+    layers += [{**norm, "stage": "head"}, {"op": "select", "dim": 1, "index": 0},
+               {"op": "linear", "out": classes}]
+    return {"family": "graph", "name": "vit_b_16", "resolution": 224, "layers": layers}
+
+
+VIT_B_16 = {"fvcore": (16_867_412_736, 16_491_496), "torch": 35_127_656_448,
+            "params": 86_567_656}
+
+
+def test_vit_b_16_spec_counts_what_the_tools_measured():
+    """torchvision's vit_b_16 at 224 px: 86,567,656 params (torchvision's published figure);
+    fvcore 0.1.5 with autograd on: 16,867,412,736 flops (conv 115,605,504, per block 2 layer
+    norms 1,512,960, projections 348,585,984 + 116,195,328, MLP 929,562,624; final norm 756,480,
+    head 768,000), 16,491,496 acts; FlopCounterMode (math attention backend, which counts what
+    its CUDA formula counts) 35,127,656,448. Measured by the slow test below."""
+    spec = vit_spec()
+    fvcore, torch_count = netcalc.count(spec, "fvcore"), netcalc.count(spec, "torch")
+    assert (fvcore.flops, fvcore.acts) == VIT_B_16["fvcore"]
+    assert torch_count.flops == VIT_B_16["torch"]
+    assert fvcore.params == torch_count.params == VIT_B_16["params"]
+
+
+@pytest.mark.slow
+def test_vit_b_16_as_traced():
+    """The numbers above, traced: torchvision's vit_b_16 in eval with autograd on."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    import tv
+
+    model = tv.import_torchvision().models.vit_b_16()
+    with sdpa_kernel(SDPBackend.MATH):
+        flops, acts, torch_flops = traced(model, torch.zeros(1, 3, 224, 224))
+    assert (flops, acts) == VIT_B_16["fvcore"] and torch_flops == VIT_B_16["torch"]
+    assert sum(p.numel() for p in model.parameters()) == VIT_B_16["params"]
