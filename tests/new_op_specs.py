@@ -13,14 +13,26 @@ NEW_OPS = ("hardswish", "hardsigmoid", "gelu", "tanh", "softmax", "leaky_relu", 
            "channel_shuffle", "mean", "adaptive_avgpool", "adaptive_maxpool", "upsample",
            "matmul", "pad", "layer_norm", "group_norm", "param_mul", "param_add",
            "conv_transpose", "instance_norm", "stack", "flip", "sum", "amax", "amin", "abs", "neg",
-           "sqrt", "rsqrt", "exp", "log", "pow")
+           "sqrt", "rsqrt", "exp", "log", "pow", "sdpa", "baddbmm", "einsum", "param", "expand",
+           "select", "index", "roll", "clamp", "normalize", "vector_norm", "constant")
 # ops checked inside another op's case (one graph for all elementwise math)
-CASE_OF = {op: "elementwise_math" for op in ("abs", "neg", "sqrt", "rsqrt", "exp", "log", "pow")}
+CASE_OF = {op: "elementwise_math" for op in ("abs", "neg", "sqrt", "rsqrt", "pow")}
 CASE_OF.update({"amax": "reductions", "amin": "reductions", "sum": "reductions"})
 
 
 def conv(out, **kw):
     return {"op": "conv", "out": out, "kernel": kw.pop("kernel", 3), **kw}
+
+
+# a map's positions as tokens (1, H*W, 8), and their q/k/v projections split into 2 heads of 4
+TOKENS = [conv(8, name="x"), {"op": "flatten", "start_dim": 2},
+          {"op": "transpose", "dim0": 1, "dim1": 2, "name": "tokens"}]
+
+
+def HEADS(name):
+    return [{"op": "linear", "input": "tokens", "out": 8, "name": name},
+            {"op": "reshape", "shape": ["d0", "d1", 2, 4]},
+            {"op": "transpose", "dim0": 1, "dim1": 2, "name": f"{name}_heads"}]
 
 
 CASES = {
@@ -100,6 +112,76 @@ CASES = {
                         "ceil_mode": True, "count_include_pad": False},
                        {"op": "maxpool", "kernel": 2, "stride": 3, "padding": 0,
                         "ceil_mode": True}, conv(4, kernel=1)],
+    "sdpa": [*TOKENS, *HEADS("q"), *HEADS("k"), *HEADS("v"),
+             {"op": "sdpa", "inputs": ["q_heads", "k_heads", "v_heads"], "name": "plain"},
+             {"op": "sdpa", "inputs": ["q_heads", "k_heads", "v_heads"], "is_causal": True,
+              "scale": 0.5},
+             {"op": "transpose", "input": "k_heads", "dim0": -2, "dim1": -1, "name": "kt"},
+             {"op": "matmul", "inputs": ["q_heads", "kt"], "name": "scores"},
+             {"op": "sdpa", "inputs": ["q_heads", "k_heads", "v_heads", "scores"],
+              "name": "masked"},
+             {"op": "slice", "input": "k_heads", "dim": 1, "stop": 1, "name": "k1"},
+             {"op": "slice", "input": "v_heads", "dim": 1, "stop": 1, "name": "v1"},
+             {"op": "sdpa", "inputs": ["q_heads", "k1", "v1"], "enable_gqa": True},
+             {"op": "add", "inputs": ["plain", "masked"]},
+             {"op": "transpose", "dim0": 1, "dim1": 2}, {"op": "reshape", "shape": ["d0", "d1", -1]},
+             {"op": "linear", "out": 5}],
+    "baddbmm": [*TOKENS, {"op": "linear", "out": 6, "name": "q"},
+                {"op": "linear", "input": "tokens", "out": 6, "name": "k"},
+                {"op": "transpose", "dim0": 1, "dim1": 2, "name": "kt"},
+                {"op": "param", "input": "tokens", "param_shape": [1, 1], "name": "bias"},
+                {"op": "baddbmm", "inputs": ["bias", "q", "kt"], "beta": 0.5, "alpha": 2},
+                {"op": "softmax", "dim": -1}, {"op": "matmul", "with": "tokens"},
+                {"op": "linear", "out": 5}],
+    "einsum": [conv(8, name="x"), {"op": "gap"}, {"op": "flatten", "name": "g"},
+               {"op": "einsum", "inputs": ["x", "g"], "equation": "nchw,nc->nhw"},
+               {"op": "einsum", "input": "x", "equation": "nchw->nhwc", "name": "last"},
+               {"op": "einsum", "inputs": ["x", "x"], "equation": "n c h w, n d h w -> n c d"},
+               {"op": "einsum", "inputs": ["last", "g"], "equation": "nhwc,nd->nhwd"},
+               {"op": "einsum", "inputs": ["x", "last"], "equation": "nchw,nhwd->nd"},
+               {"op": "einsum", "input": "x", "equation": "nchw->nc"},
+               {"op": "einsum", "inputs": ["x", "last"], "equation": "nchw,nhwc->nchw"},
+               conv(4)],
+    "param": [*TOKENS, {"op": "param", "param_shape": [1, 1, 8], "name": "cls"},
+              {"op": "concat", "inputs": ["cls", "tokens"], "dim": 1, "name": "seq"},
+              {"op": "param", "param_shape": [3, 8], "name": "table"},
+              {"op": "linear", "out": 4}, {"op": "linear", "input": "seq", "out": 4}],
+    "expand": [*TOKENS, {"op": "param", "param_shape": [1, 1, 8], "name": "cls"},
+               {"op": "expand", "inputs": ["cls", "tokens"], "shape": ["d0", -1, -1], "name": "batch"},
+               {"op": "concat", "inputs": ["batch", "tokens"], "dim": 1, "name": "seq"},
+               {"op": "select", "dim": 1, "index": 0},
+               {"op": "expand", "shape": [2, 1, 8]},
+               {"op": "linear", "out": 4},
+               {"op": "expand", "input": "seq", "shape": [2, "d0", "d1", 8]},
+               {"op": "linear", "out": 3}],
+    "select": [*TOKENS, {"op": "select", "dim": 1, "index": 0, "name": "first"},
+               {"op": "select", "input": "tokens", "dim": -2, "index": -1, "name": "last"},
+               {"op": "add", "inputs": ["first", "last"]},
+               {"op": "select", "input": "x", "dim": 2, "index": 2},
+               {"op": "linear", "out": 4}],
+    "index": [conv(8, name="x"), {"op": "adaptive_avgpool", "output_size": 3},
+              conv(2, kernel=1, name="small"),
+              {"op": "param", "param_shape": [5, 2], "name": "table"},
+              {"op": "index", "dim": 0, "index_shape": [3, 3]},
+              {"op": "permute", "dims": [2, 0, 1], "name": "bias"},
+              {"op": "add", "inputs": ["small", "bias"]},
+              {"op": "index", "input": "x", "dim": 1, "index_shape": [6]}, conv(4)],
+    "roll": [conv(8), {"op": "roll", "shifts": [-1, 2], "dims": [2, 3]},
+             {"op": "roll", "shifts": [3], "dims": [1]}, conv(4)],
+    "clamp": [conv(8), {"op": "clamp", "min": 0.1}, {"op": "clamp", "max": 3},
+              {"op": "clamp", "min": -1, "max": 1}, conv(4)],
+    "exp": [conv(8), {"op": "exp"}, conv(4)],
+    "log": [conv(8), {"op": "clamp", "min": 0.1}, {"op": "log"}, conv(4)],
+    "normalize": [conv(8), {"op": "normalize"}, {"op": "normalize", "dim": -1, "p": 1},
+                  conv(4)],
+    "vector_norm": [conv(8, name="x"), {"op": "vector_norm", "dim": [1], "keepdim": True},
+                    {"op": "clamp", "min": 1e-12},
+                    {"op": "expand", "inputs": ["clamp_2", "x"], "shape": ["d0", "d1", "d2", "d3"],
+                     "name": "norms"},
+                    {"op": "div", "inputs": ["x", "norms"]},
+                    {"op": "vector_norm", "dim": [2, -1], "ord": 1}, {"op": "linear", "out": 4}],
+    "constant": [conv(8, name="x"), {"op": "constant", "shape": [1, 1, "d2", "d3"], "name": "mask"},
+                 {"op": "add", "inputs": ["x", "mask"]}, conv(4)],
     "bn1d": [conv(8), {"op": "gap"}, {"op": "flatten"}, {"op": "bn"}, {"op": "linear", "out": 5}],
     # 1D and 3D windows: the map averaged over its rows to a signal (N, C, W), and reshaped to
     # a volume (N, 2, 4, H, W)

@@ -121,6 +121,58 @@ BAD = {
     "pow_exponent": ([conv(8), {"op": "pow", "exponent": "two"}], "layers[1].exponent", ""),
     "pad_same_axes": ([conv(8), {"op": "pad", "pad": {"mode": "same", "kernel": [3, 3, 3]},
                                  "name": "p"}], "layers[1].pad.kernel", "p"),
+    # the transformer ops: the map (1, 8, 20, 6) is `c`, its transpose (1, 8, 6, 20) is `t`
+    "sdpa_inner": ([conv(8, name="c"), {"op": "transpose", "dim0": 2, "dim1": 3, "name": "t"},
+                    {"op": "sdpa", "inputs": ["c", "t", "c"], "name": "at"}],
+                   "layers[2].inputs", "at"),
+    "sdpa_rank": ([conv(8, name="c"), {"op": "flatten", "start_dim": 2, "name": "f"},
+                   {"op": "sdpa", "inputs": ["c", "f", "f"], "name": "at"}],
+                  "layers[2].inputs", "at"),
+    "sdpa_mask_and_causal": ([conv(8, name="c"), {"op": "sdpa", "inputs": ["c"] * 4,
+                                                  "is_causal": True, "name": "at"}],
+                             "layers[1].is_causal", "at"),
+    "sdpa_mask_shape": ([conv(8, name="c"), {"op": "transpose", "dim0": 2, "dim1": 3, "name": "t"},
+                         {"op": "sdpa", "inputs": ["c", "c", "c", "t"], "name": "at"}],
+                        "layers[2].inputs", "at"),
+    "sdpa_gqa_heads": ([conv(8, name="c"), {"op": "slice", "dim": 1, "stop": 3, "name": "k"},
+                        {"op": "sdpa", "inputs": ["c", "k", "k"], "enable_gqa": True,
+                         "name": "at"}], "layers[2].enable_gqa", "at"),
+    "sdpa_heads": ([conv(8, name="c"), {"op": "slice", "dim": 1, "stop": 4, "name": "k"},
+                    {"op": "sdpa", "inputs": ["c", "k", "k"], "name": "at"}],
+                   "layers[2].inputs", "at"),
+    "baddbmm_inner": ([conv(8), {"op": "flatten", "start_dim": 2, "name": "f"},
+                       {"op": "baddbmm", "inputs": ["f", "f", "f"], "name": "bb"}],
+                      "layers[2].inputs", "bb"),
+    "einsum_ellipsis": ([conv(8), {"op": "einsum", "equation": "...hw->...wh"}],
+                        "layers[1].equation", ""),
+    "einsum_three_operands": ([conv(8), {"op": "einsum", "equation": "a,b,c->abc"}],
+                              "layers[1].equation", ""),
+    "einsum_no_output": ([conv(8), {"op": "einsum", "equation": "nchw"}],
+                         "layers[1].equation", ""),
+    "einsum_rank": ([conv(8, name="c"), {"op": "einsum", "inputs": ["c", "c"],
+                                         "equation": "nchw,nc->nhw", "name": "es"}],
+                    "layers[1].inputs", "es"),
+    "einsum_sizes": ([conv(8, name="c"), {"op": "transpose", "dim0": 2, "dim1": 3, "name": "t"},
+                      {"op": "einsum", "inputs": ["c", "t"], "equation": "nchw,nchw->nc",
+                       "name": "es"}], "layers[2].inputs", "es"),
+    "expand_shrinks": ([conv(8), {"op": "expand", "shape": [-1, 4, -1, -1], "name": "ex"}],
+                       "layers[1].shape", "ex"),
+    "expand_new_dim_kept": ([conv(8), {"op": "expand", "shape": [-1, -1, -1, -1, -1],
+                                       "name": "ex"}], "layers[1].shape", "ex"),
+    "select_outside": ([conv(8), {"op": "select", "dim": 1, "index": 8, "name": "sel"}],
+                       "layers[1].index", "sel"),
+    "index_dim": ([conv(8), {"op": "index", "dim": 4, "index_shape": [3], "name": "ix"}],
+                  "layers[1].dim", "ix"),
+    "roll_pairs": ([conv(8), {"op": "roll", "shifts": [1, 2], "dims": [1]}], "layers[1].dims", ""),
+    "roll_dim": ([conv(8), {"op": "roll", "shifts": [1], "dims": [5], "name": "r"}],
+                 "layers[1].dims", "r"),
+    "clamp_no_bounds": ([conv(8), {"op": "clamp"}], "layers[1].min", ""),
+    "normalize_dim": ([conv(8), {"op": "normalize", "dim": 4, "name": "n"}], "layers[1].dim", "n"),
+    "vector_norm_twice": ([conv(8), {"op": "vector_norm", "dim": [1, -3], "name": "vn"}],
+                          "layers[1].dim", "vn"),
+    "constant_free_size": ([conv(8), {"op": "constant", "shape": [1, -1]}], "layers[1].shape", ""),
+    "param_empty_dim": ([conv(8), {"op": "param", "param_shape": [0, 3]}],
+                        "layers[1].param_shape", ""),
 }
 
 
@@ -141,7 +193,8 @@ def test_bad_input_names_node_and_field(case):
 
 
 @pytest.mark.parametrize("case", ["concat_mismatch", "matmul_inner", "layer_norm_dims",
-                                  "reshape_elements", "rectangle_below_kernel", "softmax_no_dim"])
+                                  "reshape_elements", "rectangle_below_kernel", "softmax_no_dim",
+                                  "sdpa_inner", "einsum_ellipsis"])
 def test_bad_input_on_the_command_line_is_exit_2_one_line(case, tmp_path):
     path = tmp_path / f"{case}.json"
     path.write_text(json.dumps(bad_spec(case)))

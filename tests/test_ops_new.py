@@ -14,6 +14,9 @@ from netcalc.ops import all_ops
 
 from new_op_specs import CASES, NETWORKS, NEW_OPS, RECTANGLE, SQUARE, assert_exact, spec
 
+SLOW_CASES = {"sdpa"}       # about 2 s a resolution: the slow tier (tests/test_ops_transformer.py
+                            # checks sdpa against nn.MultiheadAttention in the fast tier)
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
@@ -28,7 +31,8 @@ def test_every_new_op_is_registered_and_has_a_case():
 
 
 @pytest.mark.parametrize("resolution", [SQUARE, RECTANGLE], ids=["square", "rectangle"])
-@pytest.mark.parametrize("op", sorted(CASES))
+@pytest.mark.parametrize("op", [pytest.param(op, marks=pytest.mark.slow) if op in SLOW_CASES
+                                else op for op in sorted(CASES)])
 def test_case_matches_fvcore_and_flopcountermode(op, resolution):
     assert_exact(validate_conventions(spec(op, resolution), ("fvcore", "torch")))
 

@@ -315,6 +315,106 @@ def softmax(draw, nodes):
              "dim": draw(st.integers(-len(x[1]), len(x[1]) - 1))}]
 
 
+def sdpa(draw, nodes):
+    """Self-attention of a node over its last two dims (q = k = v), causal or not."""
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    return [{"op": "sdpa", "inputs": [x[0]] * 3, "is_causal": draw(st.booleans()),
+             "scale": draw(st.sampled_from([None, 0.5]))}]
+
+
+def baddbmm(draw, nodes):
+    """beta * p + alpha * x @ x^T with a learned (1, 1) ``p``."""
+    x = _operand(draw, nodes, lambda n: len(n[1]) == 3)
+    if x is None:
+        return []
+    k = len(nodes)
+    return [{"op": "param", "input": x[0], "param_shape": [1, 1], "name": f"p{k}"},
+            {"op": "transpose", "input": x[0], "dim0": 1, "dim1": 2, "name": f"t{k}"},
+            {"op": "baddbmm", "inputs": [f"p{k}", x[0], f"t{k}"],
+             "beta": draw(st.sampled_from([1, 0.5])), "alpha": draw(st.sampled_from([1, 2]))}]
+
+
+def einsum(draw, nodes):
+    """x's dims reversed after the batch, x x^T contracting the last dim, or a sum over it."""
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    letters = "abcdefgh"[:len(x[1])]
+    kind = draw(st.sampled_from(["reverse", "gram", "sum"]))
+    if kind == "reverse":
+        return [{"op": "einsum", "input": x[0], "equation": f"a{letters[:0:-1]}->{letters}"}]
+    if kind == "sum":
+        return [{"op": "einsum", "input": x[0], "equation": f"{letters}->{letters[:-1]}"}]
+    other = letters[:-2] + "z" + letters[-1] if len(letters) > 2 else "z" + letters[-1]
+    output = letters[:-1] + "z"
+    return [{"op": "einsum", "inputs": [x[0], x[0]], "equation": f"{letters},{other}->{output}"}]
+
+
+def param(draw, nodes):
+    """A learned tensor added to a node (its operand is read by the add too: a node only a
+    param reads would be pruned by the tracers)."""
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    k = len(nodes)
+    shape = [d if draw(st.booleans()) else 1 for d in x[1][1:]]
+    return [{"op": "param", "input": x[0], "param_shape": shape, "name": f"p{k}"},
+            {"op": "add", "inputs": [x[0], f"p{k}"]}]
+
+
+def expand(draw, nodes):
+    """A dim of size 1 grown to 3 (or, without one, x.expand to its own shape by "dK")."""
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    ones = [k for k, d in enumerate(x[1]) if k and d == 1]
+    if not ones:
+        return [{"op": "expand", "input": x[0], "shape": [f"d{k}" for k in range(len(x[1]))]}]
+    grown = draw(st.sampled_from(ones))
+    return [{"op": "expand", "input": x[0],
+             "shape": [3 if k == grown else -1 for k in range(len(x[1]))]}]
+
+
+def select(draw, nodes):
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 3)
+    if x is None:
+        return []
+    dim = draw(st.integers(1, len(x[1]) - 1))
+    index = draw(st.integers(0, x[1][dim] - 1))
+    return [{"op": "select", "input": x[0], "dim": dim,
+             "index": index - x[1][dim] * draw(st.booleans())}]
+
+
+def index(draw, nodes):
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    return [{"op": "index", "input": x[0], "dim": draw(st.integers(1, len(x[1]) - 1)),
+             "index_shape": draw(st.lists(st.integers(1, 3), min_size=1, max_size=2))}]
+
+
+def roll(draw, nodes):
+    x = _operand(draw, nodes)
+    dims = draw(st.lists(st.integers(1, len(x[1]) - 1), min_size=1, max_size=2, unique=True)) \
+        if len(x[1]) > 1 else [0]
+    return [{"op": "roll", "input": x[0], "dims": dims,
+             "shifts": [draw(st.integers(-3, 3)) for _ in dims]}]
+
+
+def normalize(draw, nodes):
+    x = _operand(draw, nodes)
+    return [{"op": "normalize", "input": x[0], "p": draw(st.sampled_from([1, 2])),
+             "dim": draw(st.integers(-len(x[1]), len(x[1]) - 1))}]
+
+
+def constant(draw, nodes):
+    """A mask of some of a node's sizes (others 1) added to it, as Swin adds its window mask."""
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    k = len(nodes)
+    shape = [f"d{j}" if draw(st.booleans()) else 1 for j in range(len(x[1]))]
+    return [{"op": "constant", "input": x[0], "shape": shape, "name": f"c{k}"},
+            {"op": "add", "inputs": [x[0], f"c{k}"]}]
+
+
+def vector_norm(draw, nodes):
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    dims = draw(st.lists(st.integers(1, len(x[1]) - 1), min_size=1, max_size=2, unique=True))
+    return [{"op": "vector_norm", "input": x[0], "dim": dims, "keepdim": draw(st.booleans()),
+             "ord": draw(st.sampled_from([1, 2]))}]
+
+
 PROPOSALS = {
     "conv": conv, "bn": bn, "linear": linear, "flatten": flatten,
     "conv_transpose": conv_transpose,
@@ -337,6 +437,11 @@ PROPOSALS = {
     **{op: reduction(op) for op in ("sum", "amax", "amin")},
     **{op: unary(op) for op in ("abs", "neg", "sqrt", "rsqrt", "exp", "log")},
     "pow": unary("pow", exponent=st.sampled_from([2, 0.5, -1.0])),
+    "sdpa": sdpa, "baddbmm": baddbmm, "einsum": einsum, "param": param, "expand": expand,
+    "select": select, "index": index, "roll": roll, "normalize": normalize,
+    "clamp": unary("clamp", min=st.sampled_from([-1.0, 0.1]), max=st.sampled_from([2.0, 6.0])),
+    "vector_norm": vector_norm,
+    "constant": constant,
 }
 
 
@@ -387,9 +492,11 @@ def test_drawn_graphs_match_the_tools(spec):
 
 
 # ops the fast tier checks against torch's own modules (tests/test_ops_torch_modules.py) and in
-# hand-written graphs (tests/test_ops_new.py): their drawn graph runs in the slow tier
-SLOW_EACH = ("conv_transpose", "instance_norm", "stack", "flip", "sum", "amax", "amin", "abs",
-             "neg", "sqrt", "rsqrt", "exp", "log", "pow")
+# hand-written graphs (tests/test_ops_new.py): their drawn graph runs in the slow tier; so do the
+# transformer ops' own drawn graphs (1-2 s each), which the fast tier draws among the others
+SLOW_EACH = {"conv_transpose", "instance_norm", "stack", "flip", "sum", "amax", "amin", "abs",
+             "neg", "sqrt", "rsqrt", "exp", "log", "pow", "sdpa", "baddbmm", "einsum", "param",
+             "expand", "select", "index", "roll", "clamp", "normalize", "vector_norm", "constant"}
 
 
 @pytest.mark.parametrize("op", [pytest.param(op, marks=pytest.mark.slow) if op in SLOW_EACH

@@ -169,6 +169,11 @@ def is_concrete(size: Any) -> bool:
     return isinstance(size, int)
 
 
+def sizes_differ(x: Any, y: Any) -> bool:
+    """Sizes that differ for sure (both concrete); symbolic ones become closed-form conditions."""
+    return is_concrete(x) and is_concrete(y) and x != y
+
+
 def check_rank(op: str, shape: Shape, ranks: Sequence[int], what: str) -> None:
     if len(shape) not in ranks:
         raise GraphError(f"{op} needs {what}, got shape {format_shape(shape)}", field="input")

@@ -13,7 +13,7 @@ from typing import Any, Optional, Tuple, Union
 from ..errors import GraphError
 from .aten import (Alias, AtenCall, Node, NotModelled, Parts, follows_input, offset_between,
                    reshape_target, same_size)
-from .registry import OpDef, format_shape, is_concrete, register_op, zero
+from .registry import OpDef, format_shape, is_concrete, register_op, sizes_differ, zero
 from .shape import normalise_dim
 
 MAX_DIM = 64
@@ -31,9 +31,7 @@ class FreeTensorOp(OpDef):
 DIM = {"lo": -MAX_DIM, "hi": MAX_DIM - 1}     # bounds of a torch dim argument
 
 
-def _unequal(x: Any, y: Any) -> bool:
-    """Sizes that differ for sure (both concrete); symbolic ones become closed-form conditions."""
-    return is_concrete(x) and is_concrete(y) and x != y
+_unequal = sizes_differ
 
 
 # -- concat -----------------------------------------------------------------------------------------
@@ -239,6 +237,30 @@ def _slice_problem(size: int, a: SliceAttrs) -> Optional[Tuple[str, str]]:
 ReshapeEntry = Union[int, str]
 
 
+def size_entries(f: Any, key: str) -> list:
+    """A list of sizes: ints 1..MAX_SIZE, -1, and "dK" (dim K of a shape the op names)."""
+    entries = f.list(key, min_len=1, max_len=MAX_DIM)
+    for i, entry in enumerate(entries):
+        if isinstance(entry, str):
+            if not (entry[:1] == "d" and entry[1:].isdigit() and len(entry) <= 3):
+                raise f.error(f"{key}[{i}]", f"{entry!r} is not an int or 'dK' (dim K of the "
+                                             "input)")
+        elif isinstance(entry, bool) or not isinstance(entry, int) or not (
+                entry == -1 or 1 <= entry <= MAX_SIZE):
+            raise f.error(f"{key}[{i}]", f"{entry!r} is not -1, a size 1..{MAX_SIZE} or 'dK'")
+    return entries
+
+
+def resolve_entry(entry: ReshapeEntry, shape: Any, field: str = "shape") -> Any:
+    """A size entry with "dK" replaced by dim K of ``shape``."""
+    if not isinstance(entry, str):
+        return entry
+    k = int(entry[1:])
+    if k >= len(shape):
+        raise GraphError(f"{entry!r} names dim {k} of a rank-{len(shape)} input", field=field)
+    return shape[k]
+
+
 @dataclass(frozen=True)
 class ReshapeAttrs:
     """The new shape: ints, at most one -1, and "dK" (dim K of the input)."""
@@ -267,34 +289,17 @@ class Reshape(FreeTensorOp):
     name = "reshape"
     Attrs = ReshapeAttrs
     aten = {packet: reshape_from_aten for packet in ("view", "reshape", "_unsafe_view",
-                                                     "unsqueeze", "squeeze")}
+                                                     "unsqueeze", "squeeze", "unflatten")}
 
     def parse(self, f: Any) -> ReshapeAttrs:
-        entries = f.list("shape", min_len=1, max_len=MAX_DIM)
-        for i, entry in enumerate(entries):
-            if isinstance(entry, str):
-                if not (entry[:1] == "d" and entry[1:].isdigit() and len(entry) <= 3):
-                    raise f.error(f"shape[{i}]", f"{entry!r} is not an int or 'dK' (dim K of the "
-                                                 "input)")
-            elif isinstance(entry, bool) or not isinstance(entry, int) or not (
-                    entry == -1 or 1 <= entry <= MAX_SIZE):
-                raise f.error(f"shape[{i}]", f"{entry!r} is not -1, a size 1..{MAX_SIZE} or "
-                                             "'dK'")
+        entries = size_entries(f, "shape")
         if entries.count(-1) > 1:
             raise f.error("shape", "holds -1 more than once")
         return ReshapeAttrs(tuple(entries))
 
     def infer_shape(self, ins: Any, a: ReshapeAttrs) -> Any:
         shape = ins[0]
-        dims = []
-        for entry in a.shape:
-            if isinstance(entry, str):
-                k = int(entry[1:])
-                if k >= len(shape):
-                    raise GraphError(f"{entry!r} names dim {k} of a rank-{len(shape)} input",
-                                     field="shape")
-                entry = shape[k]
-            dims.append(entry)
+        dims = [resolve_entry(entry, shape) for entry in a.shape]
         total = math.prod(shape)
         known = math.prod(d for d in dims if not (is_concrete(d) and d == -1))
         if -1 in dims:
@@ -368,7 +373,12 @@ class Transpose(FreeTensorOp):
     Attrs = TransposeAttrs
     aten = {"transpose": lambda call: Node({"dim0": int(call.arg("dim0")),
                                             "dim1": int(call.arg("dim1"))}),
-            "t": lambda call: Node({"dim0": 0, "dim1": -1})}
+            "t": lambda call: Node({"dim0": 0, "dim1": -1}),
+            # MaxViT's x.swapaxes(-2, -1)
+            "swapaxes": lambda call: Node({"dim0": int(call.arg("axis0")),
+                                           "dim1": int(call.arg("axis1"))}),
+            "swapdims": lambda call: Node({"dim0": int(call.arg("dim0")),
+                                           "dim1": int(call.arg("dim1"))})}
 
     def parse(self, f: Any) -> TransposeAttrs:
         return TransposeAttrs(f.int("dim0", **DIM), f.int("dim1", **DIM))

@@ -9,25 +9,49 @@ formula for them.
 from dataclasses import dataclass
 from typing import Any
 
-from .aten import AtenCall, Node, NotModelled, same_op
+from .aten import AtenCall, Node, NotModelled
 from .registry import register_op
 from .simple import FreeElementwise
 
 MAX_EXPONENT = 1e6
 
 
-class TensorFunction(FreeElementwise):
-    """A free elementwise op built as ``torch.<name>`` (torch has no module for it)."""
+def unary_from_aten(call: AtenCall) -> Any:
+    """An elementwise op of a data tensor or of a parameter (Swin v2's
+    ``logit_scale.clamp(max=...).exp()``); clamp's bounds must be numbers."""
+    from .tokens import on_operand      # tokens imports tensor ops; elementwise math need not
+
+    attrs = {}
+    for key in ("min", "max"):
+        bound = call.named.get(key)
+        if bound is not None:
+            if not isinstance(bound, (int, float)) or isinstance(bound, bool):
+                raise NotModelled(f"{call.op} with a tensor bound (number bounds are modelled)")
+            attrs[key] = float(bound)
+    op = "clamp" if call.op.startswith("clamp") else call.op
+    return on_operand(call, call.named.get("self"), Node(attrs, op=op))
+
+
+class FreeFunction(FreeElementwise):
+    """A cost-free elementwise op building to ``torch.<function>(x, *attrs)`` (torch has no
+    module for it)."""
+
+    function = ""
+
+    @property
+    def aten(self) -> Any:
+        return {self.function: unary_from_aten}
 
     def torch(self, ins: Any, out: Any, a: Any) -> Any:
         import torch
 
-        return getattr(torch, self.name)
+        fn = getattr(torch, self.function)
+        values = tuple(vars(a).values())
+        return lambda x: fn(x, *values)
 
 
 for _name in ("abs", "neg", "sqrt", "rsqrt", "exp", "log"):
-    register_op(type(_name.capitalize(), (TensorFunction,),
-                     {"name": _name, "aten": {_name: same_op}}))
+    register_op(type(_name.capitalize(), (FreeFunction,), {"name": _name, "function": _name}))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Tuple
 import sympy
 
 from ..count import count_graph
-from ..errors import SpecError
+from ..errors import GraphError, SpecError
 from ..graph import LayerGraph
 from ..ops import get_op
 from ..report import QUANTITIES, Report
@@ -137,13 +137,29 @@ def _closed_form(spec: Spec, convention: str, axes: str = "r") -> ClosedForm:
                         "transposed conv or an upsample, then strided, or TF 'same' padding of a "
                         "window shorter than its stride); count it at concrete resolutions") \
             from None
-    report = Report(spec, conv, graph, count_graph(graph, conv))
+    report = Report(spec, conv, graph, _symbolic_costs(spec, graph, conv))
     distinct = tuple(sorted({s.key: Side(s.m, s.c, 0, s.axis) for s in sides}.values()))
 
     def smallest(axis: str) -> int:
         return max([1] + [s.min_resolution() for s in sides if s.axis == axis])
     min_res = (smallest("h"), smallest("w")) if axes == "hw" else smallest("r")
     return ClosedForm(report, distinct, min_res, shape_conditions(graph), axes)
+
+
+def _symbolic_costs(spec: Spec, graph: LayerGraph, convention: Any) -> Any:
+    """The graph's costs as expressions; a rule with no closed form (fvcore's rounded einsum)
+    is an error naming its layer."""
+    try:
+        return count_graph(graph, convention)
+    except GraphError:
+        for node in graph.layers:
+            try:
+                for rule in convention.table()[node.op]:
+                    rule(node.in_shapes, node.shape, node.attrs)
+            except GraphError as exc:
+                raise SpecError(spec.source, f"layer {node.name}.{exc.attr}",
+                                f"{node.op} in the {convention.name} convention: {exc}") from None
+        raise
 
 
 def canonical_graph(graph: LayerGraph) -> Tuple[LayerGraph, List[Side]]:

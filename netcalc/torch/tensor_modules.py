@@ -45,3 +45,28 @@ class UpsampleLike(nn.Module):
     def forward(self, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return nn.functional.interpolate(x, size=like.shape[-2:], mode=self.mode,
                                          align_corners=self.align_corners)
+
+
+class LearnedTensor(nn.Module):
+    """A learned tensor (a class token, a relative-position table); the operand only orders it."""
+
+    def __init__(self, shape: Sequence[int]):
+        super().__init__()
+        self.param = nn.Parameter(torch.zeros(tuple(shape)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # without autograd a view of it would require grad yet have no grad_fn, which
+        # FlopCounterMode's module tracker refuses; detached it is a plain tensor there
+        return self.param if torch.is_grad_enabled() else self.param.detach()
+
+
+class IndexWithBuffer(nn.Module):
+    """``x[..., index]`` along ``dim`` with an integer index buffer (zeros: always in range)."""
+
+    def __init__(self, dim: int, index_shape: Sequence[int]):
+        super().__init__()
+        self.dim = dim
+        self.register_buffer("index", torch.zeros(tuple(index_shape), dtype=torch.long))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[(slice(None),) * self.dim + (self.index,)]

@@ -1,0 +1,367 @@
+"""Token plumbing of vision transformers: a learned tensor (class token, relative-position
+table), ``expand``, ``select`` (``x[:, 0]``, each part of ``unbind``), indexing with a buffer
+(a relative-position table looked up by its index buffer) and ``roll`` (Swin's shifted windows).
+
+None of them computes anything a counter counts: fvcore 0.1.5 skips ``aten::expand``,
+``select``, ``unbind``, ``index``, ``gather`` and ``roll`` silently, and FlopCounterMode has no
+formula for them. A learned tensor counts its elements as parameters.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Any, Tuple
+
+from ..errors import GraphError
+from .aten import Alias, AtenCall, Node, NotModelled, Parts, Tensor, follows_input, same_size
+from .registry import format_shape, register_op, sizes_differ
+from .shape import normalise_dim
+from .tensor import (DIM, MAX_DIM, MAX_SIZE, FreeTensorOp, ReshapeEntry, Slice, SliceAttrs,
+                     resolve_entry, size_entries)
+
+
+# -- import helpers ---------------------------------------------------------------------------------
+def param_node(call: AtenCall, tensor: Tensor) -> Node:
+    """A ``param`` node for a parameter the call reads. Its operand only places it in the graph:
+    the importer's latest data tensor (``tensor_with(())``)."""
+    anchor = call.tensor_with(())
+    if anchor is None:
+        raise NotModelled(f"{call.op} of the parameter {tensor.name or '?'} before any tensor "
+                          "computed from the input")
+    return Node({"param_shape": [int(d) for d in tensor.shape]}, inputs=(anchor,), op="param")
+
+
+def on_operand(call: AtenCall, tensor: Any, node: Node) -> Any:
+    """``node`` applied to ``tensor``: a data tensor directly, a parameter through a ``param``
+    node read by ``node`` (Swin v2's ``logit_scale.clamp(max=...).exp()``)."""
+    if not isinstance(tensor, Tensor):
+        raise NotModelled(f"{call.op} of a non-tensor")
+    if tensor.is_data:
+        return Node(node.attrs, inputs=(tensor,), op=node.op, fixed=node.fixed)
+    if tensor.is_param:
+        return [param_node(call, tensor), node]
+    raise NotModelled(f"{call.op} of a {tensor.kind} tensor (data and parameters are modelled)")
+
+
+def expand_from_aten(call: AtenCall) -> Any:
+    """``aten.expand``: -1 or an unchanged size keeps a dim; a size that follows the input is
+    "dK" of the operand (other growth by such a size fits one resolution only)."""
+    source = call.named.get("self")
+    shape = tuple(source.shape)
+    new = len(call.out) - len(shape)
+    if len(call.out) == len(shape) and all(map(same_size, call.out, shape)):
+        return Alias(source) if source.is_data else param_node(call, source)
+    entries, fixed = [], ""
+    for k, size in enumerate(call.out):
+        old = shape[k - new] if k >= new else None
+        if old is not None and same_size(size, old):
+            entries.append(-1)
+        elif follows_input(size):
+            same = [j for j, d in enumerate(shape) if same_size(d, size)]
+            entries.append(f"d{same[0]}" if same else int(size))
+            fixed = fixed or ("" if same else f"it grows to {int(size)}, which follows the input")
+        else:
+            entries.append(int(size))
+    return on_operand(call, source, Node({"shape": entries}, op="expand", fixed=fixed))
+
+
+def constant_node(tensor: Tensor, like: Tensor) -> Node:
+    """A ``constant`` node standing for a buffer or a tensor built in forward (Swin's shifted-
+    window mask), read next to the data tensor ``like``: a size equal to one of ``like``'s dims
+    is "dK" of it, so the node follows the resolution as the mask does."""
+    entries, fixed = [], ""
+    for size in tensor.shape:
+        same = [k for k, d in enumerate(like.shape) if same_size(d, size)]
+        if follows_input(size) and same:
+            entries.append(f"d{same[0]}")
+        else:
+            entries.append(int(size))
+            if follows_input(size):
+                fixed = fixed or f"its size {int(size)} follows the input by no dim of its operand"
+    return Node({"shape": entries}, inputs=(like,), op="constant", fixed=fixed)
+
+
+def expand_as_from_aten(call: AtenCall) -> Node:
+    """``x.expand_as(other)`` of two data tensors: every dim taken from ``other``."""
+    source, like = call.named.get("self"), call.named.get("other")
+    if not (source.is_data and like.is_data):
+        raise NotModelled("expand_as of a tensor that is not computed from the input")
+    return Node({"shape": [f"d{k}" for k in range(len(like.shape))]}, inputs=(source, like))
+
+
+def index_from_aten(call: AtenCall) -> Any:
+    """``aten.index`` with one index tensor that is a buffer or constant (a relative-position
+    table looked up by its index), and ``index_select``."""
+    source = call.named.get("self")
+    if call.op == "index_select":
+        dim, index = int(call.arg("dim")) % len(source.shape), call.named.get("index")
+    else:
+        given = [(k, t) for k, t in enumerate(call.arg("indices")) if t is not None]
+        if len(given) != 1:
+            raise NotModelled("indexing with several index tensors (one is modelled)")
+        dim, index = given[0]
+    if not isinstance(index, Tensor) or index.is_data:
+        raise NotModelled("indexing with an index computed from the input (a fixed index "
+                          "buffer is modelled)")
+    expected = tuple(source.shape[:dim]) + tuple(index.shape) + tuple(source.shape[dim + 1:])
+    if len(expected) != len(call.out) or not all(map(same_size, expected, call.out)):
+        raise NotModelled("indexing with a boolean mask (an integer index buffer is modelled)")
+    return on_operand(call, source, Node({"dim": dim, "index_shape": [int(d) for d in index.shape]},
+                                         op="index"))
+
+
+def roll_from_aten(call: AtenCall) -> Node:
+    dims = [int(d) for d in call.arg("dims", ())]
+    if not dims:
+        raise NotModelled("roll of the flattened tensor (roll along dims is modelled)")
+    return Node({"shifts": [int(s) for s in call.arg("shifts")], "dims": dims})
+
+
+def unbind_from_aten(call: AtenCall) -> Parts:
+    """``unbind(dim)``: one ``select`` per part."""
+    dim = int(call.arg("dim", 0))
+    return Parts(tuple(Node({"dim": dim, "index": i}) for i in range(len(call.outputs))))
+
+
+# -- a learned tensor -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ParamAttrs:
+    """The learned tensor's shape."""
+
+    param_shape: Tuple[int, ...]
+
+
+@register_op
+class Param(FreeTensorOp):
+    """A learned tensor of ``param_shape`` (ViT's class token, Swin's relative-position table).
+    Its operand only places it in the graph: the output does not depend on it."""
+
+    name = "param"
+    Attrs = ParamAttrs
+
+    def parse(self, f: Any) -> ParamAttrs:
+        return ParamAttrs(f.int_list("param_shape", lo=1, hi=MAX_SIZE, min_len=1, max_len=8))
+
+    def infer_shape(self, ins: Any, a: ParamAttrs) -> Any:
+        return a.param_shape
+
+    params = staticmethod(lambda ins, out, a: math.prod(a.param_shape))
+
+    def torch(self, ins: Any, out: Any, a: ParamAttrs) -> Any:
+        from ..torch.tensor_modules import LearnedTensor
+
+        return LearnedTensor(a.param_shape)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), ParamAttrs((1, 1, 8))
+
+
+# -- a constant tensor -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ConstantAttrs:
+    """The constant's shape: ints and "dK" (dim K of the operand)."""
+
+    shape: Tuple[ReshapeEntry, ...]
+
+
+@register_op
+class Constant(FreeTensorOp):
+    """A tensor that is neither learned nor computed from the input's values: a buffer, or a
+    mask built in forward from sizes only (Swin's shifted-window attention mask). Its operand
+    gives the sizes "dK" refers to; no parameters."""
+
+    name = "constant"
+    Attrs = ConstantAttrs
+
+    def parse(self, f: Any) -> ConstantAttrs:
+        shape = size_entries(f, "shape")
+        if -1 in shape:
+            raise f.error("shape", "-1 has no meaning for a constant: give the size or 'dK'")
+        return ConstantAttrs(tuple(shape))
+
+    def infer_shape(self, ins: Any, a: ConstantAttrs) -> Any:
+        return tuple(resolve_entry(entry, ins[0]) for entry in a.shape)
+
+    def torch(self, ins: Any, out: Any, a: ConstantAttrs) -> Any:
+        return lambda x: x.new_zeros(out)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), ConstantAttrs((1, "d1", 1, 6))
+
+
+# -- expand -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExpandAttrs:
+    """``x.expand(*shape)``: -1 keeps a dim, "dK" is dim K of the second operand (or of x)."""
+
+    shape: Tuple[ReshapeEntry, ...]
+
+
+@register_op
+class Expand(FreeTensorOp):
+    """``x.expand(*shape)``; with a second operand ``like``, "dK" takes its dim K (ViT's
+    ``class_token.expand(n, -1, -1)`` with n the batch of the tokens)."""
+
+    name = "expand"
+    Attrs = ExpandAttrs
+    arity = (1, 2)
+    aten = {"expand": expand_from_aten, "expand_as": expand_as_from_aten}
+
+    def parse(self, f: Any) -> ExpandAttrs:
+        return ExpandAttrs(tuple(size_entries(f, "shape")))
+
+    def infer_shape(self, ins: Any, a: ExpandAttrs) -> Any:
+        shape = ins[0]
+        sizes = [resolve_entry(entry, ins[-1]) for entry in a.shape]
+        new = len(sizes) - len(shape)
+        if new < 0:
+            raise GraphError(f"shape {list(a.shape)} has fewer dims than the input "
+                             f"{format_shape(shape)}", field="shape")
+        if -1 in sizes[:new]:
+            raise GraphError(f"shape {list(a.shape)}: -1 cannot stand for a new leading dim",
+                             field="shape")
+        out = list(sizes[:new])
+        for size, old in zip(sizes[new:], shape):
+            if size == -1 or size == old:
+                out.append(old)
+            elif old == 1 or not sizes_differ(size, old):
+                out.append(size)
+            else:
+                raise GraphError(f"cannot expand {format_shape(shape)} to {list(a.shape)}: "
+                                 f"only a dim of size 1 grows", field="shape")
+        return tuple(out)
+
+    def conditions(self, ins: Any, out: Any, a: ExpandAttrs) -> Any:
+        shape = ins[0]
+        kept = out[len(out) - len(shape):]
+        return tuple((old, size) for old, size in zip(shape, kept) if old != 1 and old != size)
+
+    def torch(self, ins: Any, out: Any, a: ExpandAttrs) -> Any:
+        return lambda x, like=None: x.expand(*out)
+
+    def example(self) -> Any:
+        return ((1, 1, 8), (1, 5, 8)), ExpandAttrs(("d0", -1, -1))
+
+
+# -- select -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SelectAttrs:
+    """``x.select(dim, index)``: the dim is dropped."""
+
+    dim: int
+    index: int
+
+
+def _as_slice(a: SelectAttrs) -> SliceAttrs:
+    return SliceAttrs(a.dim, a.index, None if a.index == -1 else a.index + 1)
+
+
+@register_op
+class Select(FreeTensorOp):
+    """``x[:, i]``, ``x.select(dim, i)``, and each part of ``x.unbind(dim)``: the slice
+    ``[i:i+1]`` along ``dim`` with that dim dropped."""
+
+    name = "select"
+    Attrs = SelectAttrs
+    aten = {"unbind": unbind_from_aten}      # aten.select itself is slice's (a slice, a reshape)
+
+    def parse(self, f: Any) -> SelectAttrs:
+        return SelectAttrs(f.int("dim", **DIM), f.int("index", lo=-MAX_SIZE, hi=MAX_SIZE))
+
+    def infer_shape(self, ins: Any, a: SelectAttrs) -> Any:
+        shape = ins[0]
+        dim = normalise_dim(a.dim, len(shape))
+        if len(shape) < 2:
+            raise GraphError(f"selecting from {format_shape(shape)} leaves no batch dim",
+                             field="dim")
+        try:
+            Slice().infer_shape(ins, _as_slice(a))
+        except GraphError:
+            raise GraphError(f"index {a.index} lies outside dim {a.dim} of "
+                             f"{format_shape(shape)}", field="index") from None
+        return tuple(shape[:dim]) + tuple(shape[dim + 1:])
+
+    def conditions(self, ins: Any, out: Any, a: SelectAttrs) -> Any:
+        return Slice().conditions(ins, out, _as_slice(a))
+
+    def torch(self, ins: Any, out: Any, a: SelectAttrs) -> Any:
+        return lambda x: x.select(a.dim, a.index)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), SelectAttrs(1, -1)
+
+
+# -- index with a buffer ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IndexAttrs:
+    """``x[..., idx]`` along ``dim`` with an integer buffer ``idx`` of ``index_shape``."""
+
+    dim: int
+    index_shape: Tuple[int, ...]
+
+
+@register_op
+class Index(FreeTensorOp):
+    """``x[idx]`` along ``dim`` with an integer index buffer of ``index_shape`` (its values do
+    not change any count): dim ``dim`` becomes ``index_shape`` (Swin's
+    ``relative_position_bias_table[relative_position_index]``)."""
+
+    name = "index"
+    Attrs = IndexAttrs
+    aten = {"index": index_from_aten, "index_select": index_from_aten}
+
+    def parse(self, f: Any) -> IndexAttrs:
+        return IndexAttrs(f.int("dim", 0, **DIM),
+                          f.int_list("index_shape", lo=1, hi=MAX_SIZE, min_len=1, max_len=8))
+
+    def infer_shape(self, ins: Any, a: IndexAttrs) -> Any:
+        shape = ins[0]
+        dim = normalise_dim(a.dim, len(shape))
+        out = tuple(shape[:dim]) + a.index_shape + tuple(shape[dim + 1:])
+        if len(out) > MAX_DIM:
+            raise GraphError(f"gives {len(out)} dims, more than {MAX_DIM}", field="index_shape")
+        return out
+
+    def torch(self, ins: Any, out: Any, a: IndexAttrs) -> Any:
+        from ..torch.tensor_modules import IndexWithBuffer
+
+        return IndexWithBuffer(normalise_dim(a.dim, len(ins[0])), a.index_shape)
+
+    def example(self) -> Any:
+        return ((9, 3),), IndexAttrs(0, (4, 4))
+
+
+# -- roll -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RollAttrs:
+    """``torch.roll(x, shifts, dims)``."""
+
+    shifts: Tuple[int, ...]
+    dims: Tuple[int, ...]
+
+
+@register_op
+class Roll(FreeTensorOp):
+    name = "roll"
+    Attrs = RollAttrs
+    aten = {"roll": roll_from_aten}
+
+    def parse(self, f: Any) -> RollAttrs:
+        shifts = f.int_list("shifts", lo=-MAX_SIZE, hi=MAX_SIZE, min_len=1, max_len=MAX_DIM)
+        dims = f.int_list("dims", lo=-MAX_DIM, hi=MAX_DIM - 1, min_len=1, max_len=MAX_DIM)
+        if len(shifts) != len(dims):
+            raise f.error("dims", f"has {len(dims)} entries, shifts {len(shifts)}")
+        return RollAttrs(shifts, dims)
+
+    def infer_shape(self, ins: Any, a: RollAttrs) -> Any:
+        for d in a.dims:
+            normalise_dim(d, len(ins[0]), "dims")
+        return ins[0]
+
+    def torch(self, ins: Any, out: Any, a: RollAttrs) -> Any:
+        import torch
+
+        return lambda x: torch.roll(x, a.shifts, a.dims)
+
+    def example(self) -> Any:
+        return ((1, 4, 5, 6),), RollAttrs((-2, 3), (1, 2))
+
