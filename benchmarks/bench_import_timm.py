@@ -14,6 +14,7 @@ there), then the per-module table of docs/import_sweep.md (--doc) is rewritten f
 
 Examples:
   python benchmarks/bench_import_timm.py --limit 40              # one model of each of 40 modules
+  python benchmarks/bench_import_timm.py --smallest              # the slow tier's models
   python benchmarks/bench_import_timm.py --modules resnet regnet --jobs 2
   python benchmarks/bench_import_timm.py --models resnet18 fcn_resnet50 --doc none
   python benchmarks/bench_import_timm.py --resume                # the whole sweep, continued
@@ -92,7 +93,7 @@ def sweep_one(model, settings, send):
     lib.measure_fvcore(module, reference, settings.fvcore_max)
     row.update(fvcore_flops=reference.fvcore_flops, fvcore_acts=reference.fvcore_acts,
                fvcore_s=reference.fvcore_s and round(reference.fvcore_s, 3))
-    if reference.fvcore_s:
+    if reference.fvcore_s and spec is not None:
         row["ratio"] = round(row["import_s"] / reference.fvcore_s, 2)
     if spec is not None:
         send(row, "counting")
@@ -207,6 +208,12 @@ def select(args):
         if unknown:
             sys.exit(f"error: --modules: no such module: {', '.join(unknown)}")
         models = [m for m in models if m.module in args.modules]
+    if args.smallest:
+        by_module = defaultdict(list)
+        for model in models:
+            by_module[(model.library, model.module)].append(model)
+        models = [model for group in by_module.values() for model in
+                  (group if group[0].library == "torchvision" else [lib.smallest(group)])]
     return round_robin(models)
 
 
@@ -237,22 +244,22 @@ def median(rows, column):
     return f"{statistics.median(values):.2f}" if values else ""
 
 
+def module_line(library, module, kind, rows):
+    """One line of the table: counts, and median times (the import's of imported models)."""
+    imported = [r for r in rows if r["imported"] == "yes"]
+    return (f"| {library} | {module} | {kind} | {len(rows)} | {len(imported)} | "
+            f"{sum(exact(r) for r in rows)} | {median(imported, 'import_s')} | "
+            f"{median(rows, 'fvcore_s')} | {median(imported, 'ratio')} |")
+
+
 def module_table(rows):
     lines = ["| library | module | kind | models | imported | exact | import s | fvcore s | "
              "import / fvcore |", "|---|---|---|--:|--:|--:|--:|--:|--:|"]
     groups = defaultdict(list)
     for row in rows:
         groups[(row["library"], row["module"], row["kind"])].append(row)
-    for (library, module, kind), group in sorted(groups.items()):
-        lines.append(f"| {library} | {module} | {kind} | {len(group)} | "
-                     f"{sum(r['imported'] == 'yes' for r in group)} | "
-                     f"{sum(exact(r) for r in group)} | {median(group, 'import_s')} | "
-                     f"{median(group, 'fvcore_s')} | {median(group, 'ratio')} |")
-    imported = sum(r["imported"] == "yes" for r in rows)
-    good = sum(exact(r) for r in rows)
-    lines.append(f"| all | | | {len(rows)} | {imported} | {good} | {median(rows, 'import_s')} | "
-                 f"{median(rows, 'fvcore_s')} | {median(rows, 'ratio')} |")
-    return lines
+    lines += [module_line(*key, group) for key, group in sorted(groups.items())]
+    return lines + [module_line("all", "", "", rows)]
 
 
 def summary(row):
@@ -273,7 +280,10 @@ def failure_list(rows):
         sizes = ", ".join(s for s in (row.get("size"), row.get("odd_size")) if s)
         measured = (f"FlopCounterMode {number(row.get('torch_flops'))} flops, "
                     f"numel {number(row.get('params'))}")
-        reason = (row.get("reason") or "").replace("`", "'")
+        # the importer's errors start with the model's name, which the line has already; a
+        # reason is plain text: no code span or HTML tag (<dict>) may start in it
+        reason = (row.get("reason") or "").removeprefix(f"{row['model']}: ")
+        reason = reason.replace("`", "'").replace("<", "&lt;")
         lines.append(f"- {row['library']} {row['module']}: `{row['model']}` ({sizes}; "
                      f"{measured}): {reason}")
     return lines or ["(none)"]
@@ -291,18 +301,19 @@ def render(rows, versions):
     """The generated part of the docs page: what was swept, the table, every failure."""
     good = sum(exact(r) for r in rows)
     share = f" ({100 * good / len(rows):.1f}%)" if rows else ""
-    return [BEGIN, "", f"Swept: {coverage(rows) or 'none'} ({versions}); {good} imported and "
-                       f"exact{share}. Times are medians over the module's models, in seconds.",
-            "", *module_table(rows), "", "Each model that is not imported and exact, with its "
-            "reason:", "", *failure_list(rows), "", END]
+    summary = (f"Swept: {coverage(rows) or 'none'} ({versions}); {good} imported and exact"
+               f"{share}. Times are medians over the module's models in seconds, the import's "
+               "over the models imported.")
+    return [BEGIN, "", summary, "", *module_table(rows), "",
+            "Each model that is not imported and exact, with its reason:", "",
+            *failure_list(rows), "", END]
 
 
 def versions():
     import fvcore
     import torch
-    import torchvision
 
-    timm = tv.import_timm()
+    timm, torchvision = tv.import_timm(), tv.import_torchvision()
     return (f"timm {timm.__version__}, torch {torch.__version__}, torchvision "
             f"{torchvision.__version__}, fvcore {getattr(fvcore, '__version__', '?')}")
 
@@ -325,7 +336,7 @@ def parse(argv=None):
     from netcalc.quantity import parse_quantity
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("Examples:")[1],
+                                     epilog="examples:" + __doc__.split("Examples:")[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kind", choices=sorted(lib.KIND_CHOICES), default="cnn",
                         help="cnn: timm's CNN modules and torchvision's segmentation and "
@@ -334,6 +345,9 @@ def parse(argv=None):
     parser.add_argument("--modules", nargs="+", metavar="MODULE", help="only these modules "
                         "(timm's, or segmentation / detection)")
     parser.add_argument("--models", nargs="+", metavar="MODEL", help="only these models")
+    parser.add_argument("--smallest", action="store_true", help="only the smallest timm "
+                        "model (by parameters) of each module, as the slow tier tests; "
+                        "torchvision's models all")
     parser.add_argument("--limit", type=int, help="the first N models, taken one per module "
                         "in turn")
     parser.add_argument("--jobs", type=int, default=1, help="models at a time, each in its own "
@@ -373,7 +387,7 @@ def main(argv=None):
                             os.path.splitext(args.out)[0] + ".log")
         with open(args.out, "w" if not args.resume else "a", newline="") as handle:
             writer = csv.DictWriter(handle, COLUMNS)
-            if not kept:
+            if handle.tell() == 0:
                 writer.writeheader()
             rows = sweep(models, settings)
             # the bar on a terminal; one line per model in a pipe or a file (a log of the run)
@@ -384,7 +398,7 @@ def main(argv=None):
                     print(summary(row), flush=True)
     if args.doc != "none":
         write_doc(args.doc, read_rows(args.out))
-        print(f"wrote {args.out} and the table of {args.doc}")
+        print(f"wrote the table of {args.doc} from {args.out}")
 
 
 if __name__ == "__main__":
