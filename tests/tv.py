@@ -52,6 +52,18 @@ def import_torchvision() -> Optional[Any]:
     return torchvision
 
 
+def import_timm() -> Optional[Any]:
+    """timm (it imports torchvision, so the schemas come first), or None when not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("timm") is None:
+        return None
+    import_torchvision()
+    import timm
+
+    return timm
+
+
 def torchvision_models() -> Any:
     """``torchvision.models``, or skip the calling test when torchvision is absent."""
     torchvision = import_torchvision()

@@ -1,0 +1,83 @@
+"""netcalc import on other libraries' CNNs (issue 16): timm's registry, torchvision's segmentation
+models and detection backbones with FPN. The spec's counts equal the tools' counts of the model.
+
+The expected numbers are not typed in: they are FlopCounterMode's flops at two sizes (one with an
+odd side), the numel of the unique parameters, and fvcore's flops and activations, all measured on
+the model itself by tests/library_models.py (shared with benchmarks/bench_import_timm.py, which
+sweeps every model and writes docs/import_sweep.md).
+
+Fast tier: four small timm CNNs of four modules at 64x64 and 65x97. Slow tier: the smallest model
+(by parameters) of every timm CNN module, and torchvision's segmentation models and detection
+backbones, each at its own size and 193x257 (or the next size it accepts), fvcore up to 20 GFLOPs.
+A model the fx importer cannot take is a strict xfail: it turns into a failure (XPASS) the day
+the torch.export importer takes it, and the mark is then removed.
+"""
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("fvcore")
+
+import library_models as lib  # noqa: E402
+import tv  # noqa: E402
+
+if tv.import_timm() is None:
+    pytest.skip("timm is not installed", allow_module_level=True)
+
+NEEDS_EXPORT = pytest.mark.xfail(strict=True, reason="needs the torch.export importer (issue 16)")
+
+
+def assert_exact(model, size=None, odd=None):
+    reference, verdict = lib.import_and_compare(model, size, odd)
+    assert verdict.ok, verdict.reason
+    # every check ran: both sizes (the odd one found), params, and fvcore below its limit
+    assert reference.odd_size is not None, "the model runs at no rectangular size tried"
+    assert all(verdict.exact[k] for k in ("torch_size", "torch_odd", "params"))
+    assert verdict.exact["fvcore"] or reference.torch_flops / 2 > lib.FVCORE_MAX_FLOPS
+    return reference
+
+
+def test_every_timm_module_is_classified():
+    """The sweep's selection is by module: a module timm adds must be classified first."""
+    listed = set(lib.timm_modules())
+    assert sorted(listed - set(lib.MODULE_KINDS)) == [], "classify in tests/library_models.py"
+    assert sorted(set(lib.MODULE_KINDS) - listed) == [], "timm no longer lists these modules"
+
+
+@pytest.mark.parametrize("name", [
+    "resnet10t",
+    pytest.param("mobilenetv3_small_050", marks=NEEDS_EXPORT),
+    pytest.param("regnetx_002", marks=NEEDS_EXPORT),
+    pytest.param("tinynet_e", marks=NEEDS_EXPORT),
+])
+def test_small_timm_cnns_are_exact(name):
+    assert_exact(lib.timm_model(name), (64, 64), (65, 97))
+
+
+# -- slow tier: one model of each timm CNN module, torchvision's dense-prediction models ----------
+# the smallest model of these modules is exact with the fx importer (docs/import_sweep.md); the
+# others need torch.export
+FX_IMPORTS = {"convmixer", "dla", "fasternet", "focalnet", "hgnet", "hrnet", "mambaout", "repvit",
+              "res2net", "resnet", "selecsls", "senet", "starnet", "xception"}
+
+
+def cnn_modules():
+    return sorted(m for m, kind in lib.MODULE_KINDS.items() if kind == "cnn")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", [
+    module if module in FX_IMPORTS else pytest.param(module, marks=NEEDS_EXPORT)
+    for module in cnn_modules()])
+def test_smallest_model_of_each_timm_cnn_module_is_exact(module):
+    assert_exact(lib.smallest([m for m in lib.timm_models() if m.module == module]))
+
+
+TORCHVISION_FX = {"fcn_resnet50", "fcn_resnet101"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", [
+    model if model.name in TORCHVISION_FX else pytest.param(model, marks=NEEDS_EXPORT)
+    for model in lib.torchvision_models()], ids=lambda m: m.name)
+def test_torchvision_segmentation_and_detection_backbones_are_exact(model):
+    assert_exact(model)
