@@ -61,3 +61,33 @@ def test_static_sizes_cannot_tell_the_rule():
     named = {"input": source, "pad": (0, 1, 1, 1), "mode": "constant", "value": 0.0}
     with pytest.raises(NotModelled, match="two static sizes"):
         pad_from_aten(AtenCall("pad", "default", tuple(named.values()), named, (out,)))
+
+
+@pytest.mark.slow
+def test_timms_same_padded_layers_import_exact_at_even_and_odd_sizes():
+    """timm's Conv2dSame and MaxPool2dSame imported with symbolic sizes: the spec's pads are
+    TF's rule, so counts equal fvcore's trace (autograd on) at sizes of either parity, where
+    constant pads read at one size would be off by a row or column."""
+    torch = pytest.importorskip("torch")
+    import tv
+
+    tv.import_torchvision()
+    pytest.importorskip("timm")
+    import netcalc
+    from timm.layers import Conv2dSame
+    from timm.layers.pool2d_same import MaxPool2dSame
+    from netcalc.torch.importer import import_checked
+    from test_ops_torch_modules import measured
+
+    module = torch.nn.Sequential(Conv2dSame(3, 8, 5, stride=2), torch.nn.ReLU(),
+                                 MaxPool2dSame(3, stride=2))
+    spec, info = import_checked(module.eval(), (37, 50), "tf_same", in_channels=3,
+                                symbolic_timeout=60)
+    assert info.how == "symbolic"
+    pads = [layer["pad"] for layer in spec.raw["layers"] if layer["op"] == "pad"]
+    assert pads == [{"mode": "same", "kernel": k, "stride": 2} for k in (5, 3)]
+    for size in ((64, 64), (65, 65), (64, 97)):
+        fvcore, torch_count = netcalc.count(spec, "fvcore", size), netcalc.count(spec, "torch",
+                                                                                size)
+        assert (fvcore.flops, fvcore.acts, torch_count.flops, fvcore.params) == \
+            measured(module, (1, 3) + size)[:4]
