@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
-from .aten import AtenCall, Node, NotModelled, follows_input
+from .aten import AtenCall, Node, NotModelled, compact, follows_input, offset_between
 from .conv import MAX_KERNEL
 from .registry import format_shape, is_concrete, register_op
 from .spatial import Sizes, check_axes_agree, per_axis, plural, spatial_axes
@@ -75,20 +75,70 @@ def same_pads(spatial: Tuple[Any, ...], same: SamePadding) -> Tuple[Any, ...]:
 
 def pad_from_aten(call: AtenCall) -> Node:
     """``aten.pad`` (any mode), ``aten.constant_pad_nd`` and the reflection and replication
-    kernels by constant, non-negative amounts."""
+    kernels: by constant, non-negative amounts, or by amounts that follow the input size as TF's
+    "same" padding does (found from the size rules, see :func:`same_padding_of`)."""
     amounts = call.arg("pad") or call.arg("padding")
-    if any(follows_input(p) for p in amounts):
-        raise NotModelled("padding by amounts that follow the input size (TF 'same' padding is "
-                          "written by hand as pad: {mode: same, ...})")
-    if any(int(p) < 0 for p in amounts):
-        raise NotModelled("padding by negative amounts (cropping)")
-    attrs: dict = {"pad": [int(p) for p in amounts]}
+    attrs: dict = {}
     mode = KERNEL_MODES.get(call.op.split("_pad")[0], call.arg("mode", "constant"))
     if mode != "constant":
         attrs["mode"] = mode
     elif float(call.arg("value", 0.0) or 0.0):
         attrs["value"] = float(call.arg("value"))
-    return Node(attrs)
+    source, out = call.first.shape, call.out
+    if any(follows_input(p) for p in amounts):
+        return Node({"pad": same_padding_of(source, amounts), **attrs})
+    if any(follows_input(o) and offset_between(o, i) is None for o, i in zip(out, source)):
+        raise NotModelled("padding that follows the input size, seen at two static sizes only "
+                          "(which cannot tell its rule)")
+    if any(int(p) < 0 for p in amounts):
+        raise NotModelled("padding by negative amounts (cropping)")
+    return Node({"pad": [int(p) for p in amounts], **attrs})
+
+
+SAMPLE_SIZES = range(16, 48)        # input sizes the rules are evaluated at: every stride
+#                                     up to MAX_SAME_STRIDE meets each residue twice
+MAX_SAME_STRIDE = 16
+
+
+def same_padding_of(source: Tuple[Any, ...], amounts: Tuple[Any, ...]) -> dict:
+    """The ``pad: {mode: same, ...}`` whose amounts equal ``amounts`` (F.pad order, sizes that
+    follow the input) at every sampled input size: per spatial axis, the smallest stride, then
+    window extent, that gives TF's padding there (a kernel of that extent, dilation 1, pads as
+    any kernel and dilation of the same extent)."""
+    axes = len(source) - 2
+    if len(amounts) != 2 * axes:
+        raise NotModelled("padding by amounts that follow the input size, of other dims than "
+                          "the spatial ones")
+    kernels, strides = [], []
+    for axis in range(axes):
+        before, after = amounts[2 * (axes - 1 - axis)], amounts[2 * (axes - 1 - axis) + 1]
+        samples = _samples((source[2 + axis], before, after))
+        found = next(((k, s) for s in range(1, MAX_SAME_STRIDE + 1) for k in range(1, 2 * MAX_KERNEL)
+                      if all(same_pads((x,), SamePadding(k, s)) == (b, a) for x, b, a in samples)),
+                     None)
+        if found is None:
+            raise NotModelled("padding by amounts that follow the input size by a rule other "
+                              "than TF's 'same' padding")
+        kernels.append(found[0])
+        strides.append(found[1])
+    return {"mode": "same", "kernel": compact(kernels), "stride": compact(strides)}
+
+
+def _samples(sizes: Tuple[Any, ...]) -> list:
+    """``sizes`` (ints and :class:`~netcalc.ops.aten.Dim`) at the traced input and at every
+    input size of :data:`SAMPLE_SIZES`, evaluated through their symbolic rules (an export with
+    symbolic sizes); NotModelled where the rules are not symbolic expressions."""
+    rules = [size.rule for size in sizes if follows_input(size)]
+    if not all(hasattr(rule, "free_symbols") and hasattr(rule, "subs") for rule in rules):
+        raise NotModelled("padding that follows the input size, captured at static sizes only "
+                          "(which cannot tell its rule)")
+    symbols = set().union(*(rule.free_symbols for rule in rules))
+    samples = [tuple(int(size) for size in sizes)]
+    for value in SAMPLE_SIZES:
+        at = {symbol: value for symbol in symbols}
+        samples.append(tuple(int(size.rule.subs(at)) if follows_input(size) else int(size)
+                             for size in sizes))
+    return samples
 
 
 @register_op
