@@ -5,7 +5,8 @@ output unless ``input`` names another node (``input`` alone is the network input
 several operands take them from ``inputs: [a, b, ...]``, and binary ops also accept ``with`` for
 the second operand. The op's own definition (:mod:`netcalc.ops`) parses and bounds its attributes
 and computes its shape. ``stage`` and ``block`` labels are sticky: they apply to the following
-nodes until changed.
+nodes until changed. ``shares: <earlier node>`` marks a later call of the same module: its flops
+and activations count, its parameters (counted at the earlier node) do not.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ..errors import GraphError
 from ..fields import Fields
 from ..graph import GraphBuilder
 from ..ops import OPS, all_ops
+from ..ops.registry import shared
 from . import Family, register
 
 MAX_LAYERS = 100_000
@@ -62,7 +64,7 @@ def _operands(f: Fields, op: str, known: Dict[str, int]) -> Optional[Tuple[str, 
     return (first, _reference(f, "with", second, known))
 
 
-def _parse_layer(f: Fields, index: int, known: Dict[str, int]) -> NodeSpec:
+def _parse_layer(f: Fields, index: int, known: Dict[str, int], ops: list) -> NodeSpec:
     op = f.str("op", choices=sorted(all_ops()))
     name = f.str("name", f"{op}_{index}", max_len=100)
     if not name.replace("_", "").replace(".", "").replace("-", "").isalnum():
@@ -74,15 +76,21 @@ def _parse_layer(f: Fields, index: int, known: Dict[str, int]) -> NodeSpec:
     stage, block = f.str("stage", None, max_len=100), f.str("block", None, max_len=100)
     inputs = _operands(f, op, known)
     attrs = OPS[op].parse(f)
+    owner = f.str("shares", None, max_len=100)
+    if owner is not None:
+        if owner not in known or ops[known[owner]] != op:
+            raise f.error("shares", f"{owner!r} is not an earlier {op} layer (a node shares the "
+                                    "parameters of an earlier call of the same module)")
+        attrs = shared(attrs)
     f.finish()
     return NodeSpec(op, name, inputs, attrs, stage, block)
 
 
 def parse(fields: Fields) -> GraphConfig:
     known: Dict[str, int] = {}
-    layers = []
+    layers: list = []
     for i, f in enumerate(fields.items("layers", min_len=1, max_len=MAX_LAYERS)):
-        layer = _parse_layer(f, i, known)
+        layer = _parse_layer(f, i, known, [node.op for node in layers])
         known[layer.name] = i
         layers.append(layer)
     notes = fields.list("notes", [], max_len=MAX_NOTES)

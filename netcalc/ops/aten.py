@@ -281,3 +281,14 @@ def lookup(table: Mapping[str, Tuple[str, Converter]], packet: str) -> Optional[
     if entry is None and packet.endswith("_") and not packet.startswith("_"):
         entry = table.get(packet[:-1])
     return entry
+
+
+def supported_table(ops: Mapping[str, Any]) -> str:
+    """The Markdown table of the ATen ops each netcalc op is imported from (docs/your_own_model.md
+    holds it; tests/test_import.py checks it is current)."""
+    rows = ["| netcalc op | imported from (ATen ops, in-place forms included) |", "|---|---|"]
+    for name in sorted(ops):
+        packets = sorted(getattr(ops[name], "aten", {}))
+        if packets:
+            rows.append(f"| `{name}` | {', '.join(f'`{p}`' for p in packets)} |")
+    return "\n".join(rows) + "\n"

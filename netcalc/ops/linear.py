@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from ..errors import GraphError
 from .conv import MAX_CHANNELS
-from .aten import AtenCall, Node
+from .aten import AtenCall, Node, follows_input
 from .registry import OpDef, is_concrete, numel_out, register_op
 
 MAX_FEATURES = 1 << 30
@@ -38,6 +38,8 @@ def linear_from_aten(call: AtenCall) -> Node:
     """``aten.linear`` of a parameter weight (out, in) and optional parameter bias."""
     weight = call.param("weight")
     attrs: dict = {"out": int(weight.shape[0])}
+    if follows_input(call.first.shape[-1]):     # flattened sizes: fits one resolution only
+        attrs["in_features"] = int(weight.shape[1])
     if call.param("bias", optional=True) is None:
         attrs["bias"] = False
     return Node(attrs)

@@ -36,6 +36,7 @@ tests/test_ops_registry.py runs every rule of every op on all three kinds of siz
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 from ..errors import GraphError
@@ -101,9 +102,31 @@ def register_op(cls: type) -> type:
     missing = missing_facets(op)
     if missing:
         raise TypeError(f"op {op.name!r} lacks {', '.join(missing)}")
+    if op.params is not zero:
+        op.params = _unless_shared(op.params)
     OPS[op.name] = op
     _version[0] += 1
     return cls
+
+
+def _unless_shared(rule: Rule) -> Rule:
+    """``rule``, but 0 for a node that reuses an earlier node's parameters (:func:`shared`)."""
+    def params(ins: Sequence[Shape], out: Shape, a: Any) -> Any:
+        return 0 if getattr(a, "shares_params", False) else rule(ins, out, a)
+    params.__doc__ = rule.__doc__
+    return params
+
+
+_SHARED_TYPES: Dict[type, type] = {}
+
+
+def shared(attrs: Any) -> Any:
+    """The same attributes for a node that runs a module called before (``shares`` in a graph
+    spec): its flops and acts count, its parameters were counted at the first call."""
+    cls = type(attrs)
+    if cls not in _SHARED_TYPES:
+        _SHARED_TYPES[cls] = type(f"Shared{cls.__name__}", (cls,), {"shares_params": True})
+    return _SHARED_TYPES[cls](**{f.name: getattr(attrs, f.name) for f in fields(attrs)})
 
 
 def unregister_op(name: str) -> None:

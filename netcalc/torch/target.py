@@ -50,10 +50,16 @@ def time_limit(seconds: float, target: str) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+MISMATCHED_BUILD = ("torchvision's compiled ops do not load next to this torch: torch and "
+                    "torchvision must come from the same build (both CPU or both the same CUDA "
+                    "wheels, of matching versions)")
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     first = text.splitlines()[0] if text else ""
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    line = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return f"{line} ({MISMATCHED_BUILD})" if "operator torchvision::" in text else line
 
 
 def split_target(target: str) -> Tuple[str, str]:

@@ -1,0 +1,270 @@
+"""Capture a torch module as an ATen graph with torch.export, and read its sizes as rules.
+
+``capture(module, in_channels, hw)`` exports the module (non-strict, eval mode, on fake tensors:
+no activation is ever allocated) with h and w dynamic, so every size in the graph is an
+expression of the input's two symbols. Where that symbolic export fails, specialises h or w to
+a constant, or runs past ``symbolic_timeout`` seconds (pad arithmetic on symbols can take
+minutes), the module is exported statically at two odd sizes instead and each size's rule is
+read from its two values; a module that exports at one size only is captured there, and its
+spec fits that size only. :class:`Captured` says which way its rules were found.
+
+Each size of a tensor becomes an ``int`` (constant) or a :class:`~netcalc.ops.aten.Dim` whose
+value is the size at the first traced resolution and whose rule is the symbolic expression, or
+the pair of values at the two static sizes (:class:`Probed`).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import signal
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+import torch
+from torch import fx, nn
+
+from ..ops.aten import Dim
+
+HW = Tuple[int, int]
+SYMBOLIC_TIMEOUT = 20.0          # seconds the symbolic export may take before the fallback
+PROBE_STEP = (32, 64)            # the second static size: odd + even stays odd
+
+
+class SlowExport(BaseException):
+    """The symbolic export ran past its time (a BaseException: model code cannot catch it)."""
+
+
+class ExportFailure(Exception):
+    """torch.export refused the module at a size (its message is the first line of torch's)."""
+
+
+class Probed(tuple):
+    """A size's values at the two static sizes: equal rules are equal sizes everywhere; ``*``
+    and ``-`` work per size (the rule algebra :mod:`netcalc.ops.aten` needs)."""
+
+    def __mul__(self, k: Any) -> "Probed":
+        return Probed(v * k for v in self)
+
+    def __sub__(self, other: Any) -> "Probed":
+        return Probed(a - b for a, b in zip(self, other))
+
+    def __int__(self) -> int:
+        if len(set(self)) != 1:
+            raise TypeError("the difference follows the input")
+        return int(self[0])
+
+
+@dataclass
+class Captured:
+    """The exported program, how its sizes are read, and the resolutions to check them at."""
+
+    program: Any                                  # torch.export.ExportedProgram
+    how: str                                      # "symbolic", "two sizes" or "one size"
+    note: str                                     # which way the size rules were found
+    checks: List[Tuple[HW, Callable[[Any], int]]] = field(default_factory=list)
+    sizes: Callable[[Any], Any] = int             # a torch size -> int or Dim
+
+    def shape(self, value: Any) -> Tuple[Any, ...]:
+        return tuple(self.sizes(d) for d in value.shape)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """No torch log line or warning reaches stderr while capturing."""
+    logger = logging.getLogger("torch")
+    level, propagate = logger.level, logger.propagate
+    logger.setLevel(logging.CRITICAL + 1)
+    logger.propagate = False
+    children = [(lg, lg.level) for name, lg in logging.root.manager.loggerDict.items()
+                if name.startswith("torch.") and isinstance(lg, logging.Logger)]
+    for child, _ in children:
+        child.setLevel(logging.CRITICAL + 1)
+    try:       # torch.export prints the partial graph of a failed export to sys.stderr
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+        logger.propagate = propagate
+        for child, old in children:
+            child.setLevel(old)
+
+
+@contextlib.contextmanager
+def bounded(seconds: float) -> Iterator[None]:
+    """Raise :class:`SlowExport` after ``seconds`` (SIGALRM, main thread only), keeping an
+    outer alarm (``netcalc import --timeout``) running: when it fires first, it wins."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    outer, _ = signal.getitimer(signal.ITIMER_REAL) if usable else (0.0, 0.0)
+    if not usable or seconds <= 0 or (outer and outer <= seconds):
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise SlowExport()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    start = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 1e-3))
+
+
+def _device(module: nn.Module) -> torch.device:
+    first = next(module.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
+def export(module: nn.Module, in_channels: int, hw: HW, dynamic: bool) -> Any:
+    """``torch.export`` of ``module`` on a (1, C, h, w) input (h and w dynamic if asked)."""
+    x = torch.empty(1, in_channels, *hw, device=_device(module))
+    dims = ({2: torch.export.Dim.AUTO, 3: torch.export.Dim.AUTO},) if dynamic else None
+    try:
+        with quiet():
+            return torch.export.export(module, (x,), dynamic_shapes=dims, strict=False)
+    except SlowExport:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- torch and the model's code: one line up
+        raise ExportFailure(_first_line(exc)) from None
+
+
+DATA_DEPENDENT = ("Python control flow on tensor values (an `if` on a sum, a loop over "
+                  "`.item()`) cannot be captured; move it out of forward, or import a "
+                  "submodule without it")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    line = f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+    return f"{line} ({DATA_DEPENDENT})" if "data-dependent" in text else line
+
+
+def input_node(program: Any) -> fx.Node:
+    """The placeholder of the user's input (the others are parameters, buffers, constants)."""
+    user = set(program.graph_signature.user_inputs)
+    return next(n for n in program.graph.nodes if n.op == "placeholder" and n.name in user)
+
+
+# -- symbolic ---------------------------------------------------------------------------------------
+def _symbolic(module: nn.Module, in_channels: int, hw: HW, timeout: float) -> Tuple[
+        Optional[Captured], str]:
+    """The symbolic capture, or None and why not."""
+    try:
+        with bounded(timeout):
+            program = export(module, in_channels, hw, dynamic=True)
+    except SlowExport:
+        return None, f"the symbolic export took over {timeout:g} s"
+    except ExportFailure as exc:
+        return None, f"the symbolic export failed ({exc})"
+    h, w = input_node(program).meta["val"].shape[2:]
+    if not (isinstance(h, torch.SymInt) and isinstance(w, torch.SymInt)):
+        return None, "the module fixes h or w to the traced size under symbolic export"
+    symbols = (h.node.expr, w.node.expr)
+    second = _second_size(h.node.shape_env, symbols, hw)
+    values: Dict[Any, Dict[Any, int]] = {}
+
+    def at(size_hw: HW) -> Callable[[Any], int]:
+        memo = values.setdefault(size_hw, {})
+
+        def evaluate(size: Any) -> int:
+            if not isinstance(size, Dim):
+                return int(size)
+            if size.rule not in memo:
+                memo[size.rule] = int(size.rule.subs(dict(zip(symbols, size_hw))))
+            return memo[size.rule]
+        return evaluate
+
+    def sizes(d: Any) -> Any:
+        if isinstance(d, torch.SymInt):
+            expr = d.node.expr
+            return int(expr) if expr.is_number else Dim(int(d.node.hint), expr)
+        return int(d)
+
+    checks = [(hw, at(hw))] + ([(second, at(second))] if second else [])
+    return Captured(program, "symbolic", "size rules from torch.export's symbolic shapes "
+                    "(dynamic h and w)", checks, sizes), ""
+
+
+def _second_size(env: Any, symbols: Tuple[Any, Any], hw: HW) -> Optional[HW]:
+    """A second size, odd where it can be, at which every guard torch.export recorded on h and w
+    holds (a ceil-mode pool guards the parity of its input: its captured size expression is
+    torch's only where the guard holds). None if no nearby size satisfies them."""
+    guards = [g.expr for g in env.guards if g.expr.free_symbols <= set(symbols)]
+    for step in (32, 64, 96):
+        odd = tuple(side + step + 1 - (side + step) % 2 for side in hw)
+        even = tuple(side + step + (side + step) % 2 for side in hw)
+        for size in (odd, even):
+            if all(bool(g.subs(dict(zip(symbols, size)))) for g in guards):
+                return size
+    return None
+
+
+# -- static ----------------------------------------------------------------------------------------
+def _same_graph(a: Any, b: Any) -> bool:
+    ops = [[(n.op, str(n.target)) for n in p.graph.nodes] for p in (a, b)]
+    return ops[0] == ops[1]
+
+
+def _static(module: nn.Module, in_channels: int, hw: HW, why: str) -> Captured:
+    """Exports at two odd sizes (each size's rule: its two values), or at ``hw`` alone where
+    the module refuses the second size or computes another graph there."""
+    first = tuple(side + 1 - side % 2 for side in hw)
+    second = (first[0] + PROBE_STEP[0], first[1] + PROBE_STEP[1])
+    try:
+        programs = [export(module, in_channels, first, False),
+                    export(module, in_channels, second, False)]
+        problem = "" if _same_graph(*programs) else "its graph differs between sizes"
+    except ExportFailure as exc:
+        programs, problem = [], f"it does not export at {first[0]}x{first[1]} and " \
+                                f"{second[0]}x{second[1]} ({exc})"
+    if problem:
+        program = export(module, in_channels, hw, False)
+        return Captured(program, "one size", f"fits only {hw[0]}x{hw[1]}: {why}, and {problem}",
+                        [(hw, int)], int)
+    pairs = {id(n): m for n, m in zip(programs[0].graph.nodes, programs[1].graph.nodes)}
+    return _paired(programs[0], pairs, why, first, second)
+
+
+def _paired(program: Any, pairs: Dict[int, fx.Node], why: str, first: HW, second: HW) -> Captured:
+    """Sizes of ``program`` (at ``first``) with rules from the paired nodes at ``second``:
+    :class:`Captured.shape` of a node's value reads its twin's by position."""
+    captured = Captured(program, "two sizes", f"size rules from static exports at "
+                        f"{first[0]}x{first[1]} and {second[0]}x{second[1]} ({why})",
+                        [(first, lambda d: int(d.rule[0]) if isinstance(d, Dim) else int(d)),
+                         (second, lambda d: int(d.rule[1]) if isinstance(d, Dim) else int(d))])
+    twins: Dict[int, Any] = {}
+    for node in program.graph.nodes:
+        mine, theirs = node.meta.get("val"), pairs[id(node)].meta.get("val")
+        if isinstance(mine, (list, tuple)) and isinstance(theirs, (list, tuple)):
+            twins.update((id(a), b) for a, b in zip(mine, theirs))
+        else:
+            twins[id(mine)] = theirs
+
+    def shape(value: Any) -> Tuple[Any, ...]:
+        twin = twins.get(id(value))
+        if twin is None or not hasattr(twin, "shape") or len(twin.shape) != len(value.shape):
+            return tuple(int(d) for d in value.shape)
+        return tuple(int(a) if int(a) == int(b) else Dim(int(a), Probed((int(a), int(b))))
+                     for a, b in zip(value.shape, twin.shape))
+    captured.shape = shape      # type: ignore[method-assign]
+    return captured
+
+
+def capture(module: nn.Module, in_channels: int, hw: HW,
+            symbolic_timeout: float = SYMBOLIC_TIMEOUT) -> Captured:
+    """The module's ATen graph with sizes as rules (see the module docstring);
+    ``symbolic_timeout`` 0 skips the symbolic export. Raises :class:`ExportFailure` when it
+    exports at no size, the asked one included."""
+    if symbolic_timeout <= 0:
+        return _static(module, in_channels, hw, "symbolic export not asked for")
+    captured, why = _symbolic(module, in_channels, hw, symbolic_timeout)
+    return captured if captured is not None else _static(module, in_channels, hw, why)
