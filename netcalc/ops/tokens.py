@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Tuple
 
 from ..errors import GraphError
-from .aten import Alias, AtenCall, Node, NotModelled, Parts, Tensor, follows_input, same_size
+from .aten import (CONSTANT, Alias, AtenCall, Node, NotModelled, Parts, Tensor, follows_input,
+                   same_size)
 from .registry import format_shape, register_op, sizes_differ
 from .shape import normalise_dim
 from .tensor import (DIM, MAX_DIM, MAX_SIZE, FreeTensorOp, ReshapeEntry, Slice, SliceAttrs,
@@ -78,6 +79,11 @@ def constant_node(tensor: Tensor, like: Tensor) -> Node:
             if follows_input(size):
                 fixed = fixed or f"its size {int(size)} follows the input by no dim of its operand"
     return Node({"shape": entries}, inputs=(like,), op="constant", fixed=fixed)
+
+
+def new_tensor_from_aten(call: AtenCall) -> Node:
+    """``x.new_zeros(size)``, ``zeros_like(x)`` and kin: a constant shaped after ``x``."""
+    return constant_node(Tensor(tuple(call.out), CONSTANT), call.first)
 
 
 def expand_as_from_aten(call: AtenCall) -> Node:
@@ -171,6 +177,9 @@ class Constant(FreeTensorOp):
 
     name = "constant"
     Attrs = ConstantAttrs
+    aten = {packet: new_tensor_from_aten for packet in (
+        "new_zeros", "new_ones", "new_empty", "new_full", "zeros_like", "ones_like",
+        "empty_like", "full_like")}
 
     def parse(self, f: Any) -> ConstantAttrs:
         shape = size_entries(f, "shape")
