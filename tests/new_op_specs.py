@@ -13,7 +13,7 @@ NEW_OPS = ("hardswish", "hardsigmoid", "gelu", "tanh", "softmax", "leaky_relu", 
            "channel_shuffle", "mean", "adaptive_avgpool", "adaptive_maxpool", "upsample",
            "matmul", "pad", "layer_norm", "group_norm", "param_mul", "param_add", "sdpa", "baddbmm",
            "einsum", "param", "expand", "select", "index", "roll", "clamp", "exp", "log",
-           "normalize", "vector_norm", "constant")
+           "normalize", "vector_norm", "constant", "param_concat")
 
 
 def conv(out, **kw):
@@ -178,6 +178,12 @@ CASES = {
                     {"op": "vector_norm", "dim": [2, -1], "ord": 1}, {"op": "linear", "out": 4}],
     "constant": [conv(8, name="x"), {"op": "constant", "shape": [1, 1, "d2", "d3"], "name": "mask"},
                  {"op": "add", "inputs": ["x", "mask"]}, conv(4)],
+    "param_concat": [*TOKENS, {"op": "param_concat", "param_shape": [1, 1, 8]},
+                     {"op": "param_concat", "inputs": ["tokens", "tokens"], "param_shape": [1, 2, 8],
+                      "index": 1},
+                     {"op": "transpose", "dim0": 1, "dim1": 2},
+                     {"op": "param_concat", "param_shape": [1, 8, 3], "dim": -1, "index": 1},
+                     {"op": "linear", "out": 4}],
     "bn1d": [conv(8), {"op": "gap"}, {"op": "flatten"}, {"op": "bn"}, {"op": "linear", "out": 5}],
 }
 
