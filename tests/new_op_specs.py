@@ -14,7 +14,8 @@ NEW_OPS = ("hardswish", "hardsigmoid", "gelu", "tanh", "softmax", "leaky_relu", 
            "matmul", "pad", "layer_norm", "group_norm", "param_mul", "param_add",
            "conv_transpose", "instance_norm", "stack", "flip", "sum", "amax", "amin", "abs", "neg",
            "sqrt", "rsqrt", "exp", "log", "pow", "sdpa", "baddbmm", "einsum", "param", "expand",
-           "select", "index", "roll", "clamp", "normalize", "vector_norm", "constant")
+           "select", "index", "roll", "clamp", "normalize", "vector_norm", "constant",
+           "param_concat")
 # ops checked inside another op's case (one graph for all elementwise math)
 CASE_OF = {op: "elementwise_math" for op in ("abs", "neg", "sqrt", "rsqrt", "pow")}
 CASE_OF.update({"amax": "reductions", "amin": "reductions", "sum": "reductions"})
@@ -182,6 +183,12 @@ CASES = {
                     {"op": "vector_norm", "dim": [2, -1], "ord": 1}, {"op": "linear", "out": 4}],
     "constant": [conv(8, name="x"), {"op": "constant", "shape": [1, 1, "d2", "d3"], "name": "mask"},
                  {"op": "add", "inputs": ["x", "mask"]}, conv(4)],
+    "param_concat": [*TOKENS, {"op": "param_concat", "param_shape": [1, 1, 8]},
+                     {"op": "param_concat", "inputs": ["tokens", "tokens"], "param_shape": [1, 2, 8],
+                      "index": 1},
+                     {"op": "transpose", "dim0": 1, "dim1": 2},
+                     {"op": "param_concat", "param_shape": [1, 8, 3], "dim": -1, "index": 1},
+                     {"op": "linear", "out": 4}],
     "bn1d": [conv(8), {"op": "gap"}, {"op": "flatten"}, {"op": "bn"}, {"op": "linear", "out": 5}],
     # 1D and 3D windows: the map averaged over its rows to a signal (N, C, W), and reshaped to
     # a volume (N, 2, 4, H, W)

@@ -171,6 +171,10 @@ BAD = {
     "vector_norm_twice": ([conv(8), {"op": "vector_norm", "dim": [1, -3], "name": "vn"}],
                           "layers[1].dim", "vn"),
     "constant_free_size": ([conv(8), {"op": "constant", "shape": [1, -1]}], "layers[1].shape", ""),
+    "param_concat_index": ([conv(8), {"op": "param_concat", "param_shape": [1, 8, 20, 6],
+                                      "index": 2, "name": "pc"}], "layers[1].index", "pc"),
+    "param_concat_shape": ([conv(8), {"op": "param_concat", "param_shape": [1, 4, 20, 1],
+                                      "name": "pc"}], "layers[1].inputs", "pc"),
     "param_empty_dim": ([conv(8), {"op": "param", "param_shape": [0, 3]}],
                         "layers[1].param_shape", ""),
 }

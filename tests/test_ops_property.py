@@ -399,6 +399,17 @@ def normalize(draw, nodes):
              "dim": draw(st.integers(-len(x[1]), len(x[1]) - 1))}]
 
 
+def param_concat(draw, nodes):
+    """A node joined with a learned tensor of its shape but 1 to 3 along the dim, placed first
+    or last (ViT's class token)."""
+    x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+    dim = draw(st.integers(1, len(x[1]) - 1))
+    shape = list(x[1])
+    shape[dim] = draw(st.integers(1, 3))
+    return [{"op": "param_concat", "input": x[0], "param_shape": shape, "dim": dim,
+             "index": draw(st.integers(0, 1))}]
+
+
 def constant(draw, nodes):
     """A mask of some of a node's sizes (others 1) added to it, as Swin adds its window mask."""
     x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
@@ -441,7 +452,7 @@ PROPOSALS = {
     "select": select, "index": index, "roll": roll, "normalize": normalize,
     "clamp": unary("clamp", min=st.sampled_from([-1.0, 0.1]), max=st.sampled_from([2.0, 6.0])),
     "vector_norm": vector_norm,
-    "constant": constant,
+    "constant": constant, "param_concat": param_concat,
 }
 
 
@@ -496,7 +507,8 @@ def test_drawn_graphs_match_the_tools(spec):
 # transformer ops' own drawn graphs (1-2 s each), which the fast tier draws among the others
 SLOW_EACH = {"conv_transpose", "instance_norm", "stack", "flip", "sum", "amax", "amin", "abs",
              "neg", "sqrt", "rsqrt", "exp", "log", "pow", "sdpa", "baddbmm", "einsum", "param",
-             "expand", "select", "index", "roll", "clamp", "normalize", "vector_norm", "constant"}
+             "expand", "select", "index", "roll", "clamp", "normalize", "vector_norm", "constant",
+             "param_concat"}
 
 
 @pytest.mark.parametrize("op", [pytest.param(op, marks=pytest.mark.slow) if op in SLOW_EACH

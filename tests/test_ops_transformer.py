@@ -137,6 +137,14 @@ def test_einsum_converter_and_its_refusals():
                 path=None)
 
 
+def test_class_token_concat_becomes_param_concat():
+    tokens, cls = Tensor((1, 196, 768)), Tensor((1, 1, 768), PARAM, "class_token")
+    assert convert("cat", ((1, 197, 768),), tensors=(cls, tokens), dim=1) == Node(
+        {"param_shape": [1, 1, 768], "dim": 1, "index": 0}, inputs=(tokens,), op="param_concat")
+    with pytest.raises(NotModelled, match="more than one parameter"):
+        convert("cat", ((1, 198, 768),), tensors=(cls, cls, tokens), dim=1)
+
+
 def test_class_token_and_relative_position_table_become_param_nodes():
     tokens = Tensor((1, 196, 768))
     finder = lambda sizes: tokens    # noqa: E731  the importer's latest data tensor
@@ -358,8 +366,7 @@ def vit_spec(patch=16, hidden=768, depth=12, heads=12, mlp=3072, classes=1000, t
                "bias": True, "stage": "stem"},
               {"op": "flatten", "start_dim": 2}, {"op": "transpose", "dim0": 1, "dim1": 2,
                                                    "name": "patches"},
-              {"op": "param", "param_shape": [1, 1, hidden], "name": "class_token"},
-              {"op": "concat", "inputs": ["class_token", "patches"]},
+              {"op": "param_concat", "param_shape": [1, 1, hidden], "name": "class_token"},
               {"op": "param_add", "param_shape": [1, tokens, hidden], "name": "block0"}]
     norm = {"op": "layer_norm", "normalized_shape": [hidden]}
     for b in range(depth):

@@ -43,10 +43,18 @@ class ConcatAttrs:
 
 
 def concat_from_aten(call: AtenCall) -> Node:
+    """``aten.cat`` of data tensors; with one learned operand (ViT's class token), a
+    ``param_concat`` (netcalc/ops/tokens.py)."""
     tensors = tuple(call.arg("tensors"))
-    if not all(t.is_data for t in tensors):
-        raise NotModelled("cat of a tensor that is not computed from the input")
     dim = int(call.arg("dim", 0))
+    learned = [i for i, t in enumerate(tensors) if t.is_param]
+    data = tuple(t for t in tensors if t.is_data)
+    if len(learned) == 1 and data and len(data) == len(tensors) - 1:
+        return Node({"param_shape": [int(d) for d in tensors[learned[0]].shape], "dim": dim,
+                     "index": learned[0]}, inputs=data, op="param_concat")
+    if len(data) != len(tensors):
+        raise NotModelled("cat of a tensor that is not computed from the input (or of more than "
+                          "one parameter)")
     return Node({} if dim == 1 else {"dim": dim}, inputs=tensors)
 
 

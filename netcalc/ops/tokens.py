@@ -12,17 +12,18 @@ from dataclasses import dataclass
 from typing import Any, Tuple
 
 from ..errors import GraphError
-from .aten import Alias, AtenCall, Node, NotModelled, Parts, Tensor, follows_input, same_size
+from .aten import (CONSTANT, Alias, AtenCall, Node, NotModelled, Parts, Tensor, follows_input,
+                   same_size)
 from .registry import format_shape, register_op, sizes_differ
 from .shape import normalise_dim
-from .tensor import (DIM, MAX_DIM, MAX_SIZE, FreeTensorOp, ReshapeEntry, Slice, SliceAttrs,
-                     resolve_entry, size_entries)
+from .tensor import (DIM, MAX_DIM, MAX_SIZE, Concat, ConcatAttrs, FreeTensorOp, ReshapeEntry,
+                     Slice, SliceAttrs, resolve_entry, size_entries)
 
 
 # -- import helpers ---------------------------------------------------------------------------------
 def param_node(call: AtenCall, tensor: Tensor) -> Node:
     """A ``param`` node for a parameter the call reads. Its operand only places it in the graph:
-    the importer's latest data tensor (``tensor_with(())``)."""
+    the first data tensor the importer knows (``tensor_with(())``: the network input)."""
     anchor = call.tensor_with(())
     if anchor is None:
         raise NotModelled(f"{call.op} of the parameter {tensor.name or '?'} before any tensor "
@@ -78,6 +79,11 @@ def constant_node(tensor: Tensor, like: Tensor) -> Node:
             if follows_input(size):
                 fixed = fixed or f"its size {int(size)} follows the input by no dim of its operand"
     return Node({"shape": entries}, inputs=(like,), op="constant", fixed=fixed)
+
+
+def new_tensor_from_aten(call: AtenCall) -> Node:
+    """``x.new_zeros(size)``, ``zeros_like(x)`` and kin: a constant shaped after ``x``."""
+    return constant_node(Tensor(tuple(call.out), CONSTANT), call.first)
 
 
 def expand_as_from_aten(call: AtenCall) -> Node:
@@ -155,6 +161,52 @@ class Param(FreeTensorOp):
         return ((1, 4, 5, 6),), ParamAttrs((1, 1, 8))
 
 
+# -- concatenation with a learned tensor ----------------------------------------------------------
+@dataclass(frozen=True)
+class ParamConcatAttrs:
+    """The learned tensor's shape, the dim joined along, and its place among the operands."""
+
+    param_shape: Tuple[int, ...]
+    dim: int = 1
+    index: int = 0
+
+
+@register_op
+class ParamConcat(Concat):
+    """``torch.cat`` of the operands with a learned tensor put at place ``index`` (ViT's
+    ``cat([class_token, tokens], dim=1)``); params = its elements."""
+
+    name = "param_concat"
+    Attrs = ParamConcatAttrs
+    aten: dict = {}         # aten.cat is concat's; its converter emits this op
+
+    def parse(self, f: Any) -> ParamConcatAttrs:
+        return ParamConcatAttrs(f.int_list("param_shape", lo=1, hi=MAX_SIZE, min_len=1, max_len=8),
+                                f.int("dim", 1, **DIM), f.int("index", 0, lo=0, hi=MAX_DIM))
+
+    @staticmethod
+    def _operands(ins: Any, a: ParamConcatAttrs) -> list:
+        if a.index > len(ins):
+            raise GraphError(f"index {a.index} is past the {len(ins)} operands", field="index")
+        return [*ins[:a.index], a.param_shape, *ins[a.index:]]
+
+    def infer_shape(self, ins: Any, a: ParamConcatAttrs) -> Any:
+        return super().infer_shape(self._operands(ins, a), ConcatAttrs(a.dim))
+
+    def conditions(self, ins: Any, out: Any, a: ParamConcatAttrs) -> Any:
+        return super().conditions(self._operands(ins, a), out, ConcatAttrs(a.dim))
+
+    params = staticmethod(lambda ins, out, a: math.prod(a.param_shape))
+
+    def torch(self, ins: Any, out: Any, a: ParamConcatAttrs) -> Any:
+        from ..torch.tensor_modules import ParamConcat as ParamConcatModule
+
+        return ParamConcatModule(a.param_shape, a.dim, a.index)
+
+    def example(self) -> Any:
+        return ((1, 5, 8),), ParamConcatAttrs((1, 1, 8), 1, 0)
+
+
 # -- a constant tensor -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ConstantAttrs:
@@ -171,6 +223,9 @@ class Constant(FreeTensorOp):
 
     name = "constant"
     Attrs = ConstantAttrs
+    aten = {packet: new_tensor_from_aten for packet in (
+        "new_zeros", "new_ones", "new_empty", "new_full", "zeros_like", "ones_like",
+        "empty_like", "full_like")}
 
     def parse(self, f: Any) -> ConstantAttrs:
         shape = size_entries(f, "shape")

@@ -70,3 +70,16 @@ class IndexWithBuffer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x[(slice(None),) * self.dim + (self.index,)]
+
+
+class ParamConcat(nn.Module):
+    """``torch.cat`` of the operands with a learned tensor at place ``index`` (a class token)."""
+
+    def __init__(self, shape: Sequence[int], dim: int, index: int):
+        super().__init__()
+        self.param = nn.Parameter(torch.zeros(tuple(shape)))
+        self.dim = dim
+        self.index = index
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat([*xs[:self.index], self.param, *xs[self.index:]], self.dim)
