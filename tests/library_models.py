@@ -154,7 +154,10 @@ def own_size(module: Any) -> Size:
 
 
 def text(size: Optional[Size]) -> str:
-    return f"{size[0]}x{size[1]}" if size else ""
+    """``193x257``; empty for no size."""
+    from netcalc.spec import format_resolution
+
+    return format_resolution(tuple(size)) if size else ""
 
 
 # -- the references ------------------------------------------------------------------------------
@@ -280,9 +283,8 @@ def compare(spec: Any, reference: Reference) -> Verdict:
     size, odd = reference.size, reference.odd_size
     verdict.check("torch_size", f"torch flops at {text(size)}", counts("torch", size, "flops"),
                   (reference.torch_flops,), "FlopCounterMode")
-    verdict.check("torch_odd", f"torch flops at {text(odd)}",
-                  counts("torch", odd, "flops") if odd else tuple,
-                  (reference.torch_flops_odd,), "FlopCounterMode")
+    verdict.check("torch_odd", f"torch flops at {text(odd)}", counts("torch", odd or size, "flops"),
+                  (reference.torch_flops_odd,), "FlopCounterMode")     # not checked without odd
     verdict.check("params", "params", counts("torch", size, "params"), (reference.params,),
                   "numel")
     verdict.check("fvcore", f"fvcore flops, acts at {text(size)}",
