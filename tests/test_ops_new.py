@@ -12,7 +12,8 @@ import pytest
 import netcalc
 from netcalc.ops import all_ops
 
-from new_op_specs import CASES, NETWORKS, NEW_OPS, RECTANGLE, SQUARE, assert_exact, spec
+from new_op_specs import (CASES, NETWORKS, NEW_OPS, RECTANGLE, SLOW_SWEEP_CASES, SQUARE,
+                          assert_exact, spec)
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
@@ -27,8 +28,16 @@ def test_every_new_op_is_registered_and_has_a_case():
     assert set(NEW_OPS) <= ops_in_cases
 
 
-@pytest.mark.parametrize("resolution", [SQUARE, RECTANGLE], ids=["square", "rectangle"])
-@pytest.mark.parametrize("op", sorted(CASES))
+def _case_params():
+    """Every case at both resolutions; a sweep case beyond the fast three runs its square one in
+    the slow tier (tests/new_op_specs.py)."""
+    for op in sorted(CASES):
+        yield pytest.param(op, RECTANGLE, id=f"{op}-rectangle")
+        marks = (pytest.mark.slow,) if op in SLOW_SWEEP_CASES else ()
+        yield pytest.param(op, SQUARE, id=f"{op}-square", marks=marks)
+
+
+@pytest.mark.parametrize("op, resolution", _case_params())
 def test_case_matches_fvcore_and_flopcountermode(op, resolution):
     assert_exact(validate_conventions(spec(op, resolution), ("fvcore", "torch")))
 
