@@ -37,7 +37,7 @@ def _case_params():
         yield pytest.param(op, SQUARE, id=f"{op}-square", marks=marks)
 
 
-@pytest.mark.parametrize("op, resolution", _case_params())
+@pytest.mark.parametrize("op, resolution", list(_case_params()))
 def test_case_matches_fvcore_and_flopcountermode(op, resolution):
     assert_exact(validate_conventions(spec(op, resolution), ("fvcore", "torch")))
 
