@@ -3,7 +3,6 @@ CLI.
 
 Counts of imported torchvision models against their traces are in test_import_torchvision.py.
 """
-import operator
 import os
 import textwrap
 

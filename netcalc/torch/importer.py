@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set,
 import torch
 from torch import fx, nn
 
-from ..errors import NetcalcError, SpecError
+from ..errors import SpecError
 from ..ops import all_ops
 from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, PARAM, Alias, AtenCall, Node,
                         NotModelled, Parts, Tensor, aten_table, lookup, same_size)
