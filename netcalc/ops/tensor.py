@@ -267,7 +267,7 @@ class Reshape(FreeTensorOp):
     name = "reshape"
     Attrs = ReshapeAttrs
     aten = {packet: reshape_from_aten for packet in ("view", "reshape", "_unsafe_view",
-                                                     "unsqueeze", "squeeze")}
+                                                     "unsqueeze", "squeeze", "unflatten")}
 
     def parse(self, f: Any) -> ReshapeAttrs:
         entries = f.list("shape", min_len=1, max_len=MAX_DIM)
@@ -368,6 +368,10 @@ class Transpose(FreeTensorOp):
     Attrs = TransposeAttrs
     aten = {"transpose": lambda call: Node({"dim0": int(call.arg("dim0")),
                                             "dim1": int(call.arg("dim1"))}),
+            "swapdims": lambda call: Node({"dim0": int(call.arg("dim0")),
+                                           "dim1": int(call.arg("dim1"))}),
+            "swapaxes": lambda call: Node({"dim0": int(call.arg("axis0")),
+                                           "dim1": int(call.arg("axis1"))}),
             "t": lambda call: Node({"dim0": 0, "dim1": -1})}
 
     def parse(self, f: Any) -> TransposeAttrs:
