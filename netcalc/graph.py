@@ -29,7 +29,8 @@ __all__ = ["Node", "Layer", "LayerGraph", "GraphBuilder", "GraphError", "out_siz
 
 
 def _square_attr(name: str, default: int) -> property:
-    """A node's ``attrs.<name>`` pair as one int when square (``default`` for ops without it)."""
+    """A node's ``attrs.<name>`` (one size per axis) as one int when every axis has the same
+    (``default`` for ops without it)."""
     return property(lambda node: _square(getattr(node.attrs, name, default)))
 
 
@@ -76,7 +77,7 @@ def _side(shape: Shape) -> Any:
 
 
 def _square(value: Any) -> Any:
-    return value[0] if isinstance(value, tuple) and value[0] == value[1] else value
+    return value[0] if isinstance(value, tuple) and len(set(value)) == 1 else value
 
 
 class LayerGraph(NamedTuple):

@@ -255,6 +255,21 @@ CASES.update({
                          {"op": "rsqrt"}, {"op": "log"}, {"op": "pow"},
                          {"op": "pow", "exponent": -0.5}, conv(4)],
 })
+# the cases added for the sweep's ops; the fast tier checks the first three fully, the others at
+# one resolution and without closed forms (the slow tier runs everything)
+SWEEP_CASES = ("same_pad", "conv_transpose", "conv3d", "conv1d", "pad_modes",
+               "same_pad_short_window", "instance_norm", "stack", "reductions", "flip",
+               "elementwise_math", "conv_padding_by_name")
+SLOW_SWEEP_CASES = SWEEP_CASES[3:]
+
+
+def tier(case):
+    """``case`` as a pytest parameter, in the slow tier when it is in SLOW_SWEEP_CASES."""
+    import pytest
+
+    return pytest.param(case, marks=pytest.mark.slow) if case in SLOW_SWEEP_CASES else case
+
+
 OUTSIDE_CLOSED_FORMS = {"same_pad_short_window": "pad_1"}   # case: the layer refused
 
 

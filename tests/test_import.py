@@ -3,7 +3,6 @@ CLI.
 
 Counts of imported torchvision models against their traces are in test_import_torchvision.py.
 """
-import operator
 import os
 import textwrap
 
@@ -537,15 +536,18 @@ class InterpolateToInput(nn.Module):
         return F.interpolate(self.conv(x), size=x.shape[-2:], mode="bilinear")
 
 
-def test_an_interpolation_to_the_input_size_follows_the_input():
+@pytest.mark.parametrize("symbolic_timeout,how", [(20, "symbolic"), (0, "two sizes")])
+def test_an_interpolation_to_the_input_size_follows_the_input(symbolic_timeout, how):
     """The spec takes the upsample's size from the input (``inputs: [conv, input]``), so it is
     exact at odd sizes: at 225 fvcore counts 27*8*113*113 (conv) + 4*8*225*225 (bilinear) =
-    4,378,104 flops, the issue's figure; scale_factor 2 would give 226x226 and 4,392,536."""
+    4,378,104 flops, the issue's figure; scale_factor 2 would give 226x226 and 4,392,536. The
+    rule is found from the symbolic shapes, and from static exports at two odd sizes."""
     pytest.importorskip("fvcore")
     from netcalc.torch.importer import import_checked, imported_totals, traced_totals
 
     module = InterpolateToInput()
-    spec, _ = import_checked(module, 225)
+    spec, imported = import_checked(module, 225, symbolic_timeout=symbolic_timeout)
+    assert imported.how == how
     assert spec.raw["layers"][1]["inputs"] == ["conv", "input"]
     assert netcalc.count(spec, "fvcore").flops == 4_378_104
     for size in (225, (193, 257)):

@@ -42,3 +42,20 @@ def test_sizes_that_follow_the_input_compare_by_rule():
     assert reshape_target((1, 8, half, half), (1, 8, Dim(12544, "h//2*h//2"))) == [1, 8, -1]
     assert reshape_target((1, 8, half, Dim(5, "w")), (1, 2, 4, half, Dim(5, "w"))) == \
         [1, 2, 4, "d2", "d3"]
+
+
+def test_a_shared_node_counts_flops_and_acts_not_params():
+    """``shares``: a conv run twice (3->3, 3x3, bias, 8x8 map): params 81 + 3 once; flops and
+    acts at both calls (torch: 2 * 81 MACs * 64 positions each)."""
+    import netcalc
+    from netcalc.errors import SpecError
+
+    conv = {"op": "conv", "out": 3, "kernel": 3, "bias": True}
+    spec = netcalc.load_spec({"family": "graph", "name": "s", "resolution": 8, "in_channels": 3,
+                              "layers": [{"name": "c", **conv},
+                                         {"name": "c-2", "shares": "c", **conv}]})
+    report = netcalc.count(spec, "torch")
+    assert (report.flops, report.params, report.acts) == (2 * 2 * 81 * 64, 84, 2 * 3 * 64)
+    with pytest.raises(SpecError, match="layers\\[1\\].shares: 'c' is not an earlier relu layer"):
+        netcalc.load_spec({"family": "graph", "name": "s", "resolution": 8, "in_channels": 3,
+                           "layers": [{"name": "c", **conv}, {"op": "relu", "shares": "c"}]})

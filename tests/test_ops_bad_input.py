@@ -198,7 +198,7 @@ def test_bad_input_names_node_and_field(case):
 
 @pytest.mark.parametrize("case", ["concat_mismatch", "matmul_inner", "layer_norm_dims",
                                   "reshape_elements", "rectangle_below_kernel", "softmax_no_dim",
-                                  "sdpa_inner", "einsum_ellipsis"])
+                                  "sdpa_inner", "einsum_ellipsis", "pad_same_typo"])
 def test_bad_input_on_the_command_line_is_exit_2_one_line(case, tmp_path):
     path = tmp_path / f"{case}.json"
     path.write_text(json.dumps(bad_spec(case)))

@@ -12,7 +12,8 @@ import pytest
 import netcalc
 from netcalc.ops import all_ops
 
-from new_op_specs import CASES, NETWORKS, NEW_OPS, RECTANGLE, SQUARE, assert_exact, spec
+from new_op_specs import (CASES, NETWORKS, NEW_OPS, RECTANGLE, SLOW_SWEEP_CASES, SQUARE,
+                          assert_exact, spec)
 
 SLOW_CASES = {"sdpa"}       # about 2 s a resolution: the slow tier (tests/test_ops_transformer.py
                             # checks sdpa against nn.MultiheadAttention in the fast tier)
@@ -30,9 +31,18 @@ def test_every_new_op_is_registered_and_has_a_case():
     assert set(NEW_OPS) <= ops_in_cases
 
 
-@pytest.mark.parametrize("resolution", [SQUARE, RECTANGLE], ids=["square", "rectangle"])
-@pytest.mark.parametrize("op", [pytest.param(op, marks=pytest.mark.slow) if op in SLOW_CASES
-                                else op for op in sorted(CASES)])
+def _case_params():
+    """Every case at both resolutions; a sweep case beyond the fast three runs its square one in
+    the slow tier (tests/new_op_specs.py), and sdpa (about 2 s a resolution) runs in the slow tier
+    (tests/test_ops_transformer.py checks it against nn.MultiheadAttention in the fast tier)."""
+    for op in sorted(CASES):
+        slow = (pytest.mark.slow,) if op in SLOW_CASES else ()
+        yield pytest.param(op, RECTANGLE, id=f"{op}-rectangle", marks=slow)
+        marks = (pytest.mark.slow,) if op in SLOW_SWEEP_CASES or op in SLOW_CASES else ()
+        yield pytest.param(op, SQUARE, id=f"{op}-square", marks=marks)
+
+
+@pytest.mark.parametrize("op, resolution", list(_case_params()))
 def test_case_matches_fvcore_and_flopcountermode(op, resolution):
     assert_exact(validate_conventions(spec(op, resolution), ("fvcore", "torch")))
 

@@ -42,9 +42,42 @@ def _rules(name):
 
 @pytest.mark.parametrize("name", ALL_OPS)
 def test_every_rule_on_int_sympy_and_numpy(name):
-    op = OPS[name]
-    ins, attrs = op.example()
-    out = op.infer_shape(ins, attrs)
+    ins, attrs = OPS[name].example()
+    check_rules_three_ways(name, ins, attrs)
+
+
+def _more_examples():
+    """Examples beyond each op's own: windows over 1 and 3 axes, a conv padded by name."""
+    from netcalc.ops.conv import ConvAttrs, ConvTransposeAttrs
+    from netcalc.ops.norm_extra import InstanceNormAttrs
+    from netcalc.ops.pool import PoolAttrs
+    from netcalc.ops.resample import AdaptiveAttrs
+    from netcalc.ops.simple import NO_ATTRS
+
+    signal, volume = (1, 4, 9), (1, 4, 3, 5, 7)
+    return [("conv", (signal,), ConvAttrs(6, 3, 2, 1, 1, 2, True)),
+            ("conv", (volume,), ConvAttrs(6, (1, 3, 3), (1, 2, 1), 1, (1, 1, 2), 1, False)),
+            ("conv", ((1, 4, 9, 7),), ConvAttrs(6, 3, 1, 1, string_padding=True)),
+            ("conv_transpose", (signal,), ConvTransposeAttrs(6, 3, 2, 1, output_padding=1)),
+            ("conv_transpose", (volume,), ConvTransposeAttrs(6, 2, 2, groups=2, bias=True)),
+            ("maxpool", (volume,), PoolAttrs((1, 3, 3), 2, (0, 1, 1), ceil_mode=True)),
+            ("avgpool", (signal,), PoolAttrs(3, 2, 1)),
+            ("adaptive_avgpool", (volume,), AdaptiveAttrs((2, 1, 3))),
+            ("adaptive_maxpool", (signal,), AdaptiveAttrs(2)),
+            ("gap", (volume,), NO_ATTRS),
+            ("bn", (volume,), NO_ATTRS),
+            ("instance_norm", (signal,), InstanceNormAttrs(affine=True))]
+
+
+@pytest.mark.parametrize("name, ins, attrs", _more_examples(),
+                         ids=[f"{name}-{len(ins[0]) - 2}d" for name, ins, _ in _more_examples()])
+def test_rules_on_int_sympy_and_numpy_over_1_and_3_axes(name, ins, attrs):
+    check_rules_three_ways(name, ins, attrs)
+
+
+def check_rules_three_ways(name, ins, attrs):
+    """The op's rules on ``ins`` give the same counts on ints, sympy symbols and numpy arrays."""
+    out = OPS[name].infer_shape(ins, attrs)
     # sympy: every dim a symbol; numpy: every dim an array holding it twice
     symbols = {}
 

@@ -81,7 +81,7 @@ def _parse_layer(f: Fields, index: int, known: Dict[str, int], ops: list) -> Nod
         if owner not in known or ops[known[owner]] != op:
             raise f.error("shares", f"{owner!r} is not an earlier {op} layer (a node shares the "
                                     "parameters of an earlier call of the same module)")
-        attrs = shared(attrs)
+        attrs = shared(attrs, owner)
     f.finish()
     return NodeSpec(op, name, inputs, attrs, stage, block)
 

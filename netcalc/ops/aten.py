@@ -260,6 +260,14 @@ def reshape_target(source: Sequence[Any], out: Sequence[Any]) -> Optional[List[A
     return entries if entries.count(-1) <= 1 else None
 
 
+# ATen ops whose result depends on no tensor's values, only on sizes and arguments: whatever
+# tensor they read, they compute no data from the input (a mask built from sizes, a position
+# table); the importer treats them as constants, which leave no node
+CONSTANT_FACTORIES = frozenset({
+    "arange", "empty", "empty_like", "full", "full_like", "linspace", "new_empty", "new_full",
+    "new_ones", "new_zeros", "ones", "ones_like", "scalar_tensor", "zeros", "zeros_like"})
+
+
 def aten_table(ops: Mapping[str, Any]) -> Dict[str, Tuple[str, Converter]]:
     """ATen packet name -> (netcalc op name, converter), from every op's ``aten`` facet; a packet
     listed by two ops is a registry error."""

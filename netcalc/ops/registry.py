@@ -112,7 +112,7 @@ def register_op(cls: type) -> type:
 def _unless_shared(rule: Rule) -> Rule:
     """``rule``, but 0 for a node that reuses an earlier node's parameters (:func:`shared`)."""
     def params(ins: Sequence[Shape], out: Shape, a: Any) -> Any:
-        return 0 if getattr(a, "shares_params", False) else rule(ins, out, a)
+        return 0 if getattr(a, "shares_params", None) else rule(ins, out, a)
     params.__doc__ = rule.__doc__
     return params
 
@@ -120,13 +120,16 @@ def _unless_shared(rule: Rule) -> Rule:
 _SHARED_TYPES: Dict[type, type] = {}
 
 
-def shared(attrs: Any) -> Any:
-    """The same attributes for a node that runs a module called before (``shares`` in a graph
-    spec): its flops and acts count, its parameters were counted at the first call."""
+def shared(attrs: Any, owner: str) -> Any:
+    """The same attributes for a node that runs the module of the earlier node ``owner`` again
+    (``shares`` in a graph spec): its flops and acts count, its parameters were counted at
+    ``owner`` (``shares_params`` names it; the torch builder reuses its module)."""
     cls = type(attrs)
     if cls not in _SHARED_TYPES:
-        _SHARED_TYPES[cls] = type(f"Shared{cls.__name__}", (cls,), {"shares_params": True})
-    return _SHARED_TYPES[cls](**{f.name: getattr(attrs, f.name) for f in fields(attrs)})
+        _SHARED_TYPES[cls] = type(f"Shared{cls.__name__}", (cls,), {})
+    copy = _SHARED_TYPES[cls](**{f.name: getattr(attrs, f.name) for f in fields(attrs)})
+    object.__setattr__(copy, "shares_params", owner)    # frozen dataclass: set once, here
+    return copy
 
 
 def unregister_op(name: str) -> None:

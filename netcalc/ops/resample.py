@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
-from .aten import (AtenCall, Node, NotModelled, Parts, compact, follows_input, same_size,
-                   scale_between)
+from .aten import AtenCall, Node, NotModelled, Parts, compact, follows_input, scale_between
 from .registry import OpDef, check_rank, numel_out, register_op, zero
 from .shape import normalise_dim
 from .pool import adaptive_avg_pool2d_flops

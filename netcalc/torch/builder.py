@@ -12,7 +12,7 @@ torch module names may not, and an index maps back one to one without any renami
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 from torch import nn
@@ -45,7 +45,16 @@ def node_module(node: Layer) -> nn.Module:
 
 
 def layer_modules(graph: LayerGraph) -> List[nn.Module]:
-    return [node_module(node) for node in graph.layers]
+    """One module per node; a node that ``shares`` an earlier node's parameters runs that
+    node's module again (so the built module's numel counts them once, as the spec does)."""
+    built: Dict[str, nn.Module] = {}
+    modules = []
+    for node in graph.layers:
+        owner = getattr(node.attrs, "shares_params", None)
+        module = built[owner] if owner in built else node_module(node)
+        built[node.name] = module
+        modules.append(module)
+    return modules
 
 
 class GraphModule(nn.Module):

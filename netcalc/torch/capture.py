@@ -67,6 +67,7 @@ class Captured:
     note: str                                     # which way the size rules were found
     checks: List[Tuple[HW, Callable[[Any], int]]] = field(default_factory=list)
     sizes: Callable[[Any], Any] = int             # a torch size -> int or Dim
+    twins: Dict[fx.Node, fx.Node] = field(default_factory=dict)   # node -> its second-size twin
 
     def shape(self, value: Any) -> Tuple[Any, ...]:
         return tuple(self.sizes(d) for d in value.shape)
@@ -155,9 +156,18 @@ def input_node(program: Any) -> fx.Node:
 
 
 # -- symbolic ---------------------------------------------------------------------------------------
+def _load_export_machinery() -> None:
+    """Import what torch.export imports lazily, outside the time bound: an alarm inside a
+    module's first import would leave it half-initialised for every later export."""
+    import torch._dynamo  # noqa: F401
+    import torch._export.non_strict_utils  # noqa: F401
+    import torch.export._trace  # noqa: F401
+
+
 def _symbolic(module: nn.Module, in_channels: int, hw: HW, timeout: float) -> Tuple[
         Optional[Captured], str]:
     """The symbolic capture, or None and why not."""
+    _load_export_machinery()
     try:
         with bounded(timeout):
             program = export(module, in_channels, hw, dynamic=True)
@@ -230,20 +240,22 @@ def _static(module: nn.Module, in_channels: int, hw: HW, why: str) -> Captured:
         program = export(module, in_channels, hw, False)
         return Captured(program, "one size", f"fits only {hw[0]}x{hw[1]}: {why}, and {problem}",
                         [(hw, int)], int)
-    pairs = {id(n): m for n, m in zip(programs[0].graph.nodes, programs[1].graph.nodes)}
+    pairs = dict(zip(programs[0].graph.nodes, programs[1].graph.nodes))
     return _paired(programs[0], pairs, why, first, second)
 
 
-def _paired(program: Any, pairs: Dict[int, fx.Node], why: str, first: HW, second: HW) -> Captured:
+def _paired(program: Any, pairs: Dict[fx.Node, fx.Node], why: str, first: HW,
+            second: HW) -> Captured:
     """Sizes of ``program`` (at ``first``) with rules from the paired nodes at ``second``:
     :class:`Captured.shape` of a node's value reads its twin's by position."""
     captured = Captured(program, "two sizes", f"size rules from static exports at "
                         f"{first[0]}x{first[1]} and {second[0]}x{second[1]} ({why})",
                         [(first, lambda d: int(d.rule[0]) if isinstance(d, Dim) else int(d)),
-                         (second, lambda d: int(d.rule[1]) if isinstance(d, Dim) else int(d))])
+                         (second, lambda d: int(d.rule[1]) if isinstance(d, Dim) else int(d))],
+                        twins=pairs)
     twins: Dict[int, Any] = {}
     for node in program.graph.nodes:
-        mine, theirs = node.meta.get("val"), pairs[id(node)].meta.get("val")
+        mine, theirs = node.meta.get("val"), pairs[node].meta.get("val")
         if isinstance(mine, (list, tuple)) and isinstance(theirs, (list, tuple)):
             twins.update((id(a), b) for a, b in zip(mine, theirs))
         else:
@@ -257,6 +269,17 @@ def _paired(program: Any, pairs: Dict[int, fx.Node], why: str, first: HW, second
                      for a, b in zip(value.shape, twin.shape))
     captured.shape = shape      # type: ignore[method-assign]
     return captured
+
+
+def paired_value(value: Any, twin: Any) -> Any:
+    """A literal argument of the first static export with its twin's: an int that differs at
+    the second size follows the input (a padding computed from the size)."""
+    if isinstance(value, (list, tuple)) and isinstance(twin, (list, tuple)) \
+            and len(value) == len(twin):
+        return type(value)(paired_value(a, b) for a, b in zip(value, twin))
+    if type(value) is int and type(twin) is int and value != twin:
+        return Dim(value, Probed((value, twin)))
+    return value
 
 
 def capture(module: nn.Module, in_channels: int, hw: HW,

@@ -24,12 +24,12 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set,
 import torch
 from torch import fx, nn
 
-from ..errors import NetcalcError, SpecError
+from ..errors import SpecError
 from ..ops import all_ops
-from ..ops.aten import (BUFFER, CONSTANT, DATA, PARAM, Alias, AtenCall, Node, NotModelled, Parts,
-                        Tensor, aten_table, lookup, same_size)
+from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, PARAM, Alias, AtenCall, Node,
+                        NotModelled, Parts, Tensor, aten_table, lookup, same_size)
 from ..spec import Spec, load_spec
-from .capture import SYMBOLIC_TIMEOUT, Captured, ExportFailure, capture
+from .capture import SYMBOLIC_TIMEOUT, Captured, ExportFailure, capture, paired_value
 
 Resolution = Union[int, Tuple[int, int]]
 HW = Tuple[int, int]
@@ -215,14 +215,19 @@ class _Converter:
             return
         if node.target is operator.getitem and node.args[0] in self.parts:
             return self._part(node)
+        if node.target is operator.getitem and node.args[0] in self.poisoned:
+            self.poisoned.add(node)     # a part of an unsupported call's outputs
+            return
         outputs = self._tensor_outputs(node)
         if not outputs:
             return                      # sizes, asserts, arithmetic on sizes: no tensor data
-        operands = [a for a in node.all_input_nodes if a in self.values or a in self.poisoned]
-        if not any(a in self.poisoned or self.values[a].is_data for a in operands):
-            return self._constant(node, operands, outputs)
         name = getattr(getattr(node.target, "overloadpacket", None), "__name__", None)
         namespace = getattr(node.target, "namespace", "")
+        operands = [a for a in node.all_input_nodes if a in self.values or a in self.poisoned]
+        if name in CONSTANT_FACTORIES and namespace == "aten":
+            return self._constant(node, [], outputs)
+        if not any(a in self.poisoned or self.values[a].is_data for a in operands):
+            return self._constant(node, operands, outputs)
         entry = lookup(self.table, name) if namespace == "aten" and name else None
         if any(a in self.poisoned for a in operands) and not self.allow_unknown:
             self.poisoned.add(node)     # fails only because an input is unsupported
@@ -275,18 +280,11 @@ class _Converter:
             self.parts[node] = list(tensors)
 
     def _call(self, node: fx.Node, name: str, outputs: List[Any]) -> AtenCall:
-        schema = node.target._schema
-        named: Dict[str, Any] = {}
-        for i, argument in enumerate(schema.arguments):
-            if i < len(node.args) and not argument.kwarg_only:
-                value = node.args[i]
-            elif argument.name in node.kwargs:
-                value = node.kwargs[argument.name]
-            elif argument.has_default_value():
-                value = argument.default_value
-            else:
-                continue
-            named[argument.name] = self.describe(value)
+        named = {key: self.describe(value) for key, value in _bound(node).items()}
+        twin = self.captured.twins.get(node)
+        if twin is not None:        # static exports: literals that differ follow the input
+            theirs = _bound(twin)
+            named = {key: paired_value(value, theirs.get(key)) for key, value in named.items()}
         return AtenCall(name, node.target._overloadname, self.describe(tuple(node.args)), named,
                         tuple(self.captured.shape(v) for v in outputs),
                         _module_path(node, self.modules), self.find_tensor)
@@ -417,6 +415,19 @@ class _Converter:
                               "not counted"
         self.owner.update((p, tensor.name) for p in params if p not in self.owner)
         self.values[node] = tensor
+
+
+def _bound(node: fx.Node) -> Dict[str, Any]:
+    """A call's arguments by schema name, schema defaults filled in."""
+    named: Dict[str, Any] = {}
+    for i, argument in enumerate(node.target._schema.arguments):
+        if i < len(node.args) and not argument.kwarg_only:
+            named[argument.name] = node.args[i]
+        elif argument.name in node.kwargs:
+            named[argument.name] = node.kwargs[argument.name]
+        elif argument.has_default_value():
+            named[argument.name] = argument.default_value
+    return named
 
 
 def _unused_params(module: nn.Module, used: Set[str]) -> Dict[str, int]:
