@@ -185,6 +185,17 @@ def test_a_window_mask_becomes_a_constant_that_follows_the_attention():
     assert odd.attrs == {"shape": [9]} and "follows the input" in odd.fixed
 
 
+def test_swins_mask_building_ops_leave_no_node():
+    from netcalc.ops.aten import Alias
+
+    mask = Tensor((1, 64, 49, 49))
+    for op, named in (("fill_", {"value": 1.0}), ("masked_fill", {"mask": mask, "value": -100.0}),
+                      ("ne", {"other": 0}), ("eq", {"other": 0})):
+        assert convert(op, ((1, 64, 49, 49),), self=mask, **named) == Alias(mask)
+    with pytest.raises(NotModelled, match="broadcasts"):
+        convert("eq", ((2, 64, 49, 49),), self=mask, other=Tensor((2, 1, 1, 1)))
+
+
 def test_normalize_imports_as_its_four_aten_ops():
     """torch.export captures F.normalize(x, dim=-1) as linalg_vector_norm(x, 2.0, [-1], True),
     clamp_min(1e-12), expand_as(x), div."""
