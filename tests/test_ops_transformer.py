@@ -431,3 +431,17 @@ def test_vit_b_16_as_traced():
         flops, acts, torch_flops = traced(model, torch.zeros(1, 3, 224, 224))
     assert (flops, acts) == VIT_B_16["fvcore"] and torch_flops == VIT_B_16["torch"]
     assert sum(p.numel() for p in model.parameters()) == VIT_B_16["params"]
+
+
+@pytest.mark.slow
+def test_vit_b_16_imports_exactly():
+    """netcalc import of torchvision's vit_b_16 (torch.export, these ops' converters) counts the
+    traced numbers above in both conventions (at 224 px: its position embedding is fixed)."""
+    import tv
+    from netcalc.torch.importer import import_checked
+
+    model = tv.import_torchvision().models.vit_b_16().eval()
+    spec, _ = import_checked(model, (224, 224), "vit_b_16")
+    fvcore, torch_count = netcalc.count(spec, "fvcore", 224), netcalc.count(spec, "torch", 224)
+    assert (fvcore.flops, fvcore.acts) == VIT_B_16["fvcore"]
+    assert torch_count.flops == VIT_B_16["torch"] and fvcore.params == VIT_B_16["params"]
