@@ -63,6 +63,8 @@ CASES = {
               {"op": "slice", "input": "a", "dim": 1, "start": -7, "name": "s2"},
               conv(4, input="s2"), {"op": "slice", "dim": 2, "start": 1, "stop": -1},
               {"op": "slice", "dim": -1, "stop": 5}, conv(4), {"op": "add", "value": 1}],
+    "slice_step": [conv(8), {"op": "slice", "dim": 2, "start": 1, "step": 2},
+                   {"op": "slice", "dim": -1, "step": 3}, conv(4)],
     "reshape": [conv(8), {"op": "reshape", "shape": ["d0", 2, 4, "d2", "d3"]},
                 {"op": "reshape", "shape": ["d0", -1, "d4"]}, {"op": "reshape",
                                                               "shape": [1, 8, -1, "d2"]}, conv(4)],

@@ -19,9 +19,21 @@ SPECS = {**{op: spec(op) for op in CASES if op not in OUTSIDE_CLOSED_FORMS},
          **{path.split("/")[-1]: path for path in NETWORKS}}
 
 
+def refused(name, convention, axes="r"):
+    """fvcore prices an einsum from numpy's printed cost, rounded to 4 significant digits: no
+    closed form, and netcalc says so (netcalc/ops/einsum.py)."""
+    if (name, convention) != ("einsum", "fvcore"):
+        return False
+    with pytest.raises(netcalc.SpecError, match="rounded to 4 significant digits"):
+        count_symbolic(SPECS[name], convention, axes)
+    return True
+
+
 @pytest.mark.parametrize("convention", ["pycls", "fvcore", "torch"])
 @pytest.mark.parametrize("name", [tier(name) for name in sorted(SPECS)])
 def test_closed_form_equals_concrete_counts(name, convention):
+    if refused(name, convention):
+        return
     closed = count_symbolic(SPECS[name], convention)
     for r in SQUARES:
         assert closed.accepts(r), (name, r)
@@ -37,6 +49,8 @@ RECTANGLES = ((17, 26), (24, 19), (33, 40))
 @pytest.mark.parametrize("convention", ["pycls", "fvcore", "torch"])
 @pytest.mark.parametrize("name", [tier(name) for name in sorted(SPECS)])
 def test_closed_form_in_h_and_w_equals_concrete_counts(name, convention):
+    if refused(name, convention, "hw"):
+        return
     closed = count_symbolic(SPECS[name], convention, axes="hw")
     for resolution in RECTANGLES:
         assert closed.accepts(resolution), (name, resolution)

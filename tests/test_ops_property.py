@@ -166,7 +166,8 @@ def slice_(draw, nodes):
     start = draw(st.integers(0, size - 1))
     stop = draw(st.integers(start + 1, size))
     return [{"op": "slice", "input": x[0], "dim": dim - len(x[1]) * draw(st.booleans()),
-             "start": start - size * draw(st.booleans()), "stop": stop}]
+             "start": start - size * draw(st.booleans()), "stop": stop,
+             "step": draw(st.integers(1, 2))}]
 
 
 def reshape(draw, nodes):

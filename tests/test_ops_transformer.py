@@ -185,6 +185,17 @@ def test_a_window_mask_becomes_a_constant_that_follows_the_attention():
     assert odd.attrs == {"shape": [9]} and "follows the input" in odd.fixed
 
 
+def test_swins_mask_building_ops_leave_no_node():
+    from netcalc.ops.aten import Alias
+
+    mask = Tensor((1, 64, 49, 49))
+    for op, named in (("fill_", {"value": 1.0}), ("masked_fill", {"mask": mask, "value": -100.0}),
+                      ("ne", {"other": 0}), ("eq", {"other": 0})):
+        assert convert(op, ((1, 64, 49, 49),), self=mask, **named) == Alias(mask)
+    with pytest.raises(NotModelled, match="broadcasts"):
+        convert("eq", ((2, 64, 49, 49),), self=mask, other=Tensor((2, 1, 1, 1)))
+
+
 def test_normalize_imports_as_its_four_aten_ops():
     """torch.export captures F.normalize(x, dim=-1) as linalg_vector_norm(x, 2.0, [-1], True),
     clamp_min(1e-12), expand_as(x), div."""
@@ -420,3 +431,17 @@ def test_vit_b_16_as_traced():
         flops, acts, torch_flops = traced(model, torch.zeros(1, 3, 224, 224))
     assert (flops, acts) == VIT_B_16["fvcore"] and torch_flops == VIT_B_16["torch"]
     assert sum(p.numel() for p in model.parameters()) == VIT_B_16["params"]
+
+
+@pytest.mark.slow
+def test_vit_b_16_imports_exactly():
+    """netcalc import of torchvision's vit_b_16 (torch.export, these ops' converters) counts the
+    traced numbers above in both conventions (at 224 px: its position embedding is fixed)."""
+    import tv
+    from netcalc.torch.importer import import_checked
+
+    model = tv.import_torchvision().models.vit_b_16().eval()
+    spec, _ = import_checked(model, (224, 224), "vit_b_16")
+    fvcore, torch_count = netcalc.count(spec, "fvcore", 224), netcalc.count(spec, "torch", 224)
+    assert (fvcore.flops, fvcore.acts) == VIT_B_16["fvcore"]
+    assert torch_count.flops == VIT_B_16["torch"] and fvcore.params == VIT_B_16["params"]

@@ -102,6 +102,7 @@ class SliceAttrs:
     dim: int
     start: Optional[int] = None
     stop: Optional[int] = None
+    step: int = 1                   # Swin's patch merging takes x[..., 0::2, 1::2, :]
 
 
 OPEN_END = 1 << 62          # torch writes an omitted stop as the largest int64
@@ -123,24 +124,24 @@ def _spec_bound(value: Any, size: Any, omitted: int) -> Tuple[Optional[int], str
     return (None if value == omitted == 0 else value), ""
 
 
-def slice_node(dim: int, start: Any, stop: Any, size: Any) -> Node:
-    """The slice ``[start:stop]`` of ``dim`` (of ``size``) as a spec node."""
+def slice_node(dim: int, start: Any, stop: Any, size: Any, step: int = 1) -> Node:
+    """The slice ``[start:stop:step]`` of ``dim`` (of ``size``) as a spec node."""
     first, why_start = _spec_bound(start, size, 0)
     last, why_stop = _spec_bound(stop, size, -1)
     attrs = {"dim": dim, **{k: v for k, v in (("start", first), ("stop", last)) if v is not None}}
+    if step != 1:
+        attrs["step"] = step
     return Node(attrs, op="slice", fixed=why_start or why_stop)
 
 
 def slice_from_aten(call: AtenCall) -> Any:
-    """``aten.slice`` (step 1), ``narrow``, and ``select`` (a slice of one, then a reshape that
-    drops the dim)."""
+    """``aten.slice`` (any positive step), ``narrow``, and ``select`` (a slice of one, then a
+    reshape that drops the dim)."""
     source = call.first
     dim = int(call.arg("dim", 0)) % len(source.shape)
     size = source.shape[dim]
     if call.op == "slice":
-        if int(call.arg("step", 1)) != 1:
-            raise NotModelled("a slice with a step (step 1 is modelled)")
-        return slice_node(dim, call.arg("start"), call.arg("end"), size)
+        return slice_node(dim, call.arg("start"), call.arg("end"), size, int(call.arg("step", 1)))
     if call.op == "narrow":
         start = call.arg("start")
         return slice_node(dim, start, int(start) + int(call.arg("length")), size)
@@ -170,7 +171,7 @@ def parts_from_aten(call: AtenCall) -> Parts:
 
 @register_op
 class Slice(FreeTensorOp):
-    """``x[..., start:stop]`` along ``dim`` (step 1): getitem, narrow, and each part of a split.
+    """``x[..., start:stop:step]`` along ``dim``: getitem, narrow, and each part of a split.
 
     Unlike Python, a bound beyond the dim is an error rather than clamped, so that the size stays
     one expression of the input size (closed forms) and a typo cannot slice nothing.
@@ -183,7 +184,8 @@ class Slice(FreeTensorOp):
 
     def parse(self, f: Any) -> SliceAttrs:
         return SliceAttrs(f.int("dim", **DIM), f.int("start", None, lo=-MAX_SIZE, hi=MAX_SIZE),
-                          f.int("stop", None, lo=-MAX_SIZE, hi=MAX_SIZE))
+                          f.int("stop", None, lo=-MAX_SIZE, hi=MAX_SIZE),
+                          f.int("step", 1, lo=1, hi=MAX_SIZE))
 
     def infer_shape(self, ins: Any, a: SliceAttrs) -> Any:
         shape = ins[0]
@@ -195,7 +197,8 @@ class Slice(FreeTensorOp):
             problem = "stop", f"[{a.start}:{a.stop}] of dim {a.dim} is empty"
         if problem is not None:
             raise GraphError(problem[1], field=problem[0])
-        return tuple(shape[:dim]) + (stop - start,) + tuple(shape[dim + 1:])
+        taken = (stop - start + (a.step - 1)) // a.step if a.step != 1 else stop - start
+        return tuple(shape[:dim]) + (taken,) + tuple(shape[dim + 1:])
 
     def conditions(self, ins: Any, out: Any, a: SliceAttrs) -> Any:
         """A slice of a resolution-dependent dim needs that dim at least as long as its bounds:
@@ -212,7 +215,7 @@ class Slice(FreeTensorOp):
         return ((sympy.Min(size, least), least),)
 
     def torch(self, ins: Any, out: Any, a: SliceAttrs) -> Any:
-        index = (slice(None),) * normalise_dim(a.dim, len(ins[0])) + (slice(a.start, a.stop),)
+        index = (slice(None),) * normalise_dim(a.dim, len(ins[0])) + (slice(a.start, a.stop, a.step),)
         return lambda x: x[index]
 
     def example(self) -> Any:

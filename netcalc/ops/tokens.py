@@ -86,6 +86,19 @@ def new_tensor_from_aten(call: AtenCall) -> Node:
     return constant_node(Tensor(tuple(call.out), CONSTANT), call.first)
 
 
+def kept_from_aten(call: AtenCall) -> Alias:
+    """A free op that keeps its operand's shape, building a mask from sizes (Swin's
+    ``fill_``, ``masked_fill``, ``!= 0``, ``== 0``): no node. fvcore 0.1.5 skips
+    ``masked_fill`` and ``eq`` silently and reports ``fill_`` and ``ne`` as unsupported (0);
+    FlopCounterMode counts none of them."""
+    source = call.named.get("self")
+    if not isinstance(source, Tensor) or not source.is_data:
+        raise NotModelled(f"{call.op} of a tensor that is not computed from the input")
+    if len(call.out) != len(source.shape) or not all(map(same_size, call.out, source.shape)):
+        raise NotModelled(f"{call.op} that broadcasts its operand to another shape")
+    return Alias(source)
+
+
 def expand_as_from_aten(call: AtenCall) -> Node:
     """``x.expand_as(other)`` of two data tensors: every dim taken from ``other``."""
     source, like = call.named.get("self"), call.named.get("other")
@@ -223,9 +236,10 @@ class Constant(FreeTensorOp):
 
     name = "constant"
     Attrs = ConstantAttrs
-    aten = {packet: new_tensor_from_aten for packet in (
+    aten = {**{packet: new_tensor_from_aten for packet in (
         "new_zeros", "new_ones", "new_empty", "new_full", "zeros_like", "ones_like",
-        "empty_like", "full_like")}
+        "empty_like", "full_like")},
+        **{packet: kept_from_aten for packet in ("fill_", "masked_fill", "eq", "ne")}}
 
     def parse(self, f: Any) -> ConstantAttrs:
         shape = size_entries(f, "shape")
