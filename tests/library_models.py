@@ -253,8 +253,10 @@ class Verdict:
     def reason(self) -> str:
         return "; ".join(self.differences)
 
-    def check(self, key: str, what: str, counted: Callable[[], Tuple[int, ...]],
+    def check(self, key: str, what: Tuple[str, ...], counted: Callable[[], Tuple[int, ...]],
               measured: Tuple[Optional[int], ...], tool: str) -> None:
+        """Flag ``key``: the spec's counts (``counted()``) equal the tool's (``measured``), each
+        named in ``what``; not checked where the tool measured nothing."""
         if any(value is None for value in measured):
             self.exact[key] = None
             return
@@ -262,13 +264,11 @@ class Verdict:
             values = counted()
         except Exception as exc:    # noqa: BLE001 -- the spec refusing a size is a finding
             self.exact[key] = False
-            self.differences.append(f"{what}: netcalc cannot count: {one_line(exc)}")
+            self.differences.append(f"{what[0]}: netcalc cannot count: {one_line(exc)}")
             return
         self.exact[key] = values == measured
-        if values != measured:
-            pairs = ", ".join(f"netcalc {a:,} vs {b:,} ({b - a:+,})"
-                              for a, b in zip(values, measured))
-            self.differences.append(f"{what}: {pairs} by {tool}")
+        self.differences += [f"{name}: netcalc {a:,}, {tool} {b:,} ({b - a:+,})"
+                             for name, a, b in zip(what, values, measured) if a != b]
 
 
 def compare(spec: Any, reference: Reference) -> Verdict:
@@ -281,13 +281,14 @@ def compare(spec: Any, reference: Reference) -> Verdict:
 
     verdict = Verdict()
     size, odd = reference.size, reference.odd_size
-    verdict.check("torch_size", f"torch flops at {text(size)}", counts("torch", size, "flops"),
+    verdict.check("torch_size", (f"torch flops at {text(size)}",), counts("torch", size, "flops"),
                   (reference.torch_flops,), "FlopCounterMode")
-    verdict.check("torch_odd", f"torch flops at {text(odd)}", counts("torch", odd or size, "flops"),
-                  (reference.torch_flops_odd,), "FlopCounterMode")     # not checked without odd
-    verdict.check("params", "params", counts("torch", size, "params"), (reference.params,),
+    verdict.check("torch_odd", (f"torch flops at {text(odd)}",),
+                  counts("torch", odd or size, "flops"),    # not checked without an odd size
+                  (reference.torch_flops_odd,), "FlopCounterMode")
+    verdict.check("params", ("params",), counts("torch", size, "params"), (reference.params,),
                   "numel")
-    verdict.check("fvcore", f"fvcore flops, acts at {text(size)}",
+    verdict.check("fvcore", (f"fvcore flops at {text(size)}", f"fvcore acts at {text(size)}"),
                   counts("fvcore", size, "flops", "acts"),
                   (reference.fvcore_flops, reference.fvcore_acts), "fvcore")
     return verdict

@@ -78,3 +78,24 @@ def test_round_robin_spreads_a_prefix_over_the_modules():
     models = [Model("timm", module, f"{module}{i}", "cnn") for module in "ab" for i in range(3)]
     models.append(Model("torchvision", "detection", "fpn", "cnn"))
     assert [m.name for m in bench.round_robin(models)][:4] == ["a0", "b0", "fpn", "a1"]
+
+
+def test_comparison_flags_each_check_and_names_each_difference():
+    """A one-conv spec (3 -> 8 channels, 3x3: 216 params, 2 * 216 flops per output position in
+    the torch convention) against references that differ in params and fvcore acts only."""
+    from library_models import Reference, compare
+
+    spec = {"family": "graph", "name": "one_conv", "resolution": 32, "in_channels": 3,
+            "layers": [{"name": "c", "op": "conv", "out": 8, "kernel": 3, "padding": 1}]}
+    reference = Reference((32, 32), 2 * 216 * 32 * 32, 224, (33, 49), 2 * 216 * 33 * 49,
+                          fvcore_flops=216 * 32 * 32, fvcore_acts=5)
+    verdict = compare(spec, reference)
+    assert verdict.exact == {"torch_size": True, "torch_odd": True, "params": False,
+                             "fvcore": False}
+    assert verdict.reason == ("params: netcalc 216, numel 224 (+8); fvcore acts at 32x32: "
+                              "netcalc 8,192, fvcore 5 (-8,187)")
+    # a check without its reference (no odd size accepted, fvcore not traced) is not made
+    unchecked = compare(spec, Reference((32, 32), 2 * 216 * 32 * 32, 216))
+    assert unchecked.exact == {"torch_size": True, "torch_odd": None, "params": True,
+                               "fvcore": None}
+    assert unchecked.ok and unchecked.reason == ""
