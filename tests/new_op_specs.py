@@ -13,7 +13,7 @@ NEW_OPS = ("hardswish", "hardsigmoid", "gelu", "tanh", "softmax", "leaky_relu", 
            "channel_shuffle", "mean", "adaptive_avgpool", "adaptive_maxpool", "upsample",
            "matmul", "pad", "layer_norm", "group_norm", "param_mul", "param_add",
            "conv_transpose", "instance_norm", "stack", "flip", "sum", "amax", "amin", "abs", "neg",
-           "sqrt", "rsqrt", "exp", "log", "pow")
+           "sqrt", "rsqrt", "exp", "log", "pow", "expand")
 # ops checked inside another op's case (one graph for all elementwise math)
 CASE_OF = {op: "elementwise_math" for op in ("abs", "neg", "sqrt", "rsqrt", "exp", "log", "pow")}
 CASE_OF.update({"amax": "reductions", "amin": "reductions", "sum": "reductions"})
@@ -158,6 +158,11 @@ CASES.update({
                    {"op": "amin", "dim": [-1, 2], "keepdim": True}, conv(4, kernel=1),
                    {"op": "sum", "dim": -1}],
     "flip": [conv(8), {"op": "flip", "dims": [1, -1]}, conv(4)],
+    # ECA's gate: pooled, expanded to its map's shape (expand_as), multiplied
+    "expand": [conv(8, name="x"), {"op": "mean", "dim": [2, 3], "keepdim": True},
+               {"op": "expand", "with": "x", "name": "gate"}, {"op": "mul", "inputs": ["x", "gate"]},
+               {"op": "mean", "dim": 2, "keepdim": True}, {"op": "expand", "shape": [2, -1, -1, 3, -1]},
+               {"op": "reshape", "shape": [1, 16, 3, "d4"]}, conv(4)],
     # padding='same'/'valid' by name: fvcore counts neither flops nor acts of these convs
     "conv_padding_by_name": [conv(8), {"op": "pad", "pad": [1, 2, 1, 2]},
                              conv(6, kernel=4, padding=0, string_padding=True),
@@ -170,7 +175,7 @@ CASES.update({
 # one resolution and without closed forms (the slow tier runs everything)
 SWEEP_CASES = ("same_pad", "conv_transpose", "conv3d", "conv1d", "pad_modes",
                "same_pad_short_window", "instance_norm", "stack", "reductions", "flip",
-               "elementwise_math", "conv_padding_by_name")
+               "elementwise_math", "conv_padding_by_name", "expand")
 SLOW_SWEEP_CASES = SWEEP_CASES[3:]
 
 

@@ -227,6 +227,19 @@ def flip(draw, nodes):
     return [{"op": "flip", "input": x[0], "dims": dims}]
 
 
+def expand(draw, nodes):
+    """A node with size-1 dims expanded to an earlier node's shape, or to sizes."""
+    x = _operand(draw, nodes, lambda n: 1 in n[1][1:])
+    if x is None:
+        return []
+    target = _operand(draw, nodes, lambda n: len(n[1]) == len(x[1]) and all(
+        a == 1 or a == b for a, b in zip(x[1], n[1])))
+    if target is not None and draw(st.booleans()):
+        return [{"op": "expand", "inputs": [x[0], target[0]]}]
+    shape = [draw(st.integers(1, 3)) if d == 1 else -1 for d in x[1]]
+    return [{"op": "expand", "input": x[0], "shape": [1] * draw(st.integers(0, 1)) + shape}]
+
+
 def instance_norm(draw, nodes):
     x = _operand(draw, nodes, _windowed)
     return [] if x is None else [{"op": "instance_norm", "input": x[0],
@@ -333,7 +346,7 @@ PROPOSALS = {
     "adaptive_avgpool": windowed("adaptive_avgpool", output_size=st.integers(1, 4)),
     "adaptive_maxpool": windowed("adaptive_maxpool", output_size=st.integers(1, 4)),
     "upsample": upsample, "matmul": matmul, "layer_norm": layer_norm, "group_norm": group_norm,
-    "instance_norm": instance_norm, "stack": stack, "flip": flip,
+    "instance_norm": instance_norm, "stack": stack, "flip": flip, "expand": expand,
     **{op: reduction(op) for op in ("sum", "amax", "amin")},
     **{op: unary(op) for op in ("abs", "neg", "sqrt", "rsqrt", "exp", "log")},
     "pow": unary("pow", exponent=st.sampled_from([2, 0.5, -1.0])),
@@ -389,7 +402,7 @@ def test_drawn_graphs_match_the_tools(spec):
 # ops the fast tier checks against torch's own modules (tests/test_ops_torch_modules.py) and in
 # hand-written graphs (tests/test_ops_new.py): their drawn graph runs in the slow tier
 SLOW_EACH = ("conv_transpose", "instance_norm", "stack", "flip", "sum", "amax", "amin", "abs",
-             "neg", "sqrt", "rsqrt", "exp", "log", "pow")
+             "neg", "sqrt", "rsqrt", "exp", "log", "pow", "expand")
 
 
 @pytest.mark.parametrize("op", [pytest.param(op, marks=pytest.mark.slow) if op in SLOW_EACH

@@ -510,3 +510,78 @@ class Flip(FreeTensorOp):
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), FlipAttrs((1, -1))
+
+
+# -- expand -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExpandAttrs:
+    """The target sizes (-1 keeps the input's), or none: the shape of a second operand."""
+
+    shape: Tuple[int, ...] = ()
+
+
+def expand_from_aten(call: AtenCall) -> Node:
+    """``aten.expand_as``, and ``aten.expand`` to constant sizes, or to the shape of an earlier
+    tensor where its sizes follow the input (ECA's gate expanded to its map)."""
+    source = call.first
+    if call.op == "expand_as":
+        return Node(inputs=(source, call.arg("other")))
+    out, lead = call.out, len(call.out) - len(source.shape)
+    if not any(follows_input(d) and not same_size(d, source.shape[k - lead])
+               for k, d in enumerate(out) if k >= lead):
+        return Node({"shape": [-1 if k >= lead and same_size(d, source.shape[k - lead])
+                               else int(d) for k, d in enumerate(out)]})
+    like = call.tensor_with(out)
+    if like is None or len(like.shape) != len(out):
+        raise NotModelled("expand to sizes that follow the input, of no earlier tensor")
+    return Node(inputs=(source, like))
+
+
+@register_op
+class Expand(FreeTensorOp):
+    """``Tensor.expand`` / ``expand_as``: size-1 dims repeated (and leading dims added) without
+    copying; to ``shape``, or to the shape of a second operand (``with``)."""
+
+    name = "expand"
+    Attrs = ExpandAttrs
+    arity = (1, 2)
+    aten = {"expand": expand_from_aten, "expand_as": expand_from_aten}
+
+    def parse(self, f: Any) -> ExpandAttrs:
+        shape = f.int_list("shape", (), lo=-1, hi=MAX_SIZE, min_len=1, max_len=MAX_DIM)
+        if 0 in shape:
+            raise f.error("shape", "holds 0: sizes are -1 (keep) or 1 and more")
+        return ExpandAttrs(shape)
+
+    def _target(self, ins: Any, a: ExpandAttrs) -> Tuple[Any, ...]:
+        if (len(ins) == 2) == bool(a.shape):
+            raise GraphError("needs exactly one of `shape` and a second operand (`with`) whose "
+                             "shape it takes", field="shape")
+        if len(ins) == 2:
+            return tuple(ins[1])
+        lead = len(a.shape) - len(ins[0])
+        if lead < 0 or -1 in a.shape[:lead]:
+            raise GraphError(f"shape {list(a.shape)} does not cover the input's "
+                             f"{len(ins[0])} dims with sizes for its new leading dims",
+                             field="shape")
+        return tuple(ins[0][k - lead] if s == -1 else s for k, s in enumerate(a.shape))
+
+    def infer_shape(self, ins: Any, a: ExpandAttrs) -> Any:
+        target, shape = self._target(ins, a), ins[0]
+        aligned = target[len(target) - len(shape):] if len(target) >= len(shape) else None
+        if aligned is None or any(x != 1 and _unequal(x, t) for x, t in zip(shape, aligned)):
+            raise GraphError(f"{format_shape(shape)} does not expand to {format_shape(target)} "
+                             "(only size-1 dims grow)", field="shape" if a.shape else "with")
+        return target
+
+    def conditions(self, ins: Any, out: Any, a: ExpandAttrs) -> Any:
+        aligned = out[len(out) - len(ins[0]):]
+        return tuple((x, t) for x, t in zip(ins[0], aligned) if x != 1 and x != t)
+
+    def torch(self, ins: Any, out: Any, a: ExpandAttrs) -> Any:
+        if len(ins) == 2:
+            return lambda x, other: x.expand_as(other)
+        return lambda x: x.expand(*a.shape)
+
+    def example(self) -> Any:
+        return ((1, 4, 1, 6), (1, 4, 5, 6)), ExpandAttrs()
