@@ -93,14 +93,17 @@ class Fixed(nn.Module):
 
 
 def test_a_view_with_constants_is_marked_as_fitting_one_resolution_only():
-    """torch.export keeps h and w symbolic (the view only guards h * w); at the second size the
-    linear layer's input no longer has its 1024 features, so the spec says it fits 32x32 only."""
+    """torch.export keeps h and w symbolic, but records the view's check of h * w as a guard
+    that no other size near 32x32 satisfies: the spec says it fits 32x32 only, and its linear
+    layer keeps its 1024 input features, so counting it at another size is an error."""
     from netcalc.torch.importer import import_checked
 
     spec, _ = import_checked(Fixed(), 32)
     assert spec.raw["layers"][2]["in_features"] == 1024
-    assert spec.raw["notes"][-1].startswith("fits only 32x32: at 65x65 "
-                                            "linear 'fc': expects 1024 input features, got 4356")
+    assert spec.raw["notes"][1] == ("fits only 32x32: the size checks torch.export recorded for "
+                                    "the module fail at every other size tried")
+    with pytest.raises(netcalc.SpecError, match="expects 1024 input features, got 4356"):
+        netcalc.count(spec, "torch", 65)
 
 
 class Tokens(nn.Module):
@@ -292,6 +295,7 @@ def test_bad_resolution_is_one_line():
 
 
 # -- the example other repository: its imported, locked model guards its Python source ------------
+@pytest.mark.slow
 def test_changing_a_layer_of_the_python_model_fails_its_test_with_a_per_layer_diff(tmp_path):
     import shutil
     import subprocess
@@ -401,7 +405,11 @@ FORMS = {
 }
 
 
-@pytest.mark.parametrize("name", FORMS)
+FAST_FORMS = ("conv", "activations", "shapes", "upsample", "arith")
+
+
+@pytest.mark.parametrize("name", [name if name in FAST_FORMS else pytest.param(
+    name, marks=pytest.mark.slow) for name in FORMS])
 def test_each_form_counts_what_fvcore_and_flopcountermode_count(name):
     pytest.importorskip("fvcore")
     from netcalc.torch.importer import import_checked, imported_totals, traced_totals

@@ -114,3 +114,25 @@ def test_stack_and_max_values_convert():
     assert results[0].outputs[0] == Node({"dim": 1, "keepdim": True}, op="amax")
     assert results[0].outputs[1] is None
     assert results[1].attrs == {"dim": 1} and len(results[1].inputs) == 2
+
+
+@pytest.mark.slow
+def test_timms_eca_gate_imports_exact():
+    """timm's EcaModule (a Conv1d over the pooled channels, then ``expand_as`` of the gate to its
+    map) imported: conv1d and expand convert, and the counts are fvcore's at two sizes."""
+    import netcalc
+    import tv
+    from netcalc.torch.importer import import_checked
+
+    tv.import_torchvision()
+    timm_layers = pytest.importorskip("timm.layers")
+    module = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), timm_layers.EcaModule(16),
+                           nn.Conv2d(16, 8, 3)).eval()
+    spec, _ = import_checked(module, (37, 50), "eca", in_channels=3, symbolic_timeout=30)
+    assert [layer["op"] for layer in spec.raw["layers"]] == [
+        "conv", "mean", "reshape", "conv", "sigmoid", "reshape", "expand", "mul", "conv"]
+    for size in ((37, 50), (64, 65)):
+        fvcore, torch_count = netcalc.count(spec, "fvcore", size), netcalc.count(spec, "torch",
+                                                                                size)
+        assert (fvcore.flops, fvcore.acts, torch_count.flops, fvcore.params) == \
+            measured(module, (1, 3) + size)[:4]

@@ -156,6 +156,8 @@ ROWS = {
              (0, 0, 0, 0, (1, 4, 5))),
     "flip": (lambda: Call(lambda x: x.flip((1, -1))), (1, 4, 5, 7), "flip", {"dims": [1, -1]},
              (0, 0, 0, 0, (1, 4, 5, 7))),
+    "expand": (lambda: Call(lambda x: x.expand(2, -1, -1, 3, -1)), (1, 4, 1, 7), "expand",
+               {"shape": [2, -1, -1, 3, -1]}, (0, 0, 0, 0, (2, 1, 4, 3, 7))),
     **{name: (lambda name=name: Call(getattr(torch, name)), (1, 4, 5, 7), name, {},
               (0, 0, 0, 0, (1, 4, 5, 7))) for name in ("abs", "neg", "sqrt", "rsqrt", "exp", "log")},
     "pow": (lambda: Call(lambda x: x ** 0.5), (1, 4, 5, 7), "pow", {"exponent": 0.5},

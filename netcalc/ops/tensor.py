@@ -527,3 +527,4 @@ class Flip(FreeTensorOp):
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), FlipAttrs((1, -1))
+

@@ -68,6 +68,7 @@ class Captured:
     checks: List[Tuple[HW, Callable[[Any], int]]] = field(default_factory=list)
     sizes: Callable[[Any], Any] = int             # a torch size -> int or Dim
     twins: Dict[fx.Node, fx.Node] = field(default_factory=dict)   # node -> its second-size twin
+    fits_only: str = ""                           # why the module fits the traced size only
 
     def shape(self, value: Any) -> Tuple[Any, ...]:
         return tuple(self.sizes(d) for d in value.shape)
@@ -200,8 +201,10 @@ def _symbolic(module: nn.Module, in_channels: int, hw: HW, timeout: float) -> Tu
         return int(d)
 
     checks = [(hw, at(hw))] + ([(second, at(second))] if second else [])
+    fits_only = "" if second else (f"fits only {hw[0]}x{hw[1]}: the size checks torch.export "
+                                   "recorded for the module fail at every other size tried")
     return Captured(program, "symbolic", "size rules from torch.export's symbolic shapes "
-                    "(dynamic h and w)", checks, sizes), ""
+                    "(dynamic h and w)", checks, sizes, fits_only=fits_only), ""
 
 
 def _second_size(env: Any, symbols: Tuple[Any, Any], hw: HW) -> Optional[HW]:

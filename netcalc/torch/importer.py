@@ -471,7 +471,8 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
         "layers": converter.layers,
     }
     unused = _unused_params(module, set(converter.owner))
-    notes = [captured.note] + _notes(converter, unused)
+    notes = [captured.note] + ([captured.fits_only] if captured.fits_only else []) \
+        + _notes(converter, unused)
     data["notes"] = notes
     return Imported(data, converter.shapes, captured.checks, converter.node_params, unused,
                     converter.shared, converter.uncounted,
@@ -564,8 +565,8 @@ def import_checked(module: nn.Module, resolution: Resolution = 224, name: Option
                        symbolic_timeout)
     spec = _load(imported.data, source)
     notes = _fvcore_blind_spots(spec) + check(imported, spec, source)
-    if notes:
-        imported.data["notes"] += notes
+    if notes:       # a new dict: specs are cached by the data they were loaded from
+        imported.data = {**imported.data, "notes": imported.data["notes"] + notes}
         spec = _load(imported.data, source)
     return spec, imported
 
