@@ -446,4 +446,4 @@ def test_validate_without_fvcore_is_one_line_exit_2():
                             text=True)
     assert result.returncode == 2
     assert result.stderr == ("error: validate: needs the torch extra (fvcore is missing): "
-                             "pip install torch==2.13.0 && pip install 'netcalc[torch]'\n")
+                             "pip install torch==2.13.0 && pip install 'netcalc-cnn[torch]'\n")

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 
 import click
 
+from .. import __version__
 from ..errors import NetcalcError, safe_text
 
 
@@ -151,7 +152,9 @@ RESOLUTION = ResolutionType()
 
 @click.group(cls=NetcalcGroup, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="netcalc", message="netcalc %(version)s")
+# the version from the package itself: the distribution is named netcalc-cnn, and reading its
+# metadata would cost an importlib.metadata import on every call
+@click.version_option(version=__version__, message="netcalc %(version)s")
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Exact flops, params and activations of CNNs and whole design spaces, without running them.

@@ -9,6 +9,7 @@ from typing import Optional, Tuple, Union
 import click
 
 from ..errors import SpecError
+from ..extras import require
 from . import RESOLUTION, main
 
 
@@ -40,11 +41,8 @@ def import_command(target: str, resolution: Union[int, Tuple[int, int]], out: Op
       netcalc import torchvision.models:mobilenet_v3_large --out mnv3.yaml
       netcalc import models/net.py:build --resolution 192x256 --name net
     """
-    try:
-        from ..torch.target import import_target
-    except ImportError as exc:
-        raise SpecError("", "import", f"needs torch ({exc.name} is missing): "
-                                      "pip install 'netcalc[torch]'") from None
+    require("torch", "import", ("torch",))
+    from ..torch.target import import_target
     from ..export import to_yaml
 
     spec = import_target(target, resolution, name, allow_unknown, timeout)
