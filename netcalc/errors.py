@@ -64,6 +64,17 @@ def option_of(parameter: str) -> str:
     return option + bracket + rest
 
 
+def exception_line(exc: BaseException) -> str:
+    """``Type: first line of its message`` for an exception raised by the user's code; one
+    whose ``str`` itself fails is named by its type alone."""
+    try:
+        text = str(exc).strip()
+    except (Exception, SystemExit):  # noqa: BLE001 -- the user's __str__: any failure
+        text = ""
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
 # -- terminal safety -------------------------------------------------------------------------------
 def safe_text(text: str, limit: int = 0) -> str:
     """``text`` with every character that could steer a terminal made visible.

@@ -103,18 +103,18 @@ def test_closed_forms_of_imported_specs_equal_the_counts(name):
 def test_import_cli_writes_a_spec_that_counts_and_solves(tmp_path):
     """The CLI end to end: import to a file, count it without torch, solve a budget on it."""
     out = tmp_path / "mnv3.yaml"
+    # the child process that runs the target imports torchvision through the tests' helper
+    (tmp_path / "tv_models.py").write_text("import tv\ntv.import_torchvision()\n"
+                                           "from torchvision.models import mobilenet_v3_small\n")
     env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.abspath(__file__))}
-    code = ("import tv, sys; tv.import_torchvision(); from netcalc.cli import main; "
-            "sys.argv = ['netcalc'] + sys.argv[1:]; main()")
-    done = subprocess.run([sys.executable, "-c", code, "import",
-                           "torchvision.models:mobilenet_v3_small", "--resolution", "64x96",
-                           "--out", str(out)], capture_output=True, text=True, env=env,
-                          timeout=300)
+    target = f"{tmp_path / 'tv_models.py'}:mobilenet_v3_small"
+    done = subprocess.run([sys.executable, "-m", "netcalc", "import", target,
+                           "--resolution", "64x96", "--out", str(out)], capture_output=True,
+                          text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[-1] == f"wrote {out}"
-    assert out.read_text().startswith("# netcalc import torchvision.models:mobilenet_v3_small "
-                                      "--resolution 64x96\nfamily: graph\nname: "
-                                      "mobilenet_v3_small\n")
+    assert out.read_text().startswith(f"# netcalc import {target} --resolution 64x96\n"
+                                      "family: graph\nname: MobileNetV3\n")
     module = build("mobilenet_v3_small")
     traced = traced_totals(module, (64, 96))
     counted = subprocess.run([sys.executable, "-m", "netcalc", "count", str(out), "--convention",
