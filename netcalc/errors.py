@@ -58,8 +58,12 @@ class ArgumentError(NetcalcError, TypeError):
 
 
 def option_of(parameter: str) -> str:
-    """The command-line option of a Python parameter name (``widths[3]`` -> ``W1 W2 ...[3]``)."""
+    """The command-line option of a Python parameter name; one of the widths of ``fit`` is the
+    argument the usage line names (``widths[3]`` -> ``W4``)."""
     name, bracket, rest = parameter.partition("[")
+    index, _, after = rest.partition("]")
+    if name == "widths" and index.isdigit():
+        return f"W{int(index) + 1}{after}"
     option = OPTION_OF.get(name) or "--" + name.replace("_", "-")
     return option + bracket + rest
 

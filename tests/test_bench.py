@@ -131,6 +131,21 @@ def test_oversized_batch_is_refused_before_anything_runs():
     assert "exceeds" in line and "available RAM of cpu" in line
 
 
+def test_a_batch_fixed_by_an_imported_reshape_is_refused_before_anything_runs(tmp_path):
+    """An imported spec keeps the literal sizes torch traced at batch 1 (issue 19)."""
+    spec = tmp_path / "fixed.yaml"
+    spec.write_text("family: graph\nresolution: 8\nlayers:\n"
+                    "  - {op: conv, out: 8, kernel: 3, padding: 1}\n"
+                    "  - {name: view, op: reshape, shape: [1, 8, 8, 8]}\n")
+    with pytest.raises(netcalc.SpecError) as caught:
+        runtime.plan(str(spec), runtime.Settings(device="cpu", batch=2))
+    assert str(caught.value) == (f"{spec}: --batch: 2: layer view reshapes to [1, 8, 8, 8], a "
+                                 "batch of 1 (its sizes were traced at batch 1); bench it at "
+                                 "--batch 1")
+    settings = runtime.Settings(device="cpu", batch=1)
+    assert runtime.plan(str(spec), settings).report.flops > 0     # its own batch: planned
+
+
 def test_refusal_against_a_fake_capacity(monkeypatch):
     settings = runtime.Settings(device="cpu", batch=4)
     planned = [runtime.plan(path, settings) for path in SMALL]

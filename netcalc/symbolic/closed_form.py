@@ -128,7 +128,8 @@ def count_symbolic(spec: SpecLike, convention: str = "pycls", axes: str = "r") -
 def _closed_form(spec: Spec, convention: str, axes: str = "r") -> ClosedForm:
     conv = get_convention(convention)
     resolution = (H, W) if axes == "hw" else R
-    graph, sides = canonical_graph(expand_checked(spec, resolution, field_name="resolution"))
+    graph, sides = canonical_graph(expand_checked(spec, resolution, field_name="resolution"),
+                                   spec.source)
     report = Report(spec, conv, graph, count_graph(graph, conv))
     distinct = tuple(sorted({s.key: Side(s.m, s.c, 0, s.axis) for s in sides}.values()))
 
@@ -138,8 +139,9 @@ def _closed_form(spec: Spec, convention: str, axes: str = "r") -> ClosedForm:
     return ClosedForm(report, distinct, min_res, shape_conditions(graph), axes)
 
 
-def canonical_graph(graph: LayerGraph) -> Tuple[LayerGraph, List[Side]]:
-    """The same graph with every side in canonical form, and the sides it uses."""
+def canonical_graph(graph: LayerGraph, source: str = "") -> Tuple[LayerGraph, List[Side]]:
+    """The same graph with every side in canonical form, and the sides it uses (a size that
+    has none is a SpecError naming the node)."""
     memo: Dict[Any, Side] = {}
 
     def canonical(size: Any) -> Any:
@@ -149,17 +151,27 @@ def canonical_graph(graph: LayerGraph) -> Tuple[LayerGraph, List[Side]]:
             try:
                 memo[size] = Side.of(size)
             except ValueError:
+                if isinstance(size, sympy.floor):
+                    # a reshape's -1: the floor of (features / known dims), whole when expanded
+                    whole = sympy.expand(size.args[0])
+                    if whole.is_integer:
+                        return canonical(whole)
                 if not size.args or isinstance(size, sympy.floor):
                     raise
                 # a polynomial in sides (a flattened map's features): canonical part by part
                 return size.func(*(canonical(arg) for arg in size.args))
         return memo[size].expr
 
-    def shape(dims: tuple) -> tuple:
-        return tuple(canonical(d) for d in dims)
+    def shape(node: Any, dims: tuple) -> tuple:
+        try:
+            return tuple(canonical(d) for d in dims)
+        except ValueError:
+            raise SpecError(source, node.name, "has no closed form: a size here is not a whole "
+                            "function of the input side (floor((r + c)/m) + q), as a reshape "
+                            "that splits a spatial side makes it") from None
 
-    layers = tuple(node._replace(in_shapes=tuple(shape(s) for s in node.in_shapes),
-                                 shape=shape(node.shape)) for node in graph.layers)
+    layers = tuple(node._replace(in_shapes=tuple(shape(node, s) for s in node.in_shapes),
+                                 shape=shape(node, node.shape)) for node in graph.layers)
     return graph._replace(layers=layers), list(memo.values())
 
 
@@ -170,6 +182,8 @@ def shape_conditions(graph: LayerGraph) -> Tuple[Any, ...]:
     found = []
     for node in graph.layers:
         for x, y in get_op(node.op).conditions(node.in_shapes, node.shape, node.attrs):
+            if sympy.expand(x - y) == 0:        # equal once multiplied out: no condition
+                continue
             condition = sympy.Eq(x, y)
             if condition is not sympy.true and condition not in found:
                 found.append(condition)
