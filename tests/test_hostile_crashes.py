@@ -20,6 +20,16 @@ def make_files(d):
     # a stride-2 conv, then the features flattened (closed form exists) or a side split (none)
     (d / "flattened.yaml").write_text(RESHAPED + "  - {op: reshape, shape: [1, 8, -1]}\n")
     (d / "split.yaml").write_text(RESHAPED + "  - {op: reshape, shape: [1, 8, 4, -1]}\n")
+    (d / "doubled.yaml").write_text(doubled(400))
+
+
+def doubled(concats):
+    """A conv whose channels double through ``concats`` concats, then a 1x1 conv: 2**concats
+    flops (a 121-digit count at 400)."""
+    layers = ["  - {name: c0, op: conv, out: 1, kernel: 1}"] + [
+        f"  - {{name: c{i}, op: concat, inputs: [c{i - 1}, c{i - 1}]}}"
+        for i in range(1, concats + 1)] + ["  - {name: last, op: conv, out: 1, kernel: 1}"]
+    return "family: graph\nresolution: 1\nlayers:\n" + "\n".join(layers) + "\n"
 
 
 def corpus(d):
@@ -50,6 +60,12 @@ def corpus(d):
         Case("bench-threads-beyond-the-cores", ["bench", "regnetx_200mf", "--threads", "10000"],
              2, f"--threads: 10000 threads is more than the {os.cpu_count()} CPU cores of this "
                 "machine"),
+        Case("plot-extension", ["fit", "8", "16", "--plot", str(d / "fit.txt")], 2,
+             "fit.txt: --plot: plots are written as PNG: .txt is not a supported extension "
+             "(.png)"),
+        Case("lock-beyond-what-check-reads", ["lock", str(d / "doubled.yaml")], 2,
+             "doubled.yaml: flops: a count of more than 100 digits cannot be locked (check "
+             "reads at most 100)"),
         Case("api-fit-2**1100", api="from netcalc.spaces.fit import fit_widths\n"
                                     "fit_widths([2 ** 1100])", raises="ArgumentError",
              error="widths[0]: an integer of about 332 digits is above the maximum 65536"),
@@ -98,3 +114,25 @@ def test_a_command_writing_only_files_works_with_stdout_closed(tmp_path):
                              f'-o "{lock}" >&-'], cwd=ROOT, stderr=subprocess.PIPE, text=True,
                             timeout=60)
     assert result.returncode == 0 and result.stderr == f"wrote {lock} (1 spec)\n"
+
+
+def test_check_reads_every_lock_that_lock_writes(tmp_path):
+    """The largest count a lock holds (100 digits) is read back by check."""
+    import json
+
+    from conftest import run_cli
+
+    (tmp_path / "d.yaml").write_text(doubled(320))   # 2**320 ~ 2.1e96 flops: 97 digits
+    lock = tmp_path / "d.lock"
+    written = run_cli("lock", str(tmp_path / "d.yaml"), "-o", str(lock))
+    assert written.returncode == 0, written.stderr
+    assert len(str(json.loads(lock.read_text())["models"][0]["flops"])) == 97
+    assert run_cli("check", "--lock", str(lock)).returncode == 0
+
+
+def test_wrote_lines_escape_the_path(tmp_path):
+    from conftest import run_cli
+
+    result = run_cli("lock", "regnetx_800mf", "-o", str(tmp_path / "a\x1b[2Jb\x07.lock"))
+    assert result.returncode == 0
+    assert result.stderr == f"wrote {tmp_path}/a\\x1b[2Jb\\x07.lock (1 spec)\n"

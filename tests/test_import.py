@@ -479,3 +479,25 @@ def test_the_docs_spec_excerpt_is_the_example_repos_imported_spec():
         spec = handle.read().splitlines()
     shown = [line for line in excerpt.splitlines()[1:] if line and line != "..."]
     assert all(line in spec for line in shown), [line for line in shown if line not in spec]
+
+
+def test_the_header_comment_and_notes_escape_the_users_text(monkeypatch, tmp_path):
+    """A target with a newline or ESC stays one comment line; notes and `wrote` are escaped."""
+    import yaml
+
+    from netcalc import isolation
+
+    data = {"family": "graph", "name": "net", "resolution": 8, "notes": ["bell\x07 here"],
+            "layers": [{"op": "relu"}]}
+    monkeypatch.setattr(isolation, "import_isolated",
+                        lambda *args: netcalc.load_spec(data))
+    target = "models\nname: forged\x1b[2J.py:build"
+    result = CliRunner().invoke(main, ["import", target])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == ("# netcalc import models\\x0aname: forged\\x1b[2J"
+                                             ".py:build --resolution 224")
+    assert yaml.safe_load(result.stdout)["name"] == "net"       # no forged key
+    assert result.stderr == "note: bell\\x07 here\n"
+    out = tmp_path / "a\x1bb.yaml"
+    written = CliRunner().invoke(main, ["import", target, "--out", str(out)])
+    assert written.stderr.endswith(f"wrote {tmp_path}/a\\x1bb.yaml\n")

@@ -15,7 +15,7 @@ from ..extras import require
 from ..report import human
 from ..rules import CONVENTIONS
 from ..spec import format_resolution, jsonable_resolution
-from . import RESOLUTION, main, with_progress
+from . import RESOLUTION, echo, main, with_progress
 from .outputs import plot_path as checked_plot_path
 from .outputs import wrote
 
@@ -75,7 +75,7 @@ def bench(specs: Sequence[str], device: str, batch: int, resolution: Any,
     results = runtime.bench(specs, settings, lambda planned: with_progress(
         planned, "benchmarking", min_items=1))
     fits = fit_results(results)
-    click.echo(RENDERERS[fmt](results, fits, runtime.environment(settings)))
+    echo(RENDERERS[fmt](results, fits, runtime.environment(settings)))  # names escaped
     if plot_path:
         _plot(results, fits, plot_path, runtime.environment(settings))
 

@@ -13,6 +13,7 @@ import click
 from ..errors import SpecError, safe_text
 from ..extras import require
 from . import RESOLUTION, main
+from .outputs import wrote
 
 MAX_TIMEOUT_S = 1_000_000
 
@@ -87,4 +88,4 @@ def import_command(target: str, resolution: Union[int, Tuple[int, int]], out: Op
             handle.write(text)
     except OSError as exc:
         raise SpecError(out, "--out", f"cannot write: {exc.strerror or exc}") from None
-    echo(f"wrote {out}", err=True)
+    wrote(out)
