@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import sympy
 
@@ -92,7 +92,61 @@ class ClosedForm:
     def domain(self) -> str:
         minimum = (self.min_resolution,) if self.axes == "r" else self.min_resolution
         bounds = [f"{a} >= {m}" for a, m in zip(self._axis_names, minimum)]
-        return " and ".join(bounds + [str(c) for c in self.conditions])
+        return " and ".join(bounds + [condition_words(c) for c in self.conditions])
+
+
+MAX_PERIOD = 4096       # conditions with a longer period are written as equations
+
+
+def condition_words(condition: Any) -> str:
+    """A shape condition in words: ``r a multiple of 8`` for ``Eq(8*floor(r/8), r)``.
+
+    Where both sides are linear in one input side and its floors and ceilings, their
+    difference repeats with the period M of those floors: the condition is a set of residues
+    of the side modulo M, read off one period exactly. Anything else is written as the
+    equation ``lhs = rhs``."""
+    residues = _residues(condition)
+    if residues is None:
+        return f"{condition.lhs} = {condition.rhs}"
+    symbol, period, held = residues
+    if held == [0]:
+        return f"{symbol} a multiple of {period}"
+    listed = ", ".join(map(str, held[:-1])) + f" or {held[-1]}" if len(held) > 1 else str(held[0])
+    return f"{symbol} mod {period} is {listed}"
+
+
+def _period(atom: Any) -> int:
+    """The period in the input side of ``floor(arg)``: the denominators of ``arg`` times the
+    periods of the floors nested in it (``floor(floor(r/2)/2)`` repeats every 4)."""
+    period = 1
+    for term, coefficient in atom.args[0].as_coefficients_dict().items():
+        period = math.lcm(period, int(sympy.Rational(coefficient).q))
+    inner = 1
+    for nested in atom.args[0].atoms(sympy.floor, sympy.ceiling):
+        inner = math.lcm(inner, _period(nested))
+    return period * inner
+
+
+def _residues(condition: Any) -> Optional[Tuple[Any, int, List[int]]]:
+    symbols = condition.free_symbols
+    if len(symbols) != 1:
+        return None
+    symbol = next(iter(symbols))
+    difference = condition.lhs - condition.rhs
+    atoms = difference.atoms(sympy.floor, sympy.ceiling)
+    linear = sympy.Poly(difference, symbol, *atoms) if atoms else None
+    if linear is None or linear.total_degree() > 1:
+        return None
+    period = 1
+    for atom in atoms:
+        period = math.lcm(period, _period(atom))
+    if period > MAX_PERIOD:
+        return None
+    shift = difference.subs(symbol, symbol + period) - difference
+    if any(shift.subs(symbol, v) != 0 for v in range(4)):  # not periodic: rare equalities
+        return None
+    held = [v for v in range(period) if difference.subs(symbol, v) == 0]
+    return (symbol, period, held) if held else None
 
 
 @lru_cache(maxsize=512)
