@@ -25,9 +25,9 @@ from netcalc.torch.importer import (ImportFailure, import_checked, imported_tota
 
 from tv import CLASSIFIERS, DEFAULT_RESOLUTION, torchvision_models  # noqa: E402
 
+# densenet121 (12 s of CPU here) is in the slow tier's sweep of every classifier (issue 19)
 FAST = [("resnet18", 64), ("mobilenet_v3_small", 64), ("shufflenet_v2_x0_5", 64),
-        ("squeezenet1_1", 64), ("densenet121", 64), ("resnet18", (48, 80)),
-        ("mobilenet_v3_small", (64, 96))]
+        ("squeezenet1_1", 64), ("resnet18", (48, 80)), ("mobilenet_v3_small", (64, 96))]
 RECTANGULAR = (192, 256)
 
 
@@ -71,16 +71,19 @@ def test_imported_spec_is_exact_at_other_resolutions():
     another size equals tracing the module there."""
     module = build("shufflenet_v2_x0_5")
     spec, _ = import_checked(module, 64)
-    for resolution in (72, (56, 88)):
-        assert imported_totals(spec, resolution) == traced_totals(module, resolution)
+    # one rectangular size moves both sides (the square 72 runs in the slow tier's sweep of
+    # imports at 224 and 192x256)
+    resolution = (56, 88)
+    assert imported_totals(spec, resolution) == traced_totals(module, resolution)
 
 
 SQUARE = (64, 97, 128, 161, 224)
 RECTANGLES = ((64, 96), (97, 129), (160, 121))
 
 
-@pytest.mark.parametrize("name", ["resnet18", "shufflenet_v2_x0_5", "mobilenet_v3_small",
-                                  "densenet121", "convnext_tiny", "inception_v3"])
+@pytest.mark.parametrize("name", ["resnet18", "shufflenet_v2_x0_5", "mobilenet_v3_small"] + [
+    pytest.param(name, marks=pytest.mark.slow)     # 2 to 5 s of CPU each (issue 19)
+    for name in ("densenet121", "convnext_tiny", "inception_v3")])
 def test_closed_forms_of_imported_specs_equal_the_counts(name):
     """--symbolic (in r, and in h and w) evaluated at five square and three rectangular sizes
     equals the concrete counts there (inception_v3 needs 75 px and more)."""
