@@ -38,9 +38,20 @@ def checked_number(value: Any, name: str, lo: Optional[float] = None,
 
 def _in_range(value: Any, name: str, lo: Any, hi: Any) -> None:
     if lo is not None and value < lo:
-        raise ArgumentError("", name, f"{value:g} is below the minimum {lo:g}")
+        raise ArgumentError("", name, f"{_number(value)} is below the minimum {_number(lo)}")
     if hi is not None and value > hi:
-        raise ArgumentError("", name, f"{value:g} is above the maximum {hi:g}")
+        raise ArgumentError("", name, f"{_number(value)} is above the maximum {_number(hi)}")
+
+
+def _number(value: Any) -> str:
+    """An int as written (one too long to show, or to convert to a float, by its size); a
+    float in its shortest form."""
+    if isinstance(value, int):
+        if abs(value) < 10 ** 18:
+            return str(value)
+        digits = int(abs(value).bit_length() * math.log10(2)) + 1
+        return f"{'a negative' if value < 0 else 'an'} integer of about {digits} digits"
+    return f"{value:g}"
 
 
 def _kind(value: Any) -> str:

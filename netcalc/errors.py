@@ -58,10 +58,25 @@ class ArgumentError(NetcalcError, TypeError):
 
 
 def option_of(parameter: str) -> str:
-    """The command-line option of a Python parameter name (``widths[3]`` -> ``W1 W2 ...[3]``)."""
+    """The command-line option of a Python parameter name; one of the widths of ``fit`` is the
+    argument the usage line names (``widths[3]`` -> ``W4``)."""
     name, bracket, rest = parameter.partition("[")
+    index, _, after = rest.partition("]")
+    if name == "widths" and index.isdigit():
+        return f"W{int(index) + 1}{after}"
     option = OPTION_OF.get(name) or "--" + name.replace("_", "-")
     return option + bracket + rest
+
+
+def exception_line(exc: BaseException) -> str:
+    """``Type: first line of its message`` for an exception raised by the user's code; one
+    whose ``str`` itself fails is named by its type alone."""
+    try:
+        text = str(exc).strip()
+    except (Exception, SystemExit):  # noqa: BLE001 -- the user's __str__: any failure
+        text = ""
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 # -- terminal safety -------------------------------------------------------------------------------

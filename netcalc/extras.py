@@ -8,21 +8,22 @@ multi-GB CUDA build.
 from __future__ import annotations
 
 import importlib.util
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 from .errors import SpecError
 
 EXTRAS: Dict[str, Tuple[str, ...]] = {"torch": ("torch", "fvcore"), "plot": ("matplotlib",)}
 INSTALL: Dict[str, str] = {
-    "torch": "pip install torch==2.13.0 && pip install 'netcalc[torch]'",
-    "plot": "pip install 'netcalc[plot]'",
+    "torch": "pip install torch==2.13.0 && pip install 'netcalc-cnn[torch]'",
+    "plot": "pip install 'netcalc-cnn[plot]'",
 }
 
 
-def missing(extra: str) -> Tuple[str, ...]:
-    """The packages of ``extra`` that cannot be imported here (found without importing them)."""
+def missing(extra: str, packages: Optional[Tuple[str, ...]] = None) -> Tuple[str, ...]:
+    """The packages of ``extra`` (or only ``packages`` of it) that cannot be imported here
+    (found without importing them)."""
     absent = []
-    for module in EXTRAS[extra]:
+    for module in packages or EXTRAS[extra]:
         try:
             found = importlib.util.find_spec(module) is not None
         except (ImportError, ValueError):      # a broken or hidden package
@@ -32,9 +33,11 @@ def missing(extra: str) -> Tuple[str, ...]:
     return tuple(absent)
 
 
-def require(extra: str, where: str) -> None:
-    """Raise the one-line SpecError of a missing extra, naming what is missing and the fix."""
-    absent = missing(extra)
+def require(extra: str, where: str, packages: Optional[Tuple[str, ...]] = None) -> None:
+    """Raise the one-line SpecError of a missing extra, naming what is missing and the fix;
+    ``packages``: the part of the extra this command needs (``import`` needs torch, not
+    fvcore)."""
+    absent = missing(extra, packages)
     if absent:
         raise SpecError("", where, f"needs the {extra} extra ({' and '.join(absent)} "
                                    f"{'is' if len(absent) == 1 else 'are'} missing): "

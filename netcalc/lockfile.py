@@ -20,9 +20,23 @@ LOCK_FORMAT = 1
 def lock_entry(spec: str, convention: str = "pycls", resolution: Optional[int] = None) -> dict:
     """The locked counts of one spec: totals and per-stage rows, exact ints."""
     report = count(spec, convention, resolution)
+    refuse_unreadable(spec, report.totals())
     return {"spec": spec, "name": report.name, "convention": convention,
             "resolution": report.resolution, **report.totals(),
             "stages": report.breakdown("stage")}
+
+
+def refuse_unreadable(spec: str, totals: Mapping[str, int]) -> None:
+    """A lock holds only what ``check`` reads back: counts of at most MAX_INT_DIGITS digits
+    (a stage's count is at most its total)."""
+    from .errors import SpecError
+    from .spec import MAX_INT_DIGITS
+
+    for quantity, value in totals.items():
+        if value >= 10 ** MAX_INT_DIGITS:
+            raise SpecError(spec, quantity, f"a count of more than {MAX_INT_DIGITS} digits "
+                                            "cannot be locked (check reads at most "
+                                            f"{MAX_INT_DIGITS})")
 
 
 def make_lock(specs: Sequence[str], conventions: Sequence[str] = ("pycls",),

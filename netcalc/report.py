@@ -119,7 +119,8 @@ def render_table(reports: Sequence[Report], by: str, quantities: Sequence[str]) 
         body = [[safe_text(r.name), safe_text(r.spec.source), r.convention.name,
                  format_resolution(r.resolution)]
                 + [human(getattr(r, q)) for q in quantities] for r in reports]
-        table = simple_table(body, ["model", "spec", "convention", "resolution", *quantities],
+        table = simple_table(body, ["model", "spec", "convention", "resolution",
+                                    *_headers(reports, quantities)],
                              _align(["spec", "convention", "resolution"], quantities))
         return table + "".join(f"\nnote ({safe_text(r.name)}): {n}" for r in reports
                                for n in r.notes)
@@ -133,10 +134,19 @@ def render_table(reports: Sequence[Report], by: str, quantities: Sequence[str]) 
                 + [human(row[q]) for q in quantities]
                 for row in report.breakdown(by)]
         body.append(["total"] + [""] * len(extra) + [human(getattr(report, q)) for q in quantities])
-        table = simple_table(body, [by, *extra, *quantities], _align(extra, quantities))
+        table = simple_table(body, [by, *extra, *_headers([report], quantities)],
+                             _align(extra, quantities))
         notes = "".join(f"\nnote: {note}" for note in report.notes)
         blocks.append(f"{title}\n{table}{notes}")
     return "\n\n".join(blocks)
+
+
+def _headers(reports: Sequence[Report], quantities: Sequence[str]) -> List[str]:
+    """``flops (MACs)`` where every report's convention counts MACs (netcalc/units.py)."""
+    from .units import quantity_headers
+
+    conventions = {r.convention.name for r in reports}
+    return quantity_headers(quantities, conventions.pop() if len(conventions) == 1 else "")
 
 
 def simple_table(rows: Sequence[Sequence[Any]], headers: Sequence[str],
@@ -171,14 +181,19 @@ def render_csv(reports: Iterable[Report], by: str, quantities: Sequence[str]) ->
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["spec", "model", "convention", "resolution", "level", "name"] + list(quantities))
+    # layer rows carry every column JSON has (op, stage, block, in, out); other levels' empty
+    extra = ["op", "stage", "block", "in", "out"] if by == "layer" else []
+    writer.writerow(["spec", "model", "convention", "resolution", "level", "name", *extra]
+                    + list(quantities))
     for r in reports:
         head = [safe_text(r.spec.source), safe_text(r.name), r.convention.name,
                 format_resolution(r.resolution)]
         for row in r.breakdown(by):
-            writer.writerow(head + [by, safe_text(row["name"])] + [row[q] for q in quantities])
+            writer.writerow(head + [by, safe_text(row["name"])]
+                            + [safe_text(row[k]) for k in extra] + [row[q] for q in quantities])
         if by != "total":  # the rows sum to this line, as the table's "total" line
-            writer.writerow(head + ["total", safe_text(r.name)] + [getattr(r, q) for q in quantities])
+            writer.writerow(head + ["total", safe_text(r.name)] + [""] * len(extra)
+                            + [getattr(r, q) for q in quantities])
     return buffer.getvalue().rstrip("\n")
 
 

@@ -254,6 +254,8 @@ def read_spec_stdin() -> Any:
     """A spec piped on standard input (``netcalc count -``), with the limits of a file."""
     import sys
 
+    if sys.stdin is None:                   # started with standard input closed (<&-)
+        raise SpecError("<stdin>", "", "standard input is closed")
     raw_bytes = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
     return parse_spec_text(_bounded_text(raw_bytes, "<stdin>", MAX_FILE_BYTES, "spec"),
                            "<stdin>")

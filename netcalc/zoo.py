@@ -69,6 +69,7 @@ class ZooModel:
     params_m: Optional[float]
     acts_m: Optional[float]
     source: str
+    group: str = ""         # the published family (RegNetX, ResNeXt...): what zoo sorts by
 
     def to_dict(self) -> dict:
         return {"name": self.name, "model": self.model, "family": self.family,
@@ -102,5 +103,5 @@ def zoo_models() -> List[ZooModel]:
         models.append(ZooModel(name, spec.name, spec.family,
                                spec.resolution, figure("flops_G_published"),
                                figure("params_M_published"), figure("acts_M_published"),
-                               row.get("source", "")))
+                               row.get("source", ""), row.get("family") or spec.family))
     return models

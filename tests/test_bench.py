@@ -6,6 +6,7 @@ answer is known exactly.
 """
 import json
 import math
+from types import SimpleNamespace
 
 import pytest
 
@@ -15,7 +16,9 @@ import netcalc  # noqa: E402
 from netcalc.runtime_fit import fit_runtime  # noqa: E402
 from netcalc.torch import bench as runtime  # noqa: E402
 
-from conftest import run_cli  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+
+from netcalc.cli import main  # noqa: E402
 
 # Each at its own resolution: TinyCNN 32 px, SEMobileBlock 64 px, RegNetX-200MF 224 px.
 SMALL = ("specs/examples/tiny_cnn.yaml", "specs/examples/se_mobile_block.yaml",
@@ -32,9 +35,22 @@ ROW_FIELDS = {"name", "spec", "resolution", "flops", "params", "acts", "time_ms_
               "residual_ms_sqrt"}
 
 
+def bench_cli(*args):
+    """`netcalc bench ARGS` in this process: torch is imported already, so no interpreter and
+    torch start per call (about 2 s of CPU each, issue 19). torch's thread count, which
+    --threads sets for the process, is restored after."""
+    threads = torch.get_num_threads()
+    try:
+        result = CliRunner().invoke(main, ["bench", *args])
+    finally:
+        torch.set_num_threads(threads)
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout,
+                           stderr=result.stderr)
+
+
 @pytest.fixture(scope="module")
 def bench_json():
-    result = run_cli("bench", *SMALL, *RUN, "--format", "json")
+    result = bench_cli(*SMALL, *RUN, "--format", "json")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""          # no progress bar in a pipe
     return json.loads(result.stdout)
@@ -86,7 +102,7 @@ def test_json_fits_of_three_specs(bench_json):
 
 def test_table_and_csv_and_plot(tmp_path):
     plot = tmp_path / "runtime.png"
-    table = run_cli("bench", *SMALL, *RUN, "--plot", str(plot))
+    table = bench_cli(*SMALL, *RUN, "--plot", str(plot))
     assert table.returncode == 0, table.stderr
     assert table.stderr.strip() == f"wrote {plot}"
     assert plot.stat().st_size > 10_000
@@ -100,7 +116,7 @@ def test_table_and_csv_and_plot(tmp_path):
                     "t = a*flops + b*sqrt(flops) + c"):
         assert formula in table.stdout
 
-    csv = run_cli("bench", *SMALL[:2], *RUN, "--format", "csv")
+    csv = bench_cli(*SMALL[:2], *RUN, "--format", "csv")
     assert csv.returncode == 0, csv.stderr
     header, *rows = csv.stdout.splitlines()
     assert set(header.split(",")) == (ROW_FIELDS - {f"residual_ms_{f}" for f in
@@ -111,7 +127,7 @@ def test_table_and_csv_and_plot(tmp_path):
 
 
 def test_fewer_than_three_specs_have_no_fit():
-    result = run_cli("bench", SMALL[0], *RUN, "--format", "json", "--resolution", "16",
+    result = bench_cli(SMALL[0], *RUN, "--format", "json", "--resolution", "16",
                      "--clock", "process")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -124,11 +140,26 @@ def test_fewer_than_three_specs_have_no_fit():
 
 # -- refusal by the memory estimate ------------------------------------------------------------
 def test_oversized_batch_is_refused_before_anything_runs():
-    result = run_cli("bench", SMALL[0], "--device", "cpu", "--batch", str(10 ** 12))
+    result = bench_cli(SMALL[0], "--device", "cpu", "--batch", str(10 ** 12))
     assert result.returncode == 2 and result.stdout == ""
     line, = result.stderr.splitlines()
     assert line.startswith("error: specs/examples/tiny_cnn.yaml: --batch: estimated memory ")
     assert "exceeds" in line and "available RAM of cpu" in line
+
+
+def test_a_batch_fixed_by_an_imported_reshape_is_refused_before_anything_runs(tmp_path):
+    """An imported spec keeps the literal sizes torch traced at batch 1 (issue 19)."""
+    spec = tmp_path / "fixed.yaml"
+    spec.write_text("family: graph\nresolution: 8\nlayers:\n"
+                    "  - {op: conv, out: 8, kernel: 3, padding: 1}\n"
+                    "  - {name: view, op: reshape, shape: [1, 8, 8, 8]}\n")
+    with pytest.raises(netcalc.SpecError) as caught:
+        runtime.plan(str(spec), runtime.Settings(device="cpu", batch=2))
+    assert str(caught.value) == (f"{spec}: --batch: 2: layer view reshapes to [1, 8, 8, 8], a "
+                                 "batch of 1 (its sizes were traced at batch 1); bench it at "
+                                 "--batch 1")
+    settings = runtime.Settings(device="cpu", batch=1)
+    assert runtime.plan(str(spec), settings).report.flops > 0     # its own batch: planned
 
 
 def test_refusal_against_a_fake_capacity(monkeypatch):
@@ -150,14 +181,14 @@ def test_available_ram_is_positive():
 
 # -- resolution option -------------------------------------------------------------------------
 def test_rectangular_resolution():
-    result = run_cli("bench", SMALL[0], *RUN, "--resolution", "32x48", "--format", "csv")
+    result = bench_cli(SMALL[0], *RUN, "--resolution", "32x48", "--format", "csv")
     assert result.returncode == 0, result.stderr
     row = dict(zip(*(line.split(",") for line in result.stdout.splitlines())))
     # TinyCNN at 32 x 48: every spatial count is 1.5 times the 32 x 32 one, the fc (330 flops and
     # params, 10 acts) stays: 1,359,872 * 1.5 + 330 flops, 26,624 * 1.5 + 10 acts.
     assert (row["resolution"], row["flops"], row["acts"]) == ("32x48", "2040138", "39946")
     assert row["mem_input_bytes"] == str(4 * BATCH * 3 * 32 * 48)
-    bad = run_cli("bench", SMALL[0], "--resolution", "64x", "--device", "cpu")
+    bad = bench_cli(SMALL[0], "--resolution", "64x", "--device", "cpu")
     assert bad.returncode == 2 and "is not N or HxW" in bad.stderr
 
 
@@ -229,7 +260,7 @@ def test_fit_edge_cases():
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_bench_on_cuda():
-    result = run_cli("bench", *SMALL, "--device", "cuda", "--repeat", "3", "--batch", "8",
+    result = bench_cli(*SMALL, "--device", "cuda", "--repeat", "3", "--batch", "8",
                      "--format", "json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)

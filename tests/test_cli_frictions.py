@@ -54,7 +54,7 @@ def on_terminal(*args, cwd=ROOT):
 
 
 # -- optional extras: checked first, one wording ------------------------------------------------
-PLOT_LINE = "needs the plot extra (matplotlib is missing): pip install 'netcalc[plot]'"
+PLOT_LINE = "needs the plot extra (matplotlib is missing): pip install 'netcalc-cnn[plot]'"
 
 
 @pytest.mark.parametrize("args", [
@@ -70,13 +70,26 @@ def test_missing_plot_extra_fails_before_the_work(args, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_missing_torch_extra_names_the_readme_line():
-    result = hidden("torch", "validate", "specs/examples/tiny_cnn.yaml")
+@pytest.mark.parametrize("args", [["validate", "specs/examples/tiny_cnn.yaml"],
+                                  ["import", "torchvision.models:resnet18"]])
+def test_missing_torch_extra_names_the_readme_line(args):
+    result = hidden("torch", *args)
     assert result.returncode == 2
-    line = "pip install torch==2.13.0 && pip install 'netcalc[torch]'"
-    assert result.stderr == f"error: validate: needs the torch extra (torch is missing): {line}\n"
+    line = "pip install torch==2.13.0 && pip install 'netcalc-cnn[torch]'"
+    assert result.stderr == f"error: {args[0]}: needs the torch extra (torch is missing): {line}\n"
     with open(os.path.join(ROOT, "README.md")) as handle:
         assert line in handle.read()                 # the same line the README gives
+
+
+def test_install_lines_name_this_distribution():
+    # `netcalc` on the package index is an unrelated project: every install line names ours
+    with open(os.path.join(ROOT, "setup.cfg")) as handle:
+        assert "\nname = netcalc-cnn\n" in handle.read()
+    for page in ["README.md"] + [os.path.join("docs", p) for p in os.listdir(os.path.join(ROOT, "docs"))]:
+        with open(os.path.join(ROOT, page)) as handle:
+            text = handle.read()
+        assert "'netcalc[" not in text and "pip install netcalc " not in text, page
+        assert "pip install netcalc\n" not in text, page
 
 
 # -- files written --------------------------------------------------------------------------------
@@ -115,8 +128,8 @@ def test_validate_shows_a_status_line_on_a_terminal_only():
     assert "validate: importing torch and fvcore ..." in terminal
     assert "validate: building and tracing specs/examples/tiny_cnn.yaml (1/1) ..." in terminal
     assert terminal.endswith("\r\x1b[K")               # erased before the result is read
-    # in a pipe: nothing at all (tests/test_torch_validation.py checks stderr == "" as well)
-    assert run_cli("validate", "specs/examples/tiny_cnn.yaml").stderr == ""
+    # in a pipe: nothing at all -- tests/test_torch_validation.py checks that (stderr == ""
+    # of a validate run), so no second torch start here
 
 
 def test_steps_progress_bar_names_no_piece():

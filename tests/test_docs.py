@@ -7,7 +7,9 @@ so pages may build on earlier blocks), with stdout and stderr together, and what
 to the next ``$`` line must be exactly its output (trailing spaces aside). ``echo $?`` prints the
 exit status of the command before it. A command shown without output is run only when another
 command of its block shows output. A block preceded by the line
-``<!-- docs-test: skip (why) -->`` is not run; the marker must say why.
+``<!-- docs-test: skip (why) -->`` is not run; the marker must say why. A block preceded by
+``<!-- docs-test: slow (why) -->`` runs in the slow tier only (a long trace or sweep; it must
+not be one later blocks of its page build on; docs/testing_and_ci.md lists them).
 """
 import ast
 import glob
@@ -23,6 +25,7 @@ from conftest import ROOT
 PAGES = ["README.md"] + sorted(os.path.relpath(p, ROOT)
                                for p in glob.glob(os.path.join(ROOT, "docs", "*.md")))
 SKIP = re.compile(r"<!-- docs-test: skip \((.+)\) -->")
+SLOW = re.compile(r"<!-- docs-test: slow \((.+)\) -->")
 COMMENT = re.compile(r"\s{2,}#.*$")         # `$ cmd   # what it does`: not part of the command
 
 
@@ -66,6 +69,16 @@ def sessions(page):
 CASES = [(page, number, steps, skip) for page in PAGES for number, steps, skip in sessions(page)]
 
 
+def slow_blocks(page):
+    """Line numbers of the blocks of ``page`` marked to run in the slow tier only."""
+    with open(os.path.join(ROOT, page), encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    return {number + 1 for number, line in enumerate(lines, 1) if SLOW.search(line)}
+
+
+SLOW_BLOCKS = {(page, number) for page in PAGES for number in slow_blocks(page)}
+
+
 @pytest.fixture(scope="module")
 def page_folders(tmp_path_factory):
     folders = {}
@@ -84,8 +97,9 @@ def run_session(steps, cwd):
             assert actual == expected, f"$ {command}\n" + "\n".join(actual)
 
 
-@pytest.mark.parametrize("page, number, steps, skip", CASES,
-                         ids=[f"{page}:{number}" for page, number, _, _ in CASES])
+@pytest.mark.parametrize("page, number, steps, skip", [
+    pytest.param(*case, marks=[pytest.mark.slow] if case[:2] in SLOW_BLOCKS else [],
+                 id=f"{case[0]}:{case[1]}") for case in CASES])
 def test_shown_output_is_what_the_command_prints(page, number, steps, skip, page_folders):
     if skip:
         pytest.skip(f"marked in {page}: {skip}")

@@ -175,7 +175,7 @@ def test_option_names_appear_only_on_the_command_line():
     error = netcalc.ArgumentError("", "max_pieces", "over the limit; raise `max_pieces`")
     assert str(error) == "max_pieces: over the limit; raise max_pieces"
     assert error.cli_text() == "--max-pieces: over the limit; raise --max-pieces"
-    assert netcalc.ArgumentError("", "widths[3]", "x").cli_text() == "W1 W2 ...[3]: x"
+    assert netcalc.ArgumentError("", "widths[3]", "x").cli_text() == "W4: x"
     assert netcalc.ArgumentError("", "lo", "x").cli_text() == "--from: x"
 
 

@@ -87,7 +87,7 @@ def corpus(d):
                                   "json"], 0, stdout_has='"acts_error"'),
         Case("fit-q-zero", ["fit", "8", "16", "--q", "0"], 2, "--q"),
         Case("fit-width-zero", ["fit", "8", "0"], 2, "W1 W2"),
-        Case("fit-width-over-channels", ["fit", "8", "70000"], 2, "W1 W2 ...[1]"),
+        Case("fit-width-over-channels", ["fit", "8", "70000"], 2, "W2: 70000 is above the maximum 65536"),
         Case("fit-width-negative", ["fit", "8", "-8"], 2, ""),
         Case("resolution-zero", ["count", regnet, "--resolution", "0"], 2, "--resolution"),
         Case("resolution-negative", ["count", regnet, "--resolution", "-224"], 2, ""),

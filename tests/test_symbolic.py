@@ -193,6 +193,22 @@ def test_shape_conditions_match_the_builder(spec, accepted):
                 agreed += 1
                 assert form.evaluate(form.total("flops"), r) == report.flops
     assert agreed == accepted        # r = 3 only; every even r
+    # the domain in words (issue 19), not sympy's Eq(...): ceil(r/2) even is r = 0 or 3 mod 4;
+    # a condition that is not periodic in r stays an equation
+    assert form.domain == {1: "r >= 3 and (r - 2)*(4*r - 8) = 4",
+                           19: "r >= 3 and r mod 4 is 0 or 3"}[accepted]
+
+
+def test_a_periodic_condition_is_a_residue_in_words():
+    import sympy
+
+    from netcalc.symbolic.closed_form import condition_words
+    from netcalc.symbolic.sides import R
+
+    assert condition_words(sympy.Eq(8 * sympy.floor(R / 8), R)) == "r a multiple of 8"
+    # nested floors repeat with the product of their periods: floor(floor(r/2)/2) every 4
+    assert condition_words(sympy.Eq(4 * sympy.floor(sympy.floor(R / 2) / 2), R)) == \
+        "r a multiple of 4"
 
 
 # -- the command line ----------------------------------------------------------------------------

@@ -71,7 +71,7 @@ FAST_CASES = {
     "specs/rexnet_0.9.yaml": 0,                 # partial residual adds, the wm < 1 rules
     "specs/examples/tiny_cnn.yaml": 0,          # hand-written graphs
     "specs/examples/se_mobile_block.yaml": 2,
-    "specs/efficientnet_b7.yaml": 1,            # the largest spec, at 128 px instead of 600
+    # EfficientNet-B7 at 128 px (17 s of CPU) is in the slow tier's whole-zoo traces (issue 19)
 }
 
 
@@ -285,7 +285,8 @@ from hypothesis import strategies as st  # noqa: E402
 PROPERTY_SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                     HealthCheck.filter_too_much])
 # Random specs traced per property: a few in the fast tier, many more in the slow one.
-EXAMPLES = [15, pytest.param(120, marks=pytest.mark.slow)]
+# random specs per property: 6 in the fast tier (15 cost 8 s of CPU, issue 19), 120 slow
+EXAMPLES = [6, pytest.param(120, marks=pytest.mark.slow)]
 
 
 @st.composite
@@ -446,4 +447,4 @@ def test_validate_without_fvcore_is_one_line_exit_2():
                             text=True)
     assert result.returncode == 2
     assert result.stderr == ("error: validate: needs the torch extra (fvcore is missing): "
-                             "pip install torch==2.13.0 && pip install 'netcalc[torch]'\n")
+                             "pip install torch==2.13.0 && pip install 'netcalc-cnn[torch]'\n")

@@ -74,12 +74,21 @@ def test_unknown_name_suggests_the_closest(typed, expected):
 def test_zoo_lists_every_shipped_spec_with_published_figures():
     result = run_cli("zoo", "--format", "json")
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["name"] for r in rows] == list(zoo.shipped_specs())
+    assert sorted(r["name"] for r in rows) == sorted(zoo.shipped_specs())
     assert len(rows) == 49                     # 44 zoo models (model_zoo.csv) + 5 examples
+    # by family, then by netcalc's flops: RegNetX from 200MF to 32GF (issue 19), examples last
+    names = [r["name"] for r in rows]
+    regnetx = [n for n in names if n.startswith("regnetx_")]
+    assert regnetx[:5] == ["regnetx_200mf", "regnetx_400mf", "regnetx_600mf", "regnetx_800mf",
+                           "regnetx_1.6gf"] and regnetx[-1] == "regnetx_32gf"
+    assert names.index("regnetx_32gf") < names.index("regnety_200mf")
+    assert all(r["source"] == "" for r in rows[44:])
     by_name = {r["name"]: r for r in rows}
-    # RegNetX-800MF: 0.8 GF, 7.3 M params, 5.1 M acts (RegNet paper / pycls MODEL_ZOO)
+    # RegNetX-800MF: 0.8 GF, 7.3 M params, 5.1 M acts (RegNet paper / pycls MODEL_ZOO), and
+    # netcalc's exact pycls counts beside them (README)
     assert by_name["regnetx_800mf"] == {
         "name": "regnetx_800mf", "model": "RegNetX-800MF", "family": "regnet", "resolution": 224,
+        "flops": 799_700_712, "params": 7_259_656, "acts": 5_148_744,
         "flops_G_published": 0.8, "params_M_published": 7.3, "acts_M_published": 5.1,
         "source": "RegNet paper / pycls MODEL_ZOO"}
     assert by_name["efficientnet_b7"]["resolution"] == 600

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 
 import click
 
+from .. import __version__
 from ..errors import NetcalcError, safe_text
 
 
@@ -46,6 +47,8 @@ class NetcalcGroup(click.Group):
         status, so a full disk or closed pipe is reported here, once, not by the interpreter."""
         if not kwargs.pop("standalone_mode", True):    # an in-process caller handles the rest
             return super().main(*args, standalone_mode=False, **kwargs)
+        if sys.stdout is None:          # started with standard output closed (>&-)
+            sys.stdout = ClosedOutput()
         status: Any = 0
         try:
             super().main(*args, standalone_mode=False, **kwargs)
@@ -84,6 +87,17 @@ def output_failed(exc: OSError) -> None:
     if exc.errno not in OUTPUT_ERRNOS:
         raise exc
     fail(f"cannot write the output: {exc.strerror or exc}", quiet_stdout=True)
+
+
+class ClosedOutput:
+    """Standard output when the process started without one: a command that writes nothing
+    there works; the first write is the usual one-line output error."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def flush(self) -> None:
+        pass
 
 
 OUTPUT_ERRNOS = {errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF}
@@ -125,13 +139,16 @@ def with_progress(items: Sequence[Any], label: str, min_items: int = 2,
         yield from bar
 
 
+MAX_SIDE_DIGITS = 9
+
+
 class ResolutionType(click.ParamType):
     """``--resolution 224`` (square) or ``--resolution 800x1333`` (height x width)."""
 
     name = "N|HxW"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        from ..spec import check_resolution
+        from ..spec import MAX_RESOLUTION, check_resolution
 
         if not isinstance(value, str):
             return value
@@ -139,7 +156,12 @@ class ResolutionType(click.ParamType):
         if len(parts) > 2 or not all(p.strip().isascii() and p.strip().isdigit()
                                      for p in parts):
             self.fail(f"{value!r} is not N or HxW (e.g. 224 or 800x1333)", param, ctx)
-        sides = [int(p) for p in parts]
+        digits = [p.strip().lstrip("0") or "0" for p in parts]
+        if any(len(d) > MAX_SIDE_DIGITS for d in digits):
+            # too long for int() (Python caps its digits) and far above any resolution
+            self.fail(f"{safe_text(value, 40)} is above the maximum side "
+                      f"{MAX_RESOLUTION}", param, ctx)
+        sides = [int(d) for d in digits]
         try:
             return check_resolution(sides[0] if len(sides) == 1 else sides, "", "--resolution")
         except NetcalcError as exc:
@@ -151,7 +173,9 @@ RESOLUTION = ResolutionType()
 
 @click.group(cls=NetcalcGroup, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="netcalc", message="netcalc %(version)s")
+# the version from the package itself: the distribution is named netcalc-cnn, and reading its
+# metadata would cost an importlib.metadata import on every call
+@click.version_option(version=__version__, message="netcalc %(version)s")
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Exact flops, params and activations of CNNs and whole design spaces, without running them.

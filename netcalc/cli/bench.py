@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from typing import Any, Dict, List, Optional, Sequence
 
 import click
 
+from ..errors import SpecError
 from ..extras import require
 from ..report import human
 from ..rules import CONVENTIONS
 from ..spec import format_resolution, jsonable_resolution
-from . import RESOLUTION, main, with_progress
+from . import RESOLUTION, echo, main, with_progress
 from .outputs import plot_path as checked_plot_path
 from .outputs import wrote
 
@@ -63,6 +65,7 @@ def bench(specs: Sequence[str], device: str, batch: int, resolution: Any,
       netcalc bench tiny_cnn se_mobile_block --threads 1 --repeat 20 --plot runtime.png
     """
     require("torch", "bench")
+    check_threads(threads)
     plot_path = checked_plot_path(plot_path) if plot_path else None
     from ..torch import bench as runtime
 
@@ -72,9 +75,18 @@ def bench(specs: Sequence[str], device: str, batch: int, resolution: Any,
     results = runtime.bench(specs, settings, lambda planned: with_progress(
         planned, "benchmarking", min_items=1))
     fits = fit_results(results)
-    click.echo(RENDERERS[fmt](results, fits, runtime.environment(settings)))
+    echo(RENDERERS[fmt](results, fits, runtime.environment(settings)))  # names escaped
     if plot_path:
         _plot(results, fits, plot_path, runtime.environment(settings))
+
+
+def check_threads(threads: Optional[int]) -> None:
+    """At most one intra-op thread per CPU core: more only competes for the same cores (and
+    thousands of threads exhaust memory before the first forward)."""
+    cores = os.cpu_count() or 1
+    if threads is not None and threads > cores:
+        raise SpecError("", "--threads", f"{threads} threads is more than the {cores} CPU "
+                                         "cores of this machine")
 
 
 def fit_results(results: Sequence[Any]) -> Optional[Dict[str, Any]]:

@@ -1,15 +1,39 @@
 """``netcalc import``: a torch module becomes a graph spec (YAML), checked against its trace.
 
-torch is imported inside the command only; importing TARGET runs the user's own code.
+Importing TARGET runs the user's own code: in a child process (:mod:`netcalc.isolation`), so
+this process imports no torch and only the child's answer reaches the output.
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple, Union
+import math
+from typing import Any, Optional, Tuple, Union
 
 import click
 
-from ..errors import SpecError
+from ..errors import SpecError, safe_text
+from ..extras import require
 from . import RESOLUTION, main
+from .outputs import wrote
+
+MAX_TIMEOUT_S = 1_000_000
+
+
+class Seconds(click.ParamType):
+    """A finite number of seconds from 0 (no limit) to MAX_TIMEOUT_S."""
+
+    name = "SECONDS"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            seconds = float(value)
+        except ValueError:
+            self.fail(f"{safe_text(value, 40)!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or not 0 <= seconds <= MAX_TIMEOUT_S:
+            self.fail(f"{value} is not a number of seconds from 0 (no limit) to "
+                      f"{MAX_TIMEOUT_S:,}", param, ctx)
+        return seconds
 
 
 @main.command("import")
@@ -18,19 +42,24 @@ from . import RESOLUTION, main
               help="Input size the module is traced at: N or HxW (192x256).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Write the YAML spec here (default: stdout).")
-@click.option("--name", default=None, help="Spec name (default: the callable's name).")
+@click.option("--name", default=None, help="Spec name (default: the module's class name).")
 @click.option("--allow-unknown", is_flag=True,
               help="Record ops netcalc cannot count as free identity ops (listed in the spec's "
                    "notes) instead of failing.")
-@click.option("--timeout", type=click.FloatRange(0), default=120.0, show_default=True,
-              help="Seconds allowed for importing, building and tracing (0: no limit).")
-def import_command(target: str, resolution: Union[int, Tuple[int, int]], out: Optional[str], name: Optional[str],
-                   allow_unknown: bool, timeout: float) -> None:
+@click.option("--timeout", type=Seconds(), default=120.0, show_default=True,
+              help="Seconds allowed for importing, building and tracing, a hard limit: the "
+                   "process running the model's code is killed (0: no limit).")
+@click.option("--verbose", is_flag=True,
+              help="Show what the model's code and torch print (on stderr; hidden otherwise).")
+def import_command(target: str, resolution: Union[int, Tuple[int, int]], out: Optional[str],
+                   name: Optional[str], allow_unknown: bool, timeout: float,
+                   verbose: bool) -> None:
     """Trace the torch module TARGET builds and write it as a graph spec.
 
     TARGET is package.module:callable or path/to/file.py:callable; the callable is called with
     no arguments and must return a torch.nn.Module. Importing TARGET executes its Python code,
-    as any import does: import only code you trust.
+    as any import does: import only code you trust. It runs in a child process: what it prints
+    stays out of the spec, and an exit, crash or hang of it is one error line (exit 2).
 
     Every op must map to a netcalc op (exit 2 lists all that do not), and the spec's shapes and
     parameters are checked against the traced module before it is written.
@@ -40,18 +69,17 @@ def import_command(target: str, resolution: Union[int, Tuple[int, int]], out: Op
       netcalc import torchvision.models:mobilenet_v3_large --out mnv3.yaml
       netcalc import models/net.py:build --resolution 192x256 --name net
     """
-    try:
-        from ..torch.target import import_target
-    except ImportError as exc:
-        raise SpecError("", "import", f"needs torch ({exc.name} is missing): "
-                                      "pip install 'netcalc[torch]'") from None
+    require("torch", "import", ("torch",))
     from ..export import to_yaml
+    from ..isolation import import_isolated
+    from . import echo
 
-    spec = import_target(target, resolution, name, allow_unknown, timeout)
+    spec = import_isolated(target, resolution, name, allow_unknown, timeout, verbose)
     size = resolution if isinstance(resolution, int) else "x".join(map(str, resolution))
-    text = f"# netcalc import {target} --resolution {size}\n" + to_yaml(spec)
+    # the target is the user's text: escaped, it stays one comment line
+    text = f"# netcalc import {safe_text(target)} --resolution {size}\n" + to_yaml(spec)
     for note in spec.raw.get("notes", ()):
-        click.echo(f"note: {note}", err=True)
+        echo(f"note: {note}", err=True)
     if out is None:
         click.echo(text, nl=False)
         return
@@ -60,4 +88,4 @@ def import_command(target: str, resolution: Union[int, Tuple[int, int]], out: Op
             handle.write(text)
     except OSError as exc:
         raise SpecError(out, "--out", f"cannot write: {exc.strerror or exc}") from None
-    click.echo(f"wrote {out}", err=True)
+    wrote(out)

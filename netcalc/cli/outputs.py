@@ -13,7 +13,9 @@ from typing import Callable, Iterator
 
 import click
 
-from ..errors import SpecError
+from ..errors import SpecError, safe_text
+
+PLOT_EXTENSIONS = (".png",)     # write_figure renders PNG only
 
 
 def plot_path(path: str, option: str = "--plot") -> str:
@@ -23,7 +25,11 @@ def plot_path(path: str, option: str = "--plot") -> str:
     from ..extras import require
 
     require("plot", option)
-    bare = not os.path.splitext(path)[1] and not os.path.exists(path)
+    extension = os.path.splitext(path)[1]
+    if extension and extension.lower() not in PLOT_EXTENSIONS:
+        raise SpecError(path, option, f"plots are written as PNG: {extension} is not a "
+                                      f"supported extension ({', '.join(PLOT_EXTENSIONS)})")
+    bare = not extension and not os.path.exists(path)
     return output_path(path + ".png" if bare else path, option)
 
 
@@ -36,7 +42,8 @@ def output_path(path: str, option: str) -> str:
 
 
 def wrote(path: str, what: str = "") -> None:
-    click.echo(f"wrote {path}{f' ({what})' if what else ''}", err=True)
+    """``wrote PATH``: the path is the user's text, escaped so it cannot steer the terminal."""
+    click.echo(f"wrote {safe_text(path)}{f' ({what})' if what else ''}", err=True)
 
 
 @contextlib.contextmanager

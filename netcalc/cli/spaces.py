@@ -263,12 +263,12 @@ def fit_command(widths: Sequence[int], spec: Optional[str], q: Optional[int],
         problem = "not both" if widths else "one of them is needed"
         raise SpecError("", "W1 W2 ... | --spec", f"give per-block widths or --spec, {problem}")
     plot = plot_path(plot) if plot else None
-    source = "the widths given"
+    source, rule = "the widths given", None
     if spec:
-        block_widths, spec_q, source = spec_widths(spec)
+        block_widths, spec_q, source, rule = spec_widths(spec)
         q = q or spec_q
         widths = block_widths
-    result = fit_widths(list(widths), q or 8)
+    result = fit_widths(list(widths), q or 8, rule)
     if fmt == "json":
         echo(json.dumps({**result.to_dict(), "spec": spec, "widths_are": source}))
     else:
@@ -276,7 +276,8 @@ def fit_command(widths: Sequence[int], spec: Optional[str], q: Optional[int],
                    f"d = {result.depth}, e_fit = {result.e_fit:.6g} ({result.method} fit; "
                    f"widths: {source})\n"
                    f"observed: {' '.join(map(str, result.widths))}\n"
-                   f"fitted:   {' '.join(map(str, result.fitted))}")
+                   f"fitted:   {' '.join(map(str, result.fitted))}"
+                   + (f"\nnote: {result.searched}" if result.searched else ""))
     if plot:
         from ..spaces.plots import plot_fit
 

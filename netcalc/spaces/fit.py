@@ -19,6 +19,8 @@ Two searches, best first:
 """
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
@@ -46,11 +48,12 @@ class Fit:
     widths: Tuple[int, ...]
     fitted: Tuple[int, ...]
     method: str
+    searched: str = ""      # a grid fit: what the exact search covered, and so did not find
 
     def to_dict(self) -> dict:
         return {"w0": self.w0, "wa": self.wa, "wm": self.wm, "depth": self.depth, "q": self.q,
-                "e_fit": self.e_fit, "method": self.method, "widths": list(self.widths),
-                "fitted": list(self.fitted)}
+                "e_fit": self.e_fit, "method": self.method, "searched": self.searched,
+                "widths": list(self.widths), "fitted": list(self.fitted)}
 
 
 def e_fit(observed: Sequence[int], predicted: Sequence[int]) -> float:
@@ -58,14 +61,18 @@ def e_fit(observed: Sequence[int], predicted: Sequence[int]) -> float:
     return sum(abs(math.log(p / o)) for p, o in zip(predicted, observed)) / len(observed)
 
 
-def fit_widths(widths: Sequence[int], q: int = 8) -> Fit:
-    """The quantized-linear fit of per-block ``widths`` (quantum ``q``, 1 to 1024)."""
+def fit_widths(widths: Sequence[int], q: int = 8,
+               rule: Optional[Tuple[float, float]] = None) -> Fit:
+    """The quantized-linear fit of per-block ``widths`` (quantum ``q``, 1 to 1024). ``rule``:
+    a ``(wa, wm)`` known to be near (a regnet spec's own), tried before the exact search."""
     from ..arguments import checked_int
 
     q = checked_int(q, "q", 1, 1024)
     widths = _checked(widths)
-    exact = _exact(widths, q)
-    return exact if exact is not None else _grid(widths, q)
+    exact = _exact(widths, q, [rule] if rule else [])
+    if exact is not None:
+        return exact
+    return dataclasses.replace(_grid(widths, q), searched=_exact_reach(widths, q))
 
 
 def _checked(widths: Sequence[Any]) -> Tuple[int, ...]:
@@ -92,7 +99,8 @@ def _stages(widths: Tuple[int, ...]) -> Tuple[List[int], List[int]]:
     return [widths[j] for j in starts], starts
 
 
-def _exact(widths: Tuple[int, ...], q: int) -> Optional[Fit]:
+def _exact(widths: Tuple[int, ...], q: int,
+           known: List[Tuple[float, float]]) -> Optional[Fit]:
     if any(b < a for a, b in zip(widths, widths[1:])) or widths[0] % q:
         return None
     stage_w, starts = _stages(widths)
@@ -101,12 +109,36 @@ def _exact(widths: Tuple[int, ...], q: int) -> Optional[Fit]:
         wa = 0.0 if d == 1 else w0 * (math.sqrt(2.0) - 1) / (d - 1) / 2
         candidates = [(wa, 2.0)]
     else:
-        candidates = _exact_candidates(stage_w, starts, d, q)
+        candidates = itertools.chain(known, _exact_candidates(stage_w, starts, d, q))
     for wa, wm in candidates:
         if tuple(block_widths(w0, wa, wm, d, q)) == widths:
             wa, wm = _shortest(widths, q, w0, wa, wm)
             return _make(widths, q, w0, wa, wm, "exact")
     return None
+
+
+def _largest_exponent(stage_w: List[int], q: int) -> int:
+    """The largest block exponent the exact search tries: every one down to wm = WM_MIN,
+    unless probes x stages would exceed EXACT_WORK (many stages cost fewer exponents)."""
+    top = math.log((stage_w[-1] + q / 2) / stage_w[0])
+    stages = len(stage_w)
+    return min(int(top / math.log(WM_MIN)) + 1, EXACT_WORK // (2 * WM_PROBES * stages * stages))
+
+
+def _exact_reach(widths: Tuple[int, ...], q: int) -> str:
+    """What the exact search covered for widths it found no exact fit of, in words."""
+    if any(b < a for a, b in zip(widths, widths[1:])):
+        return "widths that shrink: no (w0, wa, wm) of the rule makes them"
+    if widths[0] % q:
+        return f"w0 = {widths[0]} is not a multiple of q = {q}: no rule makes these widths"
+    stage_w, _ = _stages(widths)
+    e_max = _largest_exponent(stage_w, q)
+    if e_max < len(stage_w) - 1:
+        return (f"{len(stage_w)} stages are more than the exact search covers ({e_max + 1}); "
+                "a grid was searched")
+    smallest = max(((stage_w[-1] + q / 2) / stage_w[0]) ** (1 / e_max), WM_MIN)
+    return (f"no (wa, wm) of the rule with wm >= {smallest:.6g} makes these widths (the exact "
+            f"search's reach for {len(stage_w)} stages); a grid was searched")
 
 
 def _wm_breakpoints(stage_w: List[int], q: int) -> Any:
@@ -115,11 +147,8 @@ def _wm_breakpoints(stage_w: List[int], q: int) -> Any:
     import numpy as np
 
     w0 = stage_w[0]
-    top = math.log((stage_w[-1] + q / 2) / w0)
     stages = len(stage_w)
-    # probes x stages is the work: many stages cost fewer exponents (a larger smallest wm)
-    e_max = min(int(top / math.log(WM_MIN)) + 1,
-                EXACT_WORK // (2 * WM_PROBES * stages * stages))
+    e_max = _largest_exponent(stage_w, q)
     if e_max < stages - 1:      # each stage needs its own exponent: too many stages to search
         return np.array([WM_MIN, WM_MAX])
     exponents = np.arange(1, e_max + 1, dtype=np.float64)
@@ -236,16 +265,18 @@ def _zoom(widths: Tuple[int, ...], q: int, best: Fit, rounds: int = 5) -> Fit:
 
 
 # -- widths of a spec ------------------------------------------------------------------------------
-def spec_widths(spec: Any) -> Tuple[List[int], int, str]:
-    """Per-block widths of an anynet or regnet spec, its quantum, and what they are."""
+def spec_widths(spec: Any) -> Tuple[List[int], int, str, Optional[Tuple[float, float]]]:
+    """Per-block widths of an anynet or regnet spec, its quantum, what they are, and the
+    (wa, wm) that made them (a regnet spec's own; None for anynet)."""
     from ..spec import load_spec
 
     spec = load_spec(spec)
     cfg = spec.config
     if spec.family == "regnet":
         return (block_widths(cfg.w0, cfg.wa, cfg.wm, cfg.depth, cfg.q), cfg.q,
-                "generated by the quantized linear rule (before the group-width adjustment)")
+                "generated by the quantized linear rule (before the group-width adjustment)",
+                (cfg.wa, cfg.wm))
     if spec.family == "anynet":
         return ([s.width for s in cfg.stages for _ in range(s.depth)], 8,
-                "the spec's stage widths, one per block")
+                "the spec's stage widths, one per block", None)
     raise SpecError(spec.source, "family", f"{spec.family}: the fit needs an anynet or regnet spec")

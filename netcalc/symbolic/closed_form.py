@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import sympy
 
@@ -92,7 +92,61 @@ class ClosedForm:
     def domain(self) -> str:
         minimum = (self.min_resolution,) if self.axes == "r" else self.min_resolution
         bounds = [f"{a} >= {m}" for a, m in zip(self._axis_names, minimum)]
-        return " and ".join(bounds + [str(c) for c in self.conditions])
+        return " and ".join(bounds + [condition_words(c) for c in self.conditions])
+
+
+MAX_PERIOD = 4096       # conditions with a longer period are written as equations
+
+
+def condition_words(condition: Any) -> str:
+    """A shape condition in words: ``r a multiple of 8`` for ``Eq(8*floor(r/8), r)``.
+
+    Where both sides are linear in one input side and its floors and ceilings, their
+    difference repeats with the period M of those floors: the condition is a set of residues
+    of the side modulo M, read off one period exactly. Anything else is written as the
+    equation ``lhs = rhs``."""
+    residues = _residues(condition)
+    if residues is None:
+        return f"{condition.lhs} = {condition.rhs}"
+    symbol, period, held = residues
+    if held == [0]:
+        return f"{symbol} a multiple of {period}"
+    listed = ", ".join(map(str, held[:-1])) + f" or {held[-1]}" if len(held) > 1 else str(held[0])
+    return f"{symbol} mod {period} is {listed}"
+
+
+def _period(atom: Any) -> int:
+    """The period in the input side of ``floor(arg)``: the denominators of ``arg`` times the
+    periods of the floors nested in it (``floor(floor(r/2)/2)`` repeats every 4)."""
+    period = 1
+    for term, coefficient in atom.args[0].as_coefficients_dict().items():
+        period = math.lcm(period, int(sympy.Rational(coefficient).q))
+    inner = 1
+    for nested in atom.args[0].atoms(sympy.floor, sympy.ceiling):
+        inner = math.lcm(inner, _period(nested))
+    return period * inner
+
+
+def _residues(condition: Any) -> Optional[Tuple[Any, int, List[int]]]:
+    symbols = condition.free_symbols
+    if len(symbols) != 1:
+        return None
+    symbol = next(iter(symbols))
+    difference = condition.lhs - condition.rhs
+    atoms = difference.atoms(sympy.floor, sympy.ceiling)
+    linear = sympy.Poly(difference, symbol, *atoms) if atoms else None
+    if linear is None or linear.total_degree() > 1:
+        return None
+    period = 1
+    for atom in atoms:
+        period = math.lcm(period, _period(atom))
+    if period > MAX_PERIOD:
+        return None
+    shift = difference.subs(symbol, symbol + period) - difference
+    if any(shift.subs(symbol, v) != 0 for v in range(4)):  # not periodic: rare equalities
+        return None
+    held = [v for v in range(period) if difference.subs(symbol, v) == 0]
+    return (symbol, period, held) if held else None
 
 
 @lru_cache(maxsize=512)
@@ -134,8 +188,9 @@ def _closed_form(spec: Spec, convention: str, axes: str = "r") -> ClosedForm:
         raise SpecError(spec.source, f"layer {exc.layer}",
                         f"{exc.op}: closed forms cover sizes floor((r + c)/m) + q and their "
                         "products, and a size of this layer is neither (a size scaled up by a "
-                        "transposed conv or an upsample, then strided, or TF 'same' padding of a "
-                        "window shorter than its stride); count it at concrete resolutions") \
+                        "transposed conv or an upsample, then strided; TF 'same' padding of a "
+                        "window shorter than its stride; a reshape that splits a spatial side); "
+                        "count it at concrete resolutions") \
             from None
     report = Report(spec, conv, graph, _symbolic_costs(spec, graph, conv))
     distinct = tuple(sorted({s.key: Side(s.m, s.c, 0, s.axis) for s in sides}.values()))
@@ -173,6 +228,11 @@ def canonical_graph(graph: LayerGraph) -> Tuple[LayerGraph, List[Side]]:
             try:
                 memo[size] = Side.of(size)
             except ValueError:
+                if isinstance(size, sympy.floor):
+                    # a reshape's -1: the floor of (features / known dims), whole when expanded
+                    whole = sympy.expand(size.args[0])
+                    if whole.is_integer:
+                        return canonical(whole)
                 if not size.args or isinstance(size, sympy.floor):
                     raise
                 # a polynomial in sides (a flattened map's features): canonical part by part
@@ -208,6 +268,8 @@ def shape_conditions(graph: LayerGraph) -> Tuple[Any, ...]:
     found = []
     for node in graph.layers:
         for x, y in get_op(node.op).conditions(node.in_shapes, node.shape, node.attrs):
+            if sympy.expand(x - y) == 0:        # equal once multiplied out: no condition
+                continue
             condition = sympy.Eq(x, y)
             if condition is not sympy.true and condition not in found:
                 found.append(condition)

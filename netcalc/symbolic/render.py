@@ -116,7 +116,10 @@ def _table(form: ClosedForm, by: str, quantities: Sequence[str]) -> str:
     if by != "total":
         rows.append({"name": "total", **{q: form.total(q) for q in quantities}})
     extra = ["op"] if by == "layer" else []
-    headers = [by if by != "total" else "model"] + extra + list(quantities)
+    from ..units import quantity_headers
+
+    headers = [by if by != "total" else "model"] + extra + quantity_headers(quantities,
+                                                                           form.convention)
 
     def body(text: Callable[[ClosedForm, Any], str]) -> List[List[str]]:
         return [[row["name"]] + [row.get(k, "") for k in extra] + [text(form, row[q]) for q in

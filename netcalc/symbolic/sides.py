@@ -113,7 +113,7 @@ def _offset_and_divisor(expr: Any, symbol: Any = R) -> Tuple[int, int]:
         return 0, 1
     if isinstance(expr, sympy.Add):
         constant, rest = expr.as_coeff_Add()
-        if constant == 0:       # a sum of sides (a transposed conv's s*side + c is not one)
+        if constant == 0:       # a sum of sides (r**2 + 2*r; a transposed conv's s*side + c)
             raise ValueError(f"not a side computed by out_size: {expr}")
         c, m = _offset_and_divisor(rest, symbol)
         return c + _integer(constant, expr) * m, m

@@ -111,11 +111,25 @@ class Result(NamedTuple):
 def plan(spec: Any, settings: Settings) -> Planned:
     """Count ``spec`` and estimate its memory at the batch and dtype (builds nothing)."""
     report = count(spec, settings.convention, settings.resolution)
+    refuse_fixed_batch(report, settings.batch)
     itemsize = DTYPES[settings.dtype].itemsize
     input_elements = example_input(report.graph, device="meta").numel()
     return Planned(report, MemoryEstimate(report.params * itemsize,
                                           settings.batch * input_elements * itemsize,
                                           settings.batch * report.acts * itemsize))
+
+
+def refuse_fixed_batch(report: Any, batch: int) -> None:
+    """SpecError (naming --batch) for a reshape to a constant batch other than ``batch``: an
+    imported model traced at batch 1 keeps its literal sizes, and would fail mid-run."""
+    for node in report.graph.layers:
+        shape = getattr(node.attrs, "shape", None)
+        if node.op == "reshape" and shape and isinstance(shape[0], int) \
+                and shape[0] not in (-1, batch):
+            raise SpecError(report.spec.source, "--batch", (
+                f"{batch}: layer {node.name} reshapes to {list(shape)}, a batch of "
+                f"{shape[0]} (its sizes were traced at batch {shape[0]}); bench it at --batch "
+                f"{shape[0]}"))
 
 
 def device_capacity(device: str) -> Tuple[int, str]:

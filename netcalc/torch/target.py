@@ -4,51 +4,20 @@ TARGET is ``package.module:callable`` or ``path/to/file.py:callable``. Importing
 user's own code, as importing any Python module does. Every way that can go wrong (not
 importable, not callable, needs arguments, raises, returns something else, never finishes) is a
 one-line :class:`~netcalc.SpecError` naming TARGET.
+
+This runs in the child process of :mod:`netcalc.isolation` (``netcalc import``), so that the
+user's code cannot end, hang or print into netcalc itself; a time limit is that process's.
 """
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.util
 import os
-import signal
 import sys
-import threading
-from typing import Any, Callable, Iterator, Tuple
+from typing import Any, Callable, Tuple
 
-from ..errors import SpecError
-
-FIELD = "TARGET"
-
-
-class TimeLimit(BaseException):
-    """Raised in the main thread when the import runs past its time limit (a BaseException so
-    the user's own ``except Exception`` cannot swallow it)."""
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float, target: str) -> Iterator[None]:
-    """Bound everything inside by ``seconds`` of wall time (SIGALRM; a no-op off the main thread
-    or where the platform has no alarm)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable or seconds <= 0:
-        yield
-        return
-
-    def expire(signum: int, frame: Any) -> None:
-        raise TimeLimit()
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    except TimeLimit:
-        raise SpecError(target, "", f"did not finish within {seconds:g} s (a loop in the model's "
-                                    "Python code?); raise --timeout if it is only slow") from None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
+from ..errors import SpecError, exception_line
+from ..isolation import FIELD, split_target
 
 MISMATCHED_BUILD = ("torchvision's compiled ops do not load next to this torch: torch and "
                     "torchvision must come from the same build (both CPU or both the same CUDA "
@@ -56,20 +25,10 @@ MISMATCHED_BUILD = ("torchvision's compiled ops do not load next to this torch: 
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
-    line = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    return f"{line} ({MISMATCHED_BUILD})" if "operator torchvision::" in text else line
-
-
-def split_target(target: str) -> Tuple[str, str]:
-    where, sep, attr = target.rpartition(":")
-    if not sep or not where or not attr:
-        raise SpecError(target, FIELD, "must be package.module:callable or path/to/file.py:"
-                                       "callable")
-    if not all(part.isidentifier() for part in attr.split(".")):
-        raise SpecError(target, FIELD, f"{attr!r} is not a Python name")
-    return where, attr
+    """The user's exception in one line, with the cure when it is torchvision's ops failing to
+    load beside another build of torch."""
+    line = exception_line(exc)
+    return f"{line} ({MISMATCHED_BUILD})" if "operator torchvision::" in line else line
 
 
 def _import_file(path: str, target: str) -> Any:
@@ -135,11 +94,11 @@ def build_module(factory: Callable[[], Any], target: str) -> Any:
 
 
 def import_target(target: str, resolution: Any = 224, name: Any = None,
-                  allow_unknown: bool = False, timeout: float = 120.0) -> Any:
-    """The checked :class:`~netcalc.Spec` of the module TARGET builds, within ``timeout`` s."""
-    from .importer import from_torch
+                  allow_unknown: bool = False) -> Any:
+    """The checked :class:`~netcalc.Spec` of the module TARGET builds, named ``name`` or after
+    the module's class (in this process: :func:`netcalc.isolation.import_isolated` runs it in a
+    child)."""
+    from .guarded import from_torch
 
-    with time_limit(timeout, target):
-        module = build_module(load_callable(target), target)
-        name = name or split_target(target)[1].rpartition(".")[2]
-        return from_torch(module, resolution, name, allow_unknown, source=target)
+    module = build_module(load_callable(target), target)
+    return from_torch(module, resolution, name, allow_unknown, source=target)
