@@ -158,3 +158,20 @@ def test_torchvision_sweep(name):
     resolution = DEFAULT_RESOLUTION.get(name, 224)
     assert_counts_match(name, resolution)
     assert_counts_match(name, RECTANGULAR)
+
+
+SEGMENTATION = ("fcn_resnet50", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SEGMENTATION)
+def test_segmentation_models_are_exact_at_odd_sizes(name):
+    """Their heads interpolate back to the input's size (``size=input.shape[-2:]``): exact at
+    225 and 193x257, where a scale factor of 8 or 16 would be pixels off."""
+    module = getattr(torchvision_models().segmentation, name)(
+        weights=None, weights_backbone=None).eval()
+    spec, imported = import_checked(module, 225, name)
+    for resolution in (225, (193, 257)):
+        traced = traced_totals(module, resolution)
+        traced["torch.numel"] -= sum(imported.unused_params.values())
+        assert imported_totals(spec, resolution) == traced

@@ -39,7 +39,7 @@ class Seconds(click.ParamType):
 @main.command("import")
 @click.argument("target")
 @click.option("--resolution", type=RESOLUTION, default="224", show_default=True,
-              help="Input size the module is traced at: N or HxW (192x256).")
+              help="Input size the module is captured at: N or HxW (192x256).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Write the YAML spec here (default: stdout).")
 @click.option("--name", default=None, help="Spec name (default: the module's class name).")
@@ -47,14 +47,14 @@ class Seconds(click.ParamType):
               help="Record ops netcalc cannot count as free identity ops (listed in the spec's "
                    "notes) instead of failing.")
 @click.option("--timeout", type=Seconds(), default=120.0, show_default=True,
-              help="Seconds allowed for importing, building and tracing, a hard limit: the "
+              help="Seconds allowed for importing, building and capturing, a hard limit: the "
                    "process running the model's code is killed (0: no limit).")
 @click.option("--verbose", is_flag=True,
               help="Show what the model's code and torch print (on stderr; hidden otherwise).")
 def import_command(target: str, resolution: Union[int, Tuple[int, int]], out: Optional[str],
                    name: Optional[str], allow_unknown: bool, timeout: float,
                    verbose: bool) -> None:
-    """Trace the torch module TARGET builds and write it as a graph spec.
+    """Capture the torch module TARGET builds (torch.export) and write it as a graph spec.
 
     TARGET is package.module:callable or path/to/file.py:callable; the callable is called with
     no arguments and must return a torch.nn.Module. Importing TARGET executes its Python code,

@@ -160,9 +160,10 @@ def input_node(program: Any) -> fx.Node:
 def _load_export_machinery() -> None:
     """Import what torch.export imports lazily, outside the time bound: an alarm inside a
     module's first import would leave it half-initialised for every later export."""
-    import torch._dynamo  # noqa: F401
-    import torch._export.non_strict_utils  # noqa: F401
-    import torch.export._trace  # noqa: F401
+    with quiet():
+        import torch._dynamo  # noqa: F401
+        import torch._export.non_strict_utils  # noqa: F401
+        import torch.export._trace  # noqa: F401
 
 
 def _symbolic(module: nn.Module, in_channels: int, hw: HW, timeout: float) -> Tuple[
