@@ -241,7 +241,7 @@ def validate_conventions(spec: SpecLike, conventions: Sequence[str] = ("fvcore",
                          max_memory: int = MAX_MODULE_BYTES) -> List[Validation]:
     """Validate one spec in several conventions against one built module (one set of traces).
 
-    The module's memory is estimated from the counts first (:func:`netcalc.limits.module_bytes`)
+    The module's memory is estimated from the counts first (:func:`netcalc.limits.module_memory`)
     and a module above ``max_memory`` bytes is refused before anything is built.
     """
     for convention in conventions:
