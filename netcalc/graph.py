@@ -12,8 +12,9 @@ stage and block (for breakdowns) and names them ``<block>.<name>``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Hashable, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Hashable, NamedTuple, Optional, Sequence, Tuple
 
+from . import caches
 from .errors import GraphError
 from .ops import OPS, get_op
 from .ops.conv import conv_attrs
@@ -232,7 +233,7 @@ class GraphBuilder:
 
     def _run_block(self, key: Hashable, body: Callable[[], Any]) -> None:
         cache_key = (key, self.shape(), self.prefix_names)
-        template = _BLOCKS.get(cache_key)
+        template = caches.template(cache_key)
         if template is _UNREPLAYABLE:
             body()
         elif template is not None:
@@ -241,11 +242,8 @@ class GraphBuilder:
             base, start = len(self.layers), self.current
             body()
             template = _record(self, base, start)
-            if len(_BLOCKS) >= MAX_BLOCKS:
-                clear_templates()
-            _BLOCKS[cache_key] = template
-            if template is not _UNREPLAYABLE:
-                TEMPLATE_INPUTS.update((id(node[4]), node[4]) for node in template.nodes)
+            caches.record_template(cache_key, template,
+                                   () if template is _UNREPLAYABLE else template.nodes)
 
     def _replay(self, template: "BlockTemplate") -> None:
         layers = self.layers
@@ -297,17 +295,7 @@ class BlockTemplate(NamedTuple):
                      for local, op, first, more, ins, shape, attrs in self.nodes)
 
 
-MAX_BLOCKS = 4096
-_BLOCKS: Dict[Any, Any] = {}
-_UNREPLAYABLE = object()
-# id(in_shapes) -> in_shapes of every node of a recorded template: its replays share that
-# tuple, so counting memoises the costs of these nodes (see netcalc.count.count_graph)
-TEMPLATE_INPUTS: Dict[int, Tuple[Shape, ...]] = {}
-
-
-def clear_templates() -> None:
-    _BLOCKS.clear()
-    TEMPLATE_INPUTS.clear()
+_UNREPLAYABLE = object()     # recorded for a block that must run every time
 
 
 def _record(b: GraphBuilder, base: int, start: int) -> Any:

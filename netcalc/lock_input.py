@@ -12,9 +12,9 @@ import os
 from typing import Any, List, Sequence
 
 from .errors import ArgumentError, SpecError
-from .spec import MAX_FILE_BYTES, expect_mapping, json_load, read_bounded
+from .limits import MAX_FILE_BYTES, MAX_LOCK_MODELS
+from .spec import expect_mapping, json_load, read_bounded
 
-MAX_LOCK_MODELS = 10_000
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
 

@@ -70,8 +70,8 @@ def read_lock(path: str) -> List[LockedModel]:
     """The models of a lock file; a malformed file is a SpecError naming the field."""
     from .fields import Fields
     from .rules import CONVENTIONS
-    from .lock_input import MAX_LOCK_MODELS, read_lock_data  # hostile lock files
-    from .spec import MAX_RESOLUTION
+    from .limits import MAX_LOCK_MODELS, MAX_RESOLUTION
+    from .lock_input import read_lock_data  # hostile lock files
 
     fields = Fields(read_lock_data(path), path)
     version = fields.int("netcalc_lock")

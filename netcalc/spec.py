@@ -15,14 +15,9 @@ from typing import Any, Mapping, Tuple, Union
 from .errors import SpecError
 from .fields import Fields, describe
 from .graph import GraphError
+from .limits import (MAX_CHANNELS, MAX_DOCUMENT_VALUES, MAX_FILE_BYTES, MAX_INT_BITS,
+                     MAX_INT_DIGITS, MAX_NESTING, MAX_RESOLUTION)
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_NODES = 200_000         # after alias expansion: an alias bomb stops here
-MAX_DEPTH = 64              # nesting of mappings/lists; real specs need 4
-MAX_RESOLUTION = 8192
-MAX_CHANNELS = 65536
-MAX_INT_DIGITS = 100        # integers in a document: far above any count, far below int()'s limit
-MAX_INT_BITS = 333          # 10**100 < 2**333: the same bound for data given as a mapping
 
 
 @dataclass(frozen=True)
@@ -103,8 +98,8 @@ def _yaml_load(text: str, source: str) -> Any:
             nodes[0] += expanded_size.get(id(node), 1)
         else:
             nodes[0] += 1
-        if nodes[0] > MAX_NODES:
-            raise SpecError(source, "", f"document too large (over {MAX_NODES} nodes after "
+        if nodes[0] > MAX_DOCUMENT_VALUES:
+            raise SpecError(source, "", f"document too large (over {MAX_DOCUMENT_VALUES} nodes after "
                                         "expanding aliases)")
         before = nodes[0]
         node = yaml.SafeLoader.compose_node(self, parent, index)
@@ -182,10 +177,10 @@ def _check_shape(data: Any, source: str) -> None:
     while stack:
         value, depth = stack.pop()
         seen += 1
-        if depth > MAX_DEPTH:
-            raise SpecError(source, "", f"nesting deeper than {MAX_DEPTH} levels")
-        if seen > MAX_NODES:
-            raise SpecError(source, "", f"document too large (over {MAX_NODES} values)")
+        if depth > MAX_NESTING:
+            raise SpecError(source, "", f"nesting deeper than {MAX_NESTING} levels")
+        if seen > MAX_DOCUMENT_VALUES:
+            raise SpecError(source, "", f"document too large (over {MAX_DOCUMENT_VALUES} values)")
         if isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Dict, List, Optional
 
+from .caches import memoised
 from .errors import SpecError
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -21,7 +21,7 @@ SPACES_DIR = os.path.join(SPECS_DIR, "spaces")
 PUBLISHED_CSV = os.path.join(DATA_DIR, "model_zoo.csv")
 
 
-@lru_cache(maxsize=1)       # package data: listed once per process (a lock may name 10,000 specs)
+@memoised(maxsize=1)       # package data: listed once per process (a lock may name 10,000 specs)
 def shipped_specs() -> Dict[str, str]:
     """name -> installed path of every shipped spec: the zoo models, then the examples."""
     names: Dict[str, str] = {}

@@ -5,8 +5,9 @@ shapes, attrs and labels, whatever tensor the block starts from; counts must not
 which caches are warm.
 """
 import netcalc
+from netcalc import caches
 from netcalc import graph as graph_module
-from netcalc.count import clear_caches, count_graph
+from netcalc.count import count_graph
 from netcalc.graph import GraphBuilder
 from netcalc.rules import get_convention
 
@@ -41,7 +42,7 @@ def build(use_templates: bool, start_from_earlier: bool) -> tuple:
 
 def test_replayed_blocks_equal_the_blocks_they_stand_for():
     for start_from_earlier in (False, True):
-        clear_caches()
+        caches.clear()
         direct = build(False, start_from_earlier)
         recorded = build(True, start_from_earlier)      # records the template, then replays
         replayed = build(True, start_from_earlier)      # every block from the template
@@ -53,7 +54,7 @@ def test_replayed_blocks_equal_the_blocks_they_stand_for():
 
 
 def test_a_block_reading_another_tensor_is_run_not_replayed():
-    clear_caches()
+    caches.clear()
 
     def reads_the_stem(b: GraphBuilder) -> None:
         b.conv(8, 1, name="a")
@@ -70,7 +71,7 @@ def test_a_block_reading_another_tensor_is_run_not_replayed():
     layers = run()
     assert run() == layers
     assert [n.inputs for n in layers[2:]] == [(1,), (2, 0), (3,), (4, 0), (5,), (6, 0)]
-    assert all(t is graph_module._UNREPLAYABLE for t in graph_module._BLOCKS.values())
+    assert all(t is graph_module._UNREPLAYABLE for t in caches._templates.values())
 
 
 def test_counts_do_not_depend_on_warm_caches():
@@ -78,11 +79,10 @@ def test_counts_do_not_depend_on_warm_caches():
     # tests/test_pinned_counts.py; pycls's model zoo prints 800MF / 7.3M / 5.1M)
     expected = (799_700_712, 7_259_656, 5_148_744)
     spec = netcalc.load_spec("regnetx_800mf")
-    clear_caches()
+    caches.clear()
     cold = netcalc.count(spec)
     warm = netcalc.count(spec)
-    from netcalc.families import _expand_cached
-    _expand_cached.cache_clear()                 # templates and template-node costs kept
+    caches.expansions.clear()                    # templates and template-node costs kept
     rebuilt = netcalc.count(spec)
     for report in (cold, warm, rebuilt):
         assert (report.flops, report.params, report.acts) == expected

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import GraphError
+from ..limits import MAX_COEFFICIENT
 from .registry import register_op
-from .shape import normalise_dim
+from .shape import DIM, normalise_dim
 from .simple import FreeElementwise, free_elementwise
 
-MAX_COEFFICIENT = 1e6
 
 
 free_elementwise("hardswish", "Hardswish")
@@ -137,7 +137,7 @@ class Softmax(FreeElementwise):
     Attrs = SoftmaxAttrs
 
     def parse(self, f: Any) -> SoftmaxAttrs:
-        return SoftmaxAttrs(f.int("dim", lo=-64, hi=63))
+        return SoftmaxAttrs(f.int("dim", **DIM))
 
     def infer_shape(self, ins: Any, a: SoftmaxAttrs) -> Any:
         normalise_dim(a.dim, len(ins[0]))

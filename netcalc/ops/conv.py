@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Optional
 
+from ..caches import memoised
 from ..errors import GraphError
+from ..limits import MAX_CHANNELS, MAX_KERNEL
 from .registry import OpDef, numel_out, register_op
 from .spatial import Pair, default_padding, spatial_out
 
-MAX_KERNEL = 64
-MAX_CHANNELS = 65536
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class ConvAttrs:
     bias: bool = False
 
 
-@lru_cache(maxsize=4096)
+@memoised(maxsize=4096)
 def conv_attrs(out: int, kernel: int, stride: int = 1, padding: Optional[int] = None,
                groups: int = 1, bias: bool = False) -> ConvAttrs:
     """Square-kernel attrs as families write them (memoised: networks repeat their convs)."""

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
+from ..limits import MAX_SCALAR
 from .registry import OpDef, Shape, format_shape, is_concrete, register_op, zero
 
-MAX_VALUE = 1e30
 
 
 def broadcast(a: Shape, b: Shape) -> Shape:
@@ -57,7 +57,7 @@ class Binary(OpDef):
     symbol = ""
 
     def parse(self, f: Any) -> BinaryAttrs:
-        return BinaryAttrs(f.float("value", None, lo=-MAX_VALUE, hi=MAX_VALUE))
+        return BinaryAttrs(f.float("value", None, lo=-MAX_SCALAR, hi=MAX_SCALAR))
 
     def infer_shape(self, ins: Any, a: BinaryAttrs) -> Any:
         if (len(ins) == 2) == (a.value is not None):
@@ -107,7 +107,7 @@ class Add(Binary):
     name, symbol = "add", "add"
 
     def parse(self, f: Any) -> BinaryAttrs:
-        return BinaryAttrs(f.float("value", None, lo=-MAX_VALUE, hi=MAX_VALUE),
+        return BinaryAttrs(f.float("value", None, lo=-MAX_SCALAR, hi=MAX_SCALAR),
                            f.bool("partial", False))
 
 

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
+from ..limits import MAX_RANK, MAX_RESAMPLE_SIDE, MAX_SCALE
 from .registry import OpDef, check_rank, numel_in, numel_out, register_op, zero
-from .shape import normalise_dim
+from .shape import DIM, normalise_dim
 from .spatial import Pair
 
-MAX_OUTPUT = 1 << 16
-MAX_SCALE = 64
 
 
 # -- mean ---------------------------------------------------------------------------------------------
@@ -38,7 +37,7 @@ class Mean(OpDef):
     Attrs = MeanAttrs
 
     def parse(self, f: Any) -> MeanAttrs:
-        return MeanAttrs(f.int_list("dim", lo=-64, hi=63, min_len=1, max_len=64),
+        return MeanAttrs(f.int_list("dim", **DIM, min_len=1, max_len=MAX_RANK),
                          f.bool("keepdim", False))
 
     def infer_shape(self, ins: Any, a: MeanAttrs) -> Any:
@@ -76,7 +75,7 @@ class AdaptivePool(OpDef):
     module = ""
 
     def parse(self, f: Any) -> AdaptiveAttrs:
-        return AdaptiveAttrs(f.pair("output_size", lo=1, hi=MAX_OUTPUT))
+        return AdaptiveAttrs(f.pair("output_size", lo=1, hi=MAX_RESAMPLE_SIDE))
 
     def infer_shape(self, ins: Any, a: AdaptiveAttrs) -> Any:
         check_rank(self.name, ins[0], (4,), "a (N, C, H, W) input")
@@ -135,7 +134,7 @@ class Upsample(OpDef):
 
     def parse(self, f: Any) -> UpsampleAttrs:
         mode = f.str("mode", "nearest", choices=tuple(FLOPS_PER_OUTPUT))
-        size = f.pair("size", None, lo=1, hi=MAX_OUTPUT)
+        size = f.pair("size", None, lo=1, hi=MAX_RESAMPLE_SIDE)
         scale = f.pair("scale_factor", None, lo=1, hi=MAX_SCALE)
         if (size is None) == (scale is None):
             raise f.error("size", "give exactly one of size and scale_factor")

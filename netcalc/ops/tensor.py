@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple, Union
 
 from ..errors import GraphError
+from ..limits import MAX_DIM_SIZE, MAX_RANK
 from .registry import OpDef, format_shape, is_concrete, register_op, zero
-from .shape import normalise_dim
+from .shape import DIM, normalise_dim
 
-MAX_DIM = 64
-MAX_SIZE = 1 << 30
 
 
 class FreeTensorOp(OpDef):
@@ -24,9 +23,6 @@ class FreeTensorOp(OpDef):
     params = staticmethod(zero)
     flops = {"pycls": zero}
     acts = {"pycls": zero}
-
-
-DIM = {"lo": -MAX_DIM, "hi": MAX_DIM - 1}     # bounds of a torch dim argument
 
 
 def _unequal(x: Any, y: Any) -> bool:
@@ -99,8 +95,8 @@ class Slice(FreeTensorOp):
     Attrs = SliceAttrs
 
     def parse(self, f: Any) -> SliceAttrs:
-        return SliceAttrs(f.int("dim", **DIM), f.int("start", None, lo=-MAX_SIZE, hi=MAX_SIZE),
-                          f.int("stop", None, lo=-MAX_SIZE, hi=MAX_SIZE))
+        return SliceAttrs(f.int("dim", **DIM), f.int("start", None, lo=-MAX_DIM_SIZE, hi=MAX_DIM_SIZE),
+                          f.int("stop", None, lo=-MAX_DIM_SIZE, hi=MAX_DIM_SIZE))
 
     def infer_shape(self, ins: Any, a: SliceAttrs) -> Any:
         shape = ins[0]
@@ -175,15 +171,15 @@ class Reshape(FreeTensorOp):
     Attrs = ReshapeAttrs
 
     def parse(self, f: Any) -> ReshapeAttrs:
-        entries = f.list("shape", min_len=1, max_len=MAX_DIM)
+        entries = f.list("shape", min_len=1, max_len=MAX_RANK)
         for i, entry in enumerate(entries):
             if isinstance(entry, str):
                 if not (entry[:1] == "d" and entry[1:].isdigit() and len(entry) <= 3):
                     raise f.error(f"shape[{i}]", f"{entry!r} is not an int or 'dK' (dim K of the "
                                                  "input)")
             elif isinstance(entry, bool) or not isinstance(entry, int) or not (
-                    entry == -1 or 1 <= entry <= MAX_SIZE):
-                raise f.error(f"shape[{i}]", f"{entry!r} is not -1, a size 1..{MAX_SIZE} or "
+                    entry == -1 or 1 <= entry <= MAX_DIM_SIZE):
+                raise f.error(f"shape[{i}]", f"{entry!r} is not -1, a size 1..{MAX_DIM_SIZE} or "
                                              "'dK'")
         if entries.count(-1) > 1:
             raise f.error("shape", "holds -1 more than once")
@@ -238,8 +234,8 @@ class Permute(FreeTensorOp):
     Attrs = PermuteAttrs
 
     def parse(self, f: Any) -> PermuteAttrs:
-        return PermuteAttrs(f.int_list("dims", lo=-MAX_DIM, hi=MAX_DIM - 1, min_len=1,
-                                       max_len=MAX_DIM))
+        return PermuteAttrs(f.int_list("dims", lo=-MAX_RANK, hi=MAX_RANK - 1, min_len=1,
+                                       max_len=MAX_RANK))
 
     def infer_shape(self, ins: Any, a: PermuteAttrs) -> Any:
         shape = ins[0]
@@ -304,7 +300,7 @@ class ChannelShuffle(FreeTensorOp):
     Attrs = ChannelShuffleAttrs
 
     def parse(self, f: Any) -> ChannelShuffleAttrs:
-        return ChannelShuffleAttrs(f.int("groups", lo=1, hi=MAX_SIZE))
+        return ChannelShuffleAttrs(f.int("groups", lo=1, hi=MAX_DIM_SIZE))
 
     def infer_shape(self, ins: Any, a: ChannelShuffleAttrs) -> Any:
         shape = ins[0]
@@ -340,7 +336,7 @@ class Pad(FreeTensorOp):
     Attrs = PadAttrs
 
     def parse(self, f: Any) -> PadAttrs:
-        pad = f.int_list("pad", lo=0, hi=MAX_SIZE, min_len=2, max_len=2 * MAX_DIM)
+        pad = f.int_list("pad", lo=0, hi=MAX_DIM_SIZE, min_len=2, max_len=2 * MAX_RANK)
         if len(pad) % 2:
             raise f.error("pad", f"needs pairs (before, after) per dim, got {len(pad)} entries")
         return PadAttrs(pad, f.float("value", 0.0, lo=-1e30, hi=1e30))

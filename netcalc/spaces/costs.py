@@ -28,8 +28,8 @@ from ..count import count_graph
 from ..errors import SpecError
 from ..families import anynet
 from ..graph import GraphBuilder, GraphError, Layer, LayerGraph
+from ..limits import MAX_CHANNELS
 from ..rules import get_convention
-from ..spec import MAX_CHANNELS
 
 Triple = Tuple[int, float, int]   # (width, bot_mul, group_w) of a stage, after compatibility
 PROBE_EXTRA_WIDTHS = (8, MAX_CHANNELS // 4 + 8)   # input widths the substitution check adds

@@ -7,12 +7,12 @@ from typing import Any, List, Optional, Tuple
 
 from ..errors import SpecError
 from ..fields import describe
+from ..limits import MAX_EXTENDS
 from ..spec import expect_mapping, read_spec_file
 from ..zoo import SPACES_DIR
 from .schema import Space, parse_space
 
 BUILTIN_DIR = SPACES_DIR        # the shipped spaces, package data (the repository's specs/spaces)
-MAX_EXTENDS = 8
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 

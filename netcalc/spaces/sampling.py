@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import ArgumentError, SpecError
 from ..families import regnet
-from ..spec import MAX_CHANNELS
+from ..limits import DEFAULT_MAX_CANDIDATES, MAX_CHANNELS, MAX_SAMPLE, MAX_TABLE, MAX_VERIFY
 from .chain import ChainSampler, Layout
 from .costs import INT64_HEADROOM, CostModel, check_headroom
 from ..report import QUANTITIES
@@ -28,13 +28,7 @@ from .schema import ANYNET_DIMS, Space
 from .progress import Progress
 
 ANYNET_BATCH = 16384
-MAX_TABLE = 8_000_000      # first-block table entries, all stages (x3 quantities, int64)
 REGNET_BATCH = 1024
-# draws before giving up: each bound keeps a fruitless search under ~30 s on a loaded machine
-# (AnyNet draws cost ~1 us, RegNet draws ~0.3 ms: each generates and counts a network)
-DEFAULT_MAX_CANDIDATES = {"anynet": 20_000_000, "regnet": 100_000}
-MAX_SAMPLE = 1_000_000      # kept members: ~40 s of drawing and writing (memory does not grow)
-MAX_VERIFY = 10_000         # re-counts with netcalc.count (~5 ms each)
 Range = Tuple[Optional[int], Optional[int]]
 # RegNet draws are counted exactly in Python ints; a total at or above 2^62 is stored as this
 # marker, which every upper bound below it rejects and which is refused if it would be emitted

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Callable, Dict, List, Tuple
 
 import sympy
 
+from ..caches import memoised
 from ..count import count_graph
 from ..errors import SpecError
 from ..graph import LayerGraph
@@ -95,7 +95,7 @@ class ClosedForm:
         return " and ".join(bounds + [str(c) for c in self.conditions])
 
 
-@lru_cache(maxsize=512)
+@memoised(maxsize=512)
 def evaluator(expr: Any, sides: Tuple[Side, ...]) -> Callable[[int], int]:
     """A fast exact evaluator of a polynomial in the sides' atoms.
 
@@ -124,7 +124,7 @@ def count_symbolic(spec: SpecLike, convention: str = "pycls", axes: str = "r") -
     return _closed_form(load_spec(spec), convention, axes)
 
 
-@lru_cache(maxsize=256)
+@memoised(maxsize=256)
 def _closed_form(spec: Spec, convention: str, axes: str = "r") -> ClosedForm:
     conv = get_convention(convention)
     resolution = (H, W) if axes == "hw" else R

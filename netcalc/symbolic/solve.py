@@ -22,8 +22,9 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 from ..count import count
 from ..errors import SpecError
+from ..limits import MAX_RESOLUTION
 from ..report import QUANTITIES
-from ..spec import MAX_RESOLUTION, Spec, SpecLike, expand_checked, load_spec, parse_spec
+from ..spec import Spec, SpecLike, expand_checked, load_spec, parse_spec
 
 Counts = Dict[str, int]
 
