@@ -23,15 +23,9 @@ from .ops.linear import linear_attrs
 from .ops.pool import pool_attrs
 from .ops.shape import FLATTEN
 from .ops.simple import NO_ATTRS, DropoutAttrs
-from .ops.spatial import window_out
 
 Shape = Tuple[Any, ...]
-__all__ = ["Node", "Layer", "LayerGraph", "GraphBuilder", "GraphError", "out_size", "input_hw"]
-
-
-def _square_attr(name: str, default: int) -> property:
-    """A node's ``attrs.<name>`` pair as one int when square (``default`` for ops without it)."""
-    return property(lambda node: _square(getattr(node.attrs, name, default)))
+__all__ = ["Node", "LayerGraph", "GraphBuilder", "GraphError", "input_hw"]
 
 
 class Node(NamedTuple):
@@ -44,40 +38,8 @@ class Node(NamedTuple):
     stage: str = ""
     block: str = ""
 
-    # -- views kept from the square single-input layer records -------------------------------
-    c_in = property(lambda node: _channels(node.in_shapes[0]))
-    c_out = property(lambda node: _channels(node.shape))
-    hw_in = property(lambda node: _side(node.in_shapes[0]))
-    hw_out = property(lambda node: _side(node.shape))
 
-    kernel = _square_attr("kernel", 1)
-    stride = _square_attr("stride", 1)
-    padding = _square_attr("padding", 0)
-
-    @property
-    def groups(self) -> int:
-        return getattr(self.attrs, "groups", 1)
-
-    @property
-    def bias(self) -> bool:
-        return getattr(self.attrs, "bias", False)
-
-
-Layer = Node     # the name of nodes before shapes had any rank
 _new_node = tuple.__new__    # builds a Node from all its fields without NamedTuple's checks
-
-
-def _channels(shape: Shape) -> Any:
-    return shape[1] if len(shape) > 1 else shape[0]
-
-
-def _side(shape: Shape) -> Any:
-    """The height of a map (its side when square); 1 for a flat tensor."""
-    return shape[2] if len(shape) > 2 else 1
-
-
-def _square(value: Any) -> Any:
-    return value[0] if isinstance(value, tuple) and value[0] == value[1] else value
 
 
 class LayerGraph(NamedTuple):
@@ -100,11 +62,6 @@ def input_hw(resolution: Any) -> Tuple[Any, Any]:
     if isinstance(resolution, (tuple, list)):
         return resolution[0], resolution[1]
     return resolution, resolution
-
-
-def out_size(size: Any, kernel: int, stride: int, padding: int) -> Any:
-    """Output side of a conv or pool: ``(size + 2p - k) // s + 1`` (floor becomes sympy's floor)."""
-    return window_out(size, kernel, stride, padding)
 
 
 class GraphBuilder:

@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import netcalc  # noqa: E402
-from netcalc.runtime_fit import fit_runtime  # noqa: E402
+from netcalc.torch.runtime_fit import fit_runtime  # noqa: E402
 from netcalc.torch import bench as runtime  # noqa: E402
 
 from conftest import run_cli  # noqa: E402

@@ -10,6 +10,7 @@ from netcalc import graph as graph_module
 from netcalc.count import count_graph
 from netcalc.graph import GraphBuilder
 from netcalc.rules import get_convention
+from reference_numbers import REGNETX_800MF
 
 
 def bottleneck(b: GraphBuilder) -> None:
@@ -75,9 +76,7 @@ def test_a_block_reading_another_tensor_is_run_not_replayed():
 
 
 def test_counts_do_not_depend_on_warm_caches():
-    # RegNetX-800MF in pycls: 799,700,712 flops, 7,259,656 params, 5,148,744 acts (pinned in
-    # tests/test_pinned_counts.py; pycls's model zoo prints 800MF / 7.3M / 5.1M)
-    expected = (799_700_712, 7_259_656, 5_148_744)
+    expected = REGNETX_800MF         # RegNetX-800MF in pycls (tests/reference_numbers.py)
     spec = netcalc.load_spec("regnetx_800mf")
     caches.clear()
     cold = netcalc.count(spec)

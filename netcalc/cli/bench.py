@@ -79,7 +79,7 @@ def bench(specs: Sequence[str], device: str, batch: int, resolution: Any,
 
 def fit_results(results: Sequence[Any]) -> Optional[Dict[str, Any]]:
     """The four fits of median time (ms) on the counts, when there are enough specs."""
-    from ..runtime_fit import MIN_POINTS, fit_runtime
+    from ..torch.runtime_fit import MIN_POINTS, fit_runtime
 
     if len(results) < MIN_POINTS:
         return None
@@ -89,7 +89,7 @@ def fit_results(results: Sequence[Any]) -> Optional[Dict[str, Any]]:
 
 def _plot(results: Sequence[Any], fits: Optional[Dict[str, Any]], path: str,
           env: Dict[str, Any]) -> None:
-    from ..runtime_fit import plot_runtime
+    from ..torch.runtime_fit import plot_runtime
 
     plot_runtime([r.report.name for r in results], [r.report.flops for r in results],
                  [r.report.acts for r in results], [r.timing.median for r in results],

@@ -39,7 +39,7 @@ def signature(spec: Optional[Spec]) -> Any:
     if spec is None:
         return None
     graph = expand_checked(spec, None)
-    return spec.resolution, tuple((l.op, l.inputs, l.c_in, l.c_out, l.attrs)
+    return spec.resolution, tuple((l.op, l.inputs, l.in_shapes[0][1], l.shape[1], l.attrs)
                                   for l in graph.layers)
 
 
