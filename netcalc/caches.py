@@ -91,10 +91,12 @@ def _clear_templates() -> None:
 
 
 # -- node costs ------------------------------------------------------------------------------------
-_node_costs: Dict[str, Tuple[int, dict]] = {}      # convention -> (registry version, memo)
+# convention -> (registry version, memo); keyed by the Convention itself, not its name: a
+# convention derived under the same name (a test breaking one rule) has costs of its own
+_node_costs: Dict[Any, Tuple[int, dict]] = {}
 
 
-def node_costs(convention: str, version: int) -> dict:
+def node_costs(convention: Any, version: int) -> dict:
     """The node-cost memo of ``convention`` (empty again when the registry ``version`` moved);
     bounded by :func:`keep_node_cost`."""
     entry = _node_costs.get(convention)

@@ -23,7 +23,7 @@ def count_graph(graph: LayerGraph, convention: Convention, reuse: bool = True) -
     """
     table = convention.table()
     free = convention.free_ops()
-    memo = caches.node_costs(convention.name, registry_version()) if reuse else {}
+    memo = caches.node_costs(convention, registry_version()) if reuse else {}
     out = []
     append = out.append
     for node in graph.layers:

@@ -108,14 +108,14 @@ def test_missing_output_folder_fails_before_the_work(tmp_path):
 
 
 # -- terminal-only status and progress ------------------------------------------------------------
-def test_validate_shows_a_status_line_on_a_terminal_only():
+def test_validate_shows_its_progress_on_a_terminal_only():
     pytest.importorskip("torch")
     pytest.importorskip("fvcore")
     status, stdout, terminal = on_terminal("validate", "specs/examples/tiny_cnn.yaml")
     assert status == 0 and "identical" in stdout
-    assert "validate: importing torch and fvcore ..." in terminal
-    assert "validate: building and tracing specs/examples/tiny_cnn.yaml (1/1) ..." in terminal
-    assert terminal.endswith("\r\x1b[K")               # erased before the result is read
+    # click's progress bar, as every command's: the torch import, then each spec traced
+    assert "validate" in terminal and "importing torch and fvcore" in terminal
+    assert "tracing specs/examples/tiny_cnn.yaml" in terminal and "100%" in terminal
     # in a pipe: nothing at all (tests/test_torch_validation.py checks stderr == "" as well)
     assert run_cli("validate", "specs/examples/tiny_cnn.yaml").stderr == ""
 

@@ -2,7 +2,8 @@
 
 For each spec of specs/ and specs/examples/, a torch module written elsewhere -- torchvision's
 model builders (ResNet, ResNeXt, RegNet, EfficientNet, MobileNetV3, DenseNet classes), timm's
-ReXNet, or a module written by hand below for the two small example graphs -- is traced at the
+ReXNet, RegNet and EfficientNet builders (where torchvision's rounds differently from pycls), or
+a module written by hand below for the two small example graphs -- is traced at the
 spec's own resolution with the tools the conventions are defined by:
 
 * fvcore 0.1.5: ``FlopCountAnalysis`` (flops), ``parameter_count`` (params),
@@ -45,20 +46,48 @@ def _regnet(depth: int, w0: int, wa: float, wm: float, group_w: int, se: bool) -
                                                se_ratio=0.25 if se else None))
 
 
+# torchvision rounds RegNet's compatibility step half up where pycls rounds half to even (the
+# RegNet paper's own code; tests/test_zoo_regnet_resnet.py::test_half_to_even_matters), which
+# changes these two networks: they come from timm's RegNet builder, which rounds as pycls does.
+TIMM_REGNETS = {"specs/regnetx_400mf.yaml": "regnetx_004", "specs/regnetx_4.0gf.yaml": "regnetx_040"}
+
+
+def _timm(name: str) -> Any:
+    import timm
+
+    return timm.create_model(name)
+
+
+def _efficientnet_phi3() -> Any:
+    """timm's EfficientNet generator at width 1.1^3, depth 1.2^3 (timm rounds widths and depths
+    as pycls does; torchvision's builder scales the head differently). Its squeeze-excite pools
+    with ``x.mean``, which fvcore does not count; the module netcalc's conventions describe pools
+    with ``AdaptiveAvgPool2d(1)`` (counted), so each SE here pools that way, nothing else changed."""
+    import torch.nn.functional as F
+    from timm.models._efficientnet_blocks import SqueezeExcite
+    from timm.models.efficientnet import _gen_efficientnet
+
+    def forward(se: Any, x: Any) -> Any:
+        return x * se.gate(se.conv_expand(se.act1(se.conv_reduce(F.adaptive_avg_pool2d(x, 1)))))
+
+    model = _gen_efficientnet("efficientnet_b0", channel_multiplier=1.1 ** 3,
+                              depth_multiplier=1.2 ** 3, pretrained=False)
+    for module in model.modules():
+        if isinstance(module, SqueezeExcite):
+            module.forward = forward.__get__(module)
+    return model
+
+
 def _resnext(layers: list) -> Any:
     from torchvision.models.resnet import Bottleneck, ResNet
 
     return ResNet(Bottleneck, layers, groups=32, width_per_group=4)
 
 
-def _efficientnet(name: str, width: float = 1.0, depth: float = 1.0) -> Any:
+def _efficientnet(name: str) -> Any:
     import torchvision.models.efficientnet as effnet
 
-    if name:
-        return getattr(effnet, name)()
-    settings, last_channel = effnet._efficientnet_conf("efficientnet_b0", width_mult=width,
-                                                       depth_mult=depth)
-    return effnet.EfficientNet(settings, 0.2, last_channel=last_channel)
+    return getattr(effnet, name)()
 
 
 def _rexnet(width_mult: float) -> Any:
@@ -144,6 +173,8 @@ def modules() -> Dict[str, Tuple[str, Callable[[], Any]]]:
             f"w_0={c['w0']}, w_a={c['wa']}, w_m={c['wm']}, group_width={c['group_w']}"
             + (", se_ratio=0.25))" if se else "))"),
             lambda c=c, se=se: _regnet(c["depth"], c["w0"], c["wa"], c["wm"], c["group_w"], se))
+    for path, name in TIMM_REGNETS.items():
+        table[path] = (f"timm.create_model({name!r})", lambda name=name: _timm(name))
     for depth in (50, 101, 152):
         table[f"specs/resnet{depth}.yaml"] = (f"torchvision.models.resnet{depth}()",
                                               _torchvision(f"resnet{depth}"))
@@ -158,8 +189,9 @@ def modules() -> Dict[str, Tuple[str, Callable[[], Any]]]:
         table[f"specs/rexnet_{mult}.yaml"] = (f"timm.models.rexnet.RexNet(width_mult={mult})",
                                               lambda m=float(mult): _rexnet(m))
     table["specs/examples/efficientnet_phi3.yaml"] = (
-        "torchvision EfficientNet(_efficientnet_conf('efficientnet_b0', width_mult=1.1**3, "
-        "depth_mult=1.2**3))", lambda: _efficientnet("", 1.1 ** 3, 1.2 ** 3))
+        "timm.models.efficientnet._gen_efficientnet('efficientnet_b0', channel_multiplier=1.1**3, "
+        "depth_multiplier=1.2**3), squeeze-excite pooling by F.adaptive_avg_pool2d",
+        _efficientnet_phi3)
     table["specs/examples/mobilenetv3_small.yaml"] = (
         "torchvision.models.mobilenet_v3_small()", _torchvision("mobilenet_v3_small"))
     table["specs/examples/densenet_block.yaml"] = (

@@ -29,7 +29,7 @@ TABLE1_CHAIN = ("anynetx_a", "anynetx_b", "anynetx_c", "anynetx_d", "anynetx_e",
 
 def compatible_mask(space: Space) -> Any:
     """(|w|, |b|, |g|) bool: the triples pycls's adjustment leaves unchanged."""
-    from .sampling import compatibility
+    from .candidates import compatibility
 
     return compatibility(space)[2]
 
