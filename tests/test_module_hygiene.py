@@ -81,3 +81,10 @@ def test_clear_empties_every_cache():
     assert not (caches._templates or caches._template_inputs or caches._node_costs)
     assert caches.expansions._graphs == {} and to_anynet.cache_info().currsize == 0
     assert all(cached.cache_info().currsize == 0 for cached in caches._memoised)
+
+
+def test_one_close_match_helper_and_no_spec_zoo_cycle():
+    """Suggestions come from fields.closest only; spec.py finds shipped specs through shipped.py
+    and never imports the zoo table (which imports spec.py)."""
+    assert [path for path, text in SOURCES.items() if "difflib" in text] == ["netcalc/fields.py"]
+    assert "zoo" not in re.findall(r"^\s*from \.(\w+) import", SOURCES["netcalc/spec.py"], re.M)

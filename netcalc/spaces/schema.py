@@ -20,12 +20,11 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from difflib import get_close_matches
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from ..errors import SpecError
 from ..families import anynet
-from ..fields import Fields, describe
+from ..fields import Fields, closest, describe
 from ..limits import MAX_CHAIN_CELLS, MAX_STAGES, MAX_STAGE_CHOICES, MAX_TOTAL_DEPTH
 from .bounds import list_fields
 from ..report import QUANTITIES
@@ -109,7 +108,7 @@ def _parse_domains(fields: Fields, names: Sequence[str], required: Sequence[str]
     section = fields.mapping("domains")
     for key in section.raw:
         if key not in names:
-            hint = get_close_matches(str(key), names, n=1)
+            hint = closest(str(key), names, n=1)
             extra = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {', '.join(names)})"
             raise section.error(str(key)[:40], f"unknown dimension{extra}")
     domains = []
