@@ -109,3 +109,109 @@ def test_spec_format_page_shows_errors_netcalc_gives(tmp_path):
             assert given.startswith(line[:-3]), (line, given)
         else:
             assert given == line
+
+
+def table_rows(name, header_start):
+    """The rows of the markdown table of docs/``name`` whose header starts with ``header_start``:
+    lists of cell texts."""
+    lines = open(os.path.join(ROOT, "docs", name), encoding="utf-8").read().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    assert rows, header_start
+    return rows
+
+
+def exact(cell):
+    """An integer as the page writes it (digits with commas), or None for an empty cell."""
+    digits = cell.split(" ")[0].replace(",", "")
+    return int(digits) if digits else None
+
+
+def counts(spec):
+    return {c: netcalc.count(spec, c) for c in ("pycls", "fvcore", "torch")}
+
+
+def test_efficientnet_table():
+    for model, px, flops, params, acts, _, fvcore, torch in \
+            table_rows("efficientnet_rexnet.md", "| model | px | netcalc flops"):
+        got = counts({"family": "efficientnet", "variant": model.lower()})
+        assert got["pycls"].resolution == int(px)
+        assert [exact(flops), exact(params), exact(acts)] == list(got["pycls"].totals().values())
+        if fvcore:          # B8 and L2 show no traced columns
+            assert (exact(fvcore), exact(torch)) == (got["fvcore"].flops, got["torch"].flops)
+
+
+def test_rexnet_table():
+    for model, flops, params, acts, _, fvcore, torch in \
+            table_rows("efficientnet_rexnet.md", "| model | netcalc flops"):
+        got = counts(spec_path(f"specs/rexnet_{model[1:]}.yaml"))
+        assert [exact(flops), exact(params), exact(acts)] == list(got["pycls"].totals().values())
+        assert (exact(fvcore), exact(torch)) == (got["fvcore"].flops, got["torch"].flops)
+
+
+def test_efficientnet_phi_table():
+    b0 = netcalc.count({"family": "efficientnet", "variant": "b0"}).flops
+    for row in table_rows("efficientnet_rexnet.md", "| | official (w / d / px)"):
+        variant, phi = (part.split()[-1] for part in row[0].split(" / "))
+        for cell, spec in ((row[2], {"variant": variant.lower()}), (row[4], {"phi": int(phi)})):
+            flops = netcalc.count({"family": "efficientnet", **spec}).flops
+            assert cell == f"{flops:,} ({flops / b0:.2f}x)", (row[0], spec)
+
+
+def test_design_spaces_page_sizes():
+    from netcalc import spaces
+
+    text = page("design_spaces.md")
+    d, = quoted(text, r"D = 18 \* 16\^4 \* C\(131, 4\) = ([\d,]+)\.")
+    e, = quoted(text, r"The literal reading E = 18 \* 3876 \* 11,716,640 = ([\d,]+) is")
+    a_compatible, e_compatible = quoted(text, r"With it A has ([\d,]+) members \(5\.9x fewer\), "
+                                              r"E ([\d,]+)\.")
+    grid, = quoted(text, r"here 63 \* 31 \* 63 \* 61 \* 3 \* 6 = ([\d,]+)\.")
+    size = lambda name, **kw: spaces.space_size(spaces.load_space(name), **kw)  # noqa: E731
+    assert (d, e) == (size("anynetx_d"), size("anynetx_e")) == (18 * 16 ** 4 * 11_716_640,
+                                                                 18 * 3876 * 11_716_640)
+    assert (a_compatible, e_compatible) == (size("anynetx_a", compatible_only=True),
+                                            size("anynetx_e", compatible_only=True))
+    assert round(size("anynetx_a") / a_compatible, 1) == 5.9
+    assert grid == size("regnet") == 63 * 31 * 63 * 61 * 3 * 6
+
+
+def test_closed_forms_page_regnetx_800mf_at_225_and_efficientnet_b0():
+    import sympy
+
+    from netcalc.symbolic.closed_form import count_symbolic
+
+    text = page("closed_forms.md")
+    exact_225, polynomial_225 = quoted(text, r"At 225 the exact form gives ([\d,]+) \(every side "
+                                             r"rounds up: `ceiling\(225/32\) = 8`, not 7\.03\), "
+                                             r"while the polynomial form would say ([\d,.]+)\.")
+    assert exact_225 == netcalc.count(spec_path("specs/regnetx_800mf.yaml"), resolution=225).flops
+    assert polynomial_225 == "806,850,812.5" and sympy.Rational(31849, 2) * 225 ** 2 + 673_000 \
+        == sympy.Rational(1613701625, 2)
+    b0, = quoted(text, r"`244839\*224\*\*2/32 \+ 1917540 = ([\d,]+)` flops")
+    form = count_symbolic(spec_path("specs/efficientnet_b0.yaml"))
+    assert str(form.polynomial(form.total("flops"))) == "244839*r**2/32 + 1917540"
+    assert b0 == 244839 * 224 ** 2 // 32 + 1917540 == netcalc.count(
+        spec_path("specs/efficientnet_b0.yaml")).flops
+
+
+def test_conventions_page_regnetx_800mf_split():
+    text = page("conventions.md")
+    flops, params, acts, fvcore, conv, linear, bn, gap, torch = quoted(
+        text, r"RegNetX-800MF at 224 px: pycls ([\d,]+) flops, ([\d,]+) params, ([\d,]+) acts; "
+              r"fvcore ([\d,]+) flops \(= conv ([\d,]+) \+ linear ([\d,]+) \+ BN ([\d,]+) \+ GAP "
+              r"([\d,]+)\); torch ([\d,]+)\.")
+    spec = spec_path("specs/regnetx_800mf.yaml")
+    report = netcalc.count(spec, "fvcore")
+    by_op = {}
+    for layer, cost in zip(report.graph.layers, report.costs):
+        by_op[layer.op] = by_op.get(layer.op, 0) + cost[0]
+    assert [flops, params, acts] == list(netcalc.count(spec).totals().values())
+    assert (fvcore, conv, linear, bn, gap) == (report.flops, by_op["conv"], by_op["linear"],
+                                               by_op["bn"], by_op["gap"])
+    assert fvcore == conv + linear + bn + gap
+    assert torch == netcalc.count(spec, "torch").flops
