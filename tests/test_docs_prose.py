@@ -39,6 +39,9 @@ def test_validation_page_counts_the_shipped_specs():
     pairs, validations = quoted(text, r"That is ([\d,]+) spec-resolution pairs, ([\d,]+) validations")
     # each spec at its own resolution and two others, in two conventions (fvcore and torch)
     assert (specs, pairs, validations) == (len(shipped), 3 * len(shipped), 6 * len(shipped))
+    slow_pairs, = quoted(page("testing_and_ci.md"), r"in both conventions \((\d+) spec-resolution "
+                                                    r"pairs\)")
+    assert slow_pairs == pairs
 
 
 def test_testing_page_counts_the_skipped_blocks():
