@@ -45,6 +45,7 @@ def _conv_bias(ins: Any, out: Any, a: ConvAttrs) -> Any:
 class Conv(OpDef):
     name = "conv"
     Attrs = ConvAttrs
+    sampler_attrs = ("out", "groups")
 
     def parse(self, f: Any) -> ConvAttrs:
         kernel = f.pair("kernel", (1, 1), lo=1, hi=MAX_KERNEL)

@@ -36,6 +36,7 @@ def _linear_bias(ins: Any, out: Any, a: LinearAttrs) -> Any:
 class Linear(OpDef):
     name = "linear"
     Attrs = LinearAttrs
+    sampler_attrs = ("out",)
 
     def parse(self, f: Any) -> LinearAttrs:
         return LinearAttrs(f.int("out", lo=1, hi=MAX_CHANNELS), f.bool("bias", True),

@@ -39,6 +39,7 @@ Rule = Callable[[Sequence[Shape], Shape, Any], Any]
 ROOT_CONVENTION = "pycls"
 # the conventions a cost table may name (netcalc.rules defines them, and checks this list)
 CONVENTION_NAMES = ("pycls", "fvcore", "torch")
+SAMPLER_ATTRS = ("out", "groups")     # the attributes an op may let the sampler substitute
 FACETS = ("Attrs", "parse", "arity", "infer_shape", "params", "flops", "acts", "conditions",
           "torch", "example")
 
@@ -52,6 +53,9 @@ class OpDef:
     name: str = ""
     Attrs: type
     arity: Tuple[int, Optional[int]] = (1, 1)
+    # what the design-space sampler may replace when it tabulates a block over many widths:
+    # "out" (the output width) and "groups"; every other attribute stays as the block was built
+    sampler_attrs: Tuple[str, ...] = ()
     params: Rule
     flops: Mapping[str, Rule]
     acts: Mapping[str, Rule]
@@ -110,6 +114,9 @@ def malformed_facets(op: OpDef) -> list:
         wrong.append(f"arity {arity!r} is not (min >= 1, max >= min or None)")
     if hasattr(op, "Attrs") and not isinstance(op.Attrs, type):
         wrong.append("Attrs is not a class")
+    if not set(op.sampler_attrs) <= set(SAMPLER_ATTRS):
+        wrong.append(f"sampler_attrs {op.sampler_attrs!r} names attributes other than "
+                     f"{', '.join(SAMPLER_ATTRS)}")
     return wrong
 
 

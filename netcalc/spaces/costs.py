@@ -29,6 +29,7 @@ from ..errors import SpecError
 from ..families import anynet
 from ..graph import GraphBuilder, GraphError, LayerGraph, Node
 from ..limits import MAX_CHANNELS
+from ..ops import get_op
 from ..rules import get_convention
 
 Triple = Tuple[int, float, int]   # (width, bot_mul, group_w) of a stage, after compatibility
@@ -63,13 +64,19 @@ def _with_sizes(node: Node, c_in: Any, c_out: Any = None, groups: Any = None) ->
     ins = tuple((s[0], c_in) + tuple(s[2:]) if src == -1 else s
                 for src, s in zip(node.inputs, node.in_shapes))
     shape = node.shape if c_out is None else (node.shape[0], c_out) + tuple(node.shape[2:])
+    substitutable = get_op(node.op).sampler_attrs       # what the op lets the sampler replace
     changes = {}
-    if groups is not None and hasattr(node.attrs, "groups"):
+    if groups is not None and "groups" in substitutable:
         changes["groups"] = groups
-    if c_out is not None and hasattr(node.attrs, "out"):
+    if c_out is not None and "out" in substitutable:
         changes["out"] = c_out
     attrs = dataclasses.replace(node.attrs, **changes) if changes else node.attrs
     return node._replace(in_shapes=ins, shape=shape, attrs=attrs)
+
+
+def _groups(node: Node) -> int:
+    """The groups the sampler tabulates for ``node`` (1 for an op without substitutable groups)."""
+    return node.attrs.groups if "groups" in get_op(node.op).sampler_attrs else 1
 
 
 def _without_c_in(layer: Node) -> Node:
@@ -235,8 +242,7 @@ class CostModel:
         for signature, rows in groups.items():
             for slot, shape in enumerate(signature):
                 c_out = np.array([templates[r].inputs[slot].shape[1] for r in rows])[:, None]
-                groups_ = np.array([getattr(templates[r].inputs[slot].attrs, "groups", 1)
-                                    for r in rows])[:, None]
+                groups_ = np.array([_groups(templates[r].inputs[slot]) for r in rows])[:, None]
                 # the same rules in float64 first: a bound that int64 arithmetic cannot wrap
                 rough = self._layer_costs(_with_sizes(
                     shape, w_in.astype(np.float64)[None, :], c_out.astype(np.float64),
