@@ -48,34 +48,50 @@ def _regnet(depth: int, w0: int, wa: float, wm: float, group_w: int, se: bool) -
 
 # torchvision rounds RegNet's compatibility step half up where pycls rounds half to even (the
 # RegNet paper's own code; tests/test_zoo_regnet_resnet.py::test_half_to_even_matters), which
-# changes these two networks: they come from timm's RegNet builder, which rounds as pycls does.
-TIMM_REGNETS = {"specs/regnetx_400mf.yaml": "regnetx_004", "specs/regnetx_4.0gf.yaml": "regnetx_040"}
+# changes these networks: they come from timm's RegNet builder, which rounds as pycls does.
+TIMM_REGNETS = {"specs/regnetx_400mf.yaml": "regnetx_004", "specs/regnetx_4.0gf.yaml": "regnetx_040",
+                "specs/regnety_800mf.yaml": "regnety_008", "specs/regnety_4.0gf.yaml": "regnety_040",
+                "specs/regnety_8.0gf.yaml": "regnety_080"}
 
 
 def _timm(name: str) -> Any:
     import timm
 
-    return timm.create_model(name)
+    return _pooled_squeeze_excite(timm.create_model(name))
+
+
+def _pooled_squeeze_excite(model: Any) -> Any:
+    """timm's squeeze-excite modules pool with ``x.mean``, which fvcore does not count; the
+    modules netcalc's conventions describe (pycls's, torchvision's) pool with
+    ``AdaptiveAvgPool2d(1)``, which it does. Each SE of ``model`` pools that way instead, nothing
+    else changed."""
+    import torch.nn.functional as F
+    from timm.layers.squeeze_excite import SEModule
+    from timm.models._efficientnet_blocks import SqueezeExcite
+
+    def se_module(se: Any, x: Any) -> Any:
+        assert not se.add_maxpool
+        return x * se.gate(se.fc2(se.act(se.bn(se.fc1(F.adaptive_avg_pool2d(x, 1))))))
+
+    def squeeze_excite(se: Any, x: Any) -> Any:
+        return x * se.gate(se.conv_expand(se.act1(se.conv_reduce(F.adaptive_avg_pool2d(x, 1)))))
+
+    for module in model.modules():
+        if isinstance(module, SEModule):
+            module.forward = se_module.__get__(module)
+        elif isinstance(module, SqueezeExcite):
+            module.forward = squeeze_excite.__get__(module)
+    return model
 
 
 def _efficientnet_phi3() -> Any:
     """timm's EfficientNet generator at width 1.1^3, depth 1.2^3 (timm rounds widths and depths
-    as pycls does; torchvision's builder scales the head differently). Its squeeze-excite pools
-    with ``x.mean``, which fvcore does not count; the module netcalc's conventions describe pools
-    with ``AdaptiveAvgPool2d(1)`` (counted), so each SE here pools that way, nothing else changed."""
-    import torch.nn.functional as F
-    from timm.models._efficientnet_blocks import SqueezeExcite
+    as pycls does; torchvision's builder scales the head differently), SE pooled as pycls's."""
     from timm.models.efficientnet import _gen_efficientnet
 
-    def forward(se: Any, x: Any) -> Any:
-        return x * se.gate(se.conv_expand(se.act1(se.conv_reduce(F.adaptive_avg_pool2d(x, 1)))))
-
-    model = _gen_efficientnet("efficientnet_b0", channel_multiplier=1.1 ** 3,
-                              depth_multiplier=1.2 ** 3, pretrained=False)
-    for module in model.modules():
-        if isinstance(module, SqueezeExcite):
-            module.forward = forward.__get__(module)
-    return model
+    return _pooled_squeeze_excite(_gen_efficientnet(
+        "efficientnet_b0", channel_multiplier=1.1 ** 3, depth_multiplier=1.2 ** 3,
+        pretrained=False))
 
 
 def _resnext(layers: list) -> Any:
@@ -93,7 +109,7 @@ def _efficientnet(name: str) -> Any:
 def _rexnet(width_mult: float) -> Any:
     from timm.models.rexnet import RexNet
 
-    return RexNet(width_mult=width_mult)
+    return _pooled_squeeze_excite(RexNet(width_mult=width_mult))
 
 
 def _tiny_cnn() -> Any:
@@ -174,7 +190,8 @@ def modules() -> Dict[str, Tuple[str, Callable[[], Any]]]:
             + (", se_ratio=0.25))" if se else "))"),
             lambda c=c, se=se: _regnet(c["depth"], c["w0"], c["wa"], c["wm"], c["group_w"], se))
     for path, name in TIMM_REGNETS.items():
-        table[path] = (f"timm.create_model({name!r})", lambda name=name: _timm(name))
+        table[path] = (f"timm.create_model({name!r}), SE pooled by F.adaptive_avg_pool2d",
+                       lambda name=name: _timm(name))
     for depth in (50, 101, 152):
         table[f"specs/resnet{depth}.yaml"] = (f"torchvision.models.resnet{depth}()",
                                               _torchvision(f"resnet{depth}"))
@@ -186,11 +203,12 @@ def modules() -> Dict[str, Tuple[str, Callable[[], Any]]]:
         table[f"specs/efficientnet_b{b}.yaml"] = (f"torchvision.models.efficientnet_b{b}()",
                                                   lambda b=b: _efficientnet(f"efficientnet_b{b}"))
     for mult in ("0.9", "1.0", "1.3", "1.5", "2.0", "3.0"):
-        table[f"specs/rexnet_{mult}.yaml"] = (f"timm.models.rexnet.RexNet(width_mult={mult})",
+        table[f"specs/rexnet_{mult}.yaml"] = (f"timm.models.rexnet.RexNet(width_mult={mult}), SE "
+                                              "pooled by F.adaptive_avg_pool2d",
                                               lambda m=float(mult): _rexnet(m))
     table["specs/examples/efficientnet_phi3.yaml"] = (
         "timm.models.efficientnet._gen_efficientnet('efficientnet_b0', channel_multiplier=1.1**3, "
-        "depth_multiplier=1.2**3), squeeze-excite pooling by F.adaptive_avg_pool2d",
+        "depth_multiplier=1.2**3), SE pooled by F.adaptive_avg_pool2d",
         _efficientnet_phi3)
     table["specs/examples/mobilenetv3_small.yaml"] = (
         "torchvision.models.mobilenet_v3_small()", _torchvision("mobilenet_v3_small"))
