@@ -17,7 +17,7 @@
     These two keep the block templates (``GraphBuilder.cached_block``) and the costs memoised
     for template nodes, which a search loop over many networks of one family keeps too (blocks
     repeat across them). For information the last two rows clear every cache
-    (``netcalc.count.clear_caches``: expansions, block templates, all memoised costs).
+    (``netcalc.caches.clear``: expansions, block templates, all memoised costs).
 
 Usage: python benchmarks/bench_count.py [--runs N] [--netcalc PATH]   (needs torch and fvcore)
 """
@@ -83,7 +83,7 @@ def main():
     args = parser.parse_args()
 
     import netcalc
-    from netcalc.families import _expand_cached
+    from netcalc import caches
 
     spec = netcalc.load_spec(SPEC)
     report = netcalc.count(spec)
@@ -104,25 +104,20 @@ def main():
 
     import yaml
 
-    try:
-        from netcalc.count import clear_caches
-    except ImportError:           # netcalc before the op registry: one cache only
-        clear_caches = _expand_cached.cache_clear
-
     raw = yaml.safe_load(open(SPEC))
     number = 500
 
     def uncached():
-        _expand_cached.cache_clear()
+        caches.expansions.clear()
         return netcalc.count(spec)
 
     def fresh_dict():
-        _expand_cached.cache_clear()
+        caches.expansions.clear()
         return netcalc.count(dict(raw))
 
     def cold(fn):
         def run():
-            clear_caches()
+            caches.clear()
             return fn()
         return run
 

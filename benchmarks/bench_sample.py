@@ -22,7 +22,7 @@ import numpy as np
 
 import netcalc
 from netcalc.spaces import Regime, load_space, sample
-from netcalc.spaces.sampling import ANYNET_BATCH, AnyNetCandidates
+from netcalc.spaces.candidates import ANYNET_BATCH, AnyNetCandidates
 
 REGIME = (360_000_000, 400_000_000)
 

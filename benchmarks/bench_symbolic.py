@@ -23,16 +23,13 @@ SPEC = os.path.join(ROOT, "specs", "regnetx_800mf.yaml")
 
 
 def clear_caches():
-    """netcalc's expansion and closed-form caches, and sympy's own expression cache."""
+    """Every netcalc cache (closed forms included), and sympy's own expression cache."""
     from sympy.core.cache import clear_cache
 
-    from netcalc.families import _expand_cached
-    from netcalc.symbolic import closed_form
+    from netcalc import caches
 
     clear_cache()
-    _expand_cached.cache_clear()
-    closed_form._closed_form.cache_clear()
-    closed_form.evaluator.cache_clear()
+    caches.clear()
 
 
 def closed_form_of(spec):

@@ -9,14 +9,14 @@ The analytic path imports neither torch nor fvcore (nor sympy unless symbols are
 """
 from .count import count
 from .errors import ArgumentError, NetcalcError, SpecError
-from .graph import Layer, LayerGraph
+from .graph import LayerGraph, Node
 from .report import Report
 from .rules import CONVENTIONS
 from .spec import Spec, load_spec
 
 __version__ = "0.1.0"
 __all__ = ["count", "load_spec", "NetcalcError", "SpecError", "ArgumentError", "Spec", "Report",
-           "Layer", "LayerGraph", "CONVENTIONS", "expand", "from_torch", "to_yaml"]
+           "Node", "LayerGraph", "CONVENTIONS", "expand", "from_torch", "to_yaml"]
 
 # name -> module that defines it, imported on first use (from_torch imports torch)
 _LAZY = {"from_torch": ".torch.guarded", "to_yaml": ".export"}

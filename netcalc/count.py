@@ -3,30 +3,27 @@ from __future__ import annotations
 
 from typing import Any, Optional, Tuple
 
-from .families import _expand_cached
-from .graph import TEMPLATE_INPUTS, LayerGraph, clear_templates
+from . import caches
+from .graph import LayerGraph
 from .ops.registry import registry_version
 from .report import Report
 from .rules import Convention, get_convention
 from .spec import SpecLike, expand_checked, load_spec
 
-MAX_MEMO = 65536
 NO_COST = (0, 0, 0)
 
 
 def count_graph(graph: LayerGraph, convention: Convention, reuse: bool = True) -> list:
     """(flops, params, acts) of every layer, in graph order.
 
-    With ``reuse``, the costs of nodes of recorded block templates are memoised per convention:
-    a template's replays share its nodes' ``in_shapes``, shape and attrs objects, so they are
-    found by identity (the memo holds the objects, so an id is never reused while its entry
-    lives). Other nodes are counted afresh and not kept. Ops whose three rules are ``zero`` in
-    this convention cost nothing to count.
+    With ``reuse``, the costs of nodes of recorded block templates are memoised per convention
+    (:func:`netcalc.caches.node_costs`, found by the identity of the objects replays share).
+    Other nodes are counted afresh and not kept. Ops whose three rules are ``zero`` in this
+    convention cost nothing to count.
     """
     table = convention.table()
     free = convention.free_ops()
-    memo = convention.memo() if reuse else {}
-    templated = TEMPLATE_INPUTS if reuse else {}
+    memo = caches.node_costs(convention, registry_version()) if reuse else {}
     out = []
     append = out.append
     for node in graph.layers:
@@ -42,10 +39,8 @@ def count_graph(graph: LayerGraph, convention: Convention, reuse: bool = True) -
             continue
         flops, params, acts = table[op]
         costs = (flops(ins, shape, attrs), params(ins, shape, attrs), acts(ins, shape, attrs))
-        if templated.get(id(ins)) is ins:
-            if len(memo) >= MAX_MEMO:
-                memo.clear()
-            memo[id(ins)] = (ins, shape, attrs, op, costs)
+        if reuse and caches.is_template_input(ins):
+            caches.keep_node_cost(memo, ins, (ins, shape, attrs, op, costs))
         append(costs)
     return out
 
@@ -53,7 +48,7 @@ def count_graph(graph: LayerGraph, convention: Convention, reuse: bool = True) -
 def counted(graph: LayerGraph, convention: Convention) -> Tuple[tuple, tuple]:
     """(per-node costs, totals) of ``graph`` under ``convention``, memoised with the graph while
     the expansion cache holds it."""
-    memo = _expand_cached.memo(graph)
+    memo = caches.expansions.memo(graph)
     version = registry_version()
     hit = memo.get(convention.name) if memo is not None else None
     if hit is not None and hit[0] is convention and hit[1] == version:
@@ -79,28 +74,6 @@ def count(spec: SpecLike, convention: str = "pycls", resolution: Optional[Any] =
     graph = expand_checked(spec, resolution, field_name="resolution")
     costs, totals = counted(graph, conv)
     return Report(spec, conv, graph, costs, totals)
-
-
-def clear_caches() -> None:
-    """Forget every cache of the counting path: expansions (and the counts memoised with them),
-    block templates, memoised node costs, memoised attrs and RegNet generations (benchmarks
-    measure cold paths)."""
-    import sys
-
-    from .ops.conv import conv_attrs
-    from .ops.linear import linear_attrs
-    from .ops.pool import pool_attrs
-    from .rules import CONVENTIONS
-
-    _expand_cached.cache_clear()
-    clear_templates()
-    for convention in CONVENTIONS.values():
-        convention.memo().clear()
-    for memoised in (conv_attrs, linear_attrs, pool_attrs):
-        memoised.cache_clear()
-    regnet = sys.modules.get("netcalc.families.regnet")
-    if regnet is not None:
-        regnet.to_anynet.cache_clear()
 
 
 def _check_resolution(spec: Any, resolution: Any) -> Any:

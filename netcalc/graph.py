@@ -12,8 +12,9 @@ stage and block (for breakdowns) and names them ``<block>.<name>``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Hashable, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Hashable, NamedTuple, Optional, Sequence, Tuple
 
+from . import caches
 from .errors import GraphError
 from .ops import OPS, get_op
 from .ops.conv import conv_attrs
@@ -22,16 +23,9 @@ from .ops.linear import linear_attrs
 from .ops.pool import pool_attrs
 from .ops.shape import FLATTEN
 from .ops.simple import NO_ATTRS, DropoutAttrs
-from .ops.spatial import window_out
 
 Shape = Tuple[Any, ...]
-__all__ = ["Node", "Layer", "LayerGraph", "GraphBuilder", "GraphError", "out_size", "input_hw"]
-
-
-def _square_attr(name: str, default: int) -> property:
-    """A node's ``attrs.<name>`` (one size per axis) as one int when every axis has the same
-    (``default`` for ops without it)."""
-    return property(lambda node: _square(getattr(node.attrs, name, default)))
+__all__ = ["Node", "LayerGraph", "GraphBuilder", "GraphError", "input_hw"]
 
 
 class Node(NamedTuple):
@@ -44,40 +38,8 @@ class Node(NamedTuple):
     stage: str = ""
     block: str = ""
 
-    # -- views kept from the square single-input layer records -------------------------------
-    c_in = property(lambda node: _channels(node.in_shapes[0]))
-    c_out = property(lambda node: _channels(node.shape))
-    hw_in = property(lambda node: _side(node.in_shapes[0]))
-    hw_out = property(lambda node: _side(node.shape))
 
-    kernel = _square_attr("kernel", 1)
-    stride = _square_attr("stride", 1)
-    padding = _square_attr("padding", 0)
-
-    @property
-    def groups(self) -> int:
-        return getattr(self.attrs, "groups", 1)
-
-    @property
-    def bias(self) -> bool:
-        return getattr(self.attrs, "bias", False)
-
-
-Layer = Node     # the name of nodes before shapes had any rank
 _new_node = tuple.__new__    # builds a Node from all its fields without NamedTuple's checks
-
-
-def _channels(shape: Shape) -> Any:
-    return shape[1] if len(shape) > 1 else shape[0]
-
-
-def _side(shape: Shape) -> Any:
-    """The height of a map (its side when square); 1 for a flat tensor."""
-    return shape[2] if len(shape) > 2 else 1
-
-
-def _square(value: Any) -> Any:
-    return value[0] if isinstance(value, tuple) and len(set(value)) == 1 else value
 
 
 class LayerGraph(NamedTuple):
@@ -100,11 +62,6 @@ def input_hw(resolution: Any) -> Tuple[Any, Any]:
     if isinstance(resolution, (tuple, list)):
         return resolution[0], resolution[1]
     return resolution, resolution
-
-
-def out_size(size: Any, kernel: int, stride: int, padding: int) -> Any:
-    """Output side of a conv or pool: ``(size + 2p - k) // s + 1`` (floor becomes sympy's floor)."""
-    return window_out(size, kernel, stride, padding)
 
 
 class GraphBuilder:
@@ -233,7 +190,7 @@ class GraphBuilder:
 
     def _run_block(self, key: Hashable, body: Callable[[], Any]) -> None:
         cache_key = (key, self.shape(), self.prefix_names)
-        template = _BLOCKS.get(cache_key)
+        template = caches.template(cache_key)
         if template is _UNREPLAYABLE:
             body()
         elif template is not None:
@@ -242,11 +199,8 @@ class GraphBuilder:
             base, start = len(self.layers), self.current
             body()
             template = _record(self, base, start)
-            if len(_BLOCKS) >= MAX_BLOCKS:
-                clear_templates()
-            _BLOCKS[cache_key] = template
-            if template is not _UNREPLAYABLE:
-                TEMPLATE_INPUTS.update((id(node[4]), node[4]) for node in template.nodes)
+            caches.record_template(cache_key, template,
+                                   () if template is _UNREPLAYABLE else template.nodes)
 
     def _replay(self, template: "BlockTemplate") -> None:
         layers = self.layers
@@ -298,17 +252,7 @@ class BlockTemplate(NamedTuple):
                      for local, op, first, more, ins, shape, attrs in self.nodes)
 
 
-MAX_BLOCKS = 4096
-_BLOCKS: Dict[Any, Any] = {}
-_UNREPLAYABLE = object()
-# id(in_shapes) -> in_shapes of every node of a recorded template: its replays share that
-# tuple, so counting memoises the costs of these nodes (see netcalc.count.count_graph)
-TEMPLATE_INPUTS: Dict[int, Tuple[Shape, ...]] = {}
-
-
-def clear_templates() -> None:
-    _BLOCKS.clear()
-    TEMPLATE_INPUTS.clear()
+_UNREPLAYABLE = object()     # recorded for a block that must run every time
 
 
 def _record(b: GraphBuilder, base: int, start: int) -> Any:

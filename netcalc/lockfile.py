@@ -2,7 +2,11 @@
 
 A lock file records, per spec and convention, the exact totals and per-stage counts at one
 resolution, as JSON with one line per model and per stage, so that a git diff shows what moved.
-Reading one is reading untrusted input: every malformed field is a one-line SpecError.
+Reading one is reading untrusted input (it may come from a pull request): the file is read by
+:func:`netcalc.reading.read_lock_data` (bounded, strict JSON), may list at most
+``MAX_LOCK_MODELS`` models, and may name only spec files (``.yaml``, ``.yml``, ``.json``) or shipped
+models, so that it cannot make netcalc read, and quote in an error, an arbitrary file. Every
+malformed field is a one-line SpecError.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .count import count
+from .errors import ArgumentError, safe_text
 from .report import QUANTITIES
 
 LOCK_FORMAT = 1
@@ -83,9 +88,9 @@ class LockedModel:
 def read_lock(path: str) -> List[LockedModel]:
     """The models of a lock file; a malformed file is a SpecError naming the field."""
     from .fields import Fields
+    from .limits import MAX_LOCK_MODELS, MAX_RESOLUTION
+    from .reading import read_lock_data  # hostile lock files
     from .rules import CONVENTIONS
-    from .lock_input import MAX_LOCK_MODELS, read_lock_data  # hostile lock files
-    from .spec import MAX_RESOLUTION
 
     fields = Fields(read_lock_data(path), path)
     version = fields.int("netcalc_lock")
@@ -99,7 +104,6 @@ def read_lock(path: str) -> List[LockedModel]:
 
 
 def _read_model(f: Any, lock_path: str, conventions: Any, max_resolution: int) -> LockedModel:
-    from .lock_input import lock_spec_path
     from .spec import check_resolution
 
     spec = lock_spec_path(f.str("spec", max_len=4096), f)
@@ -119,6 +123,63 @@ def _locate(spec: str, lock_path: str) -> str:
     """A recorded path, relative to the lock file's folder if it is there, else as given."""
     beside_lock = os.path.join(os.path.dirname(os.path.abspath(lock_path)), spec)
     return beside_lock if not os.path.isabs(spec) and os.path.exists(beside_lock) else spec
+
+
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def lock_spec_path(spec: str, fields: Any) -> str:
+    """A spec path recorded in a lock: only spec files or shipped models' names, never an
+    arbitrary file."""
+    from .shipped import is_bare_name, shipped_specs
+
+    if "\0" in spec or not (spec.lower().endswith(SPEC_SUFFIXES)
+                            or (is_bare_name(spec) and spec in shipped_specs())):
+        raise fields.error("spec", "a lock file names spec files (.yaml, .yml, .json) or "
+                                   "shipped models only")
+    return spec
+
+
+def count_key(path: str, convention: str, resolution: int) -> tuple:
+    """Models of a lock that are the same count (a spec named many times is counted once)."""
+    return os.path.realpath(path), convention, resolution
+
+
+def memoized_count() -> Any:
+    """``count(path, convention, resolution)`` that counts each distinct model once."""
+    reports: dict = {}
+
+    def counted(path: str, convention: str, resolution: int) -> Any:
+        key = count_key(path, convention, resolution)
+        if key not in reports:
+            reports[key] = count(path, convention, resolution)
+        return reports[key]
+
+    return counted
+
+
+def checked_lock_arguments(lock_path: Any, specs: Any) -> tuple:
+    """The arguments of ``lock_changes``/``assert_lock``: a path and a sequence of paths."""
+    if not isinstance(lock_path, (str, os.PathLike)):
+        raise ArgumentError("", "lock_path", f"expected a path, got {type(lock_path).__name__}")
+    if isinstance(specs, (str, bytes, os.PathLike)) or not isinstance(specs, (list, tuple)):
+        raise ArgumentError("", "specs", f"expected a list of spec paths, got "
+                                         f"{type(specs).__name__} (wrap one path in a list)")
+    for i, spec in enumerate(specs):
+        if not isinstance(spec, (str, os.PathLike)):
+            raise ArgumentError("", f"specs[{i}]", f"expected a path, got {type(spec).__name__}")
+    return tuple(os.fspath(s) for s in specs)
+
+
+def distinct_models(models: Sequence[Any]) -> List[Any]:
+    """The models of a lock once each: entries repeating the same spec, convention, resolution
+    and counts have the same changes, so comparing them again is work without information."""
+    seen: dict = {}
+    for model in models:
+        key = (count_key(model.path, model.convention, model.resolution),
+               json.dumps(model.counts, sort_keys=True), json.dumps(model.stages, sort_keys=True))
+        seen.setdefault(key, model)
+    return list(seen.values())
 
 
 @dataclass(frozen=True)
@@ -141,8 +202,6 @@ def lock_changes(lock_path: str, specs: Sequence[str] = ()) -> List[LockChange]:
 
     ``specs`` restricts the check to those specs; one that the lock does not hold is a change.
     """
-    from .lock_input import checked_lock_arguments, distinct_models, memoized_count
-
     specs = checked_lock_arguments(lock_path, specs)
     models = read_lock(lock_path)
     if specs:
@@ -173,8 +232,6 @@ def _model_changes(model: LockedModel, counted: Any = count) -> List[LockChange]
 
 def render_lock_changes(changes: Sequence[LockChange]) -> str:
     from tabulate import tabulate
-
-    from .errors import safe_text  # names and paths from a lock file reach the terminal
 
     missing = [safe_text(c.spec) for c in changes if c.where == "missing"]
     rows = [[safe_text(c.spec), c.convention, c.resolution, safe_text(c.where), c.quantity,

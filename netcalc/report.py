@@ -151,18 +151,13 @@ def _headers(reports: Sequence[Report], quantities: Sequence[str]) -> List[str]:
 
 def simple_table(rows: Sequence[Sequence[Any]], headers: Sequence[str],
                  align: Sequence[str]) -> str:
-    """tabulate's "simple" format, which the count tables always used: headers, a dashed rule,
-    columns two spaces apart, each at least two wider than its header; ``align`` is "left" or
-    "right" per column. Written here because importing tabulate costs every CLI count ~4 ms;
-    cells are shown exactly as given (tabulate would reformat a name that reads as a number)."""
-    cells = [[str(cell) for cell in row] for row in rows]
-    widths = [max([len(h) + 2] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
+    """tabulate's "simple" format: headers, a dashed rule, columns two spaces apart; ``align``
+    is "left" or "right" per column. Cells are shown as given (no number parsing: a name that
+    reads as a number keeps its digits)."""
+    from tabulate import tabulate       # here: JSON and CSV output do not need it
 
-    def line(row: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) if a == "left" else c.rjust(w)
-                         for c, w, a in zip(row, widths, align))
-
-    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
+    return tabulate(rows, headers=list(headers), tablefmt="simple", colalign=tuple(align),
+                    disable_numparse=True)
 
 
 def _align(extra: Sequence[str], quantities: Sequence[str]) -> tuple:

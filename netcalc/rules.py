@@ -34,7 +34,6 @@ class Convention:
         self._overrides = {"flops": dict(flops or {}), "acts": dict(acts or {})}
         self._table: Dict[str, Costs] = {}
         self._free: frozenset = frozenset()
-        self._memo: Dict[int, tuple] = {}
         self._version = -1
 
     def derive(self, name: str, doc: str, *, flops: Optional[Mapping[str, Rule]] = None,
@@ -58,7 +57,6 @@ class Convention:
                            for name, op in OPS.items()}
             self._free = frozenset(name for name, rules in self._table.items()
                                    if all(rule is zero for rule in rules))
-            self._memo = {}
             self._version = registry_version()
         return MappingProxyType(self._table)
 
@@ -66,11 +64,6 @@ class Convention:
         """The ops all of whose rules are ``zero`` here (counting skips them)."""
         self.table()
         return self._free
-
-    def memo(self) -> Dict[int, tuple]:
-        """count_graph's per-convention cache of node costs (see there)."""
-        self.table()
-        return self._memo
 
     @property
     def flops(self) -> Mapping[str, Rule]:

@@ -13,24 +13,30 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import netcalc  # noqa: E402
-from netcalc.runtime_fit import fit_runtime  # noqa: E402
+from netcalc.torch.runtime_fit import fit_runtime  # noqa: E402
 from netcalc.torch import bench as runtime  # noqa: E402
 
 from click.testing import CliRunner  # noqa: E402
 
 from netcalc.cli import main  # noqa: E402
 
+from conftest import run_cli  # noqa: E402
+
 # Each at its own resolution: TinyCNN 32 px, SEMobileBlock 64 px, RegNetX-200MF 224 px.
 SMALL = ("specs/examples/tiny_cnn.yaml", "specs/examples/se_mobile_block.yaml",
          "specs/regnetx_200mf.yaml")
 # Hand derivations (tests/test_core_rules.py): pycls (flops, params, acts).
 HAND = {"TinyCNN": (1_360_202, 15_322, 26_634), "SEMobileBlock": (1_040_984, 1_760, 81_965)}
+# TinyCNN's layer outputs, from its spec: stem conv, bn, relu 3 x 16x32x32; max-pool 16x16x16;
+# nine 32x8x8 tensors (a, bn, relu, b, b_bn, proj, proj_bn, add, relu); gap, flatten, dropout
+# 3 x 32; fc 10
+TINY_CNN_OUTPUTS = 3 * 16 * 32 * 32 + 16 * 16 * 16 + 9 * 32 * 8 * 8 + 3 * 32 + 10
 BATCH = 2
 RUN = ("--repeat", "3", "--warmup", "1", "--threads", "1", "--batch", str(BATCH),
        "--device", "cpu")
 ROW_FIELDS = {"name", "spec", "resolution", "flops", "params", "acts", "time_ms_median",
               "time_ms_min", "time_ms_max", "time_ms_q1", "time_ms_q3", "images_per_s",
-              "mem_params_bytes", "mem_input_bytes", "mem_acts_bytes", "mem_estimate_bytes",
+              "mem_params_bytes", "mem_input_bytes", "mem_outputs_bytes", "mem_estimate_bytes",
               "mem_peak_bytes", "residual_ms_flops", "residual_ms_acts", "residual_ms_both",
               "residual_ms_sqrt"}
 
@@ -75,13 +81,15 @@ def test_json_reports_every_field_beside_exact_counts(bench_json):
         assert row["time_ms_min"] <= row["time_ms_q1"] <= row["time_ms_median"] \
             <= row["time_ms_q3"] <= row["time_ms_max"]
         assert row["images_per_s"] == pytest.approx(BATCH * 1000 / row["time_ms_median"])
-        # the estimate from the counts: 4 bytes (float32) per parameter, input element, act
+        # the estimate from the node shapes: 4 bytes (float32) per parameter, input element and
+        # element of every layer's output (measured against real peaks: test_memory_estimate.py)
         assert row["mem_params_bytes"] == 4 * row["params"]
-        assert row["mem_acts_bytes"] == 4 * BATCH * row["acts"]
+        if row["name"] == "TinyCNN":
+            assert row["mem_outputs_bytes"] == 4 * BATCH * TINY_CNN_OUTPUTS
         side = row["resolution"]
         assert row["mem_input_bytes"] == 4 * BATCH * 3 * side * side
         assert row["mem_estimate_bytes"] == (row["mem_params_bytes"] + row["mem_input_bytes"]
-                                             + row["mem_acts_bytes"])
+                                             + row["mem_outputs_bytes"])
         # the measured peak holds the weights (BN buffers too) and the input, plus the output
         assert row["mem_peak_bytes"] > row["mem_params_bytes"] + row["mem_input_bytes"]
 
@@ -108,7 +116,7 @@ def test_table_and_csv_and_plot(tmp_path):
     assert plot.stat().st_size > 10_000
     lines = table.stdout.splitlines()
     assert lines[0].startswith("cpu (") and "1 threads" in lines[0] and "batch 2" in lines[0]
-    for header in ("median ms", "min-max ms", "IQR ms", "img/s", "params MiB", "acts MiB",
+    for header in ("median ms", "min-max ms", "IQR ms", "img/s", "params MiB", "outputs MiB",
                    "estimate MiB", "peak MiB", "R^2", "adj R^2"):
         assert header in table.stdout
     assert "1.36 M" in table.stdout and "15.32 k" in table.stdout     # TinyCNN's counts
@@ -162,11 +170,31 @@ def test_a_batch_fixed_by_an_imported_reshape_is_refused_before_anything_runs(tm
     assert runtime.plan(str(spec), settings).report.flops > 0     # its own batch: planned
 
 
+def test_a_64x_upsample_is_refused_up_front_like_validate(tmp_path):
+    """128 px, 2,048 channels upsampled 64x: the upsample output alone is 2,048 x 8,192^2 floats
+    (512 GiB). The estimate counts every layer's output, so bench refuses it before building,
+    as validate does (bench's old estimate from pycls acts left the upsample out and crashed)."""
+    spec = tmp_path / "upsample64.yaml"
+    spec.write_text("family: graph\nresolution: 128\nlayers:\n"
+                    "  - {op: conv, out: 2048, kernel: 1}\n"
+                    "  - {op: upsample, scale_factor: 64}\n")
+    for command in (("bench", "--device", "cpu"), ("validate",)):
+        result = run_cli(command[0], str(spec), *command[1:])
+        assert result.returncode == 2 and result.stdout == "", result.stderr
+        line, = result.stderr.splitlines()
+        assert line.startswith(f"error: {spec}: ")
+    settings = runtime.Settings(device="cpu")
+    upsample_bytes = 4 * 2048 * 8192 * 8192
+    assert runtime.plan(str(spec), settings).estimate.total > upsample_bytes == 512 * 2 ** 30
+
+
 def test_refusal_against_a_fake_capacity(monkeypatch):
     settings = runtime.Settings(device="cpu", batch=4)
     planned = [runtime.plan(path, settings) for path in SMALL]
-    # TinyCNN at batch 4, float32: 4 * (15,322 params + 4 * 3 * 32 * 32 input + 4 * 26,634 acts)
-    assert planned[0].estimate.total == 4 * (15_322 + 4 * 3 * 32 * 32 + 4 * 26_634) == 536_584
+    # TinyCNN at batch 4, float32: 4 * (15,322 params + 4 * 3 * 32 * 32 input + 4 * 71,786
+    # layer output elements)
+    assert planned[0].estimate.total == 4 * (15_322 + 4 * 3 * 32 * 32 + 4 * TINY_CNN_OUTPUTS) \
+        == 1_259_016
     largest = max(p.estimate.total for p in planned)
     monkeypatch.setattr(runtime, "device_capacity", lambda device: (largest, "fake memory"))
     runtime.refuse_oversized(planned, settings)            # exactly at capacity: accepted

@@ -1,7 +1,7 @@
 """`netcalc check` (budgets, lock files) and `netcalc lock`: the CI gates other repos run.
 
-Reference figures (pycls convention, 224 px): RegNetX-800MF 799,700,712 flops, 7,259,656 params,
-5,148,744 acts; fvcore flops 810,028,128 (conventions.md). Changes to a spec are derived by hand.
+Reference figures: RegNetX-800MF at 224 px (tests/reference_numbers.py). Changes to a spec are
+derived by hand.
 """
 import json
 import shutil
@@ -15,6 +15,7 @@ from netcalc.cli import main
 from netcalc.testing import read_lock
 
 from conftest import ROOT
+from reference_numbers import REGNETX_800MF, REGNETX_800MF_FVCORE_FLOPS
 
 R800 = "specs/regnetx_800mf.yaml"
 
@@ -29,8 +30,8 @@ def run(monkeypatch):
 
 # -- budgets --------------------------------------------------------------------------------------
 def test_budget_is_inclusive_and_exact(run):
-    assert run("check", R800, "--max-flops", "799700712").exit_code == 0
-    result = run("check", R800, "--max-flops", "799700711")
+    assert run("check", R800, "--max-flops", str(REGNETX_800MF.flops)).exit_code == 0
+    result = run("check", R800, "--max-flops", str(REGNETX_800MF.flops - 1))
     assert result.exit_code == 1
     assert "OVER by 1 (0.00%)" in result.stdout and "budget: 0 ok, 1 over" in result.stdout
 
@@ -47,14 +48,14 @@ def test_budgets_with_si_quantities(run):
 
 
 def test_budget_in_the_fvcore_convention(run):
-    # fvcore flops of RegNetX-800MF: 810,028,128 = 810M + 28,128.
+    # fvcore flops of RegNetX-800MF: 810M + 28,128.
     result = run("check", R800, "--max-flops", "810M", "--convention", "fvcore",
                  "--format", "json")
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["ok"] is False and data["lock_changes"] == []
     assert data["budget"] == [{"spec": R800, "name": "RegNetX-800MF", "quantity": "flops",
-                               "count": 810_028_128, "max": 810_000_000, "ok": False}]
+                               "count": REGNETX_800MF_FVCORE_FLOPS, "max": 810_000_000, "ok": False}]
 
 
 def test_budget_over_several_specs(run):
@@ -96,7 +97,7 @@ def test_lock_records_exact_counts_convention_resolution(run):
         assert all(isinstance(m[q], int) for q in ("flops", "params", "acts"))
         for q in ("flops", "params", "acts"):                   # stages add up to the total
             assert sum(s[q] for s in m["stages"]) == m[q]
-    assert models[0]["params"] == models[1]["params"] == 7_259_656   # params: any resolution
+    assert models[0]["params"] == models[1]["params"] == REGNETX_800MF.params   # any resolution
 
 
 def test_lock_then_check_unchanged(run, tmp_path):
@@ -120,9 +121,9 @@ def test_changed_spec_fails_with_a_diff(run, tmp_path):
     assert result.exit_code == 1
     rows = [l.split() for l in result.stdout.splitlines()[3:]]
     assert [r[3:] for r in rows] == [
-        ["total", "flops", "799,700,712", "799,034,442", "-666,270"],
-        ["total", "params", "7,259,656", "6,593,386", "-666,270"],
-        ["total", "acts", "5,148,744", "5,147,754", "-990"],
+        ["total", "flops", f"{REGNETX_800MF.flops:,}", "799,034,442", "-666,270"],
+        ["total", "params", f"{REGNETX_800MF.params:,}", "6,593,386", "-666,270"],
+        ["total", "acts", f"{REGNETX_800MF.acts:,}", "5,147,754", "-990"],
         ["head", "flops", "673,000", "6,730", "-666,270"],
         ["head", "params", "673,000", "6,730", "-666,270"],
         ["head", "acts", "1,000", "10", "-990"]]

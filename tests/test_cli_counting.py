@@ -8,10 +8,10 @@ import sys
 import pytest
 
 from conftest import ROOT, run_cli
+from reference_numbers import REGNETX_800MF, REGNETX_800MF_FVCORE_FLOPS
 
 SPEC = "specs/regnetx_800mf.yaml"
-# conventions.md reference figures for RegNetX-800MF at 224 px.
-PYCLS = {"flops": 799_700_712, "params": 7_259_656, "acts": 5_148_744}
+PYCLS = REGNETX_800MF._asdict()
 
 
 @pytest.mark.parametrize("quantity", ["flops", "params", "acts"])
@@ -31,9 +31,8 @@ def test_count_json_with_stage_breakdown():
 
 
 def test_fvcore_convention_json():
-    # conventions.md: the fvcore total of RegNetX-800MF is 810,028,128.
     data = json.loads(run_cli("flops", SPEC, "--convention", "fvcore", "--format", "json").stdout)
-    assert data["flops"] == 810_028_128 and data["convention"] == "fvcore"
+    assert data["flops"] == REGNETX_800MF_FVCORE_FLOPS and data["convention"] == "fvcore"
 
 
 def test_table_shows_human_units_and_convention():

@@ -7,7 +7,8 @@ is checked against arithmetic a reader can redo.
 import pytest
 
 import netcalc
-from netcalc.graph import GraphBuilder, out_size
+from netcalc.graph import GraphBuilder
+from netcalc.ops.spatial import window_out
 from netcalc.ops import OPS
 from netcalc.ops.conv import conv_attrs
 from netcalc.ops.linear import linear_attrs
@@ -38,9 +39,9 @@ def costs(convention, n):
 
 def test_out_size_floors_odd_inputs():
     # (225 + 2*1 - 3) // 2 + 1 = 113; a 7x7/2 stem at 224 gives 112; a 3x3/2 max-pool then 56.
-    assert out_size(225, 3, 2, 1) == 113
-    assert out_size(224, 7, 2, 3) == 112
-    assert out_size(112, 3, 2, 1) == 56
+    assert window_out(225, 3, 2, 1) == 113
+    assert window_out(224, 7, 2, 3) == 112
+    assert window_out(112, 3, 2, 1) == 56
 
 
 def test_grouped_conv_rules():
@@ -121,13 +122,17 @@ def conv_terms(report):
     """(C, bias terms pycls added, L, Lb, BN, P, MP) of a graph, from its layers."""
     layers = report.graph.layers
     pick = lambda op: [l for l in layers if l.op == op]  # noqa: E731
-    C = sum(l.kernel ** 2 * l.c_in // l.groups * l.c_out * l.hw_out ** 2 for l in pick("conv"))
-    Cb = sum(l.c_out for l in pick("conv") if l.bias)
-    L = sum(l.c_in * l.c_out for l in pick("linear"))
-    Lb = sum(l.c_out for l in pick("linear") if l.bias)
-    BN = sum(l.c_in * l.hw_in ** 2 for l in pick("bn"))
-    P = sum(l.c_in * l.hw_in ** 2 for l in pick("gap"))
-    MP = sum(l.c_out * l.hw_out ** 2 for l in pick("maxpool"))
+    c_in = lambda l: l.in_shapes[0][1]  # noqa: E731
+    c_out = lambda l: l.shape[1]  # noqa: E731
+    positions = lambda shape: shape[2] * shape[3]  # noqa: E731
+    C = sum(l.attrs.kernel[0] * l.attrs.kernel[1] * c_in(l) // l.attrs.groups * c_out(l)
+            * positions(l.shape) for l in pick("conv"))
+    Cb = sum(c_out(l) for l in pick("conv") if l.attrs.bias)
+    L = sum(c_in(l) * c_out(l) for l in pick("linear"))
+    Lb = sum(c_out(l) for l in pick("linear") if l.attrs.bias)
+    BN = sum(c_in(l) * positions(l.in_shapes[0]) for l in pick("bn"))
+    P = sum(c_in(l) * positions(l.in_shapes[0]) for l in pick("gap"))
+    MP = sum(c_out(l) * positions(l.shape) for l in pick("maxpool"))
     return C, Cb, L, Lb, BN, P, MP
 
 
@@ -148,7 +153,7 @@ def test_convention_identities(path):
 def test_resnet50_stem_shapes():
     graph = netcalc.expand(spec_path("specs/resnet50.yaml"))
     stem = [l for l in graph.layers if l.stage == "stem"]
-    assert [(l.op, l.hw_out) for l in stem] == [("conv", 112), ("bn", 112), ("relu", 112),
+    assert [(l.op, l.shape[2]) for l in stem] == [("conv", 112), ("bn", 112), ("relu", 112),
                                                 ("maxpool", 56)]
 
 

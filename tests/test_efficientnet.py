@@ -93,8 +93,8 @@ def test_se_width_comes_from_block_input():
     # TF/pycls: SE reduced width = int(0.25 * block INPUT width), not of the expanded width.
     graph = netcalc.expand(spec_path("specs/efficientnet_b0.yaml"))
     se = {l.block: l for l in graph.layers if l.name.endswith("se.reduce")}
-    assert se["s2.b1"].c_in == 96 and se["s2.b1"].c_out == 4     # w_in 16 -> 4, expanded 96
-    assert se["s7.b1"].c_in == 1152 and se["s7.b1"].c_out == 48  # w_in 192 -> 48
+    assert se["s2.b1"].in_shapes[0][1] == 96 and se["s2.b1"].shape[1] == 4     # w_in 16 -> 4
+    assert se["s7.b1"].in_shapes[0][1] == 1152 and se["s7.b1"].shape[1] == 48  # w_in 192 -> 48
     # Skip only when stride 1 and widths equal: 16 blocks, 9 adds in B0.
     assert sum(l.op == "add" for l in graph.layers) == 9
 
@@ -115,7 +115,7 @@ def test_block_op_order():
 
 # -- discrepancies of the paper's Table 2 (docs/efficientnet_rexnet.md) -----------------------
 def bn_channels(graph):
-    return sum(l.c_in for l in graph.layers if l.op == "bn")
+    return sum(l.in_shapes[0][1] for l in graph.layers if l.op == "bn")
 
 
 def test_b2_paper_params_include_bn_statistics():

@@ -5,10 +5,12 @@ shapes, attrs and labels, whatever tensor the block starts from; counts must not
 which caches are warm.
 """
 import netcalc
+from netcalc import caches
 from netcalc import graph as graph_module
-from netcalc.count import clear_caches, count_graph
+from netcalc.count import count_graph
 from netcalc.graph import GraphBuilder
 from netcalc.rules import get_convention
+from reference_numbers import REGNETX_800MF
 
 
 def bottleneck(b: GraphBuilder) -> None:
@@ -41,7 +43,7 @@ def build(use_templates: bool, start_from_earlier: bool) -> tuple:
 
 def test_replayed_blocks_equal_the_blocks_they_stand_for():
     for start_from_earlier in (False, True):
-        clear_caches()
+        caches.clear()
         direct = build(False, start_from_earlier)
         recorded = build(True, start_from_earlier)      # records the template, then replays
         replayed = build(True, start_from_earlier)      # every block from the template
@@ -53,7 +55,7 @@ def test_replayed_blocks_equal_the_blocks_they_stand_for():
 
 
 def test_a_block_reading_another_tensor_is_run_not_replayed():
-    clear_caches()
+    caches.clear()
 
     def reads_the_stem(b: GraphBuilder) -> None:
         b.conv(8, 1, name="a")
@@ -70,19 +72,16 @@ def test_a_block_reading_another_tensor_is_run_not_replayed():
     layers = run()
     assert run() == layers
     assert [n.inputs for n in layers[2:]] == [(1,), (2, 0), (3,), (4, 0), (5,), (6, 0)]
-    assert all(t is graph_module._UNREPLAYABLE for t in graph_module._BLOCKS.values())
+    assert all(t is graph_module._UNREPLAYABLE for t in caches._templates.values())
 
 
 def test_counts_do_not_depend_on_warm_caches():
-    # RegNetX-800MF in pycls: 799,700,712 flops, 7,259,656 params, 5,148,744 acts (pinned in
-    # tests/test_pinned_counts.py; pycls's model zoo prints 800MF / 7.3M / 5.1M)
-    expected = (799_700_712, 7_259_656, 5_148_744)
+    expected = REGNETX_800MF         # RegNetX-800MF in pycls (tests/reference_numbers.py)
     spec = netcalc.load_spec("regnetx_800mf")
-    clear_caches()
+    caches.clear()
     cold = netcalc.count(spec)
     warm = netcalc.count(spec)
-    from netcalc.families import _expand_cached
-    _expand_cached.cache_clear()                 # templates and template-node costs kept
+    caches.expansions.clear()                    # templates and template-node costs kept
     rebuilt = netcalc.count(spec)
     for report in (cold, warm, rebuilt):
         assert (report.flops, report.params, report.acts) == expected

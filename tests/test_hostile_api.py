@@ -4,10 +4,13 @@ Every case calls a public function with a bad argument and expects an ArgumentEr
 argument) or a SpecError (bad spec), both NetcalcErrors, with a one-line message that names the
 parameter -- never a command-line option like ``--convention`` (the CLI adds those).
 """
+import json
+
 import pytest
 
 import netcalc
 from hostile_harness import Case, corpus_module
+from reference_numbers import REGNETX_800MF
 
 R800 = "specs/regnetx_800mf.yaml"
 SAMPLE = "from netcalc import spaces\nS = spaces.load_space('anynetx_a')\n"
@@ -16,9 +19,9 @@ MODULE = ("import torch\nM = torch.nn.Conv2d(3, 8, 3)\n"
 
 
 def make_files(d):
-    (d / "ok.lock").write_text('{"netcalc_lock": 1, "models": [{"spec": "%s", "convention": '
-                               '"pycls", "resolution": 224, "flops": 799700712, "params": 7259656,'
-                               ' "acts": 5148744}]}' % f"../../../../../{R800}")
+    model = {"spec": f"../../../../../{R800}", "convention": "pycls", "resolution": 224,
+             **REGNETX_800MF._asdict()}
+    (d / "ok.lock").write_text(json.dumps({"netcalc_lock": 1, "models": [model]}))
 
 
 def api(name, code, raises="ArgumentError", error=""):

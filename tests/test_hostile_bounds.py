@@ -124,16 +124,3 @@ def corpus(d):
 
 
 outcomes, test_hostile_bounds = corpus_module(corpus, make_files, "bounds")
-
-
-def test_module_estimate_is_exact_arithmetic():
-    """regnetx_800mf at 224: 7,259,656 params plus every layer's output elements, 4 bytes each
-    (the layer outputs are summed from the graph; the params are the published count)."""
-    import netcalc
-    from netcalc.limits import module_bytes
-
-    report = netcalc.count(os.path.join(os.path.dirname(__file__), "..", "specs",
-                                        "regnetx_800mf.yaml"))
-    outputs = sum(l.c_out * l.hw_out * l.hw_out for l in report.graph.layers)
-    assert report.params == 7_259_656
-    assert module_bytes(report) == 4 * (7_259_656 + outputs)

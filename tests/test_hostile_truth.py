@@ -166,6 +166,6 @@ def test_duplicate_keys_name_the_line():
     import netcalc
 
     with pytest.raises(netcalc.SpecError, match="line 2: duplicate key 'a' \\(first on line 1\\)"):
-        from netcalc.spec import _yaml_load
-        _yaml_load("a: 1\na: 2\n", "x.yaml")
+        from netcalc.reading import load_yaml
+        load_yaml("a: 1\na: 2\n", "x.yaml")
     assert json.loads('{"a": 1, "a": 2}') == {"a": 2}      # what the plain loader would do

@@ -12,8 +12,6 @@ from netcalc.symbolic.closed_form import count_symbolic
 
 from new_op_specs import CASES, NETWORKS, OUTSIDE_CLOSED_FORMS, spec, tier
 
-pytest.importorskip("sympy")
-
 SQUARES = (17, 20, 23, 32, 41)
 SPECS = {**{op: spec(op) for op in CASES if op not in OUTSIDE_CLOSED_FORMS},
          **{path.split("/")[-1]: path for path in NETWORKS}}

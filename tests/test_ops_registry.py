@@ -136,6 +136,44 @@ def test_duplicates_and_incomplete_definitions_are_refused():
             def parse(self, f):
                 return None
     assert "incomplete_toy" not in OPS
+
+
+@pytest.mark.parametrize("table, rules, message", [
+    ("flops", {"pycls": lambda ins, out, a: 0, "fvcor": lambda ins, out, a: 0},
+     r"flops\['fvcor'\] names no convention"),
+    ("acts", {"pycls": lambda ins, out, a: 0, "Torch": lambda ins, out, a: 0},
+     r"acts\['Torch'\] names no convention"),
+    ("flops", {"pycls": 0}, r"flops\['pycls'\] is not callable"),
+    ("arity", (0, 1), r"arity \(0, 1\) is not"),
+    ("sampler_attrs", ("out", "kernel"), r"sampler_attrs \('out', 'kernel'\) names attributes "
+                                         r"other than out, groups"),
+])
+def test_a_misspelt_convention_or_malformed_facet_is_refused(table, rules, message):
+    """Every key of a cost table is checked at registration: a typo would otherwise make the
+    convention silently inherit its parent's rule."""
+    relu = type(OPS["relu"])
+    with pytest.raises(TypeError, match=message):
+        register_op(type("MisspeltToy", (relu,), {"name": "misspelt_toy", table: rules}))
+    assert "misspelt_toy" not in OPS
+
+
+def test_only_conv_and_linear_let_the_sampler_substitute_attributes():
+    """The design-space sampler replaces an op's output width or groups only where the op says
+    so (not by attribute name: channel_shuffle's ``groups`` is not a conv's)."""
+    assert {name: op.sampler_attrs for name, op in all_ops().items() if op.sampler_attrs} == \
+        {"conv": ("out", "groups"), "linear": ("out",)}
+
+
+def test_the_registry_knows_every_convention():
+    from netcalc.ops.registry import CONVENTION_NAMES
+
+    assert tuple(CONVENTIONS) == CONVENTION_NAMES
+
+
+def test_load_all_imports_the_lazy_groups():
+    from netcalc.ops import registry
+
+    assert set(registry.load_all()) == set(all_ops()) and "matmul" in registry.load_all()
     with pytest.raises(GraphError, match="unknown op 'nope'"):
         get_op("nope")
 

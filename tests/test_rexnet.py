@@ -94,7 +94,7 @@ def test_se_placement_and_width():
     graph = netcalc.expand(spec_path("specs/rexnet_1.0.yaml"))
     se = [l for l in graph.layers if l.name.endswith("se.reduce")]
     assert len(se) == 13 and se[0].block == "s3.b1"
-    assert (se[0].c_in, se[0].c_out) == (38 * 6, 38 * 6 // 12)      # 228 -> 19
+    assert (se[0].in_shapes[0][1], se[0].shape[1]) == (38 * 6, 38 * 6 // 12)      # 228 -> 19
     assert sum(l.name.endswith("se.bn") for l in graph.layers) == 13
 
 
@@ -106,8 +106,10 @@ def test_block_op_order():
     ops = [l.op for l in graph.layers if l.block == "s3.b2"]
     assert ops == ["conv", "bn", "silu", "conv", "bn", "gap", "conv", "bn", "relu", "conv",
                    "sigmoid", "mul", "relu6", "conv", "bn", "add"]
-    dwise = next(l for l in graph.layers if l.block == "s3.b2" and l.groups > 1)
-    assert (dwise.kernel, dwise.groups, dwise.c_in, dwise.c_out) == (3, 300, 300, 300)  # 50*6
+    dwise = next(l for l in graph.layers if l.block == "s3.b2" and l.op == "conv"
+                 and l.attrs.groups > 1)
+    assert (dwise.attrs.kernel, dwise.attrs.groups, dwise.in_shapes[0][1], dwise.shape[1]) == \
+        ((3, 3), 300, 300, 300)     # 50*6
 
 
 def test_partial_residual_placement():
@@ -115,7 +117,7 @@ def test_partial_residual_placement():
     graph = netcalc.expand(spec_path("specs/rexnet_1.0.yaml"))
     adds = [l for l in graph.layers if l.op == "add"]
     assert len(adds) == 11
-    assert all(graph.layers[l.inputs[1]].c_out < l.c_out for l in adds)   # always partial here
+    assert all(graph.layers[l.inputs[1]].shape[1] < l.shape[1] for l in adds)   # always partial here
 
 
 def test_depth_mult():
@@ -133,7 +135,8 @@ def test_published_params_include_the_classifier():
     # the published 4.8 M: without it the model has 3.5 M.
     report = netcalc.count(spec_path("specs/rexnet_1.0.yaml"))
     fc = report.graph.layers[-1]
-    assert (fc.op, fc.kernel, fc.bias, fc.c_in, fc.c_out) == ("conv", 1, True, 1280, 1000)
+    assert (fc.op, fc.attrs.kernel, fc.attrs.bias, fc.in_shapes[0][1], fc.shape[1]) == \
+        ("conv", (1, 1), True, 1280, 1000)
     assert printed(report.params - 1_281_000, "4.8", 1e6) == "3.5"
 
 

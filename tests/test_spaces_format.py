@@ -7,7 +7,7 @@ import pytest
 
 from netcalc.errors import SpecError
 from netcalc.spaces import load_space
-from netcalc.spaces.format import parse_space
+from netcalc.spaces.schema import parse_space
 
 from conftest import ROOT, run_cli
 

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netcalc.errors import SpecError
-from netcalc.spaces.format import parse_space
+from netcalc.spaces.schema import parse_space
 from netcalc.spaces.sizes import space_size
 
 DIMS = ["depth", "width", "bot_mul", "group_w", "w0", "wa", "wm", "x"]

@@ -16,7 +16,7 @@ from netcalc.errors import SpecError
 from netcalc.families import regnet
 from netcalc.spaces import Regime, load_space, sample
 from netcalc.spaces.chain import ChainSampler, Layout
-from netcalc.spaces.format import parse_space
+from netcalc.spaces.schema import parse_space
 from netcalc.spaces.stats import edf, fraction_ci, quantiles, summary
 
 from conftest import run_cli

@@ -14,7 +14,7 @@ import pytest
 
 from netcalc.errors import ArgumentError
 from netcalc.families.regnet import block_widths
-from netcalc.spaces import format as space_format
+from netcalc.spaces import loading as space_loading
 from netcalc.spaces import load_space, shipped_names, space_size
 from netcalc.spaces.chain import Layout, chain_size
 from netcalc.spaces.sizes import distinct_networks, size_report, table1, with_steps
@@ -150,7 +150,7 @@ def test_distinct_networks_match_a_brute_force_set():
 
 def test_one_copy_of_the_shipped_spaces():
     # `netcalc space NAME` reads the package data; the repository's specs/ is a link to it.
-    assert os.path.realpath(os.path.join(ROOT, "specs", "spaces")) == space_format.BUILTIN_DIR
+    assert os.path.realpath(os.path.join(ROOT, "specs", "spaces")) == space_loading.BUILTIN_DIR
     assert shipped_names() == ["anynetx_a", "anynetx_b", "anynetx_c", "anynetx_d", "anynetx_e",
                                "regnet", "regnetx"]
 

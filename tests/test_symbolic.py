@@ -19,6 +19,7 @@ from netcalc.symbolic import R, Side, count_symbolic
 from netcalc.symbolic.render import to_dict
 
 from conftest import ROOT, run_cli, spec_path, tiered
+from reference_numbers import REGNETX_800MF
 
 SPECS = sorted(os.path.relpath(p, ROOT) for pattern in ("specs/*.yaml", "specs/examples/*.yaml")
                for p in glob.glob(os.path.join(ROOT, pattern)))
@@ -105,10 +106,10 @@ def test_regnetx_800mf_by_hand():
     assert flops.coeff_monomial(h["h2"] ** 2) == 2912
     # Head: FC 672 -> 1000 with bias: 672*1000 + 1000 = 673000, independent of r.
     assert flops.coeff_monomial(1) == 673_000
-    # At 224 (a multiple of 32) the polynomial gives the reference 799,700,712 (conventions.md).
+    # At 224 (a multiple of 32) the polynomial gives the reference flops (reference_numbers.py).
     assert form.polynomial(form.total("flops")) == sympy.Rational(31849, 2) * R ** 2 + 673_000
-    assert form.evaluate(form.total("flops"), 224) == 799_700_712
-    assert form.total("params") == 7_259_656 and form.total_stride == 32
+    assert form.evaluate(form.total("flops"), 224) == REGNETX_800MF.flops
+    assert form.total("params") == REGNETX_800MF.params and form.total_stride == 32
 
 
 def test_resnet50_polynomial_by_hand():
@@ -130,16 +131,16 @@ def test_resnet50_polynomial_by_hand():
     ([(2, 2, 0), (3, 2, 1)], Side(4, 2, 0)),
 ])
 def test_canonical_sides(chain, side):
-    from netcalc.graph import out_size
+    from netcalc.ops.spatial import window_out
 
     size = R
     for kernel, stride, padding in chain:
-        size = out_size(size, kernel, stride, padding)
+        size = window_out(size, kernel, stride, padding)
     assert Side.of(size) == side
     for r in range(side.min_resolution(), 80):
         concrete_size = r
         for kernel, stride, padding in chain:
-            concrete_size = out_size(concrete_size, kernel, stride, padding)
+            concrete_size = window_out(concrete_size, kernel, stride, padding)
         assert side.at(r) == concrete_size
     assert side.min_resolution() == 1 or side.at(side.min_resolution() - 1) < 1
 
@@ -217,7 +218,7 @@ def test_cli_symbolic_json():
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["resolution"] == "r" and out["total_stride"] == 32
-    assert sympy.sympify(out["flops"]).subs(sympy.Symbol("r"), 224) == 799_700_712
+    assert sympy.sympify(out["flops"]).subs(sympy.Symbol("r"), 224) == REGNETX_800MF.flops
     assert [row["name"] for row in out["breakdown"]] == ["stem", "s1", "s2", "s3", "s4", "head"]
     assert out["polynomial"]["flops"] == "31849*r**2/2 + 673000"
 

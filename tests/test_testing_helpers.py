@@ -1,7 +1,6 @@
 """netcalc.testing: assert_complexity on specs and modules, assert_matches_fvcore, the lock fixture.
 
-Reference figures: RegNetX-800MF at 224 px is 799,700,712 flops, 7,259,656 params and 5,148,744
-acts in the pycls convention, 810,028,128 flops in fvcore's (conventions.md). The hand-written
+Reference figures: RegNetX-800MF at 224 px (tests/reference_numbers.py). The hand-written
 module's counts are derived by hand next to it.
 """
 import subprocess
@@ -14,40 +13,44 @@ from netcalc import rules
 from netcalc.testing import assert_budget, assert_complexity, assert_lock, compare_counts
 
 from conftest import ROOT, spec_path
+from reference_numbers import REGNETX_800MF, REGNETX_800MF_FVCORE_FLOPS
 
 R800 = spec_path("specs/regnetx_800mf.yaml")
 
 
 # -- specs: analytic, no torch --------------------------------------------------------------------
 def test_spec_exact_counts_pass_and_are_returned():
-    counts = assert_complexity(R800, flops=799_700_712, params=7_259_656, acts=5_148_744)
-    assert counts == {"flops": 799_700_712, "params": 7_259_656, "acts": 5_148_744}
+    counts = assert_complexity(R800, **REGNETX_800MF._asdict())
+    assert counts == REGNETX_800MF._asdict()
 
 
 def test_spec_failure_names_quantity_expected_actual_difference():
     with pytest.raises(AssertionError) as info:
-        assert_complexity(R800, flops=799_700_713, params=7_259_656, acts=5_000_000)
+        assert_complexity(R800, flops=REGNETX_800MF.flops + 1, params=REGNETX_800MF.params,
+                          acts=5_000_000)
     message = str(info.value)
     assert message.splitlines()[0] == ("RegNetX-800MF (pycls convention, 224 px): complexity "
                                        "differs from expected")
-    assert ("flops: expected 799,700,713, actual 799,700,712, difference -1 (-1.25e-07%); "
+    flops, acts = REGNETX_800MF.flops, REGNETX_800MF.acts
+    assert (f"flops: expected {flops + 1:,}, actual {flops:,}, difference -1 (-1.25e-07%); "
             "exact match required") in message
-    # acts: 5,148,744 - 5,000,000 = +148,744, +2.975% of the expected value.
-    assert "acts: expected 5,000,000, actual 5,148,744, difference +148,744 (+2.975%)" in message
+    # acts: the reference minus 5,000,000 = +148,744, +2.975% of the expected value.
+    assert f"acts: expected 5,000,000, actual {acts:,}, difference +148,744 (+2.975%)" in message
     assert "params" not in message                                  # params matched
 
 
 def test_quantity_strings_and_relative_tolerance():
-    # 800M vs 799,700,712: -299,288, i.e. -0.0374%: inside rel=1e-3, outside rel=1e-4.
+    # 800M vs the reference flops: -299,288, i.e. -0.0374%: inside rel=1e-3, outside rel=1e-4.
     assert_complexity(R800, flops="800M", params="7.26M", acts="5.15M", rel=1e-3)
-    with pytest.raises(AssertionError, match=r"flops: expected 800,000,000, actual 799,700,712, "
-                                             r"difference -299,288 \(-0\.03741%\); allowed "
-                                             r"relative difference 0\.0001"):
+    with pytest.raises(AssertionError, match=rf"flops: expected 800,000,000, actual "
+                                             rf"{REGNETX_800MF.flops:,}, difference -299,288 "
+                                             r"\(-0\.03741%\); allowed relative difference "
+                                             r"0\.0001"):
         assert_complexity(R800, flops="800M", rel=1e-4)
 
 
 def test_spec_in_fvcore_convention_and_at_another_resolution():
-    assert_complexity(R800, flops=810_028_128, convention="fvcore")
+    assert_complexity(R800, flops=REGNETX_800MF_FVCORE_FLOPS, convention="fvcore")
     # TinyCNN at 64 px, pycls, by hand: stem 3x3 conv 3->16 at 64x64: 9*3*16*4096 = 1,769,472;
     # max-pool to 32; conv a 3x3/2 16->32 at 16x16: 9*16*32*256 = 1,179,648; conv b 3x3 32->32:
     # 9*32*32*256 = 2,359,296; projection 1x1/2 16->32: 16*32*256 = 131,072; fc 32*10 + 10 bias
@@ -57,13 +60,15 @@ def test_spec_in_fvcore_convention_and_at_another_resolution():
 
 
 def test_budget_is_inclusive_and_reports_the_excess():
-    assert assert_budget(R800, flops=799_700_712, params="7.26M")["params"] == 7_259_656
-    # 5,148,744 acts against a 5.1M budget: over by 48,744, +0.9558% of the budget.
+    assert assert_budget(R800, flops=REGNETX_800MF.flops, params="7.26M")["params"] == \
+        REGNETX_800MF.params
+    # the reference acts against a 5.1M budget: over by 48,744, +0.9558% of the budget.
     with pytest.raises(AssertionError) as info:
         assert_budget(R800, flops="800M", acts="5.1M")
     assert str(info.value).splitlines() == [
         "RegNetX-800MF (pycls convention, 224 px): over budget",
-        "  acts: at most 5,100,000 allowed, actual 5,148,744, over by 48,744 (+0.9558%)"]
+        f"  acts: at most 5,100,000 allowed, actual {REGNETX_800MF.acts:,}, over by 48,744 "
+        "(+0.9558%)"]
 
 
 def test_bad_arguments():
@@ -78,7 +83,8 @@ def test_bad_arguments():
 
 def test_spec_checks_import_neither_torch_nor_fvcore():
     code = ("import sys, netcalc.testing as t; "
-            f"t.assert_complexity({R800!r}, flops=799700712, params='7259656'); "
+            f"t.assert_complexity({R800!r}, flops={REGNETX_800MF.flops}, "
+            f"params='{REGNETX_800MF.params}'); "
             "print(sorted(m for m in ('torch', 'fvcore', 'numpy', 'sympy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

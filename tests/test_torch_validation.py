@@ -34,6 +34,7 @@ from netcalc.torch.modules import PartialAdd  # noqa: E402
 from netcalc.torch.validate import render_table  # noqa: E402
 
 from conftest import ROOT, spec_path  # noqa: E402
+from reference_numbers import REGNETX_800MF, REGNETX_800MF_FVCORE_FLOPS
 
 SHIPPED = sorted(os.path.relpath(p, ROOT) for pattern in ("specs/*.yaml", "specs/examples/*.yaml")
                  for p in glob.glob(os.path.join(ROOT, pattern)))
@@ -103,13 +104,13 @@ def test_shipped_spec_matches_trace(path, resolution, which):
 
 
 def test_regnetx_800mf_fvcore_reference_total():
-    # conventions.md: the fvcore total of RegNetX-800MF at 224 is 810,028,128
+    # the fvcore total of RegNetX-800MF at 224 (tests/reference_numbers.py)
     # = conv 799,027,712 + linear 672,000 + BN 10,295,488 + GAP 32,928 (measured with fvcore).
     v = validate_spec(spec_path("specs/regnetx_800mf.yaml"), "fvcore")
     assert v.ok
-    assert v.measured["flops"] == 810_028_128 == 799_027_712 + 672_000 + 10_295_488 + 32_928
-    # Parameters: 7,259,656 (pycls MODEL_ZOO figure, identical in every convention).
-    assert v.measured["params"] == 7_259_656
+    assert v.measured["flops"] == REGNETX_800MF_FVCORE_FLOPS == 799_027_712 + 672_000 + 10_295_488 + 32_928
+    # Parameters: the reference figure, identical in every convention.
+    assert v.measured["params"] == REGNETX_800MF.params
     # fvcore skips the 16 residual adds of RegNetX-800MF's 16 blocks (depths 1, 3, 7, 5).
     assert v.unsupported == {"aten::add": 16}
 
@@ -158,7 +159,7 @@ def test_rexnet_partial_skips_validate():
         pytest.skip("no ReXNet spec shipped yet")
     graph = netcalc.expand(spec_path(rexnet[0]))
     partial = [l for l in graph.layers if l.op == "add"
-               and graph.layers[l.inputs[1]].c_out < l.c_out]
+               and graph.layers[l.inputs[1]].shape[1] < l.shape[1]]
     assert partial, "ReXNet has residual adds with fewer input than output channels"
     for v in validate_conventions(spec_path(rexnet[0]), ("fvcore", "torch"), 129):
         assert v.ok, "\n" + render_table([v])
@@ -252,7 +253,8 @@ def test_validate_cli_json(cli):
     assert result.returncode == 0
     data = json.loads(result.stdout)
     assert data["ok"] is True and data["convention"] == "fvcore" and data["device"] == "cpu"
-    assert data["totals"]["flops"] == {"netcalc": 810_028_128, "measured": 810_028_128, "diff": 0}
+    assert data["totals"]["flops"] == {"netcalc": REGNETX_800MF_FVCORE_FLOPS,
+                                       "measured": REGNETX_800MF_FVCORE_FLOPS, "diff": 0}
     assert data["mismatches"] == [] and data["unsupported_ops"] == {"aten::add": 16}
 
 

@@ -17,6 +17,7 @@ from netcalc.torch import build, validate_conventions  # noqa: E402
 from netcalc.torch.validate import render_table, resolve_device  # noqa: E402
 
 from conftest import ROOT, spec_path  # noqa: E402
+from reference_numbers import REGNETX_800MF, REGNETX_800MF_FVCORE_FLOPS
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")]
@@ -37,12 +38,13 @@ def test_auto_device_is_cuda(cli):
     result = cli("validate", "specs/regnetx_800mf.yaml", "--device", "auto", "--format", "json")
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(result.stdout)
-    # conventions.md: RegNetX-800MF's fvcore total at 224 px is 810,028,128.
-    assert data["device"] == "cuda" and data["totals"]["flops"]["measured"] == 810_028_128
+    assert data["device"] == "cuda" and \
+        data["totals"]["flops"]["measured"] == REGNETX_800MF_FVCORE_FLOPS
 
 
 def test_module_on_cuda_with_assert_complexity():
     # The module's parameters are on the GPU, so is the zero input assert_complexity makes.
     module = build(spec_path("specs/regnetx_800mf.yaml"), device="cuda")
     assert next(module.parameters()).is_cuda
-    assert_complexity(module, flops=810_028_128, params=7_259_656, acts=5_148_744)
+    assert_complexity(module, flops=REGNETX_800MF_FVCORE_FLOPS, params=REGNETX_800MF.params,
+                      acts=REGNETX_800MF.acts)

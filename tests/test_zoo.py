@@ -1,7 +1,8 @@
 """The zoo by name: shipped specs count from any folder, a path wins, `netcalc zoo` lists them.
 
-Expected counts are the ones the README and the zoo tests derive: RegNetX-800MF 799,700,712 pycls
-flops and 7,259,656 params (pycls MODEL_ZOO), ResNet-50 4,089,185,256 pycls flops.
+Expected counts: RegNetX-800MF's reference figures (tests/reference_numbers.py), ResNet-50's
+4,089,185,256 pycls flops (the README's; tests/data/traced_counts.json pins its fvcore and torch
+counts from torchvision's module).
 """
 import csv
 import io
@@ -13,9 +14,10 @@ import sys
 import pytest
 
 import netcalc
-from netcalc import zoo
+from netcalc import shipped
 
 from conftest import ROOT, run_cli, spec_path
+from reference_numbers import REGNETX_800MF
 
 
 def netcalc_in(folder, *args, input=None):
@@ -27,7 +29,7 @@ def netcalc_in(folder, *args, input=None):
 def test_one_copy_of_every_spec_and_space():
     # specs/ is a link to the package data, never a second copy.
     assert os.path.islink(os.path.join(ROOT, "specs"))
-    assert os.path.realpath(os.path.join(ROOT, "specs")) == zoo.SPECS_DIR
+    assert os.path.realpath(os.path.join(ROOT, "specs")) == shipped.SPECS_DIR
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
     if tracked.returncode:
         pytest.skip("not a git checkout")
@@ -37,14 +39,14 @@ def test_one_copy_of_every_spec_and_space():
 
 
 def test_count_by_name_from_any_folder(tmp_path):
-    assert netcalc.count("regnetx_800mf").flops == 799_700_712
+    assert netcalc.count("regnetx_800mf").flops == REGNETX_800MF.flops
     assert netcalc.count("resnet50").flops == 4_089_185_256
     assert netcalc.load_spec("resnet50").name == "ResNet-50"
     result = netcalc_in(tmp_path, "count", "regnetx_800mf", "--format", "json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert (data["spec"], data["flops"], data["params"]) == ("regnetx_800mf", 799_700_712,
-                                                             7_259_656)
+    assert (data["spec"], data["flops"], data["params"]) == ("regnetx_800mf", REGNETX_800MF.flops,
+                                                             REGNETX_800MF.params)
 
 
 def test_a_path_wins_over_a_name(tmp_path):
@@ -74,7 +76,7 @@ def test_unknown_name_suggests_the_closest(typed, expected):
 def test_zoo_lists_every_shipped_spec_with_published_figures():
     result = run_cli("zoo", "--format", "json")
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert sorted(r["name"] for r in rows) == sorted(zoo.shipped_specs())
+    assert sorted(r["name"] for r in rows) == sorted(shipped.shipped_specs())
     assert len(rows) == 49                     # 44 zoo models (model_zoo.csv) + 5 examples
     # by family, then by netcalc's flops: RegNetX from 200MF to 32GF (issue 19), examples last
     names = [r["name"] for r in rows]

@@ -16,6 +16,7 @@ import click
 
 from .. import __version__
 from ..errors import NetcalcError, safe_text
+from ..limits import MAX_SIDE_DIGITS
 
 
 class NetcalcGroup(click.Group):
@@ -139,7 +140,6 @@ def with_progress(items: Sequence[Any], label: str, min_items: int = 2,
         yield from bar
 
 
-MAX_SIDE_DIGITS = 9
 
 
 class ResolutionType(click.ParamType):

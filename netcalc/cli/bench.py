@@ -53,7 +53,7 @@ def bench(specs: Sequence[str], device: str, batch: int, resolution: Any,
     """Time each SPEC's real torch module and measure its memory, beside its exact counts.
 
     Median, min, max and quartiles of the forward time of one batch (eval, inference mode, after
-    warm-up), images per second, the memory estimated from the counts and the measured peak.
+    warm-up), images per second, the memory estimated from the node shapes and the measured peak.
     With 3 or more SPECs, least-squares fits of time on flops, on acts, on both, and on
     flops + sqrt(flops), with R^2 and per-spec residuals (docs/bench.md). A SPEC whose estimated
     memory exceeds the device's is refused before anything runs (exit 2).
@@ -91,7 +91,7 @@ def check_threads(threads: Optional[int]) -> None:
 
 def fit_results(results: Sequence[Any]) -> Optional[Dict[str, Any]]:
     """The four fits of median time (ms) on the counts, when there are enough specs."""
-    from ..runtime_fit import MIN_POINTS, fit_runtime
+    from ..torch.runtime_fit import MIN_POINTS, fit_runtime
 
     if len(results) < MIN_POINTS:
         return None
@@ -101,7 +101,7 @@ def fit_results(results: Sequence[Any]) -> Optional[Dict[str, Any]]:
 
 def _plot(results: Sequence[Any], fits: Optional[Dict[str, Any]], path: str,
           env: Dict[str, Any]) -> None:
-    from ..runtime_fit import plot_runtime
+    from ..torch.runtime_fit import plot_runtime
 
     plot_runtime([r.report.name for r in results], [r.report.flops for r in results],
                  [r.report.acts for r in results], [r.timing.median for r in results],
@@ -122,7 +122,7 @@ def result_row(result: Any, index: int, fits: Optional[Dict[str, Any]]) -> Dict[
         "time_ms_max": max(timing.times_ms), "time_ms_q1": q1, "time_ms_q3": q3,
         "images_per_s": result.images_per_s,
         "mem_params_bytes": estimate.params_bytes, "mem_input_bytes": estimate.input_bytes,
-        "mem_acts_bytes": estimate.acts_bytes, "mem_estimate_bytes": estimate.total,
+        "mem_outputs_bytes": estimate.outputs_bytes, "mem_estimate_bytes": estimate.total,
         "mem_peak_bytes": result.peak_bytes}
     for form in (FORM_NAMES if fits else ()):
         row[f"residual_ms_{form}"] = fits[form].residuals[index]
@@ -166,13 +166,13 @@ def render_table(results: Sequence[Any], fits: Optional[Dict[str, Any]],
              human(r["acts"]), f"{r['time_ms_median']:.2f}",
              f"{r['time_ms_min']:.2f}-{r['time_ms_max']:.2f}",
              f"{r['time_ms_q1']:.2f}-{r['time_ms_q3']:.2f}", f"{r['images_per_s']:.1f}",
-             mib(r["mem_params_bytes"]), mib(r["mem_acts_bytes"]), mib(r["mem_estimate_bytes"]),
+             mib(r["mem_params_bytes"]), mib(r["mem_outputs_bytes"]), mib(r["mem_estimate_bytes"]),
              mib(r["mem_peak_bytes"])] for r in _rows(results, fits)]
     headers = ["model", "res", "flops", "params", "acts", "median ms", "min-max ms", "IQR ms",
-               "img/s", "params MiB", "acts MiB", "estimate MiB", "peak MiB"]
+               "img/s", "params MiB", "outputs MiB", "estimate MiB", "peak MiB"]
     table = tabulate(body, headers=headers, disable_numparse=True,
                      colalign=("left",) + ("right",) * (len(headers) - 1))
-    notes = (f"estimate = weights + input + {env['convention']} acts at batch {env['batch']}, all "
+    notes = (f"estimate = weights + input + every layer's output at batch {env['batch']}, all "
              f"held at once; peak = {env['peak_memory']}")
     parts = [heading(env), table, notes]
     if fits:

@@ -12,10 +12,10 @@ import click
 
 from ..errors import SpecError, safe_text
 from ..extras import require
+from ..limits import MAX_TIMEOUT_S
 from . import RESOLUTION, main
 from .outputs import wrote
 
-MAX_TIMEOUT_S = 1_000_000
 
 
 class Seconds(click.ParamType):

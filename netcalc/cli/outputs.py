@@ -1,4 +1,4 @@
-"""What commands say on stderr besides errors: files written, and status on a terminal.
+"""What commands say on stderr besides errors: the files they write.
 
 Every file a command writes is announced as ``wrote FILE`` on stderr (stdout stays the data),
 under the name it really has: a plot named without an extension gets ``.png``, as matplotlib
@@ -6,10 +6,7 @@ would add it, but here before any work, so the name announced and the name check
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-from typing import Callable, Iterator
 
 import click
 
@@ -44,23 +41,3 @@ def output_path(path: str, option: str) -> str:
 def wrote(path: str, what: str = "") -> None:
     """``wrote PATH``: the path is the user's text, escaped so it cannot steer the terminal."""
     click.echo(f"wrote {safe_text(path)}{f' ({what})' if what else ''}", err=True)
-
-
-@contextlib.contextmanager
-def status_line() -> Iterator[Callable[[str], None]]:
-    """``show(text)`` rewrites one line on an interactive stderr, erased at the end; silent in
-    pipes, files and CI (what a long import or trace is doing, without a log to clean up)."""
-    shown = [False]
-
-    def show(text: str) -> None:
-        if sys.stderr.isatty():
-            sys.stderr.write(f"\r\033[K{text}")
-            sys.stderr.flush()
-            shown[0] = True
-
-    try:
-        yield show
-    finally:
-        if shown[0]:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()

@@ -14,11 +14,14 @@ import click
 from ..errors import SpecError, safe_text
 from ..extras import TRACED_CONVENTIONS
 from ..rules import CONVENTIONS
-from . import RESOLUTION, echo, main
-from .outputs import output_path, status_line, wrote
+from . import RESOLUTION, echo, main, with_progress
+from .outputs import output_path, wrote
+
+IMPORTING = object()     # validate's first step: importing torch and fvcore
 
 
-
+def _step_name(step: Any) -> str:
+    return "importing torch and fvcore" if step is IMPORTING else f"tracing {step}"
 
 
 def _torch_validation() -> Any:
@@ -66,14 +69,14 @@ def validate(specs: Sequence[str], device: str, resolution: Optional[int], conve
     limit = parse_quantity(max_memory, "--max-memory")
     for spec in specs:      # every module is known to fit before torch is imported
         check_module_memory(count(spec, "pycls", resolution), limit)
-    with status_line() as show:
-        show("validate: importing torch and fvcore ...")    # 10-30 s on a cold start
-        validation = _torch_validation()
-        device = validation.resolve_device(device)
-        results = []
-        for i, spec in enumerate(specs, 1):
-            show(f"validate: building and tracing {spec} ({i}/{len(specs)}) ...")
-            results += validation.validate_conventions(spec, (convention,), resolution, device,
+    results: List[Any] = []
+    # the progress bar names the step: the torch import (10-30 s on a cold start), then each spec
+    for step in with_progress([IMPORTING, *specs], "validate", min_items=1, show=_step_name):
+        if step is IMPORTING:
+            validation = _torch_validation()
+            device = validation.resolve_device(device)
+        else:
+            results += validation.validate_conventions(step, (convention,), resolution, device,
                                                        limit)
     echo(validation.RENDERERS[fmt](results))
     if not all(r.ok for r in results):

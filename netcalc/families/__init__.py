@@ -11,6 +11,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
+from .. import caches
 from ..graph import GraphBuilder, LayerGraph
 
 
@@ -47,47 +48,15 @@ def get_family(name: str) -> Family:
     return FAMILIES[name]
 
 
-class ExpansionCache:
-    """(spec, resolution) -> layer graph, keeping the ``maxsize`` most recently used.
-
-    Specs are frozen, so counting one spec under several conventions or many times (sampling,
-    tests of other repos) expands it once per resolution. Each cached graph carries a memo of
-    what was computed from it (its counts per convention, see :mod:`netcalc.count`), dropped
-    with the graph: nothing derived from an expansion outlives it.
-    """
-
-    def __init__(self, maxsize: int):
-        self.maxsize = maxsize
-        self._graphs: Dict[Tuple[Any, Any], LayerGraph] = {}
-        self._memos: Dict[int, Tuple[LayerGraph, dict]] = {}   # id(graph) -> (graph, memo)
-
-    def __call__(self, spec: Any, resolution: Any) -> LayerGraph:
-        key = (spec, resolution)
-        graph = self._graphs.pop(key, None)     # re-inserted below: most recent last
-        if graph is None:
-            builder = GraphBuilder(spec.name, spec.in_channels, resolution)
-            get_family(spec.family).expand(spec, builder)
-            graph = builder.build()
-            if len(self._graphs) >= self.maxsize:
-                self._memos.pop(id(self._graphs.pop(next(iter(self._graphs)))), None)
-            self._memos[id(graph)] = (graph, {})
-        self._graphs[key] = graph
-        return graph
-
-    def memo(self, graph: LayerGraph) -> Optional[dict]:
-        """The memo of ``graph`` while the cache holds it, else None."""
-        entry = self._memos.get(id(graph))
-        return entry[1] if entry is not None and entry[0] is graph else None
-
-    def cache_clear(self) -> None:
-        self._graphs.clear()
-        self._memos.clear()
-
-
-_expand_cached = ExpansionCache(maxsize=256)
-
-
 def expand(spec: Any, resolution: Any = None) -> LayerGraph:
-    """The layer graph of ``spec`` at ``resolution`` (default: the spec's own), cached."""
-    return _expand_cached(spec, spec.resolution if resolution is None else resolution)
+    """The layer graph of ``spec`` at ``resolution`` (default: the spec's own), cached
+    (:data:`netcalc.caches.expansions`)."""
+    resolution = spec.resolution if resolution is None else resolution
+    return caches.expansions.get((spec, resolution), lambda: _build(spec, resolution))
+
+
+def _build(spec: Any, resolution: Any) -> LayerGraph:
+    builder = GraphBuilder(spec.name, spec.in_channels, resolution)
+    get_family(spec.family).expand(spec, builder)
+    return builder.build()
 

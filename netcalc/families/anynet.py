@@ -10,11 +10,9 @@ from typing import Callable, Dict, Tuple
 
 from ..fields import Fields
 from ..graph import GraphBuilder
-from ..spec import MAX_CHANNELS
+from ..limits import MAX_CHANNELS, MAX_STAGE_DEPTH, MAX_TOTAL_DEPTH
 from . import Family, register
 
-MAX_STAGE_DEPTH = 1024
-MAX_TOTAL_DEPTH = 4096   # blocks in all stages: keeps a hostile spec from building millions of layers
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,11 @@ from typing import Dict, List, NamedTuple, Tuple
 
 from ..fields import Fields
 from ..graph import GraphBuilder
-from ..spec import MAX_CHANNELS, MAX_RESOLUTION
+from ..limits import MAX_CHANNELS, MAX_RESOLUTION, MAX_STAGE_DEPTH
 from . import Family, register
 from .anynet import conv_bn
 from .mobile import MobileStyle, inverted_bottleneck
 
-MAX_STAGE_DEPTH = 1024
 BASE_RESOLUTION = 224
 DIVISOR = 8          # round_filters' channel quantum (TF depth_divisor)
 

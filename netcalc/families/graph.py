@@ -16,13 +16,11 @@ from typing import Any, Dict, Optional, Tuple
 from ..errors import GraphError
 from ..fields import Fields
 from ..graph import GraphBuilder
+from ..limits import MAX_LAYERS, MAX_NOTES, MAX_NOTE_CHARS, MAX_OPERANDS
 from ..ops import OPS, all_ops
 from ..ops.registry import shared
 from . import Family, register
 
-MAX_LAYERS = 100_000
-MAX_OPERANDS = 1024
-MAX_NOTES, MAX_NOTE_CHARS = 10_000, 1000
 INPUT = "input"         # the reserved name of the network input
 
 

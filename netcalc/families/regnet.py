@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import List, Tuple
 
+from ..caches import memoised
 from ..fields import Fields
-from ..spec import MAX_CHANNELS
+from ..limits import MAX_CHANNELS, MAX_REGNET_DEPTH
 from . import Family, register
 from .anynet import AnyNetConfig, StageConfig, check_se_widths, expand_anynet, parse_common
 
-MAX_DEPTH = 1024
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ def stages(cfg: RegNetConfig) -> List[StageConfig]:
             for d, w, g in zip(depths, widths, group_ws)]
 
 
-@lru_cache(maxsize=256)
+@memoised(maxsize=256)
 def to_anynet(cfg: RegNetConfig) -> AnyNetConfig:
     """The AnyNet a RegNet config generates (memoised: parse and every expansion ask for it)."""
     return AnyNetConfig(cfg.stem_type, cfg.stem_w, cfg.block_type, tuple(stages(cfg)),
@@ -95,7 +94,7 @@ def parse(fields: Fields) -> RegNetConfig:
     if w0 % q:
         raise fields.error("w0", f"{w0} is not a multiple of q = {q}")
     cfg = RegNetConfig(
-        depth=fields.int("depth", lo=1, hi=MAX_DEPTH),
+        depth=fields.int("depth", lo=1, hi=MAX_REGNET_DEPTH),
         w0=w0,
         wa=fields.float("wa", lo=0.0, hi=float(MAX_CHANNELS)),
         wm=fields.float("wm", lo=1.0 + 1e-9, hi=64.0),

@@ -23,7 +23,7 @@ from typing import List, NamedTuple
 
 from ..fields import Fields
 from ..graph import GraphBuilder
-from ..spec import MAX_CHANNELS
+from ..limits import MAX_CHANNELS
 from . import Family, register
 from .anynet import conv_bn
 from .mobile import MobileStyle, inverted_bottleneck

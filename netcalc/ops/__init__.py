@@ -9,7 +9,6 @@ to a tuple) plus its tests.
 from importlib import import_module
 from typing import Dict
 
-from . import registry
 from .registry import OPS, OpDef, get_op, register_op, unregister_op
 
 _GROUPS = ("simple", "conv", "norm", "pool", "linear", "elementwise", "shape")
@@ -26,7 +25,5 @@ def all_ops() -> Dict[str, OpDef]:
         import_module(f".{group}", __name__)
     return OPS
 
-
-registry.load_all = all_ops
 
 __all__ = ["OPS", "OpDef", "all_ops", "get_op", "register_op", "unregister_op"]

@@ -12,12 +12,12 @@ from typing import Any
 from ..errors import GraphError
 import math
 
+from ..limits import MAX_COEFFICIENT
 from .aten import AtenCall, Node, NotModelled
 from .registry import register_op
-from .shape import normalise_dim
+from .shape import DIM, normalise_dim
 from .simple import FreeElementwise, attrs_from_aten, free_elementwise
 
-MAX_COEFFICIENT = 1e6
 
 
 free_elementwise("hardswish", "Hardswish", aten=("hardswish",))
@@ -158,7 +158,7 @@ class Softmax(FreeElementwise):
     aten = {"softmax": attrs_from_aten(SoftmaxAttrs), "_softmax": attrs_from_aten(SoftmaxAttrs)}
 
     def parse(self, f: Any) -> SoftmaxAttrs:
-        return SoftmaxAttrs(f.int("dim", lo=-64, hi=63))
+        return SoftmaxAttrs(f.int("dim", **DIM))
 
     def infer_shape(self, ins: Any, a: SoftmaxAttrs) -> Any:
         normalise_dim(a.dim, len(ins[0]))

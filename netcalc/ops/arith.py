@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any, Tuple
 
 from ..errors import GraphError
+from ..limits import MAX_PARAM_DIM
 from .elementwise import binary
 from .registry import OpDef, format_shape, is_concrete, register_op, zero
 
-MAX_PARAM_DIM = 1 << 20
 
 
 binary("sub")

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from ..errors import GraphError
+from ..limits import MAX_ATTENTION_SCALE
 from .aten import AtenCall, Node, NotModelled
 from .elementwise import broadcast, broadcast_mismatches
 from .registry import (OpDef, format_shape, is_concrete, numel_out, register_op, sizes_differ,
                        zero)
 
-MAX_SCALE = 1e6
 
 
 def broadcasts_into(small: Any, target: Any) -> bool:
@@ -112,7 +112,7 @@ class ScaledDotProductAttention(OpDef):
 
     def parse(self, f: Any) -> SdpaAttrs:
         return SdpaAttrs(f.bool("is_causal", False),
-                         f.float("scale", None, lo=-MAX_SCALE, hi=MAX_SCALE),
+                         f.float("scale", None, lo=-MAX_ATTENTION_SCALE, hi=MAX_ATTENTION_SCALE),
                          f.bool("enable_gqa", False))
 
     def infer_shape(self, ins: Any, a: SdpaAttrs) -> Any:
@@ -213,8 +213,8 @@ class Baddbmm(OpDef):
         inputs=_data_operands(call, ("self", "batch1", "batch2")))}
 
     def parse(self, f: Any) -> BaddbmmAttrs:
-        return BaddbmmAttrs(f.float("beta", 1.0, lo=-MAX_SCALE, hi=MAX_SCALE),
-                            f.float("alpha", 1.0, lo=-MAX_SCALE, hi=MAX_SCALE))
+        return BaddbmmAttrs(f.float("beta", 1.0, lo=-MAX_ATTENTION_SCALE, hi=MAX_ATTENTION_SCALE),
+                            f.float("alpha", 1.0, lo=-MAX_ATTENTION_SCALE, hi=MAX_ATTENTION_SCALE))
 
     def infer_shape(self, ins: Any, a: BaddbmmAttrs) -> Any:
         base, left, right = ins

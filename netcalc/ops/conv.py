@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Dict, List, Optional
 
+from ..caches import memoised
 from ..errors import GraphError
+from ..limits import MAX_CHANNELS, MAX_KERNEL
 from .aten import AtenCall, Node, NotModelled, compact
 from .registry import OpDef, is_concrete, numel_out, register_op
 from .spatial import (Sizes, check_axes_agree, default_padding, per_axis, spatial_axes,
                       spatial_out, volume)
 
-MAX_KERNEL = 64
-MAX_CHANNELS = 65536
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class ConvAttrs:
     string_padding: bool = False     # padding='same'/'valid' by name: fvcore's blind spot
 
 
-@lru_cache(maxsize=4096)
+@memoised(maxsize=4096)
 def conv_attrs(out: int, kernel: int, stride: int = 1, padding: Optional[int] = None,
                groups: int = 1, bias: bool = False) -> ConvAttrs:
     """Square-kernel attrs as families write them (memoised: networks repeat their convs)."""
@@ -157,6 +156,7 @@ class Conv(OpDef):
     Attrs = ConvAttrs
     aten = {packet: conv_from_aten for packet in ("conv1d", "conv2d", "conv3d", "convolution",
                                                   "_convolution")}
+    sampler_attrs = ("out", "groups")
 
     def parse(self, f: Any) -> ConvAttrs:
         common = _parse_common(f)

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import Any, Dict, Tuple
 
 from ..errors import GraphError
+from ..limits import MAX_EQUATION
 from .aten import AtenCall, Node, NotModelled
 from .registry import OpDef, format_shape, is_concrete, numel_out, register_op
 
-MAX_EQUATION = 200
 
 
 @dataclass(frozen=True)

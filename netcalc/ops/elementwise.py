@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
+from ..limits import MAX_SCALAR
 from .aten import AtenCall, Node, NotModelled, Tensor
 from .registry import OpDef, Shape, format_shape, is_concrete, register_op, zero
 
-MAX_VALUE = 1e30
 
 
 def broadcast(a: Shape, b: Shape) -> Shape:
@@ -83,7 +83,7 @@ class Binary(OpDef):
     aten: dict = {}
 
     def parse(self, f: Any) -> BinaryAttrs:
-        return BinaryAttrs(f.float("value", None, lo=-MAX_VALUE, hi=MAX_VALUE))
+        return BinaryAttrs(f.float("value", None, lo=-MAX_SCALAR, hi=MAX_SCALAR))
 
     def infer_shape(self, ins: Any, a: BinaryAttrs) -> Any:
         if (len(ins) == 2) == (a.value is not None):
@@ -134,7 +134,7 @@ class Add(Binary):
     aten = {"add": binary_from_aten}
 
     def parse(self, f: Any) -> BinaryAttrs:
-        return BinaryAttrs(f.float("value", None, lo=-MAX_VALUE, hi=MAX_VALUE),
+        return BinaryAttrs(f.float("value", None, lo=-MAX_SCALAR, hi=MAX_SCALAR),
                            f.bool("partial", False))
 
 

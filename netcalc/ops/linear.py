@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Optional
 
+from ..caches import memoised
 from ..errors import GraphError
-from .conv import MAX_CHANNELS
+from ..limits import MAX_CHANNELS, MAX_FEATURES
 from .aten import AtenCall, Node, follows_input
 from .registry import OpDef, is_concrete, numel_out, register_op
 
-MAX_FEATURES = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -21,7 +20,7 @@ class LinearAttrs:
     in_features: Optional[int] = None   # when given, the last input dim must equal it
 
 
-@lru_cache(maxsize=256)
+@memoised(maxsize=256)
 def linear_attrs(out: int, bias: bool = True) -> LinearAttrs:
     return LinearAttrs(out, bias)
 
@@ -49,6 +48,7 @@ def linear_from_aten(call: AtenCall) -> Node:
 class Linear(OpDef):
     name = "linear"
     Attrs = LinearAttrs
+    sampler_attrs = ("out",)
 
     def parse(self, f: Any) -> LinearAttrs:
         return LinearAttrs(f.int("out", lo=1, hi=MAX_CHANNELS), f.bool("bias", True),

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any, Tuple
 
 from ..errors import GraphError
+from ..limits import MAX_NORM_SIZE
 from .aten import AtenCall, Node, NotModelled
 from .registry import OpDef, format_shape, is_concrete, register_op, zero
 from .spatial import spatial_axes
 
-MAX_SIZE = 1 << 20
 
 
 def _norm_flops(ins: Any, out: Any, a: Any) -> Any:
@@ -66,7 +66,7 @@ class LayerNorm(OpDef):
     aten = {"layer_norm": layer_norm_from_aten}
 
     def parse(self, f: Any) -> LayerNormAttrs:
-        return LayerNormAttrs(f.int_list("normalized_shape", lo=1, hi=MAX_SIZE, min_len=1,
+        return LayerNormAttrs(f.int_list("normalized_shape", lo=1, hi=MAX_NORM_SIZE, min_len=1,
                                          max_len=8),
                               f.bool("elementwise_affine", True), f.bool("channels_first", False),
                               f.float("eps", 1e-5, lo=0.0, hi=1.0))
@@ -132,7 +132,7 @@ class GroupNorm(OpDef):
     aten = {"group_norm": group_norm_from_aten}
 
     def parse(self, f: Any) -> GroupNormAttrs:
-        return GroupNormAttrs(f.int("num_groups", lo=1, hi=MAX_SIZE), f.bool("affine", True),
+        return GroupNormAttrs(f.int("num_groups", lo=1, hi=MAX_NORM_SIZE), f.bool("affine", True),
                               f.float("eps", 1e-5, lo=0.0, hi=1.0))
 
     def infer_shape(self, ins: Any, a: GroupNormAttrs) -> Any:

@@ -13,14 +13,13 @@ from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
 from .aten import AtenCall, Node, NotModelled, compact, follows_input, offset_between
-from .conv import MAX_KERNEL
+from ..limits import MAX_DIM_SIZE, MAX_KERNEL, MAX_RANK, MAX_SAME_STRIDE, MAX_SCALAR
 from .registry import format_shape, is_concrete, register_op
 from .spatial import Sizes, check_axes_agree, per_axis, plural, spatial_axes
-from .tensor import MAX_DIM, MAX_SIZE, FreeTensorOp
+from .tensor import FreeTensorOp
 
 MODES = ("constant", "reflect", "replicate", "circular")
 KERNEL_MODES = {"reflection": "reflect", "replication": "replicate"}    # aten.<kernel>_pad2d
-MAX_VALUE = 1e30
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,6 @@ def pad_from_aten(call: AtenCall) -> Node:
 
 SAMPLE_SIZES = range(16, 48)        # input sizes the rules are evaluated at: every stride
 #                                     up to MAX_SAME_STRIDE meets each residue twice
-MAX_SAME_STRIDE = 16
 
 
 def same_padding_of(source: Tuple[Any, ...], amounts: Tuple[Any, ...]) -> dict:
@@ -154,7 +152,7 @@ class Pad(FreeTensorOp):
         value = self._value(f, mode)
         if isinstance(f.value("pad"), dict):
             return PadAttrs(value=value, mode=mode, same=self._same(f.mapping("pad")))
-        pad = f.int_list("pad", lo=0, hi=MAX_SIZE, min_len=2, max_len=2 * MAX_DIM)
+        pad = f.int_list("pad", lo=0, hi=MAX_DIM_SIZE, min_len=2, max_len=2 * MAX_RANK)
         if len(pad) % 2:
             raise f.error("pad", f"needs pairs (before, after) per dim, got {len(pad)} entries")
         return PadAttrs(pad, value, mode)
@@ -169,7 +167,7 @@ class Pad(FreeTensorOp):
         value = f.value("value")
         if isinstance(value, float) and math.isinf(value):
             return value
-        return f.float("value", lo=-MAX_VALUE, hi=MAX_VALUE)
+        return f.float("value", lo=-MAX_SCALAR, hi=MAX_SCALAR)
 
     @staticmethod
     def _same(f: Any) -> SamePadding:

@@ -11,14 +11,14 @@ FlopCounterMode has no formula for any of them.
 from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
+from ..limits import MAX_SCALAR
 from .aten import AtenCall, Node, NotModelled
 from .registry import register_op
 from .resample import Mean
-from .shape import normalise_dim
+from .shape import DIM, normalise_dim
 from .simple import FreeElementwise
 from .unary import FreeFunction, unary_from_aten
 
-MAX_BOUND = 1e30
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ class Clamp(FreeFunction):
     aten = {packet: unary_from_aten for packet in ("clamp", "clamp_min", "clamp_max", "clip")}
 
     def parse(self, f: Any) -> ClampAttrs:
-        low = f.float("min", None, lo=-MAX_BOUND, hi=MAX_BOUND)
-        high = f.float("max", None, lo=-MAX_BOUND, hi=MAX_BOUND)
+        low = f.float("min", None, lo=-MAX_SCALAR, hi=MAX_SCALAR)
+        high = f.float("max", None, lo=-MAX_SCALAR, hi=MAX_SCALAR)
         if low is None and high is None:
             raise f.error("min", "clamp needs min, max or both")
         return ClampAttrs(low, high)
@@ -65,7 +65,7 @@ class Normalize(FreeElementwise):
     Attrs = NormalizeAttrs
 
     def parse(self, f: Any) -> NormalizeAttrs:
-        return NormalizeAttrs(f.float("p", 2.0, lo=0.0, hi=MAX_BOUND), f.int("dim", 1, lo=-64, hi=63),
+        return NormalizeAttrs(f.float("p", 2.0, lo=0.0, hi=MAX_SCALAR), f.int("dim", 1, **DIM),
                               f.float("eps", 1e-12, lo=0.0, hi=1.0))
 
     def infer_shape(self, ins: Any, a: NormalizeAttrs) -> Any:
@@ -112,7 +112,7 @@ class VectorNorm(Mean):
 
     def parse(self, f: Any) -> VectorNormAttrs:
         return VectorNormAttrs(f.int_list("dim", lo=-64, hi=63, min_len=1, max_len=64),
-                               f.bool("keepdim", False), f.float("ord", 2.0, lo=0.0, hi=MAX_BOUND))
+                               f.bool("keepdim", False), f.float("ord", 2.0, lo=0.0, hi=MAX_SCALAR))
 
     def torch(self, ins: Any, out: Any, a: VectorNormAttrs) -> Any:
         import torch

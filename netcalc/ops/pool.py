@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Optional
 
+from ..caches import memoised
 from ..errors import GraphError
-from .conv import MAX_KERNEL
+from ..limits import MAX_KERNEL
 from .aten import AtenCall, Node, NotModelled, Parts, compact
 from .registry import OpDef, numel_out, register_op, zero
 from .simple import AttributelessOp, NoAttrs
@@ -30,7 +30,7 @@ class PoolAttrs:
     count_include_pad: bool = True       # average pooling only
 
 
-@lru_cache(maxsize=1024)
+@memoised(maxsize=1024)
 def pool_attrs(kernel: int, stride: int, padding: Optional[int] = None) -> PoolAttrs:
     pad = (kernel - 1) // 2 if padding is None else padding
     return PoolAttrs((kernel, kernel), (stride, stride), (pad, pad))

@@ -44,6 +44,9 @@ from ..errors import GraphError
 Shape = Tuple[Any, ...]
 Rule = Callable[[Sequence[Shape], Shape, Any], Any]
 ROOT_CONVENTION = "pycls"
+# the conventions a cost table may name (netcalc.rules defines them, and checks this list)
+CONVENTION_NAMES = ("pycls", "fvcore", "torch")
+SAMPLER_ATTRS = ("out", "groups")     # the attributes an op may let the sampler substitute
 FACETS = ("Attrs", "parse", "arity", "infer_shape", "params", "flops", "acts", "conditions",
           "torch", "aten", "example")
 
@@ -57,6 +60,9 @@ class OpDef:
     name: str = ""
     Attrs: type
     arity: Tuple[int, Optional[int]] = (1, 1)
+    # what the design-space sampler may replace when it tabulates a block over many widths:
+    # "out" (the output width) and "groups"; every other attribute stays as the block was built
+    sampler_attrs: Tuple[str, ...] = ()
     params: Rule
     flops: Mapping[str, Rule]
     acts: Mapping[str, Rule]
@@ -93,6 +99,35 @@ def missing_facets(op: OpDef) -> list:
     return missing
 
 
+def malformed_facets(op: OpDef) -> list:
+    """What is wrong with the facets an op has: a cost table keyed by anything but a convention
+    name (a misspelt ``"fvcor"`` would silently fall back to the parent convention), a rule
+    that is not callable, an arity that is not ``(min, max)``, Attrs that is not a class."""
+    wrong = []
+    for table in ("flops", "acts"):
+        rules = getattr(op, table, {})
+        if not isinstance(rules, Mapping):
+            wrong.append(f"{table} is not a mapping of convention -> rule")
+            continue
+        wrong += [f"{table}[{key!r}] names no convention (one of {', '.join(CONVENTION_NAMES)})"
+                  for key in rules if key not in CONVENTION_NAMES]
+        wrong += [f"{table}[{key!r}] is not callable" for key, rule in rules.items()
+                  if not callable(rule)]
+    if hasattr(op, "params") and not callable(op.params):
+        wrong.append("params is not callable")
+    arity = getattr(op, "arity", None)
+    if not (isinstance(arity, tuple) and len(arity) == 2 and isinstance(arity[0], int)
+            and arity[0] >= 1 and (arity[1] is None or (isinstance(arity[1], int)
+                                                        and arity[1] >= arity[0]))):
+        wrong.append(f"arity {arity!r} is not (min >= 1, max >= min or None)")
+    if hasattr(op, "Attrs") and not isinstance(op.Attrs, type):
+        wrong.append("Attrs is not a class")
+    if not set(op.sampler_attrs) <= set(SAMPLER_ATTRS):
+        wrong.append(f"sampler_attrs {op.sampler_attrs!r} names attributes other than "
+                     f"{', '.join(SAMPLER_ATTRS)}")
+    return wrong
+
+
 def register_op(cls: type) -> type:
     """Class decorator: register one instance of ``cls`` under ``cls.name``; refuses duplicates
     and definitions missing a facet."""
@@ -102,6 +137,9 @@ def register_op(cls: type) -> type:
     missing = missing_facets(op)
     if missing:
         raise TypeError(f"op {op.name!r} lacks {', '.join(missing)}")
+    wrong = malformed_facets(op)
+    if wrong:
+        raise TypeError(f"op {op.name!r}: {'; '.join(wrong)}")
     if op.params is not zero:
         op.params = _unless_shared(op.params)
     OPS[op.name] = op
@@ -143,8 +181,11 @@ def registry_version() -> int:
 
 
 def load_all() -> Dict[str, "OpDef"]:
-    """Imports the op groups registered lazily (set by netcalc.ops)."""
-    return OPS
+    """Every op, the lazily registered groups imported (:func:`netcalc.ops.all_ops`; the
+    package is loaded whenever this module is)."""
+    from . import all_ops
+
+    return all_ops()
 
 
 def get_op(name: str) -> OpDef:

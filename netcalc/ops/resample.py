@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
+from ..limits import MAX_RANK, MAX_RESAMPLE_SIDE, MAX_SCALE
 from .aten import AtenCall, Node, NotModelled, Parts, compact, follows_input, scale_between
 from .registry import OpDef, check_rank, numel_out, register_op, zero
-from .shape import normalise_dim
+from .shape import DIM, normalise_dim
 from .pool import adaptive_avg_pool2d_flops
 from .spatial import Pair, Sizes, per_axis, spatial_axes
 
-MAX_OUTPUT = 1 << 16
-MAX_SCALE = 64
 
 
 # -- mean ---------------------------------------------------------------------------------------------
@@ -49,7 +48,7 @@ class Mean(OpDef):
     Attrs = MeanAttrs
 
     def parse(self, f: Any) -> MeanAttrs:
-        return MeanAttrs(f.int_list("dim", lo=-64, hi=63, min_len=1, max_len=64),
+        return MeanAttrs(f.int_list("dim", **DIM, min_len=1, max_len=MAX_RANK),
                          f.bool("keepdim", False))
 
     def infer_shape(self, ins: Any, a: MeanAttrs) -> Any:
@@ -98,7 +97,7 @@ class AdaptivePool(OpDef):
     module = ""
 
     def parse(self, f: Any) -> AdaptiveAttrs:
-        return AdaptiveAttrs(f.per_axis("output_size", lo=1, hi=MAX_OUTPUT))
+        return AdaptiveAttrs(f.per_axis("output_size", lo=1, hi=MAX_RESAMPLE_SIDE))
 
     def infer_shape(self, ins: Any, a: AdaptiveAttrs) -> Any:
         axes = spatial_axes(self.name, ins[0])
@@ -186,7 +185,7 @@ class Upsample(OpDef):
 
     def parse(self, f: Any) -> UpsampleAttrs:
         mode = f.str("mode", "nearest", choices=tuple(FLOPS_PER_OUTPUT))
-        size = f.pair("size", None, lo=1, hi=MAX_OUTPUT)
+        size = f.pair("size", None, lo=1, hi=MAX_RESAMPLE_SIDE)
         scale = f.pair("scale_factor", None, lo=1, hi=MAX_SCALE)
         if size is not None and scale is not None:
             raise f.error("size", "give one of size and scale_factor, not both")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import GraphError
+from ..limits import MAX_RANK
 from .aten import AtenCall, Node
 from .registry import OpDef, register_op, zero
 
@@ -17,6 +18,7 @@ class FlattenAttrs:
 
 
 FLATTEN = FlattenAttrs()
+DIM = {"lo": -MAX_RANK, "hi": MAX_RANK - 1}     # bounds of a torch dim argument
 
 
 def normalise_dim(dim: int, rank: int, field: str = "dim") -> int:
@@ -37,7 +39,7 @@ class Flatten(OpDef):
     aten = {"flatten": flatten_from_aten}
 
     def parse(self, f: Any) -> FlattenAttrs:
-        return FlattenAttrs(f.int("start_dim", 1, lo=-64, hi=64), f.int("end_dim", -1, lo=-64, hi=64))
+        return FlattenAttrs(f.int("start_dim", 1, **DIM), f.int("end_dim", -1, **DIM))
 
     def infer_shape(self, ins: Any, a: FlattenAttrs) -> Any:
         shape = ins[0]

@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple, Union
 
 from ..errors import GraphError
+from ..limits import MAX_DIM_SIZE, MAX_RANK
 from .aten import (Alias, AtenCall, Node, NotModelled, Parts, follows_input, offset_between,
                    reshape_target, same_size)
 from .registry import OpDef, format_shape, is_concrete, register_op, sizes_differ, zero
-from .shape import normalise_dim
+from .shape import DIM, normalise_dim
 
-MAX_DIM = 64
-MAX_SIZE = 1 << 30
 
 
 class FreeTensorOp(OpDef):
@@ -26,9 +25,6 @@ class FreeTensorOp(OpDef):
     params = staticmethod(zero)
     flops = {"pycls": zero}
     acts = {"pycls": zero}
-
-
-DIM = {"lo": -MAX_DIM, "hi": MAX_DIM - 1}     # bounds of a torch dim argument
 
 
 _unequal = sizes_differ
@@ -183,9 +179,9 @@ class Slice(FreeTensorOp):
             "chunk": parts_from_aten, "split": parts_from_aten, "split_with_sizes": parts_from_aten}
 
     def parse(self, f: Any) -> SliceAttrs:
-        return SliceAttrs(f.int("dim", **DIM), f.int("start", None, lo=-MAX_SIZE, hi=MAX_SIZE),
-                          f.int("stop", None, lo=-MAX_SIZE, hi=MAX_SIZE),
-                          f.int("step", 1, lo=1, hi=MAX_SIZE))
+        return SliceAttrs(f.int("dim", **DIM), f.int("start", None, lo=-MAX_DIM_SIZE, hi=MAX_DIM_SIZE),
+                          f.int("stop", None, lo=-MAX_DIM_SIZE, hi=MAX_DIM_SIZE),
+                          f.int("step", 1, lo=1, hi=MAX_DIM_SIZE))
 
     def infer_shape(self, ins: Any, a: SliceAttrs) -> Any:
         shape = ins[0]
@@ -249,16 +245,16 @@ ReshapeEntry = Union[int, str]
 
 
 def size_entries(f: Any, key: str) -> list:
-    """A list of sizes: ints 1..MAX_SIZE, -1, and "dK" (dim K of a shape the op names)."""
-    entries = f.list(key, min_len=1, max_len=MAX_DIM)
+    """A list of sizes: ints 1..MAX_DIM_SIZE, -1, and "dK" (dim K of a shape the op names)."""
+    entries = f.list(key, min_len=1, max_len=MAX_RANK)
     for i, entry in enumerate(entries):
         if isinstance(entry, str):
             if not (entry[:1] == "d" and entry[1:].isdigit() and len(entry) <= 3):
                 raise f.error(f"{key}[{i}]", f"{entry!r} is not an int or 'dK' (dim K of the "
                                              "input)")
         elif isinstance(entry, bool) or not isinstance(entry, int) or not (
-                entry == -1 or 1 <= entry <= MAX_SIZE):
-            raise f.error(f"{key}[{i}]", f"{entry!r} is not -1, a size 1..{MAX_SIZE} or 'dK'")
+                entry == -1 or 1 <= entry <= MAX_DIM_SIZE):
+            raise f.error(f"{key}[{i}]", f"{entry!r} is not -1, a size 1..{MAX_DIM_SIZE} or 'dK'")
     return entries
 
 
@@ -350,8 +346,8 @@ class Permute(FreeTensorOp):
     aten = {"permute": lambda call: Node({"dims": [int(d) for d in call.arg("dims")]})}
 
     def parse(self, f: Any) -> PermuteAttrs:
-        return PermuteAttrs(f.int_list("dims", lo=-MAX_DIM, hi=MAX_DIM - 1, min_len=1,
-                                       max_len=MAX_DIM))
+        return PermuteAttrs(f.int_list("dims", lo=-MAX_RANK, hi=MAX_RANK - 1, min_len=1,
+                                       max_len=MAX_RANK))
 
     def infer_shape(self, ins: Any, a: PermuteAttrs) -> Any:
         shape = ins[0]
@@ -426,7 +422,7 @@ class ChannelShuffle(FreeTensorOp):
             for packet in ("channel_shuffle", "native_channel_shuffle")}
 
     def parse(self, f: Any) -> ChannelShuffleAttrs:
-        return ChannelShuffleAttrs(f.int("groups", lo=1, hi=MAX_SIZE))
+        return ChannelShuffleAttrs(f.int("groups", lo=1, hi=MAX_DIM_SIZE))
 
     def infer_shape(self, ins: Any, a: ChannelShuffleAttrs) -> Any:
         shape = ins[0]
@@ -473,7 +469,7 @@ class Stack(FreeTensorOp):
     aten = {"stack": stack_from_aten}
 
     def parse(self, f: Any) -> StackAttrs:
-        return StackAttrs(f.int("dim", 0, lo=-MAX_DIM - 1, hi=MAX_DIM))
+        return StackAttrs(f.int("dim", 0, lo=-MAX_RANK - 1, hi=MAX_RANK))
 
     def infer_shape(self, ins: Any, a: StackAttrs) -> Any:
         first = ins[0]
@@ -513,8 +509,8 @@ class Flip(FreeTensorOp):
     aten = {"flip": lambda call: Node({"dims": [int(d) for d in call.arg("dims")]})}
 
     def parse(self, f: Any) -> FlipAttrs:
-        return FlipAttrs(f.int_list("dims", lo=-MAX_DIM, hi=MAX_DIM - 1, min_len=1,
-                                    max_len=MAX_DIM))
+        return FlipAttrs(f.int_list("dims", lo=-MAX_RANK, hi=MAX_RANK - 1, min_len=1,
+                                    max_len=MAX_RANK))
 
     def infer_shape(self, ins: Any, a: FlipAttrs) -> Any:
         dims = [normalise_dim(d, len(ins[0]), "dims") for d in a.dims]

@@ -16,7 +16,8 @@ from .aten import (CONSTANT, Alias, AtenCall, Node, NotModelled, Parts, Tensor, 
                    same_size)
 from .registry import format_shape, register_op, sizes_differ
 from .shape import normalise_dim
-from .tensor import (DIM, MAX_DIM, MAX_SIZE, Concat, ConcatAttrs, FreeTensorOp, ReshapeEntry,
+from ..limits import MAX_DIM_SIZE, MAX_RANK
+from .tensor import (DIM, Concat, ConcatAttrs, FreeTensorOp, ReshapeEntry,
                      Slice, SliceAttrs, resolve_entry, size_entries)
 
 
@@ -158,7 +159,7 @@ class Param(FreeTensorOp):
     Attrs = ParamAttrs
 
     def parse(self, f: Any) -> ParamAttrs:
-        return ParamAttrs(f.int_list("param_shape", lo=1, hi=MAX_SIZE, min_len=1, max_len=8))
+        return ParamAttrs(f.int_list("param_shape", lo=1, hi=MAX_DIM_SIZE, min_len=1, max_len=8))
 
     def infer_shape(self, ins: Any, a: ParamAttrs) -> Any:
         return a.param_shape
@@ -194,8 +195,8 @@ class ParamConcat(Concat):
     aten: dict = {}         # aten.cat is concat's; its converter emits this op
 
     def parse(self, f: Any) -> ParamConcatAttrs:
-        return ParamConcatAttrs(f.int_list("param_shape", lo=1, hi=MAX_SIZE, min_len=1, max_len=8),
-                                f.int("dim", 1, **DIM), f.int("index", 0, lo=0, hi=MAX_DIM))
+        return ParamConcatAttrs(f.int_list("param_shape", lo=1, hi=MAX_DIM_SIZE, min_len=1, max_len=8),
+                                f.int("dim", 1, **DIM), f.int("index", 0, lo=0, hi=MAX_RANK))
 
     @staticmethod
     def _operands(ins: Any, a: ParamConcatAttrs) -> list:
@@ -334,7 +335,7 @@ class Select(FreeTensorOp):
     aten = {"unbind": unbind_from_aten}      # aten.select itself is slice's (a slice, a reshape)
 
     def parse(self, f: Any) -> SelectAttrs:
-        return SelectAttrs(f.int("dim", **DIM), f.int("index", lo=-MAX_SIZE, hi=MAX_SIZE))
+        return SelectAttrs(f.int("dim", **DIM), f.int("index", lo=-MAX_DIM_SIZE, hi=MAX_DIM_SIZE))
 
     def infer_shape(self, ins: Any, a: SelectAttrs) -> Any:
         shape = ins[0]
@@ -380,14 +381,14 @@ class Index(FreeTensorOp):
 
     def parse(self, f: Any) -> IndexAttrs:
         return IndexAttrs(f.int("dim", 0, **DIM),
-                          f.int_list("index_shape", lo=1, hi=MAX_SIZE, min_len=1, max_len=8))
+                          f.int_list("index_shape", lo=1, hi=MAX_DIM_SIZE, min_len=1, max_len=8))
 
     def infer_shape(self, ins: Any, a: IndexAttrs) -> Any:
         shape = ins[0]
         dim = normalise_dim(a.dim, len(shape))
         out = tuple(shape[:dim]) + a.index_shape + tuple(shape[dim + 1:])
-        if len(out) > MAX_DIM:
-            raise GraphError(f"gives {len(out)} dims, more than {MAX_DIM}", field="index_shape")
+        if len(out) > MAX_RANK:
+            raise GraphError(f"gives {len(out)} dims, more than {MAX_RANK}", field="index_shape")
         return out
 
     def torch(self, ins: Any, out: Any, a: IndexAttrs) -> Any:
@@ -415,8 +416,8 @@ class Roll(FreeTensorOp):
     aten = {"roll": roll_from_aten}
 
     def parse(self, f: Any) -> RollAttrs:
-        shifts = f.int_list("shifts", lo=-MAX_SIZE, hi=MAX_SIZE, min_len=1, max_len=MAX_DIM)
-        dims = f.int_list("dims", lo=-MAX_DIM, hi=MAX_DIM - 1, min_len=1, max_len=MAX_DIM)
+        shifts = f.int_list("shifts", lo=-MAX_DIM_SIZE, hi=MAX_DIM_SIZE, min_len=1, max_len=MAX_RANK)
+        dims = f.int_list("dims", lo=-MAX_RANK, hi=MAX_RANK - 1, min_len=1, max_len=MAX_RANK)
         if len(shifts) != len(dims):
             raise f.error("dims", f"has {len(dims)} entries, shifts {len(shifts)}")
         return RollAttrs(shifts, dims)

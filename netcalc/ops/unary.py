@@ -9,11 +9,11 @@ formula for them.
 from dataclasses import dataclass
 from typing import Any
 
+from ..limits import MAX_EXPONENT
 from .aten import AtenCall, Node, NotModelled
 from .registry import register_op
 from .simple import FreeElementwise
 
-MAX_EXPONENT = 1e6
 
 
 def unary_from_aten(call: AtenCall) -> Any:

@@ -14,7 +14,8 @@ See docs/design_spaces.md.
 from .fit import Fit, fit_widths, spec_widths
 from .loading import load_space, shipped_names
 from .schema import Space
-from .sampling import Regime, Sample, sample
+from .regime import Regime
+from .sampling import Sample, sample
 from .sizes import distinct_networks, size_report, space_size, table1
 
 __all__ = ["Space", "load_space", "shipped_names", "space_size", "size_report", "table1",

@@ -8,9 +8,8 @@ from typing import Any, Sequence
 
 from ..families import anynet
 from ..fields import Fields, describe
-from ..spec import MAX_CHANNELS
+from ..limits import MAX_CHANNELS, MAX_STAGE_DEPTH
 
-MAX_DOMAIN = 1_000_000          # values of one dimension
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,7 @@ class Bounds:
 
 
 DIM_BOUNDS = {
-    "depth": Bounds(True, 1, anynet.MAX_STAGE_DEPTH),
+    "depth": Bounds(True, 1, MAX_STAGE_DEPTH),
     "width": Bounds(True, 1, MAX_CHANNELS),
     "group_w": Bounds(True, 1, MAX_CHANNELS),
     "bot_mul": Bounds(False, 1 / 64, 64.0),

@@ -27,9 +27,10 @@ import numpy as np
 from ..count import count_graph
 from ..errors import SpecError
 from ..families import anynet
-from ..graph import GraphBuilder, GraphError, Layer, LayerGraph
+from ..graph import GraphBuilder, GraphError, LayerGraph, Node
+from ..limits import MAX_CHANNELS
+from ..ops import get_op
 from ..rules import get_convention
-from ..spec import MAX_CHANNELS
 
 Triple = Tuple[int, float, int]   # (width, bot_mul, group_w) of a stage, after compatibility
 PROBE_EXTRA_WIDTHS = (8, MAX_CHANNELS // 4 + 8)   # input widths the substitution check adds
@@ -52,35 +53,41 @@ def _totals(graph: LayerGraph, convention: Any) -> np.ndarray:
     return np.array([sum(column) for column in zip(*costs)], dtype=object)
 
 
-def _reads_block_input(layer: Layer) -> bool:
+def _reads_block_input(layer: Node) -> bool:
     """Whether the node reads the block input (whose width is w_in)."""
     return -1 in layer.inputs
 
 
-def _with_sizes(node: Layer, c_in: Any, c_out: Any = None, groups: Any = None) -> Layer:
+def _with_sizes(node: Node, c_in: Any, c_out: Any = None, groups: Any = None) -> Node:
     """``node`` with the block input's width ``c_in`` in every operand read from the input, and
     optionally its output width and groups replaced (ints, or numpy arrays to tabulate)."""
     ins = tuple((s[0], c_in) + tuple(s[2:]) if src == -1 else s
                 for src, s in zip(node.inputs, node.in_shapes))
     shape = node.shape if c_out is None else (node.shape[0], c_out) + tuple(node.shape[2:])
+    substitutable = get_op(node.op).sampler_attrs       # what the op lets the sampler replace
     changes = {}
-    if groups is not None and hasattr(node.attrs, "groups"):
+    if groups is not None and "groups" in substitutable:
         changes["groups"] = groups
-    if c_out is not None and hasattr(node.attrs, "out"):
+    if c_out is not None and "out" in substitutable:
         changes["out"] = c_out
     attrs = dataclasses.replace(node.attrs, **changes) if changes else node.attrs
     return node._replace(in_shapes=ins, shape=shape, attrs=attrs)
 
 
-def _without_c_in(layer: Layer) -> Layer:
+def _groups(node: Node) -> int:
+    """The groups the sampler tabulates for ``node`` (1 for an op without substitutable groups)."""
+    return node.attrs.groups if "groups" in get_op(node.op).sampler_attrs else 1
+
+
+def _without_c_in(layer: Node) -> Node:
     return _with_sizes(layer, 0)._replace(name="", stage="", block="")
 
 
-def _unlabelled(layer: Layer) -> Layer:
+def _unlabelled(layer: Node) -> Node:
     return layer._replace(name="", stage="", block="")
 
 
-def _shape(graph: LayerGraph) -> List[Tuple[bool, Layer]]:
+def _shape(graph: LayerGraph) -> List[Tuple[bool, Node]]:
     """The layers of a block with labels dropped and, for input-reading ones, c_in too."""
     return [(_reads_block_input(l), _without_c_in(l) if _reads_block_input(l) else _unlabelled(l))
             for l in graph.layers]
@@ -91,7 +98,7 @@ class Template:
     """A stage's first block built at one input width, split for w_in substitution."""
 
     core: np.ndarray                 # (3,) costs of the layers whose sizes do not involve w_in
-    inputs: Tuple[Layer, ...]        # the layers reading the block input
+    inputs: Tuple[Node, ...]        # the layers reading the block input
     rest: np.ndarray                 # (3,) costs of a later block of the stage (w -> w, stride 1)
     own: np.ndarray                  # (3,) costs of the whole first block at w_in = w
 
@@ -110,7 +117,7 @@ class CostModel:
         stem = self._build(network.in_channels, network.resolution,
                            lambda b: anynet.STEMS[network.stem_type](b, network.stem_w))
         self.stem = _totals(stem, self.convention)
-        self._sides = [stem.output.hw_out]          # input side of stage i
+        self._sides = [stem.output.shape[2]]          # input side of stage i
         self._templates: Dict[tuple, Template] = {}
         self._substitutable: Dict[int, bool] = {}
         self._direct: Dict[tuple, np.ndarray] = {}
@@ -125,7 +132,7 @@ class CostModel:
         while len(self._sides) <= stage:
             i = len(self._sides) - 1
             probe = self._block(i, 8, (8, 1.0, 1), first=True)
-            self._sides.append(probe.output.hw_out)
+            self._sides.append(probe.output.shape[2])
         return self._sides[stage]
 
     @staticmethod
@@ -188,7 +195,7 @@ class CostModel:
                                             self.convention)
         return self._direct[key]
 
-    def _layer_costs(self, layer: Layer) -> Tuple[Any, Any, Any]:
+    def _layer_costs(self, layer: Node) -> Tuple[Any, Any, Any]:
         """The convention's rules on one layer; its sizes may be numpy arrays (vectorised)."""
         flops, params, acts = self.convention.table()[layer.op]
         ins, shape, attrs = layer.in_shapes, layer.shape, layer.attrs
@@ -234,8 +241,8 @@ class CostModel:
             groups.setdefault(signature, []).append(r)
         for signature, rows in groups.items():
             for slot, shape in enumerate(signature):
-                c_out = np.array([templates[r].inputs[slot].c_out for r in rows])[:, None]
-                groups_ = np.array([templates[r].inputs[slot].groups for r in rows])[:, None]
+                c_out = np.array([templates[r].inputs[slot].shape[1] for r in rows])[:, None]
+                groups_ = np.array([_groups(templates[r].inputs[slot]) for r in rows])[:, None]
                 # the same rules in float64 first: a bound that int64 arithmetic cannot wrap
                 rough = self._layer_costs(_with_sizes(
                     shape, w_in.astype(np.float64)[None, :], c_out.astype(np.float64),

@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Any, Callable, Dict, List, Tuple
 
 from ..fields import Fields
-from ..spec import MAX_CHANNELS
-from .bounds import (DIM_BOUNDS, MAX_DOMAIN, Bounds, as_value, checked_number,
+from ..limits import MAX_CHANNELS, MAX_DOMAIN
+from .bounds import (DIM_BOUNDS, Bounds, as_value, checked_number,
                      list_fields)
 
 

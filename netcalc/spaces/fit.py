@@ -27,9 +27,8 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 from ..errors import ArgumentError, SpecError
 from ..families.regnet import block_widths
-from ..spec import MAX_CHANNELS
+from ..limits import MAX_CHANNELS, MAX_FIT_WIDTHS
 
-MAX_BLOCKS = 4096
 WM_RANGE = (1.05, 4.0)          # the grid search
 WM_MIN, WM_MAX = 1.0 + 1e-3, 64.0   # the exact search: every wm a RegNet spec may have (> 1)
 WM_PROBES = 5                   # wm probes between neighbouring breakpoints
@@ -81,8 +80,8 @@ def _checked(widths: Sequence[Any]) -> Tuple[int, ...]:
     if isinstance(widths, (str, bytes)) or not hasattr(widths, "__len__"):
         raise ArgumentError("", "widths", f"expected a list of integer widths, got "
                                           f"{type(widths).__name__}")
-    if not 1 <= len(widths) <= MAX_BLOCKS:
-        raise ArgumentError("", "widths", f"expected 1 to {MAX_BLOCKS} per-block widths, got "
+    if not 1 <= len(widths) <= MAX_FIT_WIDTHS:
+        raise ArgumentError("", "widths", f"expected 1 to {MAX_FIT_WIDTHS} per-block widths, got "
                                           f"{len(widths)}")
     return tuple(checked_int(w, f"widths[{i}]", 1, MAX_CHANNELS) for i, w in enumerate(widths))
 

@@ -7,12 +7,12 @@ from typing import Any, List, Optional, Tuple
 
 from ..errors import SpecError
 from ..fields import describe
-from ..spec import expect_mapping, read_spec_file
-from ..zoo import SPACES_DIR
+from ..limits import MAX_EXTENDS
+from ..reading import expect_mapping, read_data_file
+from ..shipped import SPACES_DIR
 from .schema import Space, parse_space
 
 BUILTIN_DIR = SPACES_DIR        # the shipped spaces, package data (the repository's specs/spaces)
-MAX_EXTENDS = 8
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
@@ -50,7 +50,7 @@ def _merge(parent: Any, child: Any) -> Any:
 
 def read_space_data(path: str, chain: Tuple[str, ...] = ()) -> Any:
     """The raw mapping of a space file with its ``extends`` chain merged in."""
-    data = expect_mapping(read_spec_file(path, "space"), path, "space")
+    data = expect_mapping(read_data_file(path, "space"), path, "space")
     if "extends" not in data:
         return data
     parent_name = data["extends"]

@@ -6,7 +6,7 @@ from typing import Any, Dict
 
 from ..families import anynet
 from ..fields import Fields
-from ..spec import MAX_CHANNELS, MAX_RESOLUTION
+from ..limits import MAX_CHANNELS, MAX_RESOLUTION
 
 
 @dataclass(frozen=True)

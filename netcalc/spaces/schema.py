@@ -20,12 +20,12 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from difflib import get_close_matches
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from ..errors import SpecError
 from ..families import anynet
-from ..fields import Fields, describe
+from ..fields import Fields, closest, describe
+from ..limits import MAX_CHAIN_CELLS, MAX_STAGES, MAX_STAGE_CHOICES, MAX_TOTAL_DEPTH
 from .bounds import list_fields
 from ..report import QUANTITIES
 from .caps import Cap, parse_cap
@@ -36,10 +36,7 @@ KINDS = ("anynet", "regnet")
 ANYNET_DIMS = ("depth", "width", "bot_mul", "group_w")
 REGNET_PARAMS = ("depth", "w0", "wa", "wm", "bot_mul", "group_w")
 RELATIONS = ("shared", "non_decreasing", "increasing")
-MAX_STAGE_CHOICES = 4_000_000   # anynet kind: d x w x b x g choices of one stage
-MAX_STAGES = 16
 # exact sizes and sampling tables hold Python ints per (stage, choice): ~2 s and ~0.6 GB at this
-MAX_CHAIN_CELLS = 16_000_000
 
 
 # -- the published row, for `netcalc space --all` -------------------------------------------------
@@ -111,7 +108,7 @@ def _parse_domains(fields: Fields, names: Sequence[str], required: Sequence[str]
     section = fields.mapping("domains")
     for key in section.raw:
         if key not in names:
-            hint = get_close_matches(str(key), names, n=1)
+            hint = closest(str(key), names, n=1)
             extra = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {', '.join(names)})"
             raise section.error(str(key)[:40], f"unknown dimension{extra}")
     domains = []
@@ -141,10 +138,10 @@ def _parse_anynet(fields: Fields, common: Dict[str, Any]) -> Space:
                                       f"limit of {MAX_CHAIN_CELLS:,}; narrow the domains or use "
                                       "fewer stages")
     most_blocks = num_stages * max(next(d for d in domains if d.name == "depth").values)
-    if most_blocks > anynet.MAX_TOTAL_DEPTH:
+    if most_blocks > MAX_TOTAL_DEPTH:
         raise fields.error("domains.depth", f"members reach {most_blocks} blocks ({num_stages} "
                                             f"stages of depth up to {most_blocks // num_stages}); "
-                                            f"a spec may have at most {anynet.MAX_TOTAL_DEPTH}, so "
+                                            f"a spec may have at most {MAX_TOTAL_DEPTH}, so "
                                             "such members could not be counted")
     relations, compatible = _parse_anynet_constraints(fields)
     return Space(domains=domains, num_stages=num_stages, strides=strides, relations=relations,

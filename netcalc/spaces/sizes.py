@@ -18,18 +18,18 @@ from fractions import Fraction
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import ArgumentError, SpecError
+from ..limits import MAX_DISTINCT_WIDTHS, MAX_DOMAIN
 from .distributions import Domain
 from .loading import load_space
 from .schema import ANYNET_DIMS, Space
 
 # distinct networks: widths generated in Python (~1 us each), keeps `space --distinct` < ~40 s
-MAX_DISTINCT_WIDTHS = 30_000_000
 TABLE1_CHAIN = ("anynetx_a", "anynetx_b", "anynetx_c", "anynetx_d", "anynetx_e", "regnet")
 
 
 def compatible_mask(space: Space) -> Any:
     """(|w|, |b|, |g|) bool: the triples pycls's adjustment leaves unchanged."""
-    from .sampling import compatibility
+    from .candidates import compatibility
 
     return compatibility(space)[2]
 
@@ -219,7 +219,7 @@ def with_steps(space: Space, steps: Dict[str, Any]) -> Space:
     from decimal import Decimal
 
     from ..arguments import checked_number
-    from .bounds import DIM_BOUNDS, MAX_DOMAIN, as_value
+    from .bounds import DIM_BOUNDS, as_value
     from .distributions import DISTRIBUTIONS
 
     domains = []

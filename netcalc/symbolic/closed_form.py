@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import sympy
 
+from ..caches import memoised
 from ..count import count_graph
 from ..errors import GraphError, SpecError
 from ..graph import LayerGraph
+from ..limits import MAX_PERIOD
 from ..ops import get_op
 from ..report import QUANTITIES, Report
 from ..rules import get_convention
@@ -95,7 +96,6 @@ class ClosedForm:
         return " and ".join(bounds + [condition_words(c) for c in self.conditions])
 
 
-MAX_PERIOD = 4096       # conditions with a longer period are written as equations
 
 
 def condition_words(condition: Any) -> str:
@@ -149,7 +149,7 @@ def _residues(condition: Any) -> Optional[Tuple[Any, int, List[int]]]:
     return (symbol, period, held) if held else None
 
 
-@lru_cache(maxsize=512)
+@memoised(maxsize=512)
 def evaluator(expr: Any, sides: Tuple[Side, ...]) -> Callable[[int], int]:
     """A fast exact evaluator of a polynomial in the sides' atoms.
 
@@ -178,7 +178,7 @@ def count_symbolic(spec: SpecLike, convention: str = "pycls", axes: str = "r") -
     return _closed_form(load_spec(spec), convention, axes)
 
 
-@lru_cache(maxsize=256)
+@memoised(maxsize=256)
 def _closed_form(spec: Spec, convention: str, axes: str = "r") -> ClosedForm:
     conv = get_convention(convention)
     resolution = (H, W) if axes == "hw" else R

@@ -19,13 +19,10 @@ from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
 
 from ..errors import ArgumentError, SpecError
+from ..limits import DEFAULT_MAX_PIECES, MAX_PROBES, MIN_PROBES
 from ..spec import Spec, SpecLike, expand_checked, load_spec
 from .solve import FieldSearch, float_key, float_of, describe_step
 
-MAX_PIECES = 200     # each costs up to ~64 expansions: keeps `steps` under ~60 s by default
-# evenly spaced first look at the interval: 2 per allowed piece (a dense interval is refused
-# after ~1 s), 65 at least (to find the valid part between refused ends), 2049 at most
-MIN_PROBES, MAX_PROBES = 65, 2049
 
 
 @dataclass(frozen=True)
@@ -42,12 +39,12 @@ def signature(spec: Optional[Spec]) -> Any:
     if spec is None:
         return None
     graph = expand_checked(spec, None)
-    return spec.resolution, tuple((l.op, l.inputs, l.c_in, l.c_out, l.attrs)
+    return spec.resolution, tuple((l.op, l.inputs, l.in_shapes[0][1], l.shape[1], l.attrs)
                                   for l in graph.layers)
 
 
 def pieces(spec: SpecLike, key: str, lo: float, hi: float, convention: str = "pycls",
-           limit: int = MAX_PIECES) -> List[Piece]:
+           limit: int = DEFAULT_MAX_PIECES) -> List[Piece]:
     """The pieces of ``[lo, hi]`` in spec field ``key`` (``width_mult`` or ``phi``), in order.
 
     The work is bounded before it starts: a first pass probes evenly spaced values,

@@ -1,6 +1,6 @@
 """Spatial sides as exact functions of the input resolution ``r``.
 
-Expanding a spec at a sympy symbol ``r`` sends every size through :func:`netcalc.graph.out_size`,
+Expanding a spec at a sympy symbol ``r`` sends every size through :func:`netcalc.ops.spatial.window_out`,
 ``(h + 2p - k) // s + 1``, which sympy turns into nested floors such as
 ``floor(floor(r/2 - 1/2)/2) + 1``. Every such side has the canonical form
 
@@ -48,11 +48,11 @@ class Side:
 
     @classmethod
     def of(cls, expr: Any) -> "Side":
-        """The canonical form of a side produced by ``out_size`` from ``r`` (or ``h``, ``w``)."""
+        """The canonical form of a side produced by ``window_out`` from ``r`` (or ``h``, ``w``)."""
         expr = sympy.sympify(expr)
         symbols = expr.free_symbols
         if len(symbols) != 1:
-            raise ValueError(f"not a side computed by out_size: {expr}")
+            raise ValueError(f"not a side computed by window_out: {expr}")
         symbol = next(iter(symbols))
         c, m = _offset_and_divisor(expr, symbol)
         return cls(m, c % m, (c - c % m) // m, str(symbol))
@@ -108,7 +108,7 @@ class Side:
 
 
 def _offset_and_divisor(expr: Any, symbol: Any = R) -> Tuple[int, int]:
-    """``(c, m)`` with ``expr == floor((r + c) / m)``, read off the nested floors of out_size."""
+    """``(c, m)`` with ``expr == floor((r + c) / m)``, read off the nested floors of window_out."""
     if expr == symbol:
         return 0, 1
     if isinstance(expr, sympy.Add):
@@ -122,13 +122,13 @@ def _offset_and_divisor(expr: Any, symbol: Any = R) -> Tuple[int, int]:
         scale, inner = rest.as_coeff_Mul()
         stride = _integer(1 / scale, expr)
         if stride < 1:
-            raise ValueError(f"not a side computed by out_size: {expr}")
+            raise ValueError(f"not a side computed by window_out: {expr}")
         c, m = _offset_and_divisor(inner, symbol)
         return c + _integer(constant * stride, expr) * m, m * stride
-    raise ValueError(f"not a side computed by out_size: {expr}")
+    raise ValueError(f"not a side computed by window_out: {expr}")
 
 
 def _integer(value: Any, context: Any) -> int:
     if not value.is_Integer:
-        raise ValueError(f"not a side computed by out_size: {context}")
+        raise ValueError(f"not a side computed by window_out: {context}")
     return int(value)

@@ -22,8 +22,9 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 from ..count import count
 from ..errors import SpecError
+from ..limits import MAX_RESOLUTION
 from ..report import QUANTITIES
-from ..spec import MAX_RESOLUTION, Spec, SpecLike, expand_checked, load_spec, parse_spec
+from ..spec import Spec, SpecLike, expand_checked, load_spec, parse_spec
 
 Counts = Dict[str, int]
 
@@ -225,9 +226,9 @@ def describe_step(below: Optional[Spec], above: Optional[Spec], most: int = 4) -
         changes.append(f"resolution {a.resolution} -> {b.resolution}")
     if len(a.layers) != len(b.layers):
         changes.append(f"{len(a.layers)} -> {len(b.layers)} layers")
-    widths_a = {l.name: l.c_out for l in a.layers if l.op in ("conv", "linear")}
-    widened = [f"{l.name} {widths_a[l.name]} -> {l.c_out}" for l in b.layers
-               if widths_a.get(l.name, l.c_out) != l.c_out]
+    widths_a = {l.name: l.shape[1] for l in a.layers if l.op in ("conv", "linear")}
+    widened = [f"{l.name} {widths_a[l.name]} -> {l.shape[1]}" for l in b.layers
+               if widths_a.get(l.name, l.shape[1]) != l.shape[1]]
     changes += widened[:most] + ([f"{len(widened) - most} more"] if len(widened) > most else [])
     return "; ".join(changes) or "no change in the graph"
 

@@ -11,11 +11,9 @@ the steadier measure of what the network costs.
 
 Memory, in bytes:
 
-* estimate, from the counts alone (no module): ``params * itemsize`` (weights),
-  ``batch * input elements * itemsize`` (input) and ``batch * acts * itemsize`` (activations: every
-  output element the convention counts as an activation -- for pycls the outputs of conv, linear
-  and max-pool layers -- held at once, as a training forward keeps them; an inference forward
-  frees most of them, and BN, activation and add outputs are not counted).
+* estimate, from the node shapes alone (no module): :func:`netcalc.limits.module_memory` at the
+  batch and item size -- weights, input and every node's output held at once, as a training
+  forward or a tracer keeps them; an inference forward frees most of them.
 * measured peak: the most bytes of tensors alive at once during one forward, weights and input
   included. CUDA: ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats`` (caching
   allocator's view: block rounding and cuDNN workspaces included). CPU: :class:`LiveTensorBytes`,
@@ -37,6 +35,7 @@ from torch.utils._pytree import tree_flatten
 
 from .. import count
 from ..errors import SpecError
+from ..limits import MemoryEstimate, module_memory
 from .builder import build, example_input
 from .validate import resolve_device
 
@@ -58,16 +57,6 @@ class Settings(NamedTuple):
     clock: str = "wall"              # CPU only: "wall" or "process" (see CLOCKS)
     convention: str = "pycls"
     resolution: Any = None           # None: each spec's own
-
-
-class MemoryEstimate(NamedTuple):
-    params_bytes: int
-    input_bytes: int
-    acts_bytes: int
-
-    @property
-    def total(self) -> int:
-        return self.params_bytes + self.input_bytes + self.acts_bytes
 
 
 class Timing(NamedTuple):
@@ -112,11 +101,7 @@ def plan(spec: Any, settings: Settings) -> Planned:
     """Count ``spec`` and estimate its memory at the batch and dtype (builds nothing)."""
     report = count(spec, settings.convention, settings.resolution)
     refuse_fixed_batch(report, settings.batch)
-    itemsize = DTYPES[settings.dtype].itemsize
-    input_elements = example_input(report.graph, device="meta").numel()
-    return Planned(report, MemoryEstimate(report.params * itemsize,
-                                          settings.batch * input_elements * itemsize,
-                                          settings.batch * report.acts * itemsize))
+    return Planned(report, module_memory(report, settings.batch, DTYPES[settings.dtype].itemsize))
 
 
 def refuse_fixed_batch(report: Any, batch: int) -> None:

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..errors import SpecError
-from ..graph import Layer, LayerGraph
+from ..graph import LayerGraph, Node
 from ..ops import get_op
 from .modules import Function
 
@@ -30,12 +30,12 @@ def module_name(index: int) -> str:
     return f"{MODULE_LIST}.{index}"
 
 
-def unbuildable(layer: Layer, message: str) -> SpecError:
+def unbuildable(layer: Node, message: str) -> SpecError:
     """A graph the counter accepts but torch cannot build (the caller adds the spec's file)."""
     return SpecError("", f"layer {layer.name}", message)
 
 
-def node_module(node: Layer) -> nn.Module:
+def node_module(node: Node) -> nn.Module:
     """The module of one node, from its op's torch facet (a plain callable is wrapped)."""
     if any(d < 1 for shape in (*node.in_shapes, node.shape) for d in shape):
         raise unbuildable(node, f"{node.op} has an empty tensor among its shapes; torch cannot "

@@ -16,7 +16,7 @@ def module_counts(module: Any, convention: str, resolution: Optional[int], input
     ``inputs`` or a zero batch of 1 x ``in_channels`` x ``resolution``^2 (default 224)."""
     from ..arguments import checked_int
     from ..errors import ArgumentError
-    from ..spec import MAX_CHANNELS, MAX_RESOLUTION
+    from ..limits import MAX_CHANNELS, MAX_RESOLUTION
 
     if convention not in TRACED_CONVENTIONS:
         raise ArgumentError("", "convention", f"a module is measured by tracing, in the "

@@ -14,7 +14,7 @@ import importlib
 import importlib.util
 import os
 import sys
-from typing import Any, Callable, Tuple
+from typing import Any, Callable
 
 from ..errors import SpecError, exception_line
 from ..isolation import FIELD, split_target

@@ -23,7 +23,7 @@ from torch import nn
 from ..count import count
 from ..errors import ArgumentError, SpecError, safe_text
 from ..graph import LayerGraph
-from ..limits import MAX_MODULE_BYTES, check_module_memory
+from ..limits import MAX_MISMATCH_ROWS, MAX_MODULE_BYTES, check_module_memory
 from ..report import QUANTITIES
 from ..spec import SpecLike, format_resolution, load_spec
 from .builder import GraphModule, build, example_input, module_name
@@ -241,7 +241,7 @@ def validate_conventions(spec: SpecLike, conventions: Sequence[str] = ("fvcore",
                          max_memory: int = MAX_MODULE_BYTES) -> List[Validation]:
     """Validate one spec in several conventions against one built module (one set of traces).
 
-    The module's memory is estimated from the counts first (:func:`netcalc.limits.module_bytes`)
+    The module's memory is estimated from the counts first (:func:`netcalc.limits.module_memory`)
     and a module above ``max_memory`` bytes is refused before anything is built.
     """
     for convention in conventions:
@@ -265,7 +265,6 @@ def validate_spec(spec: SpecLike, convention: str = "fvcore", resolution: Option
 
 
 # -- rendering ------------------------------------------------------------------------------------
-MAX_ROWS = 40       # mismatched layers shown in a table; JSON lists all
 
 
 def _signed(value: int) -> str:
@@ -296,12 +295,12 @@ def render_table(validations: Sequence[Validation]) -> str:
         layer_rows = [m for m in v.mismatches if m.layer != "total"]
         if layer_rows:
             rows = [[safe_text(m.layer), m.op, m.quantity, f"{m.netcalc:,}", f"{m.measured:,}",
-                     _signed(m.diff)] for m in layer_rows[:MAX_ROWS]]
+                     _signed(m.diff)] for m in layer_rows[:MAX_MISMATCH_ROWS]]
             lines.append(tabulate(rows, headers=["layer", "op", "quantity", "netcalc", "measured",
                                                  "diff"],
                                   colalign=("left", "left", "left", "right", "right", "right")))
-            if len(layer_rows) > MAX_ROWS:
-                lines.append(f"... and {len(layer_rows) - MAX_ROWS} more layers "
+            if len(layer_rows) > MAX_MISMATCH_ROWS:
+                lines.append(f"... and {len(layer_rows) - MAX_MISMATCH_ROWS} more layers "
                              "(--format json lists all)")
         summary = unsupported_summary(v)
         if summary:

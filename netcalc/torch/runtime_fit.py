@@ -11,7 +11,8 @@ Four linear models of the median forward time ``t`` of each network, each with a
 Each fit reports its coefficients, R^2 = 1 - SS_res / SS_tot, the adjusted R^2
 1 - (1 - R^2) (n - 1) / (n - p) that charges for the p fitted coefficients (undefined when n = p:
 a three-coefficient model through three points is exact whatever the data), and the residual
-(measured - fitted) of every network. No torch here: the arithmetic is tested on synthetic data.
+(measured - fitted) of every network. The arithmetic uses no torch (it sits beside
+:mod:`netcalc.torch.bench`, which times the networks) and is tested on synthetic data.
 """
 from __future__ import annotations
 
@@ -106,7 +107,7 @@ def plot_runtime(names: Sequence[str], flops: Sequence[int], acts: Sequence[int]
         axis.grid(alpha=0.3)
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    from .figures import write_figure
+    from ..figures import write_figure
 
     write_figure(figure, path, dpi=120)     # a failed write is an error, never a silent success
     plt.close(figure)
