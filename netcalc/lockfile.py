@@ -35,7 +35,7 @@ def refuse_unreadable(spec: str, totals: Mapping[str, int]) -> None:
     """A lock holds only what ``check`` reads back: counts of at most MAX_INT_DIGITS digits
     (a stage's count is at most its total)."""
     from .errors import SpecError
-    from .spec import MAX_INT_DIGITS
+    from .limits import MAX_INT_DIGITS
 
     for quantity, value in totals.items():
         if value >= 10 ** MAX_INT_DIGITS:

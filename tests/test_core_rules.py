@@ -125,7 +125,9 @@ def conv_terms(report):
     c_in = lambda l: l.in_shapes[0][1]  # noqa: E731
     c_out = lambda l: l.shape[1]  # noqa: E731
     positions = lambda shape: shape[2] * shape[3]  # noqa: E731
-    C = sum(l.attrs.kernel[0] * l.attrs.kernel[1] * c_in(l) // l.attrs.groups * c_out(l)
+    # a window attribute is one int for both axes, or one entry per axis
+    taps = lambda k: k * k if isinstance(k, int) else k[0] * k[1]  # noqa: E731
+    C = sum(taps(l.attrs.kernel) * c_in(l) // l.attrs.groups * c_out(l)
             * positions(l.shape) for l in pick("conv"))
     Cb = sum(c_out(l) for l in pick("conv") if l.attrs.bias)
     L = sum(c_in(l) * c_out(l) for l in pick("linear"))

@@ -215,6 +215,8 @@ def conv_transpose_macs(ins: Any, out: Any, a: ConvTransposeAttrs) -> Any:
 class ConvTranspose(Conv):
     """``nn.ConvTranspose1d/2d/3d`` (a conv's gradient: strides spread the input apart)."""
 
+    sampler_attrs = ()          # the sampler tabulates only the families' convs
+
     name = "conv_transpose"
     Attrs = ConvTransposeAttrs
 
