@@ -59,13 +59,18 @@ class Settings:
 
 
 # -- one model, in its own process --------------------------------------------------------------
+def first_row(model):
+    """A model's row before anything is measured."""
+    return {"library": model.library, "module": model.module, "model": model.name,
+            "kind": model.kind, "imported": "no"}
+
+
 def sweep_one(model, settings, send):
     """Measure, import and compare one model, sending the row after each stage (a timeout then
     keeps what was measured)."""
     import netcalc
 
-    row = {"library": model.library, "module": model.module, "model": model.name,
-           "kind": model.kind, "imported": "no"}
+    row = first_row(model)
     send(row, "measuring")
     meta = model.build("meta")
     built = []
@@ -129,8 +134,7 @@ def child(model, settings, conn):
 class Running:
     def __init__(self, context, model, settings):
         self.model, self.stage, self.done, self.finished = model, "starting", False, False
-        self.row = {"library": model.library, "module": model.module, "model": model.name,
-                    "kind": model.kind, "imported": "no"}
+        self.row = first_row(model)
         self.conn, theirs = context.Pipe(duplex=False)
         self.process = context.Process(target=child, args=(model, settings, theirs), daemon=True)
         self.process.start()
