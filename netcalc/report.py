@@ -153,11 +153,17 @@ def simple_table(rows: Sequence[Sequence[Any]], headers: Sequence[str],
                  align: Sequence[str]) -> str:
     """tabulate's "simple" format: headers, a dashed rule, columns two spaces apart; ``align``
     is "left" or "right" per column. Cells are shown as given (no number parsing: a name that
-    reads as a number keeps its digits)."""
-    from tabulate import tabulate       # here: JSON and CSV output do not need it
+    reads as a number keeps its digits, and leading spaces stay: the module tree indents its
+    names with them)."""
+    import tabulate as tabulate_module      # here: JSON and CSV output do not need it
 
-    return tabulate(rows, headers=list(headers), tablefmt="simple", colalign=tuple(align),
-                    disable_numparse=True)
+    # tabulate strips cells unless this module-level switch is on: set for this call only
+    preserved, tabulate_module.PRESERVE_WHITESPACE = tabulate_module.PRESERVE_WHITESPACE, True
+    try:
+        return tabulate_module.tabulate(rows, headers=list(headers), tablefmt="simple",
+                                        colalign=tuple(align), disable_numparse=True)
+    finally:
+        tabulate_module.PRESERVE_WHITESPACE = preserved
 
 
 def _align(extra: Sequence[str], quantities: Sequence[str]) -> tuple:
