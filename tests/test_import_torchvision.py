@@ -141,15 +141,17 @@ def test_import_cli_writes_a_spec_that_counts_and_solves(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name,expected", [
-    ("vit_b_16", "aten.cat, aten.scaled_dot_product_attention x12"),
-    ("swin_t", "aten.roll x10"),
-    ("maxvit_t", "aten.einsum x44"),
+    # the relative-position bias: a table gathered by an index buffer, then added (issue 17)
+    ("swin_t", "unsupported ops in the whole model: aten.add (--allow-unknown records them as "
+               "free 'identity' ops)"),
+    ("maxvit_t", "netcalc counts 4,802 params for param_add, the module has 338"),
 ])
-def test_transformers_fail_listing_exactly_the_ops_they_lack(name, expected):
+def test_transformers_not_imported_yet_say_why(name, expected):
+    """vit_b_16 imports (tests/test_ops_transformer.py checks its counts); Swin and MaxViT stop
+    with one clear reason."""
     with pytest.raises(ImportFailure) as err:
         import_checked(build(name), 224, name)
-    assert str(err.value).endswith(f"unsupported ops in the whole model: {expected} "
-                                   "(--allow-unknown records them as free 'identity' ops)")
+    assert str(err.value).endswith(expected)
 
 
 @pytest.mark.slow
