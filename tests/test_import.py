@@ -597,3 +597,25 @@ def test_the_header_comment_and_notes_escape_the_users_text(monkeypatch, tmp_pat
     out = tmp_path / "a\x1bb.yaml"
     written = CliRunner().invoke(main, ["import", target, "--out", str(out)])
     assert written.stderr.endswith(f"wrote {tmp_path}/a\\x1bb.yaml\n")
+
+
+def test_a_forward_raising_an_exception_whose_str_fails_is_one_line():
+    """The model's own exception, whose ``__str__`` raises too (torch.export's own handling then
+    meets that second error): one line, a NetcalcError, no traceback (issue 19)."""
+    class BadStr(Exception):
+        def __str__(self):
+            raise RuntimeError("a __str__ that fails")
+
+    class Raises(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            raise BadStr()
+
+    with pytest.raises(netcalc.NetcalcError) as caught:
+        netcalc.from_torch(Raises(), 16)
+    message = str(caught.value)
+    assert message.startswith("Raises: resolution: torch.export cannot capture it on a "
+                              "(1, 3, 16, 16) input: ") and "\n" not in message

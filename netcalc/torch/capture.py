@@ -27,6 +27,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 import torch
 from torch import fx, nn
 
+from ..errors import exception_line
 from ..ops.aten import Dim
 
 HW = Tuple[int, int]
@@ -145,9 +146,9 @@ DATA_DEPENDENT = ("Python control flow on tensor values (an `if` on a sum, a loo
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    line = f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
-    return f"{line} ({DATA_DEPENDENT})" if "data-dependent" in text else line
+    """The export's error in one line, with the cure when it is control flow on tensor values."""
+    line = exception_line(exc)
+    return f"{line} ({DATA_DEPENDENT})" if "data-dependent" in line else line
 
 
 def input_node(program: Any) -> fx.Node:

@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set,
 import torch
 from torch import fx, nn
 
-from ..errors import SpecError
+from ..errors import SpecError, exception_line
 from ..ops import all_ops
 from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, PARAM, Alias, AtenCall, Node,
                         NotModelled, Parts, Tensor, aten_table, lookup, same_size)
@@ -244,7 +244,7 @@ class _Converter:
         except Exception as exc:  # noqa: BLE001 -- a converter's own bug, reported as one
             raise ConverterBug("", "", f"internal error: netcalc's converter of aten.{name} (op "
                                f"{entry[0]}) failed on node {node.name}"
-                               f"{self._where(node)}: {_first_line(exc)}; please report it "
+                               f"{self._where(node)}: {exception_line(exc)}; please report it "
                                "with the model") from None
         self._apply(node, entry[0], result, outputs)
 
@@ -477,11 +477,6 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
     return Imported(data, converter.shapes, captured.checks, converter.node_params, unused,
                     converter.shared, converter.uncounted,
                     sum(p.numel() for p in module.parameters()), converter.unknown, captured.how)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def _unsupported_message(unknown: Sequence[Unknown]) -> str:
