@@ -63,9 +63,14 @@ def split_target(target: str) -> Tuple[str, str]:
     return where, attr
 
 
-def _child_env() -> dict:
+VERBOSE_ENV = "NETCALC_SHOW_CAPTURE_OUTPUT"   # set for a --verbose child: capture hides nothing
+
+
+def _child_env(verbose: bool) -> dict:
     """The environment, with this netcalc first on the path (a checkout, not an install)."""
     env = dict(os.environ)
+    if verbose:
+        env[VERBOSE_ENV] = "1"
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     return env
@@ -76,7 +81,7 @@ def _run_child(request: str, timeout: float, verbose: bool) -> tuple:
     process = subprocess.Popen(
         [sys.executable, "-m", "netcalc.torch.child", request], stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE if verbose else subprocess.DEVNULL,
-        env=_child_env(), start_new_session=True)   # its own group: a kill reaches its children
+        env=_child_env(verbose), start_new_session=True)   # its own group: a kill reaches its children
     try:
         answer, stderr = process.communicate(timeout=timeout or None)
         return answer, stderr, process.returncode, False

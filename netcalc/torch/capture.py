@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import signal
 import threading
 import time
@@ -28,6 +29,7 @@ import torch
 from torch import fx, nn
 
 from ..errors import exception_line
+from ..isolation import VERBOSE_ENV
 from ..ops.aten import Dim
 
 HW = Tuple[int, int]
@@ -77,7 +79,11 @@ class Captured:
 
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
-    """No torch log line or warning reaches stderr while capturing."""
+    """No torch log line or warning reaches stderr while capturing (unless ``netcalc import
+    --verbose`` asked its child to show everything: the model's own prints to stderr too)."""
+    if os.environ.get(VERBOSE_ENV) == "1":
+        yield
+        return
     logger = logging.getLogger("torch")
     level, propagate = logger.level, logger.propagate
     logger.setLevel(logging.CRITICAL + 1)
