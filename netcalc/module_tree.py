@@ -3,14 +3,12 @@
 
 A layer's place in the tree comes from its qualified name: a dotted name is the path
 (``s1.b1.se.reduce``: stage ``s1``, block ``s1.b1``, module ``s1.b1.se``, layer ``reduce``;
-an imported module call ``down1.conv.0``). A layer whose name is not dotted (a function an
-imported model calls in a module's forward, a hand-written layer) is counted in the row of its
-block, or its stage, by their labels, as fvcore counts the functions a module's forward calls
-in that module; an imported model's own top-level functions (the label ``top``) in the root's.
-The labels of an imported function name two levels at most (``--by block``), so below depth 2
-its cost shows in its depth-2 ancestor's row rather than its own module's. A module's row sums every layer below it, so each row equals what fvcore's
-``by_module()`` gives that module (docs/your_own_model.md); ``depth`` limits the rows shown,
-never the sums.
+an imported module call ``down1.conv.0``; a function an imported module's forward calls is
+named under that module, ``up1.cat``, and has a row of its own beneath it, which fvcore does not
+show but counts in ``up1``). A layer whose name is not dotted (a hand-written layer) is counted
+in the row of its block, or its stage, by their labels. A module's row sums every layer below
+it, so each module's row equals what fvcore's ``by_module()`` gives that module
+(docs/your_own_model.md); ``depth`` limits the rows shown, never the sums.
 """
 from __future__ import annotations
 
