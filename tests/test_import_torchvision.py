@@ -54,6 +54,7 @@ def test_imported_counts_equal_the_traces(name, resolution):
     assert_counts_match(name, resolution)
 
 
+@pytest.mark.slow       # about 4 s: GoogLeNet imported and traced
 def test_aux_heads_are_left_out_and_named():
     module = build("googlenet")
     spec, imported = import_checked(module, 64)

@@ -503,17 +503,11 @@ def test_drawn_graphs_match_the_tools(spec):
     check_drawn(spec)
 
 
-# ops the fast tier checks against torch's own modules (tests/test_ops_torch_modules.py) and in
-# hand-written graphs (tests/test_ops_new.py): their drawn graph runs in the slow tier; so do the
-# transformer ops' own drawn graphs (1-2 s each), which the fast tier draws among the others
-SLOW_EACH = {"conv_transpose", "instance_norm", "stack", "flip", "sum", "amax", "amin", "abs",
-             "neg", "sqrt", "rsqrt", "exp", "log", "pow", "sdpa", "baddbmm", "einsum", "param",
-             "expand", "select", "index", "roll", "clamp", "normalize", "vector_norm", "constant",
-             "param_concat"}
-
-
-@pytest.mark.parametrize("op", [pytest.param(op, marks=pytest.mark.slow) if op in SLOW_EACH
-                                else op for op in sorted(PROPOSALS)])
+# one drawn graph per op, each about 1 to 2 s: the slow tier (the fast tier's 25 drawn graphs above
+# hold every op among the others; each op is also checked alone against torch's own modules and in
+# hand-written graphs, tests/test_ops_torch_modules.py and tests/test_ops_new.py)
+@pytest.mark.slow
+@pytest.mark.parametrize("op", sorted(PROPOSALS))
 def test_a_drawn_graph_with_each_op_matches_the_tools(op):
     """The first drawn graph that holds ``op`` (so every op is checked in a random context)."""
     spec = find(graphs(), lambda drawn: any(layer["op"] == op for layer in drawn["layers"]),
