@@ -19,7 +19,7 @@ __all__ = ["count", "load_spec", "NetcalcError", "SpecError", "ArgumentError", "
            "Node", "LayerGraph", "CONVENTIONS", "expand", "from_torch", "to_yaml"]
 
 # name -> module that defines it, imported on first use (from_torch imports torch)
-_LAZY = {"from_torch": ".torch.guarded", "to_yaml": ".export"}
+_LAZY = {"from_torch": ".torch.importer", "to_yaml": ".export"}
 
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]

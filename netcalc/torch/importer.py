@@ -24,11 +24,11 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set,
 import torch
 from torch import fx, nn
 
-from ..errors import SpecError, exception_line
+from ..errors import ArgumentError, SpecError, exception_line
 from ..ops import all_ops
 from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, PARAM, Alias, AtenCall, Node,
                         NotModelled, Parts, Tensor, aten_table, lookup, same_size)
-from ..spec import Spec, load_spec
+from ..spec import Spec, check_resolution, load_spec
 from .capture import SYMBOLIC_TIMEOUT, Captured, ExportFailure, capture, paired_value
 
 Resolution = Union[int, Tuple[int, int]]
@@ -554,10 +554,20 @@ def import_checked(module: nn.Module, resolution: Resolution = 224, name: Option
                    in_channels: Optional[int] = None,
                    symbolic_timeout: float = SYMBOLIC_TIMEOUT) -> Tuple[Spec, Imported]:
     """:func:`from_torch`, also returning what the import saw (captured shapes, parameters per
-    node, parameters the eval forward never uses)."""
+    node, parameters the eval forward never uses). The arguments are checked before anything
+    runs, and a ``sys.exit`` in the model's code while it is captured is an error, never the end
+    of the caller's process."""
+    if not isinstance(module, nn.Module):
+        raise ArgumentError("", "module", f"expected a torch.nn.Module, got "
+                                          f"{type(module).__name__}")
+    resolution = check_resolution(resolution)     # 224 or (h, w), by name, before capturing
     source = source or name or type(module).__name__
-    imported = convert(module, resolution, name, allow_unknown, source, in_channels,
-                       symbolic_timeout)
+    try:
+        imported = convert(module, resolution, name, allow_unknown, source, in_channels,
+                           symbolic_timeout)
+    except SystemExit as exc:       # the model's own code, while it was captured
+        raise SpecError(source, "", f"the module's code called sys.exit({exc.code!r}) while it "
+                                    "was traced") from None
     spec = _load(imported.data, source)
     notes = _fvcore_blind_spots(spec) + check(imported, spec, source)
     if notes:       # a new dict: specs are cached by the data they were loaded from

@@ -98,7 +98,7 @@ def import_target(target: str, resolution: Any = 224, name: Any = None,
     """The checked :class:`~netcalc.Spec` of the module TARGET builds, named ``name`` or after
     the module's class (in this process: :func:`netcalc.isolation.import_isolated` runs it in a
     child)."""
-    from .guarded import from_torch
+    from .importer import from_torch
 
     module = build_module(load_callable(target), target)
     return from_torch(module, resolution, name, allow_unknown, source=target)
