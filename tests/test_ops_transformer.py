@@ -43,6 +43,16 @@ def test_fvcore_einsum_reads_numpys_rounded_cost():
     assert printed_cost(123_456_789) == 123_500_000 and printed_cost(56_565) == 56_560
 
 
+def test_fvcore_einsum_counts_the_one_numpy_adds():
+    """numpy adds 1 to the path cost it prints: fvcore 0.1.5 traced a one-operand permutation
+    "nchw->nhwc" of (1, 3, 1, 1) at 2 flops ((3 + 1) // 2, not 3 // 2) and of (1, 3, 1, 5) at 8;
+    the sum "nchw->nc" of (1, 3, 1, 5) at 15 ((2 x 15 + 1) // 2)."""
+    permute = einsum_attrs("nchw->nhwc")
+    assert fvcore_einsum(((1, 3, 1, 1),), (1, 1, 1, 3), permute) == 2
+    assert fvcore_einsum(((1, 3, 1, 5),), (1, 1, 5, 3), permute) == 8
+    assert fvcore_einsum(((1, 3, 1, 5),), (1, 3), einsum_attrs("nchw->nc")) == 15
+
+
 def test_fvcore_einsum_has_no_closed_form():
     sympy = pytest.importorskip("sympy")
     h = sympy.Symbol("h", positive=True, integer=True)

@@ -7,7 +7,9 @@ Each letter of the equation names one size. For a two-operand contraction the co
   ``abc,adc->adb`` up to renaming letters: their multiply-accumulates) and every other one with
   ``np.einsum_path(..., "optimal")``: with one or two operands that path is the one contraction,
   costing prod(every letter's size) times 2 when a letter is summed away (it is in no output)
-  and times 1 when none is. fvcore reads that cost back from the text numpy prints, where it is
+  and times 1 when none is; numpy prints that cost plus one (its ``opt_cost`` adds 1, so a
+  one-operand permutation of 3 elements prints 4 and costs 2). fvcore reads that cost back from
+  the text numpy prints, where it is
   rounded to 4 significant digits (``%.3e``), then halves and floors it ("a multiply-add is one
   flop"). So ``nchw,ndhw->ncd`` on (1, 8, 17, 26) maps costs 28,290, not its 28,288
   multiply-accumulates. The rounding has no closed form: ``--symbolic`` in the fvcore convention
@@ -119,14 +121,14 @@ def printed_cost(cost: Any) -> Any:
 
 
 def fvcore_einsum(ins: Any, out: Any, a: EinsumAttrs) -> Any:
-    """np.einsum_path's cost of the one contraction as printed, halved and floored; the two
-    equations fvcore prices by hand cost their multiply-accumulates exactly."""
+    """np.einsum_path's cost of the one contraction, plus the 1 numpy adds, as printed, halved
+    and floored; the two equations fvcore prices by hand cost their multiply-accumulates."""
     sizes = _sizes(ins, a)
     every = math.prod(sizes[c] for c in sorted(sizes))
     if canonical(a) in FVCORE_EXACT:
         return every
     removed = int(bool(set(sizes) - set(a.output)))
-    return printed_cost(every * (1 + removed)) // 2
+    return printed_cost(every * (1 + removed) + 1) // 2
 
 
 def einsum_from_aten(call: AtenCall) -> Node:
