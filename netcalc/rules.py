@@ -1,9 +1,11 @@
 """Counting conventions: named, read-only views of the per-op cost rules.
 
-Every op definition (:mod:`netcalc.ops`) holds its own params rule and its flops and acts rules
+Every op definition (:mod:`netcalc.ops`) holds its own params, flops and acts tables of rules
 per convention. A convention is a name, a parent and optional overrides: an op's rule for a
 convention is the convention's override if any, else the op's entry under the convention's name,
-else the parent's rule. So the three shipped conventions are one chain,
+else the parent's rule. Params have one rule for every convention (the registry refuses a
+params entry other than the root's, and a convention overrides no params), looked up the same
+way. So the three shipped conventions are one chain,
 
     pycls  -> fvcore (no bias flops, BN 2 per input element, GAP 1 per input element, no
               max-pool acts) -> torch (2 x conv and linear MACs, nothing else)
@@ -23,7 +25,7 @@ Costs = Tuple[Rule, Rule, Rule]      # (flops, params, acts) rules of one op
 
 
 class Convention:
-    """Flops and activation rules for every registered op, under one name."""
+    """Flops, params and activation rules for every registered op, under one name."""
 
     def __init__(self, name: str, doc: str, parent: Optional["Convention"] = None, *,
                  flops: Optional[Mapping[str, Rule]] = None,
@@ -31,7 +33,8 @@ class Convention:
         self.name = name
         self.doc = doc              # one line on what it counts (the CLI's --convention help)
         self.parent = parent
-        self._overrides = {"flops": dict(flops or {}), "acts": dict(acts or {})}
+        # parameters are the module's, whatever a convention counts: no params overrides
+        self._overrides = {"flops": dict(flops or {}), "params": {}, "acts": dict(acts or {})}
         self._table: Dict[str, Costs] = {}
         self._free: frozenset = frozenset()
         self._version = -1
@@ -42,7 +45,8 @@ class Convention:
         return Convention(name, doc, self, flops=flops, acts=acts)
 
     def rule(self, kind: str, op: OpDef) -> Rule:
-        """The ``kind`` (``flops`` or ``acts``) rule of ``op`` under this convention."""
+        """The ``kind`` (``flops``, ``params`` or ``acts``) rule of ``op`` under this
+        convention."""
         found = self._overrides[kind].get(op.name) or getattr(op, kind).get(self.name)
         if found is not None:
             return found
@@ -53,8 +57,8 @@ class Convention:
     def table(self) -> Mapping[str, Costs]:
         """op name -> (flops, params, acts) rules, rebuilt when an op is registered."""
         if self._version != registry_version():
-            self._table = {name: (self.rule("flops", op), op.params, self.rule("acts", op))
-                           for name, op in OPS.items()}
+            self._table = {name: (self.rule("flops", op), self.rule("params", op),
+                                  self.rule("acts", op)) for name, op in OPS.items()}
             self._free = frozenset(name for name, rules in self._table.items()
                                    if all(rule is zero for rule in rules))
             self._version = registry_version()
@@ -68,6 +72,10 @@ class Convention:
     @property
     def flops(self) -> Mapping[str, Rule]:
         return MappingProxyType({op: costs[0] for op, costs in self.table().items()})
+
+    @property
+    def params(self) -> Mapping[str, Rule]:
+        return MappingProxyType({op: costs[1] for op, costs in self.table().items()})
 
     @property
     def acts(self) -> Mapping[str, Rule]:

@@ -10,7 +10,9 @@ import pytest
 import sympy
 
 from netcalc.errors import GraphError
-from netcalc.ops import OPS, OpDef, all_ops, get_op, register_op
+from netcalc.ops import OPS, OpDef, all_ops, get_op, register_op, unregister_op
+from netcalc.ops.activation_extra import PreluAttrs
+from netcalc.ops.norm_extra import LayerNormAttrs
 from netcalc.ops.registry import FACETS, missing_facets
 from netcalc.rules import CONVENTIONS
 
@@ -130,8 +132,7 @@ def test_duplicates_and_incomplete_definitions_are_refused():
         class Incomplete(OpDef):
             name = "incomplete_toy"
             Attrs = object
-            params = staticmethod(lambda ins, out, a: 0)
-            flops = acts = {"pycls": params}
+            params = flops = acts = {"pycls": lambda ins, out, a: 0}
 
             def parse(self, f):
                 return None
@@ -144,6 +145,15 @@ def test_duplicates_and_incomplete_definitions_are_refused():
     ("acts", {"pycls": lambda ins, out, a: 0, "Torch": lambda ins, out, a: 0},
      r"acts\['Torch'\] names no convention"),
     ("flops", {"pycls": 0}, r"flops\['pycls'\] is not callable"),
+    # params is a table like flops and acts, with its one rule under pycls
+    ("params", staticmethod(lambda ins, out, a: 0),
+     r"params is not a mapping of convention -> rule \(a bare rule\): write "
+     r"params = \{'pycls': rule\}"),
+    ("params", {"pycls": lambda ins, out, a: 0, "fvcore": lambda ins, out, a: 1},
+     r"params\['fvcore'\]: params has one rule for every convention, params\['pycls'\]"),
+    ("params", {"pycsl": lambda ins, out, a: 0},
+     r"lacks params\['pycls'\]; params\['pycsl'\]: params has one rule"),
+    ("params", {"pycls": 0}, r"params\['pycls'\] is not callable"),
     ("arity", (0, 1), r"arity \(0, 1\) is not"),
     ("sampler_attrs", ("out", "kernel"), r"sampler_attrs \('out', 'kernel'\) names attributes "
                                          r"other than out, groups"),
@@ -152,9 +162,42 @@ def test_a_misspelt_convention_or_malformed_facet_is_refused(table, rules, messa
     """Every key of a cost table is checked at registration: a typo would otherwise make the
     convention silently inherit its parent's rule."""
     relu = type(OPS["relu"])
-    with pytest.raises(TypeError, match=message):
-        register_op(type("MisspeltToy", (relu,), {"name": "misspelt_toy", table: rules}))
-    assert "misspelt_toy" not in OPS
+    try:
+        with pytest.raises(TypeError, match=message):
+            register_op(type("MisspeltToy", (relu,), {"name": "misspelt_toy", table: rules}))
+    finally:
+        accepted = "misspelt_toy" in OPS
+        if accepted:                    # leave the registry as found for the other cases
+            unregister_op("misspelt_toy")
+    assert not accepted
+
+
+def test_params_are_one_rule_for_every_convention():
+    """Looked up like flops and acts, params resolve to the op's one pycls rule everywhere."""
+    for name in ALL_OPS:
+        rules = {CONVENTIONS[c].params[name] for c in CONVENTIONS}
+        assert rules == {CONVENTIONS["pycls"].table()[name][1]}, name
+
+
+@pytest.mark.parametrize("name, shape, attrs, expected", [
+    # a slope per channel: 4 channels, then 8 (the sampler tabulates a rule over widths)
+    ("prelu", (1, 4, 5, 6), PreluAttrs(4), [4, 8]),
+    ("prelu", (1, 4, 5, 6), PreluAttrs(1), [1, 1]),         # one shared slope
+    ("prelu", (3,), PreluAttrs(1), [1, 1]),                 # a 1-D input has no channels
+    # a scale and a shift per normalised element: the last two dims, 5 * 6, then 10 * 12
+    ("layer_norm", (1, 4, 5, 6), LayerNormAttrs((5, 6)), [60, 240]),
+    ("layer_norm", (1, 4, 5, 6), LayerNormAttrs((4,), channels_first=True), [8, 16]),
+    ("layer_norm", (1, 4, 5, 6), LayerNormAttrs((6,), affine=False), [0, 0]),
+])
+def test_parameters_sized_by_the_input_follow_its_shape(name, shape, attrs, expected):
+    """The design-space sampler evaluates a rule on arrays of sizes with the attributes as
+    built: prelu's slopes and a layer norm's scale and shift are sized by the input shape, so
+    they follow it (the attributes only choose the dims). On ints: the first width's count."""
+    rule = CONVENTIONS["pycls"].params[name]
+    out = OPS[name].infer_shape((shape,), attrs)
+    assert rule((shape,), out, attrs) == expected[0]
+    widths = tuple(np.array([d, 2 * d]) if axis else d for axis, d in enumerate(shape))
+    assert np.broadcast_to(rule((widths,), widths, attrs), 2).tolist() == expected
 
 
 def test_only_conv_and_linear_let_the_sampler_substitute_attributes():

@@ -112,6 +112,11 @@ class PreluAttrs:
 
     num_parameters: int = 1
 
+    @property
+    def per_channel(self) -> int:
+        """1 for a slope per channel, 0 for one shared slope: a factor in the params rule."""
+        return int(self.num_parameters != 1)
+
 
 def prelu_from_aten(call: AtenCall) -> Node:
     """The slopes are a parameter: one, or one per channel."""
@@ -138,7 +143,9 @@ class Prelu(FreeElementwise):
                              f"channels (dim 1: {channels})", field="num_parameters")
         return shape
 
-    params = staticmethod(lambda ins, out, a: a.num_parameters)
+    # the slopes: ins[0][1] (the channels; 1 for a 1-D input, which has none) or one shared
+    params = {"pycls": lambda ins, out, a: a.per_channel * math.prod(ins[0][1:2])
+                       + 1 - a.per_channel}
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), PreluAttrs(4)

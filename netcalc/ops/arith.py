@@ -51,7 +51,9 @@ class ParamBinary(OpDef):
         return tuple((s, p) for s, p in zip(ins[0][::-1], a.param_shape[::-1])
                      if p != 1 and s != p)
 
-    params = staticmethod(lambda ins, out, a: math.prod(a.param_shape))
+    # attribute-shaped by right: the learned tensor has the shape the spec gives (the module
+    # built holds exactly that), which only broadcasts to the input
+    params = {"pycls": lambda ins, out, a: math.prod(a.param_shape)}
     flops = {"pycls": zero}
     acts = {"pycls": zero}
 

@@ -165,7 +165,7 @@ class ScaledDotProductAttention(OpDef):
             pairs += broadcast_mismatches(out[:-1] + (key[-2],), ins[3])
         return tuple((x, y) for x, y in pairs if x != y)
 
-    params = staticmethod(zero)
+    params = {"pycls": zero}
     flops = {"pycls": sdpa_macs, "fvcore": zero,
              "torch": lambda ins, out, a: 2 * sdpa_macs(ins, out, a)}
     acts = {"pycls": sdpa_acts, "fvcore": zero}
@@ -233,7 +233,7 @@ class Baddbmm(OpDef):
         pairs = ((left[0], right[0]), (left[2], right[1])) + broadcast_mismatches(out, base)
         return tuple((x, y) for x, y in pairs if x != y)
 
-    params = staticmethod(zero)
+    params = {"pycls": zero}
     flops = {"pycls": bmm_macs, "fvcore": zero,
              "torch": lambda ins, out, a: 2 * bmm_macs(ins, out, a)}
     acts = {"pycls": numel_out, "fvcore": zero}

@@ -173,8 +173,8 @@ class Conv(OpDef):
         return (shape[0], a.out) + sizes
 
     # weights: taps * (C_in / groups) * C_out, the same as taps * C_in * (C_out / groups)
-    params = staticmethod(lambda ins, out, a: volume(a.kernel, out) * (ins[0][1] // a.groups)
-                          * out[1] + out[1] * int(a.bias))
+    params = {"pycls": lambda ins, out, a: volume(a.kernel, out) * (ins[0][1] // a.groups)
+                       * out[1] + out[1] * int(a.bias)}
     flops = {**conv_flops(conv_macs), "fvcore": _fvcore_conv}
     acts = {"pycls": numel_out, "fvcore": _fvcore_conv_acts}
 

@@ -111,7 +111,7 @@ class Binary(OpDef):
             return tuple((p, q) for p, q in zip(ins[0][2:], ins[1][2:]) if p != q)
         return broadcast_mismatches(ins[0], ins[1])
 
-    params = staticmethod(zero)
+    params = {"pycls": zero}
     flops = {"pycls": zero}
     acts = {"pycls": zero}
 

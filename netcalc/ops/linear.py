@@ -67,7 +67,7 @@ class Linear(OpDef):
         return () if a.in_features is None else ((ins[0][-1], a.in_features),)
 
     # pycls adds the bias once per output feature, as for convs
-    params = staticmethod(lambda ins, out, a: ins[0][-1] * out[-1] + out[-1] * int(a.bias))
+    params = {"pycls": lambda ins, out, a: ins[0][-1] * out[-1] + out[-1] * int(a.bias)}
     flops = {"pycls": lambda ins, out, a: linear_macs(ins, out, a) + _linear_bias(ins, out, a),
              "fvcore": linear_macs,
              "torch": lambda ins, out, a: 2 * linear_macs(ins, out, a)}

@@ -60,7 +60,7 @@ class Matmul(AttributelessOp):
         inner = () if left[-1] == right[-2] else ((left[-1], right[-2]),)
         return inner + broadcast_mismatches(left[:-2], right[:-2])
 
-    params = staticmethod(zero)
+    params = {"pycls": zero}
     flops = {"pycls": matmul_macs,
              "fvcore": lambda ins, out, a: math.prod(ins[0]) * ins[1][-1],
              "torch": lambda ins, out, a: 2 * matmul_macs(ins, out, a)}

@@ -27,7 +27,7 @@ class BatchNorm(AttributelessOp):
                                                "(N, C, D, H, W) input")
         return ins[0]
 
-    params = staticmethod(lambda ins, out, a: 2 * ins[0][1])   # gamma, beta (stats are buffers)
+    params = {"pycls": lambda ins, out, a: 2 * ins[0][1]}   # gamma, beta (stats are buffers)
     # fvcore 0.1.5 in eval: 2 per input element (5 in training); FlopCounterMode: nothing
     flops = {"pycls": zero, "fvcore": lambda ins, out, a: 2 * math.prod(ins[0]), "torch": zero}
     acts = {"pycls": zero}

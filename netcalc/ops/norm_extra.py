@@ -56,6 +56,20 @@ class LayerNormAttrs:
     eps: float = 1e-5
 
 
+def normalised_dims(shape: Any, a: LayerNormAttrs) -> Tuple[Any, ...]:
+    """The input's sizes a layer norm normalises: its last ``len(normalized_shape)``, or dim 1
+    with ``channels_first``."""
+    if a.channels_first:
+        if len(shape) != 4 or len(a.normalized_shape) != 1:
+            raise GraphError(f"channels_first needs a (N, C, H, W) input and one normalized "
+                             f"size, got {format_shape(shape)}", field="channels_first")
+        return (shape[1],)
+    if len(a.normalized_shape) > len(shape):
+        raise GraphError(f"normalized_shape {list(a.normalized_shape)} has more dims than "
+                         f"the input {format_shape(shape)}", field="normalized_shape")
+    return tuple(shape[len(shape) - len(a.normalized_shape):])
+
+
 @register_op
 class LayerNorm(OpDef):
     """``nn.LayerNorm`` over the last ``len(normalized_shape)`` dims; with ``channels_first``,
@@ -73,30 +87,20 @@ class LayerNorm(OpDef):
 
     def infer_shape(self, ins: Any, a: LayerNormAttrs) -> Any:
         shape = ins[0]
-        normalised = self._normalised_dims(shape, a)
+        normalised = normalised_dims(shape, a)
         if any(is_concrete(d) and d != n for d, n in zip(normalised, a.normalized_shape)):
             where = "dim 1" if a.channels_first else f"the last {len(a.normalized_shape)} dims"
             raise GraphError(f"normalized_shape {list(a.normalized_shape)} does not match {where}"
                              f" of the input {format_shape(shape)}", field="normalized_shape")
         return shape
 
-    @staticmethod
-    def _normalised_dims(shape: Any, a: LayerNormAttrs) -> Tuple[Any, ...]:
-        if a.channels_first:
-            if len(shape) != 4 or len(a.normalized_shape) != 1:
-                raise GraphError(f"channels_first needs a (N, C, H, W) input and one normalized "
-                                 f"size, got {format_shape(shape)}", field="channels_first")
-            return (shape[1],)
-        if len(a.normalized_shape) > len(shape):
-            raise GraphError(f"normalized_shape {list(a.normalized_shape)} has more dims than "
-                             f"the input {format_shape(shape)}", field="normalized_shape")
-        return tuple(shape[len(shape) - len(a.normalized_shape):])
-
     def conditions(self, ins: Any, out: Any, a: LayerNormAttrs) -> Any:
-        return tuple((d, n) for d, n in zip(self._normalised_dims(ins[0], a), a.normalized_shape)
+        return tuple((d, n) for d, n in zip(normalised_dims(ins[0], a), a.normalized_shape)
                      if d != n)
 
-    params = staticmethod(lambda ins, out, a: 2 * math.prod(a.normalized_shape) * int(a.affine))
+    # a scale and a shift per normalised element, sized by the input's normalised dims
+    params = {"pycls": lambda ins, out, a: 2 * math.prod(normalised_dims(ins[0], a))
+                       * int(a.affine)}
     flops = {"pycls": zero, "fvcore": _norm_flops, "torch": zero}
     acts = {"pycls": zero}
 
@@ -150,7 +154,7 @@ class GroupNorm(OpDef):
                              field="num_groups")
         return shape
 
-    params = staticmethod(lambda ins, out, a: 2 * ins[0][1] * int(a.affine))
+    params = {"pycls": lambda ins, out, a: 2 * ins[0][1] * int(a.affine)}
     flops = {"pycls": zero, "fvcore": _norm_flops, "torch": zero}
     acts = {"pycls": zero}
 
@@ -207,7 +211,7 @@ class InstanceNorm(OpDef):
                              "track_running_stats)", field="input")
         return shape
 
-    params = staticmethod(lambda ins, out, a: 2 * ins[0][1] * int(a.affine))
+    params = {"pycls": lambda ins, out, a: 2 * ins[0][1] * int(a.affine)}
     flops = {"pycls": zero, "fvcore": _norm_flops, "torch": zero}
     acts = {"pycls": zero}
 

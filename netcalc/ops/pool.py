@@ -85,7 +85,7 @@ class Pool(OpDef):
         return tuple(ins[0][:2]) + spatial_out(self.name, ins[0], a.kernel, a.stride, a.padding,
                                                a.dilation, a.ceil_mode)
 
-    params = staticmethod(zero)
+    params = {"pycls": zero}
     flops = {"pycls": zero}
     acts = {"pycls": zero}
 
@@ -132,7 +132,7 @@ class GlobalAvgPool(AttributelessOp):
         axes = spatial_axes("gap", ins[0])
         return (ins[0][0], ins[0][1]) + (1,) * axes
 
-    params = staticmethod(zero)
+    params = {"pycls": zero}
     flops = {"pycls": zero, "fvcore": adaptive_avg_pool2d_flops, "torch": zero}
     acts = {"pycls": zero}
 

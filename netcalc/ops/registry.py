@@ -7,10 +7,14 @@ An op definition (a subclass of :class:`OpDef` decorated with :func:`register_op
 - ``arity``: how many operands it takes, ``(min, max)`` (``max`` None: any number);
 - ``infer_shape(ins, attrs) -> shape``: the output shape from the input shapes, the one place
   sizes are computed; it raises :class:`~netcalc.errors.GraphError` on impossible shapes;
-- ``params``, ``flops`` and ``acts``: cost rules ``rule(ins, out, attrs) -> count``. ``params`` is
-  one rule (parameters do not depend on the convention); ``flops`` and ``acts`` map a convention
-  name to a rule, and a convention without an entry inherits its parent's (pycls -> fvcore ->
-  torch, see :mod:`netcalc.rules`), so an op lists only where conventions differ;
+- ``params``, ``flops`` and ``acts``: cost tables, each mapping a convention name to a rule
+  ``rule(ins, out, attrs) -> count``. Each has an entry for the root convention (``"pycls"``),
+  ``zero`` included; a convention without an entry inherits its parent's (pycls -> fvcore ->
+  torch, see :mod:`netcalc.rules`), so an op lists only where conventions differ. ``params``
+  has that one entry only (``{"pycls": rule}``): the parameters are the module's, whichever
+  convention counts them, so a ``params["fvcore"]`` is refused. A node that runs an earlier
+  node's module again (:func:`shared`) counts 0 params: :func:`register_op` wraps every params
+  rule for that, so no rule looks;
 - ``conditions(ins, out, attrs)``: pairs of sizes that must be equal for the shapes to work, which
   closed forms in the resolution must assume (empty for most ops);
 - ``torch(ins, out, attrs)``: the torch module (or callable) the op builds to. It imports torch
@@ -29,8 +33,13 @@ An op definition (a subclass of :class:`OpDef` decorated with :func:`register_op
 Python ints (counting), sympy expressions (closed forms) and numpy arrays (the design-space
 sampler tabulates a rule over many channel counts at once). So a rule uses only ``+``, ``*``,
 ``//`` and :func:`math.prod` on sizes, never ``if``/``min``/``max`` or comparisons on them;
-a boolean attribute enters as a factor (``out[1] * int(a.bias)``: sympy refuses a bool factor). Channel counts come from the shapes
-(``ins[0][1]``, ``out[1]``), not from the attributes, because the sampler substitutes shapes.
+a boolean attribute enters as a factor (``out[1] * int(a.bias)``: sympy refuses a bool
+factor). Channel counts come from the shapes (``ins[0][1]``, ``out[1]``), not from the
+attributes, because the sampler substitutes shapes: a parameter sized by the input (a layer
+norm's scale, a per-channel slope) reads its size from the input shape, an attribute only
+choosing which dims (``prelu``: one slope or one per channel, a 0/1 factor). Only a learned
+tensor whose shape the spec gives outright (``param``, ``param_concat``, ``param_mul``,
+``param_add``) counts its ``param_shape``.
 tests/test_ops_registry.py runs every rule of every op on all three kinds of sizes.
 """
 from __future__ import annotations
@@ -46,6 +55,9 @@ Rule = Callable[[Sequence[Shape], Shape, Any], Any]
 ROOT_CONVENTION = "pycls"
 # the conventions a cost table may name (netcalc.rules defines them, and checks this list)
 CONVENTION_NAMES = ("pycls", "fvcore", "torch")
+# the convention names each cost table may have: flops and acts differ between conventions,
+# parameters do not (one rule, under the root)
+COST_TABLES = {"flops": CONVENTION_NAMES, "params": (ROOT_CONVENTION,), "acts": CONVENTION_NAMES}
 SAMPLER_ATTRS = ("out", "groups")     # the attributes an op may let the sampler substitute
 FACETS = ("Attrs", "parse", "arity", "infer_shape", "params", "flops", "acts", "conditions",
           "torch", "aten", "example")
@@ -63,7 +75,7 @@ class OpDef:
     # what the design-space sampler may replace when it tabulates a block over many widths:
     # "out" (the output width) and "groups"; every other attribute stays as the block was built
     sampler_attrs: Tuple[str, ...] = ()
-    params: Rule
+    params: Mapping[str, Rule]
     flops: Mapping[str, Rule]
     acts: Mapping[str, Rule]
     aten: Mapping[str, Callable[..., Any]] = {}     # ATen packet -> converter (ops/aten.py)
@@ -93,28 +105,21 @@ def missing_facets(op: OpDef) -> list:
     for method in ("parse", "infer_shape", "torch", "example"):
         if getattr(type(op), method, None) is getattr(OpDef, method):
             missing.append(method)
-    for table in ("flops", "acts"):
-        if ROOT_CONVENTION not in getattr(op, table, {}):
+    for table in COST_TABLES:
+        rules = getattr(op, table, {})
+        if isinstance(rules, Mapping) and ROOT_CONVENTION not in rules:  # else malformed
             missing.append(f"{table}[{ROOT_CONVENTION!r}]")
     return missing
 
 
 def malformed_facets(op: OpDef) -> list:
-    """What is wrong with the facets an op has: a cost table keyed by anything but a convention
-    name (a misspelt ``"fvcor"`` would silently fall back to the parent convention), a rule
-    that is not callable, an arity that is not ``(min, max)``, Attrs that is not a class."""
+    """What is wrong with the facets an op has: a cost table that is not a mapping, or keyed by
+    anything but a convention it may name (a misspelt ``"fvcor"`` would silently fall back to
+    the parent convention), a rule that is not callable, an arity that is not ``(min, max)``,
+    Attrs that is not a class."""
     wrong = []
-    for table in ("flops", "acts"):
-        rules = getattr(op, table, {})
-        if not isinstance(rules, Mapping):
-            wrong.append(f"{table} is not a mapping of convention -> rule")
-            continue
-        wrong += [f"{table}[{key!r}] names no convention (one of {', '.join(CONVENTION_NAMES)})"
-                  for key in rules if key not in CONVENTION_NAMES]
-        wrong += [f"{table}[{key!r}] is not callable" for key, rule in rules.items()
-                  if not callable(rule)]
-    if hasattr(op, "params") and not callable(op.params):
-        wrong.append("params is not callable")
+    for table, keys in COST_TABLES.items():
+        wrong += _malformed_table(table, getattr(op, table, {}), keys)
     arity = getattr(op, "arity", None)
     if not (isinstance(arity, tuple) and len(arity) == 2 and isinstance(arity[0], int)
             and arity[0] >= 1 and (arity[1] is None or (isinstance(arity[1], int)
@@ -128,6 +133,26 @@ def malformed_facets(op: OpDef) -> list:
     return wrong
 
 
+def _malformed_table(table: str, rules: Any, keys: Sequence[str]) -> list:
+    """What is wrong with the cost table ``table`` of an op, which may name the conventions
+    ``keys``."""
+    if not isinstance(rules, Mapping):
+        bare = " (a bare rule)" if callable(rules) else ""
+        return [f"{table} is not a mapping of convention -> rule{bare}: write "
+                f"{table} = {{{ROOT_CONVENTION!r}: rule}}"]
+    wrong = [_unknown_key(table, key, keys) for key in rules if key not in keys]
+    wrong += [f"{table}[{key!r}] is not callable" for key, rule in rules.items()
+              if not callable(rule)]
+    return wrong
+
+
+def _unknown_key(table: str, key: Any, keys: Sequence[str]) -> str:
+    if tuple(keys) == (ROOT_CONVENTION,):       # params
+        return (f"{table}[{key!r}]: {table} has one rule for every convention, "
+                f"{table}[{ROOT_CONVENTION!r}]")
+    return f"{table}[{key!r}] names no convention (one of {', '.join(keys)})"
+
+
 def register_op(cls: type) -> type:
     """Class decorator: register one instance of ``cls`` under ``cls.name``; refuses duplicates
     and definitions missing a facet."""
@@ -135,20 +160,21 @@ def register_op(cls: type) -> type:
     if not op.name or op.name in OPS:
         raise ValueError(f"op {op.name!r} is {'already registered' if op.name else 'unnamed'}")
     missing = missing_facets(op)
-    if missing:
-        raise TypeError(f"op {op.name!r} lacks {', '.join(missing)}")
-    wrong = malformed_facets(op)
+    wrong = ([f"lacks {', '.join(missing)}"] if missing else []) + malformed_facets(op)
     if wrong:
         raise TypeError(f"op {op.name!r}: {'; '.join(wrong)}")
-    if op.params is not zero:
-        op.params = _unless_shared(op.params)
+    op.params = {key: _unless_shared(rule) for key, rule in op.params.items()}
     OPS[op.name] = op
     _version[0] += 1
     return cls
 
 
 def _unless_shared(rule: Rule) -> Rule:
-    """``rule``, but 0 for a node that reuses an earlier node's parameters (:func:`shared`)."""
+    """``rule``, but 0 for a node that reuses an earlier node's parameters (:func:`shared`);
+    ``zero`` as it is (counting skips ops whose rules are all ``zero``)."""
+    if rule is zero:
+        return rule
+
     def params(ins: Sequence[Shape], out: Shape, a: Any) -> Any:
         return 0 if getattr(a, "shares_params", None) else rule(ins, out, a)
     params.__doc__ = rule.__doc__

@@ -60,7 +60,7 @@ class Mean(OpDef):
             return tuple(1 if k in dims else d for k, d in enumerate(shape))
         return tuple(d for k, d in enumerate(shape) if k not in dims)
 
-    params = staticmethod(zero)
+    params = {"pycls": zero}
     flops = {"pycls": zero}
     acts = {"pycls": zero}
 
@@ -103,7 +103,7 @@ class AdaptivePool(OpDef):
         axes = spatial_axes(self.name, ins[0])
         return tuple(ins[0][:2]) + per_axis(a.output_size, axes, "output_size")
 
-    params = staticmethod(zero)
+    params = {"pycls": zero}
     flops = {"pycls": zero}
     acts = {"pycls": zero}
 
@@ -208,7 +208,7 @@ class Upsample(OpDef):
             return tuple(shape[:2]) + tuple(a.size)
         return tuple(shape[:2]) + (shape[2] * a.scale_factor[0], shape[3] * a.scale_factor[1])
 
-    params = staticmethod(zero)
+    params = {"pycls": zero}
     flops = {"pycls": _upsample_flops, "torch": zero}
     acts = {"pycls": zero}
 

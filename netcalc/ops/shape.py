@@ -50,7 +50,7 @@ class Flatten(OpDef):
                              field="end_dim")
         return tuple(shape[:start]) + (math.prod(shape[start:end + 1]),) + tuple(shape[end + 1:])
 
-    params = staticmethod(zero)
+    params = {"pycls": zero}
     flops = {"pycls": zero}
     acts = {"pycls": zero}
 

@@ -164,7 +164,9 @@ class Param(FreeTensorOp):
     def infer_shape(self, ins: Any, a: ParamAttrs) -> Any:
         return a.param_shape
 
-    params = staticmethod(lambda ins, out, a: math.prod(a.param_shape))
+    # attribute-shaped by right: the learned tensor has the shape the spec gives, which no
+    # input shape determines (its operand only places it)
+    params = {"pycls": lambda ins, out, a: math.prod(a.param_shape)}
 
     def torch(self, ins: Any, out: Any, a: ParamAttrs) -> Any:
         from ..torch.tensor_modules import LearnedTensor
@@ -210,7 +212,9 @@ class ParamConcat(Concat):
     def conditions(self, ins: Any, out: Any, a: ParamConcatAttrs) -> Any:
         return super().conditions(self._operands(ins, a), out, ConcatAttrs(a.dim))
 
-    params = staticmethod(lambda ins, out, a: math.prod(a.param_shape))
+    # attribute-shaped by right: the learned tensor has the shape the spec gives (the module
+    # built holds exactly that); its size along dim is its own, conditions tie the rest
+    params = {"pycls": lambda ins, out, a: math.prod(a.param_shape)}
 
     def torch(self, ins: Any, out: Any, a: ParamConcatAttrs) -> Any:
         from ..torch.tensor_modules import ParamConcat as ParamConcatModule
