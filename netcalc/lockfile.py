@@ -100,7 +100,21 @@ def dump_lock(lock: Mapping) -> str:
     top.append(_dump_list("models", models))
     if "imports" in lock:
         top.append(_dump_list("imports", [_dump_import(i) for i in lock["imports"]]))
-    return "{\n" + ",\n".join(top) + "\n}\n"
+    return refuse_oversized("{\n" + ",\n".join(top) + "\n}\n")
+
+
+def refuse_oversized(text: str) -> str:
+    """A lock holds only what ``check`` reads back: at most MAX_FILE_BYTES (an imported graph
+    of tens of thousands of layers could be more)."""
+    from .errors import SpecError
+    from .limits import MAX_FILE_BYTES
+
+    size = len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        raise SpecError("", "lock", f"would be {size:,} bytes; check reads lock files of at most "
+                                    f"{MAX_FILE_BYTES:,} bytes (lock fewer models or targets "
+                                    "per file)")
+    return text
 
 
 def _dump_list(key: str, entries: List[str]) -> str:
@@ -158,6 +172,8 @@ def read_lock_file(path: str) -> LockFile:
                                            f"{IMPORT_LOCK_FORMAT} (a newer netcalc wrote it?)")
     fields.str("netcalc_version", "")
     with_imports = version == IMPORT_LOCK_FORMAT
+    if fields.has("imports") and not with_imports:
+        raise fields.error("imports", f"import targets need netcalc_lock {IMPORT_LOCK_FORMAT}")
     models = [_read_model(f, path, CONVENTIONS, MAX_RESOLUTION)
               for f in fields.items("models", min_len=0 if with_imports else 1,
                                     max_len=MAX_LOCK_MODELS)]
