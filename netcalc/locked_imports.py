@@ -142,6 +142,10 @@ def _read_graph(fields: Any) -> Dict[str, Any]:
     except SpecError as exc:
         raise SpecError(fields.source, f"{graph.path}.{exc.field}" if exc.field else graph.path,
                         exc.message) from None
+    for i, layer in enumerate(graph.raw["layers"]):     # the diff pairs layers by name
+        if not isinstance(layer.get("name"), str):
+            raise SpecError(fields.source, f"{graph.path}.layers[{i}].name",
+                            "is required in a locked graph (netcalc import names every layer)")
     return graph.raw
 
 
@@ -257,15 +261,14 @@ def find_imports(lock_path: str, target: Optional[str]) -> List[LockedImport]:
     from .lockfile import read_lock_file
 
     imports = read_lock_file(lock_path).imports
-    recorded = ", ".join(safe_text(i.target) for i in imports) or "none"
-    if target is None:
-        if len(imports) != 1:
-            raise ArgumentError("", "target", f"{safe_text(lock_path)} records {len(imports)} "
-                                              f"import targets ({recorded}): name one")
-        return imports
-    found = [i for i in imports if os.path.normpath(i.target) == os.path.normpath(target)]
+    recorded = ", ".join(safe_text(i.target) for i in imports)
+    found = imports if target is None else [
+        i for i in imports if os.path.normpath(i.target) == os.path.normpath(target)]
     if not found:
-        raise AssertionError(f"{safe_text(target)} is not an import target of "
-                             f"{safe_text(lock_path)} (it records: {recorded}); run netcalc "
-                             "lock --import again")
+        raise AssertionError(f"{safe_text(target or 'the module')} is not an import target of "
+                             f"{safe_text(lock_path)} (it records: {recorded or 'none'}); run "
+                             "netcalc lock --import again")
+    if len(found) > 1 and target is None:
+        raise ArgumentError("", "target", f"{safe_text(lock_path)} records {len(found)} import "
+                                          f"targets ({recorded}): name one")
     return found

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from netcalc.cli import main
-from netcalc.errors import SpecError
+from netcalc.errors import ArgumentError, SpecError
 from netcalc.lockfile import dump_lock, lock_differences, make_lock, read_lock_file
 from netcalc.locked_imports import ImportOptions, graph_changes, import_entry
 from netcalc.spec import load_spec
@@ -143,6 +143,7 @@ def test_a_lock_of_specs_only_is_format_1_as_before():
     ('"kernel": 1', '"kernel": "x"', "imports[0].graph.layers[0].kernel", "expected an integer"),
     ('"kernel": 1', '"kernel": 1000', "imports[0].graph.layers[0].kernel",
      "above the maximum 64"),
+    ('"name": "relu", ', "", "imports[0].graph.layers[1].name", "is required in a locked graph"),
     ('"family": "graph"', '"family": "regnet"', "imports[0].graph.family",
      "a spec of family graph"),
     ('"pycls": {', '"pyclz": {', "imports[0].counts.pyclz", "not a convention"),
@@ -173,6 +174,20 @@ def test_a_lock_check_cannot_read_is_not_written(monkeypatch):
     with pytest.raises(SpecError, match="would be 828 bytes; check reads lock files of at "
                                         "most 800 bytes"):
         locked_text()
+
+
+@pytest.mark.parametrize("args,field", [((42, "netcalc.lock"), "target_or_module"),
+                                        (("model.py:build", None), "lock_path")])
+def test_assert_matches_lock_checks_its_arguments(folder, args, field):
+    with pytest.raises(ArgumentError, match=f"^{field}: expected "):
+        assert_matches_lock(*args)
+
+
+def test_assert_matches_lock_fails_on_a_target_the_lock_does_not_record(folder):
+    (folder / "netcalc.lock").write_text(locked_text())
+    with pytest.raises(AssertionError, match=r"^other.py:build is not an import target of "
+                                             r"netcalc.lock \(it records: model.py:build\)"):
+        assert_matches_lock("other.py:build", "netcalc.lock")
 
 
 def test_checking_an_import_target_without_torch_says_which_extra(folder, monkeypatch):
@@ -234,9 +249,6 @@ def test_assert_matches_lock_gives_the_same_diff_for_a_target_and_a_module(folde
         sys.modules.pop("model", None)
     assert str(by_target.value) == str(by_module.value)
     assert "\n  conv: kernel 1 -> 3\n" in str(by_target.value)
-    with pytest.raises(AssertionError, match="other.py:build is not an import target of "
-                                             "netcalc.lock"):
-        assert_matches_lock("other.py:build", "netcalc.lock")
 
 
 @pytest.mark.slow

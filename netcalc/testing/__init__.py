@@ -18,8 +18,9 @@ code (``netcalc check`` and ``netcalc lock`` use them) and are re-exported here 
 import sys
 
 from ..budgets import BudgetRow, check_budgets
-from ..lockfile import (LOCK_FORMAT, LockChange, LockedModel, dump_lock, lock_changes, lock_entry,
-                        make_lock, read_lock, refresh_lock, render_lock_changes)
+from ..lockfile import (IMPORT_LOCK_FORMAT, LOCK_FORMAT, LockChange, LockDifferences, LockedModel,
+                        dump_lock, lock_changes, lock_differences, lock_entry, make_lock,
+                        read_lock, read_lock_file, refresh_lock, render_lock_changes)
 from .assertions import (Expected, Failure, assert_budget, assert_complexity, assert_lock,
                          assert_matches_fvcore, assert_matches_lock, compare_counts)
 
@@ -27,7 +28,8 @@ __all__ = ["assert_complexity", "assert_budget", "assert_matches_fvcore", "asser
            "assert_matches_lock",
            "compare_counts", "Failure", "Expected", "BudgetRow", "check_budgets", "LOCK_FORMAT",
            "LockChange", "LockedModel", "dump_lock", "lock_changes", "lock_entry", "make_lock",
-           "read_lock", "refresh_lock", "render_lock_changes"]
+           "read_lock", "refresh_lock", "render_lock_changes", "IMPORT_LOCK_FORMAT",
+           "LockDifferences", "lock_differences", "read_lock_file"]
 
 if "pytest" in sys.modules:         # the plugin: pytest_plugins = ["netcalc.testing"]
     from .plugin import LockFixture, netcalc_lock, pytest_addoption  # noqa: F401

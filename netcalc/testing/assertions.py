@@ -168,6 +168,9 @@ def assert_matches_lock(target_or_module: Any, lock_path: str, *, target: Option
         raise ArgumentError("", "target_or_module", f"expected an import target or a "
                                                     f"torch.nn.Module, got "
                                                     f"{type(target_or_module).__name__}")
+    if target is not None and not isinstance(target, str):
+        raise ArgumentError("", "target", f"expected an import target, got "
+                                          f"{type(target).__name__}")
     checked_lock_arguments(lock_path, ())
     counts: list = []
     layers: list = []
