@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .errors import SpecError, safe_text
+from .isolation import DEFAULT_TIMEOUT_S
 from .report import QUANTITIES
 
-DEFAULT_TIMEOUT_S = 120.0       # as `netcalc import --timeout`
 DEFAULT_RESOLUTION = 224        # as `netcalc import --resolution`
 UNSET = "(unset)"               # an attribute one side of a diff does not have
 VOLATILE = ("notes",)           # spec fields that describe the import, not the graph

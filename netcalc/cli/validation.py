@@ -14,7 +14,7 @@ import click
 
 from ..errors import SpecError, safe_text
 from ..extras import TRACED_CONVENTIONS
-from ..locked_imports import DEFAULT_TIMEOUT_S
+from ..isolation import DEFAULT_TIMEOUT_S
 from ..rules import CONVENTIONS
 from . import RESOLUTION, echo, main, with_progress
 from .importing import Seconds

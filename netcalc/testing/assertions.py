@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..count import count
 from ..lockfile import checked_lock_arguments, lock_differences, render_lock_changes
-from ..locked_imports import DEFAULT_TIMEOUT_S
+from ..isolation import DEFAULT_TIMEOUT_S
 from ..quantity import parse_quantity
 from ..report import QUANTITIES
 
