@@ -94,7 +94,7 @@ def _recorded(locked_import: Any) -> dict:
 def dump_lock(lock: Mapping) -> str:
     """JSON with one line per model header, per stage, per import header and per imported
     layer, so a git diff shows what moved."""
-    models = [_dump_entry(model, "stages", ("stages",)) for model in lock["models"]]
+    models = [_dump_entry(model, "stages") for model in lock["models"]]
     top = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in lock.items()
            if key not in ("models", "imports")]
     top.append(_dump_list("models", models))
@@ -121,17 +121,16 @@ def _dump_list(key: str, entries: List[str]) -> str:
     return f'  "{key}": [\n' + ",\n".join(entries) + "\n  ]" if entries else f'  "{key}": []'
 
 
-def _dump_entry(entry: Mapping, rows_key: str, inline_skip: Sequence[str], indent: str = "    ",
-                close: str = "}") -> str:
+def _dump_entry(entry: Mapping, rows_key: str, indent: str = "    ", close: str = "}") -> str:
     """``{...head..., "rows_key": [`` then one line per row, then ``]`` and ``close``."""
-    head = json.dumps({k: v for k, v in entry.items() if k not in inline_skip})[:-1]
+    head = json.dumps({k: v for k, v in entry.items() if k != rows_key})[:-1]
     rows = ",\n".join(f"{indent}  {json.dumps(row)}" for row in entry.get(rows_key, []))
     return f'{indent}{head}, "{rows_key}": [\n{rows}\n{indent}]{close}'
 
 
 def _dump_import(entry: Mapping) -> str:
     head = json.dumps({k: v for k, v in entry.items() if k != "graph"})[:-1]
-    graph = _dump_entry(entry["graph"], "layers", ("layers",), close="}}").lstrip()
+    graph = _dump_entry(entry["graph"], "layers", close="}}").lstrip()
     return f'    {head}, "graph": {graph}'
 
 
