@@ -20,6 +20,7 @@ from .errors import ArgumentError, SpecError, safe_text
 FIELD = "TARGET"
 ERRORS = {"ArgumentError": ArgumentError}       # every other kind is a SpecError
 KILL_WAIT_S = 0.5                               # for the pipes to close after a kill
+DEFAULT_TIMEOUT_S = 120.0                       # --timeout of import, and of lock/check of a target
 
 
 def import_isolated(target: str, resolution: Any, name: Optional[str], allow_unknown: bool,

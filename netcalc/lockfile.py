@@ -2,24 +2,29 @@
 
 A lock file records, per spec and convention, the exact totals and per-stage counts at one
 resolution, as JSON with one line per model and per stage, so that a git diff shows what moved.
+It may also record import targets (a torch model's ``module:callable``) with their imported graph,
+one line per layer (format 2, :mod:`netcalc.locked_imports`); a lock of specs only is written as
+format 1, as before, and both formats are read.
 Reading one is reading untrusted input (it may come from a pull request): the file is read by
 :func:`netcalc.reading.read_lock_data` (bounded, strict JSON), may list at most
-``MAX_LOCK_MODELS`` models, and may name only spec files (``.yaml``, ``.yml``, ``.json``) or shipped
-models, so that it cannot make netcalc read, and quote in an error, an arbitrary file. Every
-malformed field is a one-line SpecError.
+``MAX_LOCK_MODELS`` models and imports, and may name only spec files (``.yaml``, ``.yml``,
+``.json``) or shipped models, so that it cannot make netcalc read, and quote in an error, an
+arbitrary file. Every malformed field is a one-line SpecError.
 """
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .count import count
 from .errors import ArgumentError, safe_text
 from .report import QUANTITIES
 
-LOCK_FORMAT = 1
+Resolution = Union[int, Tuple[int, int]]
+LOCK_FORMAT = 1             # a lock of specs
+IMPORT_LOCK_FORMAT = 2      # a lock that also records import targets and their graphs
 
 
 def lock_entry(spec: str, convention: str = "pycls", resolution: Optional[int] = None) -> dict:
@@ -45,34 +50,88 @@ def refuse_unreadable(spec: str, totals: Mapping[str, int]) -> None:
 
 
 def make_lock(specs: Sequence[str], conventions: Sequence[str] = ("pycls",),
-              resolution: Optional[int] = None) -> dict:
+              resolution: Optional[Resolution] = None, targets: Sequence[str] = (),
+              options: Any = None) -> dict:
+    """The lock of ``specs`` and of the import ``targets`` (imported with ``options``, an
+    :class:`~netcalc.locked_imports.ImportOptions`; its resolution is ``resolution``)."""
+    from .locked_imports import ImportOptions, import_entry
+
+    options = options or ImportOptions()
+    if resolution is not None:
+        options = replace(options, resolution=resolution)
+    models = [lock_entry(s, c, resolution) for s in specs for c in conventions]
+    return _lock(models, [import_entry(t, conventions, options) for t in targets])
+
+
+def _lock(models: List[dict], imports: List[dict]) -> dict:
     from . import __version__
 
-    return {"netcalc_lock": LOCK_FORMAT, "netcalc_version": __version__,
-            "models": [lock_entry(s, c, resolution) for s in specs for c in conventions]}
+    lock = {"netcalc_lock": IMPORT_LOCK_FORMAT if imports else LOCK_FORMAT,
+            "netcalc_version": __version__, "models": models}
+    return {**lock, "imports": imports} if imports else lock
 
 
-def refresh_lock(lock_path: str) -> dict:
-    """The lock file's models with today's counts (same specs, conventions, resolutions)."""
-    from . import __version__
+def refresh_lock(lock_path: str, options: Any = None) -> dict:
+    """The lock file with today's counts and imports (same specs, targets, conventions,
+    resolutions and import options; ``options``: the time limit of the imports)."""
+    from .locked_imports import ImportOptions, import_entry
 
-    models = []
-    for m in read_lock(lock_path):
-        entry = lock_entry(m.path, m.convention, m.resolution)
-        models.append({**entry, "spec": m.spec})
-    return {"netcalc_lock": LOCK_FORMAT, "netcalc_version": __version__, "models": models}
+    options = options or ImportOptions()
+    locked = read_lock_file(lock_path)
+    models = [{**lock_entry(m.path, m.convention, m.resolution), "spec": m.spec}
+              for m in locked.models]
+    imports = [{**import_entry(i.located, list(i.counts), replace(options, **_recorded(i))),
+                "target": i.target} for i in locked.imports]
+    return _lock(models, imports)
+
+
+def _recorded(locked_import: Any) -> dict:
+    """The import options a lock records (the time limit is the caller's)."""
+    return {"resolution": locked_import.options.resolution,
+            "allow_unknown": locked_import.options.allow_unknown}
 
 
 def dump_lock(lock: Mapping) -> str:
-    """JSON with one line per model header and per stage, so a git diff shows what moved."""
-    models = []
-    for model in lock["models"]:
-        head = json.dumps({k: v for k, v in model.items() if k != "stages"})[:-1]
-        stages = ",\n".join(f"      {json.dumps(row)}" for row in model.get("stages", []))
-        models.append(f'    {head}, "stages": [\n{stages}\n    ]}}')
-    top = ",\n".join(f"  {json.dumps(key)}: {json.dumps(value)}"
-                     for key, value in lock.items() if key != "models")
-    return f'{{\n{top},\n  "models": [\n' + ",\n".join(models) + "\n  ]\n}\n"
+    """JSON with one line per model header, per stage, per import header and per imported
+    layer, so a git diff shows what moved."""
+    models = [_dump_entry(model, "stages") for model in lock["models"]]
+    top = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in lock.items()
+           if key not in ("models", "imports")]
+    top.append(_dump_list("models", models))
+    if "imports" in lock:
+        top.append(_dump_list("imports", [_dump_import(i) for i in lock["imports"]]))
+    return refuse_oversized("{\n" + ",\n".join(top) + "\n}\n")
+
+
+def refuse_oversized(text: str) -> str:
+    """A lock holds only what ``check`` reads back: at most MAX_FILE_BYTES (an imported graph
+    of tens of thousands of layers could be more)."""
+    from .errors import SpecError
+    from .limits import MAX_FILE_BYTES
+
+    size = len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        raise SpecError("", "lock", f"would be {size:,} bytes; check reads lock files of at most "
+                                    f"{MAX_FILE_BYTES:,} bytes (lock fewer models or targets "
+                                    "per file)")
+    return text
+
+
+def _dump_list(key: str, entries: List[str]) -> str:
+    return f'  "{key}": [\n' + ",\n".join(entries) + "\n  ]" if entries else f'  "{key}": []'
+
+
+def _dump_entry(entry: Mapping, rows_key: str, indent: str = "    ", close: str = "}") -> str:
+    """``{...head..., "rows_key": [`` then one line per row, then ``]`` and ``close``."""
+    head = json.dumps({k: v for k, v in entry.items() if k != rows_key})[:-1]
+    rows = ",\n".join(f"{indent}  {json.dumps(row)}" for row in entry.get(rows_key, []))
+    return f'{indent}{head}, "{rows_key}": [\n{rows}\n{indent}]{close}'
+
+
+def _dump_import(entry: Mapping) -> str:
+    head = json.dumps({k: v for k, v in entry.items() if k != "graph"})[:-1]
+    graph = _dump_entry(entry["graph"], "layers", close="}}").lstrip()
+    return f'    {head}, "graph": {graph}'
 
 
 @dataclass(frozen=True)
@@ -85,22 +144,43 @@ class LockedModel:
     stages: Dict[str, Dict[str, int]]
 
 
+@dataclass(frozen=True)
+class LockFile:
+    models: List[LockedModel]
+    imports: List[Any]      # netcalc.locked_imports.LockedImport
+
+
 def read_lock(path: str) -> List[LockedModel]:
-    """The models of a lock file; a malformed file is a SpecError naming the field."""
+    """The spec models of a lock file; a malformed file is a SpecError naming the field."""
+    return read_lock_file(path).models
+
+
+def read_lock_file(path: str) -> LockFile:
+    """The models and import targets of a lock file (format 1 or 2); a malformed file is a
+    SpecError naming the field."""
     from .fields import Fields
     from .limits import MAX_LOCK_MODELS, MAX_RESOLUTION
+    from .locked_imports import read_import
     from .reading import read_lock_data  # hostile lock files
     from .rules import CONVENTIONS
 
     fields = Fields(read_lock_data(path), path)
     version = fields.int("netcalc_lock")
-    if version != LOCK_FORMAT:
-        raise fields.error("netcalc_lock", f"format {version} is not {LOCK_FORMAT}")
+    if version not in (LOCK_FORMAT, IMPORT_LOCK_FORMAT):
+        raise fields.error("netcalc_lock", f"format {version} is not {LOCK_FORMAT} or "
+                                           f"{IMPORT_LOCK_FORMAT} (a newer netcalc wrote it?)")
     fields.str("netcalc_version", "")
+    with_imports = version == IMPORT_LOCK_FORMAT
+    if fields.has("imports") and not with_imports:
+        raise fields.error("imports", f"import targets need netcalc_lock {IMPORT_LOCK_FORMAT}")
     models = [_read_model(f, path, CONVENTIONS, MAX_RESOLUTION)
-              for f in fields.items("models", min_len=1, max_len=MAX_LOCK_MODELS)]
+              for f in fields.items("models", min_len=0 if with_imports else 1,
+                                    max_len=MAX_LOCK_MODELS)]
+    imports = [read_import(f, path) for f in fields.items("imports", min_len=1,
+                                                          max_len=MAX_LOCK_MODELS)] \
+        if with_imports else []
     fields.finish()
-    return models
+    return LockFile(models, imports)
 
 
 def _read_model(f: Any, lock_path: str, conventions: Any, max_resolution: int) -> LockedModel:
@@ -116,10 +196,11 @@ def _read_model(f: Any, lock_path: str, conventions: Any, max_resolution: int) -
         stages[stage.str("name", max_len=1000)] = {q: stage.int(q, lo=0) for q in QUANTITIES}
         stage.finish()
     f.finish()
-    return LockedModel(spec, _locate(spec, lock_path), convention, resolution, counts, stages)
+    return LockedModel(spec, locate_beside(spec, lock_path), convention, resolution, counts,
+                       stages)
 
 
-def _locate(spec: str, lock_path: str) -> str:
+def locate_beside(spec: str, lock_path: str) -> str:
     """A recorded path, relative to the lock file's folder if it is there, else as given."""
     beside_lock = os.path.join(os.path.dirname(os.path.abspath(lock_path)), spec)
     return beside_lock if not os.path.isabs(spec) and os.path.exists(beside_lock) else spec
@@ -198,22 +279,54 @@ class LockChange:
 
 
 def lock_changes(lock_path: str, specs: Sequence[str] = ()) -> List[LockChange]:
-    """Every count that differs from the lock: totals first, then the stages that moved.
+    """Every count that differs from the lock: totals first, then the stages that moved (an
+    import target is imported again; the layers that changed: :func:`lock_differences`).
 
     ``specs`` restricts the check to those specs; one that the lock does not hold is a change.
     """
+    return lock_differences(lock_path, specs).counts
+
+
+@dataclass(frozen=True)
+class LockDifferences:
+    counts: List[LockChange]
+    layers: List[Any]       # netcalc.locked_imports.LayerChange, of the import targets
+
+    def __len__(self) -> int:
+        return len(self.counts) + len(self.layers)
+
+
+def lock_differences(lock_path: str, specs: Sequence[str] = (),
+                     options: Any = None) -> LockDifferences:
+    """The counts that differ from the lock and, for every import target (imported again, with
+    ``options``' time limit, an :class:`~netcalc.locked_imports.ImportOptions`), each layer
+    that changed. ``specs`` restricts the check to those specs or targets; one that the lock
+    does not hold is a change."""
+    from .locked_imports import import_differences
+
     specs = checked_lock_arguments(lock_path, specs)
-    models = read_lock(lock_path)
-    if specs:
-        wanted = {os.path.normpath(s) for s in specs}
-        known = {os.path.normpath(m.spec) for m in models}
-        missing = [LockChange(s, "", 0, "missing", "", 0, 0) for s in specs
-                   if os.path.normpath(s) not in known]
-        models = [m for m in models if os.path.normpath(m.spec) in wanted]
-    else:
-        missing = []
+    models, imports, missing = _selected(read_lock_file(lock_path), specs)
     counted = memoized_count()      # a spec listed many times is counted once
-    return missing + [c for m in distinct_models(models) for c in _model_changes(m, counted)]
+    counts = missing + [c for m in distinct_models(models) for c in _model_changes(m, counted)]
+    layers: List[Any] = []
+    for locked in imports:
+        moved, changed = import_differences(locked, options)
+        counts += moved
+        layers += changed
+    return LockDifferences(counts, layers)
+
+
+def _selected(locked: LockFile, specs: Sequence[str]) -> tuple:
+    """(models, imports, missing changes) of a lock that ``specs`` names (all: none named)."""
+    if not specs:
+        return locked.models, locked.imports, []
+    wanted = {os.path.normpath(s) for s in specs}
+    known = {os.path.normpath(m.spec) for m in locked.models} | {
+        os.path.normpath(i.target) for i in locked.imports}
+    missing = [LockChange(s, "", 0, "missing", "", 0, 0) for s in specs
+               if os.path.normpath(s) not in known]
+    return ([m for m in locked.models if os.path.normpath(m.spec) in wanted],
+            [i for i in locked.imports if os.path.normpath(i.target) in wanted], missing)
 
 
 def _model_changes(model: LockedModel, counted: Any = count) -> List[LockChange]:
@@ -230,14 +343,23 @@ def _model_changes(model: LockedModel, counted: Any = count) -> List[LockChange]
     return changes
 
 
-def render_lock_changes(changes: Sequence[LockChange]) -> str:
+def _px(resolution: Resolution) -> str:
+    return "x".join(map(str, resolution)) if isinstance(resolution, tuple) else str(resolution)
+
+
+def render_lock_changes(changes: Sequence[LockChange], layers: Sequence[Any] = ()) -> str:
+    """The changes of a lock: each import's changed layers, then the table of counts."""
     from tabulate import tabulate
 
+    from .locked_imports import render_layer_changes
+
     missing = [safe_text(c.spec) for c in changes if c.where == "missing"]
-    rows = [[safe_text(c.spec), c.convention, c.resolution, safe_text(c.where), c.quantity,
+    rows = [[safe_text(c.spec), c.convention, _px(c.resolution), safe_text(c.where), c.quantity,
              f"{c.locked:,}",
              f"{c.now:,}", f"{c.diff:+,}"] for c in changes if c.where != "missing"]
     parts = [f"not in the lock file: {s} (run netcalc lock again)" for s in missing]
+    if layers:
+        parts.append(render_layer_changes(layers))
     if rows:
         parts.append(tabulate(rows, headers=["spec", "convention", "px", "where", "quantity",
                                              "locked", "now", "diff"],

@@ -154,7 +154,8 @@ def test_lock_paths_resolve_beside_the_lock_file(tmp_path):
 
 @pytest.mark.parametrize("text,message", [
     ("not json", "not a JSON lock file"),
-    ('{"netcalc_lock": 2, "models": []}', "netcalc_lock: format 2 is not 1"),
+    ('{"netcalc_lock": 3, "models": []}', "netcalc_lock: format 3 is not 1 or 2"),
+    ('{"netcalc_lock": 2, "models": []}', "imports: is required"),     # format 2 adds imports
     ('{"netcalc_lock": 1, "models": [{"spec": "specs/resnet50.yaml", "convention": "pycls", '
      '"resolution": 224, "flops": 1, "params": 2}]}', "models[0].acts: is required"),
     ('{"netcalc_lock": 1, "models": [{"spec": "specs/resnet50.yaml", "convention": "pycls", '

@@ -12,6 +12,7 @@ import click
 
 from ..errors import SpecError, safe_text
 from ..extras import require
+from ..isolation import DEFAULT_TIMEOUT_S
 from ..limits import MAX_TIMEOUT_S
 from . import RESOLUTION, main
 from .outputs import wrote
@@ -46,7 +47,7 @@ class Seconds(click.ParamType):
 @click.option("--allow-unknown", is_flag=True,
               help="Record ops netcalc cannot count as free identity ops (listed in the spec's "
                    "notes) instead of failing.")
-@click.option("--timeout", type=Seconds(), default=120.0, show_default=True,
+@click.option("--timeout", type=Seconds(), default=DEFAULT_TIMEOUT_S, show_default=True,
               help="Seconds allowed for importing, building and capturing, a hard limit: the "
                    "process running the model's code is killed (0: no limit).")
 @click.option("--verbose", is_flag=True,

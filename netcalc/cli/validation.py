@@ -1,7 +1,8 @@
 """``netcalc validate | check | lock``: counts proven against traces, and CI gates for other repos.
 
 ``validate`` imports torch and fvcore inside the command; ``check`` and ``lock`` are analytic and
-import neither.
+import neither, except that an import target in a lock is imported again (torch, in a child
+process: :mod:`netcalc.isolation`).
 """
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ import click
 
 from ..errors import SpecError, safe_text
 from ..extras import TRACED_CONVENTIONS
+from ..isolation import DEFAULT_TIMEOUT_S
 from ..rules import CONVENTIONS
 from . import RESOLUTION, echo, main, with_progress
+from .importing import Seconds
 from .outputs import output_path, wrote
 
 IMPORTING = object()     # validate's first step: importing torch and fvcore
@@ -116,14 +119,22 @@ def _budget_table(rows: Sequence[Any]) -> str:
               help="Resolution of the --max-* budgets (default: each spec's own).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
+@click.option("--timeout", type=Seconds(), default=DEFAULT_TIMEOUT_S, show_default=True,
+              help="Seconds allowed for importing each import target of the lock again, a hard "
+                   "limit (0: no limit).")
+@click.option("--verbose", is_flag=True,
+              help="Show what an import target's code and torch print (on stderr).")
 def check(specs: Sequence[str], max_flops: Optional[str], max_params: Optional[str],
           max_acts: Optional[str], lock_file: Optional[str], convention: str,
-          resolution: Optional[int], fmt: str) -> None:
+          resolution: Optional[int], fmt: str, timeout: float, verbose: bool) -> None:
     """CI gate: exit 1 when a SPEC is over budget or a count moved from the lock file.
 
     With --max-*, every SPEC must stay within the budgets (quantities take k, M, G, T).
-    With --lock, every model of the lock file (or only the SPECs named) must have exactly the
-    counts recorded there; the report shows each change, by total and by stage.
+    With --lock, every model of the lock file (or only the SPECs and TARGETs named) must have
+    exactly the counts recorded there; the report shows each change, by total and by stage.
+    An import target of the lock (netcalc lock --import) is imported again (torch needed, in a
+    child process, within --timeout) and must give the same graph: each changed layer is shown
+    with the attribute that changed (conv1: kernel 1 -> 3).
 
     \b
     Examples:
@@ -131,9 +142,12 @@ def check(specs: Sequence[str], max_flops: Optional[str], max_params: Optional[s
       netcalc check my_nets/*.yaml --max-flops 1.6G --convention fvcore
       netcalc lock my_nets/*.yaml > netcalc.lock      # once, and commit it
       netcalc check --lock netcalc.lock              # in CI
+      netcalc lock --import models/net.py:build -o netcalc.lock
+      netcalc check --lock netcalc.lock --timeout 300
     """
     from ..budgets import check_budgets
-    from ..lockfile import lock_changes
+    from ..lockfile import LockDifferences, lock_differences
+    from ..locked_imports import ImportOptions
 
     limits = _limits(max_flops, max_params, max_acts)
     if not limits and lock_file is None:
@@ -141,18 +155,20 @@ def check(specs: Sequence[str], max_flops: Optional[str], max_params: Optional[s
     if limits and not specs:
         raise click.UsageError("--max-* budgets need at least one SPEC")
     budget = check_budgets(specs, limits, convention, resolution) if limits else []
-    changes = lock_changes(lock_file, specs) if lock_file else []
+    changes = lock_differences(lock_file, specs, ImportOptions(timeout=timeout, verbose=verbose)) \
+        if lock_file else LockDifferences([], [])
     ok = all(r.ok for r in budget) and not changes
     if fmt == "json":
         echo(json.dumps({"ok": ok, "budget": [_budget_dict(r) for r in budget],
-                               "lock_changes": [_change_dict(c) for c in changes]}))
+                         "lock_changes": [_change_dict(c) for c in changes.counts],
+                         "layer_changes": [_layer_dict(c) for c in changes.layers]}))
     else:
         echo(_check_text(budget, changes, lock_file))
     if not ok:
         sys.exit(1)
 
 
-def _check_text(budget: Sequence[Any], changes: Sequence[Any], lock_file: Optional[str]) -> str:
+def _check_text(budget: Sequence[Any], changes: Any, lock_file: Optional[str]) -> str:
     from ..lockfile import render_lock_changes
 
     parts: List[str] = []
@@ -163,7 +179,7 @@ def _check_text(budget: Sequence[Any], changes: Sequence[Any], lock_file: Option
     if lock_file:
         parts.append(f"lock {safe_text(lock_file)}: {len(changes)} "
                      f"change{'s' * (len(changes) != 1)}\n"
-                     + render_lock_changes(changes) if changes
+                     + render_lock_changes(changes.counts, changes.layers) if changes
                      else f"lock {safe_text(lock_file)}: unchanged")
     return "\n".join(parts)
 
@@ -180,31 +196,57 @@ def _change_dict(change: Any) -> dict:
             "diff": change.diff}
 
 
+def _layer_dict(change: Any) -> dict:
+    return {"target": change.target, "layer": change.layer, "field": change.field,
+            "locked": change.locked, "now": change.now}
+
+
 @main.command()
-@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@click.argument("specs", nargs=-1, metavar="[SPEC]...")
+@click.option("--import", "targets", multiple=True, metavar="TARGET",
+              help="Also lock the torch model TARGET builds (package.module:callable or "
+                   "path/to/file.py:callable; repeatable): its imported graph, layer by layer, "
+                   "and its counts. Needs torch.")
 @click.option("--convention", type=click.Choice(list(CONVENTIONS)), multiple=True,
               help="Convention(s) to record (repeatable; default pycls).")
 @click.option("--resolution", type=RESOLUTION, default=None,
-              help="Resolution to record (default: each spec's own).")
+              help="Resolution to record (default: each spec's own; an import target is "
+                   "captured at it, N or HxW, default 224).")
+@click.option("--allow-unknown", is_flag=True,
+              help="Import targets: record ops netcalc cannot count as free identity ops, as "
+                   "netcalc import --allow-unknown does (recorded: check imports the same way).")
+@click.option("--timeout", type=Seconds(), default=DEFAULT_TIMEOUT_S, show_default=True,
+              help="Seconds allowed for importing each TARGET, a hard limit (0: no limit).")
+@click.option("--verbose", is_flag=True,
+              help="Show what a TARGET's code and torch print (on stderr).")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Write the lock file here instead of stdout.")
-def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[int],
+def lock(specs: Sequence[str], targets: Sequence[str], convention: Iterable[str],
+         resolution: Optional[int], allow_unknown: bool, timeout: float, verbose: bool,
          out: Optional[str]) -> None:
     """Print a lock file of SPECs' exact counts (JSON) for `netcalc check --lock`.
 
     Each model records its spec path (as given: run this where the lock file will live),
-    convention, resolution, totals and per-stage counts, all exact integers.
+    convention, resolution, totals and per-stage counts, all exact integers. Each --import
+    TARGET records the target, its import options, its totals and the imported graph (every
+    layer's op and attributes), so that check can name the attribute that changed. Importing
+    TARGET runs its code, in a child process, as netcalc import does.
 
     \b
     Examples:
       netcalc lock my_nets/*.yaml > netcalc.lock
       netcalc lock my_net.yaml --convention pycls --convention fvcore -o netcalc.lock
+      netcalc lock --import models/net.py:build --resolution 192x256 -o netcalc.lock
       netcalc check --lock netcalc.lock
     """
     from ..lockfile import dump_lock, make_lock
+    from ..locked_imports import ImportOptions
 
+    if not specs and not targets:
+        raise click.UsageError("give at least one SPEC or --import TARGET")
     conventions = tuple(dict.fromkeys(convention)) or ("pycls",)
-    text = dump_lock(make_lock(list(specs), conventions, resolution))
+    options = ImportOptions(allow_unknown=allow_unknown, timeout=timeout, verbose=verbose)
+    text = dump_lock(make_lock(list(specs), conventions, resolution, targets, options))
     if out is None:
         echo(text, nl=False)
         return
@@ -213,4 +255,10 @@ def lock(specs: Sequence[str], convention: Iterable[str], resolution: Optional[i
             handle.write(text)
     except OSError as exc:
         raise SpecError(out, "--out", f"cannot write: {exc.strerror or exc}") from None
-    wrote(out, f"{len(specs)} spec{'s' * (len(specs) != 1)}")
+    wrote(out, _locked_what(specs, targets))
+
+
+def _locked_what(specs: Sequence[str], targets: Sequence[str]) -> str:
+    """``2 specs``, ``1 import target``, or both."""
+    return ", ".join(f"{len(items)} {noun}{'s' * (len(items) != 1)}"
+                     for items, noun in ((specs, "spec"), (targets, "import target")) if items)

@@ -1,7 +1,8 @@
 """Assertions for other repositories' tests: counts, budgets, traced modules, lock files.
 
 Checking a spec imports neither torch nor fvcore: it is the analytic count. Checking an
-``nn.Module`` traces it with fvcore (or torch's FlopCounterMode) and needs the torch extra.
+``nn.Module`` traces it with fvcore (or torch's FlopCounterMode) and needs the torch extra, as
+does checking an import target against a lock (it is imported again).
 Every failure message names the quantity, the expected and actual values and the difference.
 """
 from __future__ import annotations
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..count import count
-from ..lockfile import lock_changes, render_lock_changes
+from ..lockfile import checked_lock_arguments, lock_differences, render_lock_changes
+from ..isolation import DEFAULT_TIMEOUT_S
 from ..quantity import parse_quantity
 from ..report import QUANTITIES
 
@@ -140,8 +142,43 @@ def _is_module(obj: Any) -> bool:
 
 
 def assert_lock(lock_path: str, specs: Sequence[str] = ()) -> None:
-    """Assert that no count recorded in ``lock_path`` has changed (the diff is the message)."""
-    changes = lock_changes(lock_path, specs)
+    """Assert that no count recorded in ``lock_path`` has changed, nor the graph of an import
+    target it records (the diff is the message)."""
+    changes = lock_differences(lock_path, specs)
     if changes:
         raise AssertionError(f"counts changed since {lock_path} was written:\n"
-                             + render_lock_changes(changes))
+                             + render_lock_changes(changes.counts, changes.layers))
+
+
+def assert_matches_lock(target_or_module: Any, lock_path: str, *, target: Optional[str] = None,
+                        timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    """Assert that a torch model still imports as ``lock_path`` records it (``netcalc lock
+    --import``): the same graph, layer by layer, and the same counts. The message names each
+    changed layer and attribute (``conv1: kernel 1 -> 3``), then the counts that moved.
+
+    ``target_or_module``: an import target as recorded (``models/net.py:build``), imported again
+    in a child process within ``timeout`` seconds; or an ``nn.Module``, imported in this process
+    and compared with the lock's import ``target`` (needed only when the lock records several).
+    """
+    from ..errors import ArgumentError
+    from ..locked_imports import ImportOptions, find_imports, import_differences
+
+    module = target_or_module if _is_module(target_or_module) else None
+    if module is None and not isinstance(target_or_module, str):
+        raise ArgumentError("", "target_or_module", f"expected an import target or a "
+                                                    f"torch.nn.Module, got "
+                                                    f"{type(target_or_module).__name__}")
+    if target is not None and not isinstance(target, str):
+        raise ArgumentError("", "target", f"expected an import target, got "
+                                          f"{type(target).__name__}")
+    checked_lock_arguments(lock_path, ())
+    counts: list = []
+    layers: list = []
+    for locked in find_imports(lock_path, target if module is not None else target_or_module):
+        moved, changed = import_differences(locked, ImportOptions(timeout=timeout), module)
+        counts += moved
+        layers += changed
+    if counts or layers:
+        raise AssertionError(f"{locked.target} no longer imports as {lock_path} records it (run "
+                             "netcalc lock again if the change is meant):\n"
+                             + render_lock_changes(counts, layers))
