@@ -202,7 +202,8 @@ def test_checking_an_import_target_without_torch_says_which_extra(folder, monkey
 # -- end to end: the child process imports the model -----------------------------------------------
 @pytest.mark.slow
 def test_lock_records_the_imported_graph_of_a_target(folder):
-    result = run("lock", "--import", TARGET, "--resolution", "32", "-o", "netcalc.lock")
+    """The target as an argument (netcalc lock SPEC|TARGET...), as --import TARGET would."""
+    result = run("lock", TARGET, "--resolution", "32", "-o", "netcalc.lock")
     assert result.exit_code == 0, result.output
     (locked,) = read_lock_file("netcalc.lock").imports
     assert locked.graph == GRAPH and locked.counts == {"pycls": TOTALS_K1}
@@ -264,8 +265,19 @@ def test_the_pytest_update_rewrites_the_import(folder):
     assert len(lock_differences("netcalc.lock")) == 0
 
 
+def test_an_argument_is_a_target_when_it_names_a_callable_and_no_file(folder):
+    from netcalc.isolation import is_import_target
+
+    assert is_import_target("model.py:build") and is_import_target("pkg.models:resnet.build")
+    assert not is_import_target("regnetx_800mf") and not is_import_target("net.yaml")
+    assert not is_import_target("model.py:") and not is_import_target("my net.py:build x")
+    with open("odd:name.yaml", "w") as handle:      # a file of that name is a spec
+        handle.write("x")
+    assert not is_import_target("odd:name.yaml")
+
+
 def test_a_missing_target_is_one_line(folder):
-    result = run("lock", "--import", "model.py:nope")
+    result = run("lock", "model.py:nope")
     assert result.exit_code == 2
     assert result.output == "error: model.py:nope: TARGET: model.py has no attribute 'nope'\n"
 

@@ -14,7 +14,7 @@ import click
 
 from ..errors import SpecError, safe_text
 from ..extras import TRACED_CONVENTIONS
-from ..isolation import DEFAULT_TIMEOUT_S
+from ..isolation import DEFAULT_TIMEOUT_S, is_import_target
 from ..rules import CONVENTIONS
 from . import RESOLUTION, echo, main, with_progress
 from .importing import Seconds
@@ -202,11 +202,11 @@ def _layer_dict(change: Any) -> dict:
 
 
 @main.command()
-@click.argument("specs", nargs=-1, metavar="[SPEC]...")
+@click.argument("specs", nargs=-1, metavar="[SPEC|TARGET]...")
 @click.option("--import", "targets", multiple=True, metavar="TARGET",
               help="Also lock the torch model TARGET builds (package.module:callable or "
                    "path/to/file.py:callable; repeatable): its imported graph, layer by layer, "
-                   "and its counts. Needs torch.")
+                   "and its counts. Needs torch. A TARGET given as an argument is the same.")
 @click.option("--convention", type=click.Choice(list(CONVENTIONS)), multiple=True,
               help="Convention(s) to record (repeatable; default pycls).")
 @click.option("--resolution", type=RESOLUTION, default=None,
@@ -224,7 +224,7 @@ def _layer_dict(change: Any) -> dict:
 def lock(specs: Sequence[str], targets: Sequence[str], convention: Iterable[str],
          resolution: Optional[int], allow_unknown: bool, timeout: float, verbose: bool,
          out: Optional[str]) -> None:
-    """Print a lock file of SPECs' exact counts (JSON) for `netcalc check --lock`.
+    """Print a lock file of SPECs' and TARGETs' exact counts (JSON) for `netcalc check --lock`.
 
     Each model records its spec path (as given: run this where the lock file will live),
     convention, resolution, totals and per-stage counts, all exact integers. Each --import
@@ -236,12 +236,14 @@ def lock(specs: Sequence[str], targets: Sequence[str], convention: Iterable[str]
     Examples:
       netcalc lock my_nets/*.yaml > netcalc.lock
       netcalc lock my_net.yaml --convention pycls --convention fvcore -o netcalc.lock
-      netcalc lock --import models/net.py:build --resolution 192x256 -o netcalc.lock
+      netcalc lock models/net.py:build --resolution 192x256 -o netcalc.lock
       netcalc check --lock netcalc.lock
     """
     from ..lockfile import dump_lock, make_lock
     from ..locked_imports import ImportOptions
 
+    targets = tuple(targets) + tuple(a for a in specs if is_import_target(a))
+    specs = tuple(a for a in specs if not is_import_target(a))
     if not specs and not targets:
         raise click.UsageError("give at least one SPEC or --import TARGET")
     conventions = tuple(dict.fromkeys(convention)) or ("pycls",)
