@@ -1,0 +1,51 @@
+"""Tensors computed without the input (from parameters, buffers and constants only) that a data op
+reads: the importer writes their computation into the spec (``param`` and ``constant`` nodes, then
+the ops after them), so every reference counts it as it counts the running model and every
+parameter counts once, however it is reshaped or indexed.
+
+Each module here is written by hand in torch (not built by netcalc); the expected numbers are
+derived by hand in the comments and checked against fvcore and FlopCounterMode traces of the module
+(``traced_totals``) at a square and an odd rectangular size.
+"""
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("fvcore")
+from torch import nn  # noqa: E402
+
+import netcalc  # noqa: E402
+from netcalc.torch.importer import import_checked, imported_totals, traced_totals  # noqa: E402
+
+
+def ops(spec):
+    return [layer["op"] for layer in spec.raw["layers"]]
+
+
+class FrozenNorm(nn.Module):
+    """A batch norm frozen into buffers, applied as ``x * scale + shift`` with both computed in
+    forward from the buffers (torchvision's FrozenBatchNorm2d computes it this way)."""
+
+    def __init__(self, channels):
+        super().__init__()
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            self.register_buffer(name, torch.rand(channels))
+
+    def forward(self, x):
+        scale = self.weight.reshape(1, -1, 1, 1) * (self.running_var.reshape(1, -1, 1, 1)
+                                                    + 1e-5).rsqrt()
+        shift = self.bias.reshape(1, -1, 1, 1) - self.running_mean.reshape(1, -1, 1, 1) * scale
+        return x * scale + shift
+
+
+def test_a_scale_computed_from_buffers_is_written_as_constant_nodes():
+    module = nn.Sequential(nn.Conv2d(3, 8, 3), FrozenNorm(8)).eval()
+    spec, _ = import_checked(module, (16, 17))
+    # the four buffers are constants; rsqrt, mul, sub and add run on them as the model runs them
+    assert ops(spec).count("constant") == 4 and "rsqrt" in ops(spec)
+    # conv 3->8, 3x3 on 16x17: a 14x15 map, 8 * 14 * 15 = 1,680 outputs of 27 MACs each; the
+    # frozen norm's muls and adds count in no convention; params: 8 * 27 weights + 8 biases
+    fvcore = netcalc.count(spec, "fvcore", (16, 17))
+    assert (fvcore.flops, fvcore.params, fvcore.acts) == (1680 * 27, 224, 1680)
+    assert netcalc.count(spec, "torch", (16, 17)).flops == 2 * 1680 * 27
+    for size in ((16, 17), (19, 26)):
+        assert imported_totals(spec, size) == traced_totals(module, size)
