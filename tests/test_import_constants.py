@@ -49,3 +49,27 @@ def test_a_scale_computed_from_buffers_is_written_as_constant_nodes():
     assert netcalc.count(spec, "torch", (16, 17)).flops == 2 * 1680 * 27
     for size in ((16, 17), (19, 26)):
         assert imported_totals(spec, size) == traced_totals(module, size)
+
+
+class ScalarGains(nn.Module):
+    """Scalar (0-d) parameters: a skip-init gain multiplied in, a learned offset added."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.gain = nn.Parameter(torch.tensor(0.5))
+        self.offset = nn.Parameter(torch.tensor(0.1))
+
+    def forward(self, x):
+        return self.conv(x) * self.gain + self.offset
+
+
+def test_scalar_parameters_are_param_ops_of_an_empty_shape():
+    module = ScalarGains().eval()
+    spec, _ = import_checked(module, (9, 14))
+    assert [(layer["op"], layer.get("param_shape")) for layer in spec.raw["layers"][1:]] == [
+        ("param_mul", []), ("param_add", [])]
+    # conv 3->4, 1x1: 4 * 3 weights + 4 biases, and the two scalars
+    assert netcalc.count(spec, "torch", (9, 14)).params == 4 * 3 + 4 + 2
+    for size in ((9, 14), (16, 16)):
+        assert imported_totals(spec, size) == traced_totals(module, size)

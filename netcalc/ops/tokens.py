@@ -159,7 +159,7 @@ class Param(FreeTensorOp):
     Attrs = ParamAttrs
 
     def parse(self, f: Any) -> ParamAttrs:
-        return ParamAttrs(f.int_list("param_shape", lo=1, hi=MAX_DIM_SIZE, min_len=1, max_len=8))
+        return ParamAttrs(f.int_list("param_shape", lo=1, hi=MAX_DIM_SIZE, min_len=0, max_len=8))
 
     def infer_shape(self, ins: Any, a: ParamAttrs) -> Any:
         return a.param_shape
