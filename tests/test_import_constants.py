@@ -73,3 +73,29 @@ def test_scalar_parameters_are_param_ops_of_an_empty_shape():
     assert netcalc.count(spec, "torch", (9, 14)).params == 4 * 3 + 4 + 2
     for size in ((9, 14), (16, 16)):
         assert imported_totals(spec, size) == traced_totals(module, size)
+
+
+class ShiftedPath(nn.Module):
+    """NASNet's second path: the map shifted by one pixel (padded after, cropped before), then
+    pooled and convolved; ``F.pad`` by negative amounts is a crop."""
+
+    def __init__(self):
+        super().__init__()
+        self.shift = nn.ZeroPad2d((-1, 1, -1, 1))
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        return self.conv(nn.functional.pad(self.shift(x), (0, -2, -1, 0)))
+
+
+def test_negative_padding_crops():
+    module = ShiftedPath().eval()
+    spec, _ = import_checked(module, (11, 16))
+    assert [layer.get("pad") for layer in spec.raw["layers"][:2]] == [[-1, 1, -1, 1],
+                                                                      [0, -2, -1, 0]]
+    # the shift keeps 11x16, the crop takes 2 columns and a row: a 10x14 map into the 1x1 conv,
+    # 4 * 10 * 14 = 560 outputs of 3 MACs; fvcore and FlopCounterMode count no padding
+    fvcore = netcalc.count(spec, "fvcore", (11, 16))
+    assert (fvcore.flops, fvcore.acts) == (560 * 3, 560)
+    for size in ((11, 16), (16, 16)):
+        assert imported_totals(spec, size) == traced_totals(module, size)
