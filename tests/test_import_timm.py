@@ -55,7 +55,6 @@ def test_small_timm_cnns_are_exact(name):
 # what the torch.export importer does not take yet (the sweep of docs/import_sweep.md measured
 # each): strict xfails, so a fix shows as XPASS and the mark goes
 KNOWN_FAILURES = {
-    "nfnet": "weight standardisation computes the conv weight in forward (params 1,312 short)",
     "tresnet": "its space-to-depth stem: the input channels are guessed from the first conv (48)",
     "vgg": "the 7x7 pre-logits conv refuses 6x8 maps at 193x257 (the spec fits fewer sizes)",
 }

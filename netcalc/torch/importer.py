@@ -152,6 +152,7 @@ class _Converter:
         self.origins: Dict[Tensor, Tuple[fx.Node, Optional[int]]] = {}
         self.materialised: Dict[Tensor, Tensor] = {}    # ... -> the spec node written for it
         self.derived: Dict[fx.Node, Any] = {}           # its data value(s) once written
+        self.written: Set[str] = set()                  # parameters written as param nodes
         self.overrides: Dict[fx.Node, Tensor] = {}      # operands read as their spec nodes
         self.parts: Dict[fx.Node, List[Optional[Tensor]]] = {}
         self.poisoned: Set[fx.Node] = set()             # unsupported, and what depends on it
@@ -340,12 +341,14 @@ class _Converter:
             value = self._emit(place, step, step.op, [anchor],
                                [tensor.name] if tensor.is_param else [], tensor.shape)
         self.materialised[tensor] = value
+        if tensor.is_param:
+            self.written.add(tensor.name)
         return value
 
     def _derived(self, node: fx.Node) -> Any:
-        """The data value(s) of the data-independent call ``node``, its nodes written: each
-        DERIVED operand written first; where none is, the first tensor operand (the converter
-        writes any other it reads as data). Its classification stays in ``values``."""
+        """The data value(s) of the data-independent call ``node``, its nodes written: its
+        first tensor operand and each DERIVED one written first (the converter writes any other
+        it reads as data). Its classification stays in ``values``."""
         if node in self.derived:
             return self.derived[node]
         name = getattr(getattr(node.target, "overloadpacket", None), "__name__", None)
@@ -354,10 +357,8 @@ class _Converter:
             raise NotModelled(f"computed by {node.target} from parameters, buffers or constants, "
                               "which has no netcalc op")
         operands = [a for a in node.all_input_nodes if a in self.values]
-        written = {a: self.materialise(self.values[a], node) for a in operands
-                   if self.values[a].kind == DERIVED}
-        if not written and operands:
-            written[operands[0]] = self.materialise(self.values[operands[0]], node)
+        written = {a: self.materialise(self.values[a], node) for i, a in enumerate(operands)
+                   if i == 0 or self.values[a].kind == DERIVED}
         saved = (self.overrides, self.values.get(node), self.parts.get(node))
         self.overrides = {**saved[0], **written}
         try:
@@ -419,7 +420,7 @@ class _Converter:
         names: List[str] = []
         for a in node.all_input_nodes:
             tensor = self.values.get(a)
-            if a in self.overrides or tensor in self.materialised:
+            if a in self.overrides or (tensor is not None and tensor.name in self.written):
                 continue
             if tensor is not None and tensor.is_param and tensor.name not in names:
                 names.append(tensor.name)
