@@ -22,6 +22,7 @@ model runs, and each parameter counts once however it is reshaped or indexed.
 from __future__ import annotations
 
 import contextlib
+import math
 import operator
 from collections import Counter
 from dataclasses import dataclass, field
@@ -304,7 +305,8 @@ class _Converter:
         if not sources:
             kinds = [(CONSTANT, node.name)] * len(shapes)
         elif (len(sources) == 1 and not several and packet in REARRANGING
-              and sources[0].kind != DERIVED and _numel(shapes[0]) == _numel(sources[0].shape)):
+              and sources[0].kind != DERIVED
+              and math.prod(map(int, shapes[0])) == math.prod(map(int, sources[0].shape))):
             kinds = [(sources[0].kind, sources[0].name)]
         else:
             kinds = [(DERIVED, f"{node.name}.{i}" if several else node.name)
@@ -363,8 +365,7 @@ class _Converter:
         self.overrides = {**saved[0], **written}
         try:
             self._run(node, name, entry, self._tensor_outputs(node))
-            value = self.parts[node] if node in self.parts and saved[2] is not self.parts[
-                node] else self.values[node]
+            value = self.values[node] if saved[2] is None else self.parts[node]
         finally:
             self.overrides = saved[0]
             for table, old in ((self.values, saved[1]), (self.parts, saved[2])):
@@ -420,9 +421,9 @@ class _Converter:
         names: List[str] = []
         for a in node.all_input_nodes:
             tensor = self.values.get(a)
-            if a in self.overrides or (tensor is not None and tensor.name in self.written):
+            if a in self.overrides or tensor is None or not tensor.is_param:
                 continue
-            if tensor is not None and tensor.is_param and tensor.name not in names:
+            if tensor.name not in self.written and tensor.name not in names:
                 names.append(tensor.name)
         return names
 
@@ -513,13 +514,6 @@ class _Converter:
                               "not counted"
         self.owner.update((p, tensor.name) for p in params if p not in self.owner)
         self.values[node] = tensor
-
-
-def _numel(shape: Sequence[Any]) -> int:
-    count = 1
-    for size in shape:
-        count *= int(size)
-    return count
 
 
 def _bound(node: fx.Node) -> Dict[str, Any]:
