@@ -194,3 +194,24 @@ def test_a_standardised_conv_weight_counts_its_gain_and_its_normalisation():
     assert netcalc.count(spec, "torch", (12, 17)).flops == 2 * 600 * 27
     for size in ((12, 17), (16, 16)):
         assert imported_totals(spec, size) == traced_totals(module, size)
+
+
+class TimesIdentity(nn.Module):
+    """A pooled 4x4 map multiplied by ``torch.eye(4)`` built in forward (BAT's bilinear
+    attention transform keeps the diagonal so)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        return nn.functional.adaptive_avg_pool2d(self.conv(x), 4) * torch.eye(4)
+
+
+def test_a_tensor_built_in_forward_multiplied_in_is_a_constant_node():
+    module = TimesIdentity().eval()
+    spec, _ = import_checked(module, (9, 13))
+    assert ops(spec)[-2:] == ["constant", "mul"]
+    assert spec.raw["layers"][-2]["shape"] == [4, 4]
+    for size in ((9, 13), (16, 16)):
+        assert imported_totals(spec, size) == traced_totals(module, size)
