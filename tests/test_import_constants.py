@@ -14,6 +14,7 @@ pytest.importorskip("fvcore")
 from torch import nn  # noqa: E402
 
 import netcalc  # noqa: E402
+from netcalc.torch.builder import build  # noqa: E402
 from netcalc.torch.importer import import_checked, imported_totals, traced_totals  # noqa: E402
 
 
@@ -194,6 +195,8 @@ def test_a_standardised_conv_weight_counts_its_gain_and_its_normalisation():
     assert netcalc.count(spec, "torch", (12, 17)).flops == 2 * 600 * 27
     for size in ((12, 17), (16, 16)):
         assert imported_totals(spec, size) == traced_totals(module, size)
+    # netcalc's own module of the spec (its conv reads the weight operand) traces the same
+    assert traced_totals(build(spec, (12, 17)), (12, 17)) == traced_totals(module, (12, 17))
 
 
 class TimesIdentity(nn.Module):
