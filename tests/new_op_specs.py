@@ -76,7 +76,7 @@ CASES = {
     "channel_shuffle": [conv(8), {"op": "channel_shuffle", "groups": 4}, conv(4)],
     "identity": [conv(8), {"op": "identity"}, conv(4)],
     "pad": [conv(8), {"op": "pad", "pad": [1, 2, 0, 3]}, {"op": "pad", "pad": [1, 1], "value": 1.5},
-            conv(4)],
+            {"op": "pad", "pad": [-1, 1, -2, 0]}, conv(4)],     # the last crops
     "mean": [conv(8, name="a"), {"op": "mean", "dim": [2, 3]}, {"op": "linear", "out": 5},
              {"op": "mean", "input": "a", "dim": [-1, 1], "keepdim": True}, conv(4, kernel=1)],
     "adaptive_avgpool": [conv(8), {"op": "adaptive_avgpool", "output_size": [5, 7]}, conv(4),

@@ -23,12 +23,13 @@ TINY = spec_path("specs/examples/tiny_cnn.yaml")
 SE_MOBILE = spec_path("specs/examples/se_mobile_block.yaml")
 
 
-def node(op, c_in, hw_in, attrs=NO_ATTRS, flat=False):
-    """One node of ``op`` reading a c_in x hw_in x hw_in map (a flat (1, c_in) tensor if flat)."""
+def node(op, c_in, hw_in, attrs=NO_ATTRS, flat=False, operands=None):
+    """One node of ``op`` reading a c_in x hw_in x hw_in map (a flat (1, c_in) tensor if flat),
+    as many times as it takes operands (``operands``, else its most)."""
     b = GraphBuilder("t", c_in, hw_in)
     if flat:
         b.flatten()
-    b.node(op, attrs, inputs=[b.current] * max(OPS[op].arity))
+    b.node(op, attrs, inputs=[b.current] * (operands or max(OPS[op].arity)))
     return b.layers[-1]
 
 
@@ -47,7 +48,7 @@ def test_out_size_floors_odd_inputs():
 def test_grouped_conv_rules():
     # 3x3/2 conv, 64 -> 128 channels in 4 groups, 56x56 in, 28x28 output, with bias:
     # MACs = 3*3*(64/4)*128*28*28 = 14,450,688; params = 3*3*16*128 + 128 = 18,560.
-    conv = node("conv", 64, 56, conv_attrs(128, 3, 2, 1, groups=4, bias=True))
+    conv = node("conv", 64, 56, conv_attrs(128, 3, 2, 1, groups=4, bias=True), operands=1)
     assert conv.shape == (1, 128, 28, 28)
     assert costs(PYCLS, conv) == (14_450_688 + 128, 18_560, 128 * 28 * 28)  # bias once per channel
     assert costs(FVCORE, conv) == (14_450_688, 18_560, 128 * 28 * 28)       # fvcore: no bias

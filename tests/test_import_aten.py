@@ -25,14 +25,17 @@ def test_a_packet_listed_by_two_ops_is_refused():
         aten_table({**all_ops(), "twin": Twin()})
 
 
-def test_conv_reads_its_weight_and_refuses_a_computed_one():
+def test_conv_reads_its_weight_or_a_computed_one_as_its_second_operand():
     convert = aten_table(all_ops())["conv2d"][1]
     x = Tensor((1, 4, 9, 9))
     node = convert(call("conv2d", input=x, weight=Tensor((8, 2, 3, 3), PARAM), bias=None,
                         stride=[2, 2], padding=[1, 1], dilation=[1, 1], groups=2))
     assert node == Node({"out": 8, "kernel": 3, "stride": 2, "padding": 1, "groups": 2})
-    with pytest.raises(NotModelled, match="weight that is not a parameter"):
-        convert(call("conv2d", input=x, weight=Tensor((8, 4, 3, 3), DATA)))
+    computed = Tensor((8, 4, 3, 3), DATA, "standardised")
+    node = convert(call("conv2d", input=x, weight=computed, bias=None, stride=[1, 1],
+                        padding=[0, 0], dilation=[1, 1], groups=1))
+    assert node == Node({"out": 8, "kernel": 3, "stride": 1, "padding": 0,
+                         "weight_input": True}, inputs=(x, computed))
 
 
 def test_sizes_that_follow_the_input_compare_by_rule():

@@ -55,14 +55,8 @@ def test_small_timm_cnns_are_exact(name):
 # what the torch.export importer does not take yet (the sweep of docs/import_sweep.md measured
 # each): strict xfails, so a fix shows as XPASS and the mark goes
 KNOWN_FAILURES = {
-    "nasnet": "cropping: aten.pad by negative amounts",
-    "pnasnet": "cropping: aten.pad by negative amounts",
-    "nfnet": "weight standardisation computes the conv weight in forward (params 1,312 short)",
     "tresnet": "its space-to-depth stem: the input channels are guessed from the first conv (48)",
     "vgg": "the 7x7 pre-logits conv refuses 6x8 maps at 193x257 (the spec fits fewer sizes)",
-    "resnet50_fpn": "FrozenBatchNorm2d: aten.mul of a data and a buffer tensor",
-    "resnet50_fpn_p6p7": "FrozenBatchNorm2d: aten.mul of a data and a buffer tensor",
-    "mobilenet_v3_large_fpn": "FrozenBatchNorm2d: aten.mul of a data and a buffer tensor",
 }
 
 
@@ -87,3 +81,21 @@ def test_smallest_model_of_each_timm_cnn_module_is_exact(module):
                                    for model in lib.torchvision_models()], ids=lambda m: m.name)
 def test_torchvision_segmentation_and_detection_backbones_are_exact(model):
     assert_exact(model)
+
+
+@pytest.mark.slow
+def test_a_scalar_gain_and_standardised_weights_are_exact():
+    """dm_nfnet_f0: a 0-d skip-init gain (``param_mul`` of shape []) and convs whose weights are
+    standardised in forward (``bn_batch_stats`` on the weight, then ``conv`` with
+    ``weight_input``); fvcore counts the batch norms of the weights."""
+    assert_exact(lib.timm_model("dm_nfnet_f0"))
+
+
+@pytest.mark.slow
+def test_a_constant_tensor_multiplied_in_is_exact_at_the_only_size_the_model_runs():
+    """bat_resnext26ts multiplies a map by ``torch.eye(t, t)`` built in forward (a ``constant``
+    node); its bilinear attention is laid out for 256x256, the one size it accepts."""
+    reference, verdict = lib.import_and_compare(lib.timm_model("bat_resnext26ts"))
+    assert verdict.ok, verdict.reason
+    assert reference.odd_size is None
+    assert all(verdict.exact[k] for k in ("torch_size", "params", "fvcore"))

@@ -118,6 +118,13 @@ def bn(draw, nodes):
     return [] if x is None else [{"op": "bn", "input": x[0]}]
 
 
+def bn_batch_stats(draw, nodes):
+    """On maps and signals of more than one position (the batch's statistics need two values)."""
+    x = _operand(draw, nodes, lambda n: len(n[1]) in (3, 4) and math.prod(n[1][2:]) > 1)
+    return [] if x is None else [{"op": "bn_batch_stats", "input": x[0],
+                                  "learned": draw(st.booleans())}]
+
+
 def linear(draw, nodes):
     x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
     return [] if x is None else [{"op": "linear", "input": x[0], "out": draw(st.integers(1, 8)),
@@ -428,7 +435,8 @@ def vector_norm(draw, nodes):
 
 
 PROPOSALS = {
-    "conv": conv, "bn": bn, "linear": linear, "flatten": flatten,
+    "conv": conv, "bn": bn, "bn_batch_stats": bn_batch_stats, "linear": linear,
+    "flatten": flatten,
     "conv_transpose": conv_transpose,
     "maxpool": pool("maxpool"), "avgpool": pool("avgpool"), "gap": windowed("gap"),
     "dropout": unary("dropout", p=st.sampled_from([0.0, 0.3])),

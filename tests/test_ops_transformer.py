@@ -10,7 +10,8 @@ import pytest
 import netcalc
 from netcalc.errors import GraphError
 from netcalc.ops import all_ops
-from netcalc.ops.aten import BUFFER, PARAM, AtenCall, Node, NotModelled, Parts, Tensor, aten_table
+from netcalc.ops.aten import (BUFFER, DATA, PARAM, Alias, AtenCall, Node, NotModelled, Parts,
+                              Tensor, aten_table)
 from netcalc.ops.einsum import EinsumAttrs, fvcore_einsum, printed_cost
 
 
@@ -155,20 +156,29 @@ def test_class_token_concat_becomes_param_concat():
         convert("cat", ((1, 198, 768),), tensors=(cls, cls, tokens), dim=1)
 
 
-def test_class_token_and_relative_position_table_become_param_nodes():
-    tokens = Tensor((1, 196, 768))
-    finder = lambda sizes: tokens    # noqa: E731  the importer's latest data tensor
+def test_class_token_and_relative_position_table_are_read_as_the_nodes_written_for_them():
+    """A tensor computed without the input is read through ``call.materialise``: the importer
+    writes it (a parameter as a ``param`` node, tests/test_import_constants.py)."""
+    written = {}
+
+    def materialiser(tensor):
+        written[tensor.name] = Tensor(tensor.shape, DATA, f"{tensor.name}-node")
+        return written[tensor.name]
+
+    def run(op, outputs, **named):
+        return aten_table(all_ops())[op][1](AtenCall(op, "default", tuple(named.values()), named,
+                                                     outputs, materialiser=materialiser))
+
     cls = Tensor((1, 1, 768), PARAM, "class_token")
-    table = aten_table(all_ops())
-    node = table["expand"][1](call("expand", ((1, 1, 768),), finder, self=cls, size=(1, -1, -1)))
-    assert node == Node({"param_shape": [1, 1, 768]}, inputs=(tokens,), op="param")
+    assert run("expand", ((1, 1, 768),), self=cls, size=(1, -1, -1)) == Alias(
+        Tensor((1, 1, 768), DATA, "class_token-node"))
     bias = Tensor((169, 3), PARAM, "relative_position_bias_table")
     index = Tensor((2401,), BUFFER, "relative_position_index")
-    chain = table["index"][1](call("index", ((2401, 3),), finder, self=bias, indices=(index,)))
-    assert chain == [Node({"param_shape": [169, 3]}, inputs=(tokens,), op="param"),
-                     Node({"dim": 0, "index_shape": [2401]}, op="index")]
+    assert run("index", ((2401, 3),), self=bias, indices=(index,)) == Node(
+        {"dim": 0, "index_shape": [2401]}, inputs=(written["relative_position_bias_table"],),
+        op="index")
     with pytest.raises(NotModelled, match="index computed from the input"):
-        table["index"][1](call("index", ((5, 3),), finder, self=bias, indices=(Tensor((5,)),)))
+        run("index", ((5, 3),), self=bias, indices=(Tensor((5,)),))
 
 
 def test_vit_and_maxvit_reshapes_import():

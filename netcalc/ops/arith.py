@@ -36,7 +36,7 @@ class ParamBinary(OpDef):
     symbol = ""
 
     def parse(self, f: Any) -> ParamAttrs:
-        return ParamAttrs(f.int_list("param_shape", lo=1, hi=MAX_PARAM_DIM, min_len=1, max_len=8))
+        return ParamAttrs(f.int_list("param_shape", lo=1, hi=MAX_PARAM_DIM, min_len=0, max_len=8))
 
     def infer_shape(self, ins: Any, a: ParamAttrs) -> Any:
         shape = ins[0]

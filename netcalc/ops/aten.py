@@ -36,7 +36,13 @@ other unsupported call. Any other exception is a bug in the converter and is rep
 by name (``call.arg("stride")``, schema defaults filled in), positional ``args`` as well, the
 output shapes, and the qualified name of the module it runs in. A tensor argument is a
 :class:`Tensor`: its shape and kind (``DATA`` computed from the input, ``PARAM``eter,
-``BUFFER``, ``CONSTANT`` tensor built in forward). Sizes that follow the input resolution are
+``BUFFER``, ``CONSTANT`` tensor built in forward, ``DERIVED``: computed from those without the
+input by an op that does more than rearrange them, ``weight * running_var.rsqrt()``). A parameter,
+buffer or constant keeps its kind through ops that only rearrange its elements (a reshape, a
+permute): a view of a parameter is that parameter. A converter that takes an operand as data
+whatever it is (``mul``, ``add``) calls :meth:`AtenCall.materialise`: the importer then writes
+the data-independent computation into the spec (``param`` and ``constant`` nodes, then the ops
+that computed the tensor from them), so it counts as the model runs it. Sizes that follow the input resolution are
 :class:`Dim` (an ``int``: the value at the traced resolution, plus a rule that says how it
 follows the input); compare sizes with :func:`same_size`, never ``==``, and use the helpers
 below (:func:`reshape_target`, :func:`scale_between`, :meth:`AtenCall.tensor_with`) to write
@@ -47,7 +53,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-DATA, PARAM, BUFFER, CONSTANT = "data", "param", "buffer", "constant"
+DATA, PARAM, BUFFER, CONSTANT, DERIVED = "data", "param", "buffer", "constant", "derived"
 
 
 class NotModelled(Exception):
@@ -112,8 +118,8 @@ def offset_between(a: Any, b: Any) -> Optional[int]:
 @dataclass(frozen=True)
 class Tensor:
     """A tensor argument: its shape (ints and :class:`Dim`), what it is (``DATA``, ``PARAM``,
-    ``BUFFER``, ``CONSTANT``), and its name (the qualified parameter or buffer name, or the
-    importer's name of the value)."""
+    ``BUFFER``, ``CONSTANT``, ``DERIVED``), and its name (the qualified parameter or buffer name,
+    or the importer's name of the value)."""
 
     shape: Tuple[Any, ...]
     kind: str = DATA
@@ -170,6 +176,7 @@ class AtenCall:
     outputs: Tuple[Tuple[Any, ...], ...]      # the shape of each tensor output
     module: str = ""                          # qualified name of the module it runs in
     finder: Callable[[Sequence[Any]], Optional[Tensor]] = lambda sizes: None
+    materialiser: Optional[Callable[[Tensor], Tensor]] = None
 
     def arg(self, name: str, default: Any = None) -> Any:
         """The argument ``name`` (given, or the schema's default), else ``default``."""
@@ -207,6 +214,16 @@ class AtenCall:
         """An earlier data tensor whose trailing dims equal ``sizes`` at every resolution
         (``interpolate(y, size=x.shape[-2:])``: the spec then takes its size from x)."""
         return self.finder(sizes)
+
+    def materialise(self, tensor: Tensor) -> Tensor:
+        """``tensor`` as a data operand: itself if it is data, else the spec node the importer
+        writes for it (a ``param`` or ``constant`` node, then the ops that computed it from
+        parameters, buffers and constants only, each counted as the model runs it)."""
+        if tensor.is_data:
+            return tensor
+        if self.materialiser is None:
+            raise NotModelled(f"{self.op} of a {tensor.kind} tensor")
+        return self.materialiser(tensor)
 
     def param(self, name: str, optional: bool = False) -> Optional[Tensor]:
         """The argument ``name`` if it is a parameter (None if absent and ``optional``);
@@ -259,6 +276,14 @@ def reshape_target(source: Sequence[Any], out: Sequence[Any]) -> Optional[List[A
         entries.append(f"d{same[0]}" if same else -1)
     return entries if entries.count(-1) <= 1 else None
 
+
+# ATen ops that only rearrange the elements of their one tensor operand (or copy them): a
+# parameter, buffer or constant read through them (with as many elements) is still that tensor
+REARRANGING = frozenset({
+    "_to_copy", "_unsafe_view", "alias", "clone", "contiguous", "detach", "expand", "flatten",
+    "lift_fresh_copy", "permute", "reshape", "squeeze", "swapaxes", "swapdims", "t", "to",
+    "transpose", "type_as", "unflatten", "unsqueeze", "view", "view_as", "reshape_as",
+    "movedim"})
 
 # ATen ops whose result depends on no tensor's values, only on sizes and arguments: whatever
 # tensor they read, they compute no data from the input (a mask built from sizes, a position

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional
 from ..caches import memoised
 from ..errors import GraphError
 from ..limits import MAX_CHANNELS, MAX_KERNEL
-from .aten import AtenCall, Node, NotModelled, compact
+from .aten import PARAM, AtenCall, Node, NotModelled, Tensor, compact
 from .registry import OpDef, is_concrete, numel_out, register_op
 from .spatial import (Sizes, check_axes_agree, default_padding, per_axis, spatial_axes,
                       spatial_out, volume)
@@ -35,6 +35,7 @@ class ConvAttrs:
     groups: int = 1
     bias: bool = False
     string_padding: bool = False     # padding='same'/'valid' by name: fvcore's blind spot
+    weight_input: bool = False       # the weight is the second operand (computed in forward)
 
 
 @memoised(maxsize=4096)
@@ -109,6 +110,15 @@ def conv_from_aten(call: AtenCall) -> Any:
     odd unit after (an even kernel) is a ``pad`` node, then the conv unpadded."""
     if call.arg("transposed", False):
         return conv_transpose_from_aten(call)
+    weight = call.named.get("weight")
+    if weight is not None and not weight.is_param:     # weight standardisation: computed
+        computed = conv_from_aten(AtenCall(call.op, call.overload, call.args, {
+            **call.named, "weight": Tensor(weight.shape, PARAM)}, call.outputs, call.module))
+        if not isinstance(computed, Node):
+            raise NotModelled("a conv with a weight computed in forward, padded 'same' with an "
+                              "odd total")
+        return Node({**computed.attrs, "weight_input": True},
+                    inputs=(call.first, call.materialise(weight)))
     weight = call.param("weight")
     axes = len(weight.shape) - 2
     if not 1 <= axes <= 3:
@@ -164,17 +174,32 @@ class Conv(OpDef):
                                                                   common["dilation"]),
                                        lo=0, hi=MAX_KERNEL * MAX_KERNEL)
         check_axes_agree(f, {k: common[k] for k in ("kernel", "stride", "padding", "dilation")})
-        return ConvAttrs(**common, string_padding=f.bool("string_padding", False))
+        return ConvAttrs(**common, string_padding=f.bool("string_padding", False),
+                         weight_input=f.bool("weight_input", False))
+
+    arity = (1, 2)
 
     def infer_shape(self, ins: Any, a: ConvAttrs) -> Any:
         shape = ins[0]
         sizes = spatial_out("conv", shape, **_window(a))
         _check_groups(shape, a)
-        return (shape[0], a.out) + sizes
+        out = (shape[0], a.out) + sizes
+        if (len(ins) == 2) != a.weight_input:
+            raise GraphError("a second operand is the weight: it needs weight_input: true, and "
+                             "weight_input needs it", field="weight_input")
+        if a.weight_input:
+            weight = (a.out, shape[1] // a.groups) + tuple(per_axis(a.kernel, len(sizes),
+                                                                    "kernel"))
+            if len(ins[1]) != len(weight) or any(is_concrete(w) and is_concrete(v) and w != v
+                                                 for w, v in zip(ins[1], weight)):
+                raise GraphError(f"the weight operand is {list(ins[1])}, the conv needs "
+                                 f"{list(weight)}", field="weight_input")
+        return out
 
-    # weights: taps * (C_in / groups) * C_out, the same as taps * C_in * (C_out / groups)
+    # weights: taps * (C_in / groups) * C_out, the same as taps * C_in * (C_out / groups); a
+    # weight computed in forward (its operand) counts where it is computed
     params = {"pycls": lambda ins, out, a: volume(a.kernel, out) * (ins[0][1] // a.groups)
-                       * out[1] + out[1] * int(a.bias)}
+                       * out[1] * (1 - int(a.weight_input)) + out[1] * int(a.bias)}
     flops = {**conv_flops(conv_macs), "fvcore": _fvcore_conv}
     acts = {"pycls": numel_out, "fvcore": _fvcore_conv_acts}
 
@@ -185,6 +210,11 @@ class Conv(OpDef):
         padding: Any = a.padding
         if a.string_padding:    # by name again: 'valid' is padding 0, 'same' keeps the size
             padding = "valid" if set(per_axis(a.padding, axes, "padding")) == {0} else "same"
+        if a.weight_input:
+            from ..torch.tensor_modules import ConvWithWeight
+
+            return ConvWithWeight(a.out, axes, a.bias, stride=a.stride, padding=padding,
+                                  dilation=a.dilation, groups=a.groups)
         return getattr(nn, f"Conv{axes}d")(ins[0][1], a.out, a.kernel, a.stride, padding,
                                            a.dilation, groups=a.groups, bias=a.bias)
 
@@ -219,6 +249,7 @@ class ConvTranspose(Conv):
 
     name = "conv_transpose"
     Attrs = ConvTransposeAttrs
+    arity = (1, 1)
 
     def parse(self, f: Any) -> ConvTransposeAttrs:
         common = _parse_common(f)

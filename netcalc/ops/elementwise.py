@@ -41,8 +41,10 @@ def broadcast_mismatches(a: Shape, b: Shape) -> Tuple[Tuple[Any, Any], ...]:
 
 
 def binary_from_aten(call: AtenCall) -> Node:
-    """``aten.add/sub/mul/div`` of two data tensors, of a data tensor and a number, or of a data
-    tensor and a parameter (``param_add``, ``param_mul``)."""
+    """``aten.add/sub/mul/div`` of two tensors, or of a tensor and a number. A parameter added
+    to or multiplied with a data tensor is ``param_add``/``param_mul``; any other operand
+    computed without the input (a buffer, a frozen batch norm's scale) is written as the nodes
+    that compute it (:meth:`AtenCall.materialise`), and the op reads two data tensors."""
     op = call.op.rstrip("_")
     a, b = call.named.get("self"), call.named.get("other")
     if float(call.arg("alpha", 1)) != 1 or call.arg("rounding_mode") is not None:
@@ -50,18 +52,14 @@ def binary_from_aten(call: AtenCall) -> Node:
     if not isinstance(b, Tensor):      # tensor <op> number
         if isinstance(b, bool) or not isinstance(b, (int, float)):
             raise NotModelled(f"{op} of a tensor and {type(b).__name__}")
-        return Node({"value": float(b)}, inputs=(call.first,))
+        return Node({"value": float(b)}, inputs=(call.materialise(a),))
     params = [t for t in (a, b) if t.is_param]
-    if params and len(params) == 1 and op in ("add", "mul"):
+    if len(params) == 1 and op in ("add", "mul"):
         other = b if params[0] is a else a
         if other.is_data:
             return Node({"param_shape": [int(d) for d in params[0].shape]}, inputs=(other,),
                         op=f"param_{op}")
-    if not (a.is_data and b.is_data):
-        kinds = f"a {a.kind} and a {b.kind} tensor"
-        raise NotModelled(f"{op} of {kinds} (two data tensors, a number, or one parameter added "
-                          "or multiplied are modelled)")
-    return Node(inputs=(a, b))
+    return Node(inputs=(call.materialise(a), call.materialise(b)))
 
 
 @dataclass(frozen=True)

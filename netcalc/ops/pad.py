@@ -1,9 +1,11 @@
 """Padding (``F.pad``, ``nn.ZeroPad2d``, ``nn.ReflectionPad2d``, ``nn.ReplicationPad2d``,
 circular padding, and a conv's ``padding_mode``): fixed amounts, or TensorFlow's "same" padding
-computed from the input size (timm's ``tf_`` models pad each conv and pool that way).
+computed from the input size (timm's ``tf_`` models pad each conv and pool that way). A negative
+amount of constant padding crops (``nn.ZeroPad2d((-1, 1, -1, 1))`` shifts a map by one: NASNet).
 
-Free in every convention: fvcore 0.1.5 reports ``aten::pad`` as an unsupported operator (0) and
-skips ``aten::constant_pad_nd`` silently; FlopCounterMode has no formula for either.
+Free in every convention, cropping included: fvcore 0.1.5 reports ``aten::pad`` as an unsupported
+operator (0) and skips ``aten::constant_pad_nd`` silently; FlopCounterMode has no formula for
+either.
 """
 from __future__ import annotations
 
@@ -74,7 +76,7 @@ def same_pads(spatial: Tuple[Any, ...], same: SamePadding) -> Tuple[Any, ...]:
 
 def pad_from_aten(call: AtenCall) -> Node:
     """``aten.pad`` (any mode), ``aten.constant_pad_nd`` and the reflection and replication
-    kernels: by constant, non-negative amounts, or by amounts that follow the input size as TF's
+    kernels: by constant amounts (negative ones crop, in constant mode), or by amounts that follow the input size as TF's
     "same" padding does (found from the size rules, see :func:`same_padding_of`)."""
     amounts = call.arg("pad") or call.arg("padding")
     attrs: dict = {}
@@ -89,8 +91,9 @@ def pad_from_aten(call: AtenCall) -> Node:
     if any(follows_input(o) and offset_between(o, i) is None for o, i in zip(out, source)):
         raise NotModelled("padding that follows the input size, seen at two static sizes only "
                           "(which cannot tell its rule)")
-    if any(int(p) < 0 for p in amounts):
-        raise NotModelled("padding by negative amounts (cropping)")
+    if mode != "constant" and any(int(p) < 0 for p in amounts):
+        raise NotModelled(f"{mode} padding by negative amounts (cropping is modelled in "
+                          "constant mode)")
     return Node({"pad": [int(p) for p in amounts], **attrs})
 
 
@@ -152,9 +155,12 @@ class Pad(FreeTensorOp):
         value = self._value(f, mode)
         if isinstance(f.value("pad"), dict):
             return PadAttrs(value=value, mode=mode, same=self._same(f.mapping("pad")))
-        pad = f.int_list("pad", lo=0, hi=MAX_DIM_SIZE, min_len=2, max_len=2 * MAX_RANK)
+        pad = f.int_list("pad", lo=-MAX_DIM_SIZE, hi=MAX_DIM_SIZE, min_len=2,
+                         max_len=2 * MAX_RANK)
         if len(pad) % 2:
             raise f.error("pad", f"needs pairs (before, after) per dim, got {len(pad)} entries")
+        if mode != "constant" and min(pad) < 0:
+            raise f.error("pad", f"a negative amount crops, in constant mode only (not {mode})")
         return PadAttrs(pad, value, mode)
 
     @staticmethod
@@ -194,7 +200,12 @@ class Pad(FreeTensorOp):
         if a.mode != "constant":
             self._check_mode(shape, pads, a.mode)
         for i in range(dims):
-            shape[-1 - i] = shape[-1 - i] + (pads[2 * i] + pads[2 * i + 1])
+            size = shape[-1 - i] + (pads[2 * i] + pads[2 * i + 1])
+            if is_concrete(size) and size < 1:
+                raise GraphError(f"pads {list(pads[2 * i:2 * i + 2])} crop dim "
+                                 f"{len(shape) - 1 - i} of {format_shape(ins[0])} to {size}",
+                                 field="pad")
+            shape[-1 - i] = size
         return tuple(shape)
 
     @staticmethod
@@ -213,13 +224,17 @@ class Pad(FreeTensorOp):
                                      field="pad")
 
     def conditions(self, ins: Any, out: Any, a: PadAttrs) -> Any:
-        """Reflect and circular padding of a resolution-dependent dim need it wide enough."""
-        if a.mode not in _LIMIT or a.same is not None:
+        """Reflect and circular padding of a resolution-dependent dim need it wide enough, and
+        so does cropping (at least one element left)."""
+        if a.same is not None or (a.mode not in _LIMIT and min(a.pad) >= 0):
             return ()
         pads, conditions = a.pad, []
         for i in range(len(pads) // 2):
             size = ins[0][-1 - i]
-            least = max(pads[2 * i], pads[2 * i + 1]) + int(a.mode == "reflect")
+            if a.mode in _LIMIT:
+                least = max(pads[2 * i], pads[2 * i + 1]) + int(a.mode == "reflect")
+            else:       # cropped: size + before + after >= 1
+                least = 1 - pads[2 * i] - pads[2 * i + 1]
             if not is_concrete(size) and least > 1:
                 import sympy    # only closed forms have symbolic sizes
 

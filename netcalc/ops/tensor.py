@@ -296,7 +296,8 @@ class Reshape(FreeTensorOp):
     name = "reshape"
     Attrs = ReshapeAttrs
     aten = {packet: reshape_from_aten for packet in ("view", "reshape", "_unsafe_view",
-                                                     "unsqueeze", "squeeze", "unflatten")}
+                                                     "unsqueeze", "squeeze", "unflatten",
+                                                     "reshape_as", "view_as")}
 
     def parse(self, f: Any) -> ReshapeAttrs:
         entries = size_entries(f, "shape")

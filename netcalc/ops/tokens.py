@@ -22,26 +22,13 @@ from .tensor import (DIM, Concat, ConcatAttrs, FreeTensorOp, ReshapeEntry,
 
 
 # -- import helpers ---------------------------------------------------------------------------------
-def param_node(call: AtenCall, tensor: Tensor) -> Node:
-    """A ``param`` node for a parameter the call reads. Its operand only places it in the graph:
-    the first data tensor the importer knows (``tensor_with(())``: the network input)."""
-    anchor = call.tensor_with(())
-    if anchor is None:
-        raise NotModelled(f"{call.op} of the parameter {tensor.name or '?'} before any tensor "
-                          "computed from the input")
-    return Node({"param_shape": [int(d) for d in tensor.shape]}, inputs=(anchor,), op="param")
-
-
-def on_operand(call: AtenCall, tensor: Any, node: Node) -> Any:
-    """``node`` applied to ``tensor``: a data tensor directly, a parameter through a ``param``
-    node read by ``node`` (Swin v2's ``logit_scale.clamp(max=...).exp()``)."""
+def on_operand(call: AtenCall, tensor: Any, node: Node) -> Node:
+    """``node`` applied to ``tensor``; one computed without the input (Swin v2's
+    ``logit_scale.clamp(max=...).exp()``, a table looked up by its index) is read as the spec
+    node the importer writes for it (:meth:`~netcalc.ops.aten.AtenCall.materialise`)."""
     if not isinstance(tensor, Tensor):
         raise NotModelled(f"{call.op} of a non-tensor")
-    if tensor.is_data:
-        return Node(node.attrs, inputs=(tensor,), op=node.op, fixed=node.fixed)
-    if tensor.is_param:
-        return [param_node(call, tensor), node]
-    raise NotModelled(f"{call.op} of a {tensor.kind} tensor (data and parameters are modelled)")
+    return Node(node.attrs, inputs=(call.materialise(tensor),), op=node.op, fixed=node.fixed)
 
 
 def expand_from_aten(call: AtenCall) -> Any:
@@ -51,7 +38,7 @@ def expand_from_aten(call: AtenCall) -> Any:
     shape = tuple(source.shape)
     new = len(call.out) - len(shape)
     if len(call.out) == len(shape) and all(map(same_size, call.out, shape)):
-        return Alias(source) if source.is_data else param_node(call, source)
+        return Alias(call.materialise(source))
     entries, fixed = [], ""
     for k, size in enumerate(call.out):
         old = shape[k - new] if k >= new else None
@@ -159,7 +146,7 @@ class Param(FreeTensorOp):
     Attrs = ParamAttrs
 
     def parse(self, f: Any) -> ParamAttrs:
-        return ParamAttrs(f.int_list("param_shape", lo=1, hi=MAX_DIM_SIZE, min_len=1, max_len=8))
+        return ParamAttrs(f.int_list("param_shape", lo=1, hi=MAX_DIM_SIZE, min_len=0, max_len=8))
 
     def infer_shape(self, ins: Any, a: ParamAttrs) -> Any:
         return a.param_shape

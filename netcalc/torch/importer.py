@@ -9,13 +9,20 @@ parameters equal the module's.
 
 Layer names are the qualified names of the modules the calls run in (``layer1.0.conv1``; a call
 in a module with submodules, like a block's residual add, is ``layer1.0.add``), so a per-layer
-diff points at the user's code. Calls that compute no tensor data (sizes, asserts, arithmetic on
-parameters only) leave no node; a module called several times shares its parameters, which the
-spec counts once (``shares``).
+diff points at the user's code. Calls that compute no tensor data (sizes, asserts) leave no node;
+a module called several times shares its parameters, which the spec counts once (``shares``).
+
+A tensor computed without the input (from parameters, buffers and constants only: a frozen batch
+norm's scale, a relative-position bias looked up in its table) is no node until a data op reads
+it as data: then the importer writes the whole data-independent computation into the spec, a
+``param`` or ``constant`` node per tensor it starts from and a node per op after them
+(:meth:`_Converter.materialise`), so each reference counts those ops as it counts them when the
+model runs, and each parameter counts once however it is reshaped or indexed.
 """
 from __future__ import annotations
 
 import contextlib
+import math
 import operator
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,8 +33,10 @@ from torch import fx, nn
 
 from ..errors import ArgumentError, SpecError, exception_line
 from ..ops import all_ops
-from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, PARAM, Alias, AtenCall, Node,
-                        NotModelled, Parts, Tensor, aten_table, lookup, same_size)
+from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, DERIVED, PARAM, REARRANGING,
+                        Alias, AtenCall, Converter, Node, NotModelled, Parts, Tensor, aten_table,
+                        lookup, same_size)
+from ..ops.tokens import constant_node
 from ..spec import Spec, check_resolution, load_spec
 from .capture import SYMBOLIC_TIMEOUT, Captured, ExportFailure, capture, paired_value
 
@@ -140,6 +149,12 @@ class _Converter:
         self.numel = {name: p.numel() for name, p in module.named_parameters(
             remove_duplicate=False)}
         self.values: Dict[fx.Node, Tensor] = {}        # tensor-valued node -> what it is
+        # a tensor computed without the input -> the node computing it (and which output)
+        self.origins: Dict[Tensor, Tuple[fx.Node, Optional[int]]] = {}
+        self.materialised: Dict[Tensor, Tensor] = {}    # ... -> the spec node written for it
+        self.derived: Dict[fx.Node, Any] = {}           # its data value(s) once written
+        self.written: Set[str] = set()                  # parameters written as param nodes
+        self.overrides: Dict[fx.Node, Tensor] = {}      # operands read as their spec nodes
         self.parts: Dict[fx.Node, List[Optional[Tensor]]] = {}
         self.poisoned: Set[fx.Node] = set()             # unsupported, and what depends on it
         self.layers: List[Dict[str, Any]] = []
@@ -161,6 +176,8 @@ class _Converter:
     def describe(self, value: Any) -> Any:
         """An argument as the torch-free call holds it."""
         if isinstance(value, fx.Node):
+            if value in self.overrides:
+                return self.overrides[value]
             if value in self.values:
                 return self.values[value]
             return self._scalar(value.meta.get("val"))
@@ -236,11 +253,19 @@ class _Converter:
             return
         if entry is None:
             return self._unsupported(node, "")
+        try:
+            self._run(node, name, entry, outputs)
+        except NotModelled as exc:
+            return self._unsupported(node, str(exc))
+
+    def _run(self, node: fx.Node, name: str, entry: Tuple[str, Converter],
+             outputs: List[Any]) -> None:
+        """Convert one call with its op's converter and write its nodes; NotModelled passes."""
         call = self._call(node, name, outputs)
         try:
             result = entry[1](call)
-        except NotModelled as exc:
-            return self._unsupported(node, str(exc))
+        except (NotModelled, ImportFailure):
+            raise
         except Exception as exc:  # noqa: BLE001 -- a converter's own bug, reported as one
             raise ConverterBug("", "", f"internal error: netcalc's converter of aten.{name} (op "
                                f"{entry[0]}) failed on node {node.name}"
@@ -264,20 +289,90 @@ class _Converter:
             self.data_values.append(tensor)
         else:
             tensor = Tensor(shape, kind, target)
+            self.origins[tensor] = (node, None)
         self.values[node] = tensor
 
+    # - tensors computed without the input -
     def _constant(self, node: fx.Node, operands: List[fx.Node], outputs: List[Any]) -> None:
-        """A tensor computed without the input (a parameter reshaped, a position table): no
-        node; a parameter stays that parameter (its numel counts once, where a node uses it)."""
+        """A tensor computed without the input: no node until a data op reads it as data
+        (:meth:`materialise`). Through an op that only rearranges its elements, a parameter,
+        buffer or constant stays that tensor (a reshaped parameter is the parameter, counted
+        once); a factory's result is a constant; anything else computed is DERIVED."""
         sources = [self.values[a] for a in operands]
-        param = next((t for t in sources if t.is_param), None)
-        kind, name = (PARAM, param.name) if param else (
-            (BUFFER, "") if any(t.kind == BUFFER for t in sources) else (CONSTANT, ""))
-        tensors = [Tensor(self.captured.shape(v), kind, name) for v in outputs]
-        if len(tensors) == 1 and not isinstance(node.meta.get("val"), (list, tuple)):
+        several = isinstance(node.meta.get("val"), (list, tuple))
+        shapes = [self.captured.shape(v) for v in outputs]
+        packet = getattr(getattr(node.target, "overloadpacket", None), "__name__", "")
+        if not sources:
+            kinds = [(CONSTANT, node.name)] * len(shapes)
+        elif (len(sources) == 1 and not several and packet in REARRANGING
+              and sources[0].kind != DERIVED
+              and math.prod(map(int, shapes[0])) == math.prod(map(int, sources[0].shape))):
+            kinds = [(sources[0].kind, sources[0].name)]
+        else:
+            kinds = [(DERIVED, f"{node.name}.{i}" if several else node.name)
+                     for i in range(len(shapes))]
+        tensors = [Tensor(shape, kind, name) for shape, (kind, name) in zip(shapes, kinds)]
+        for i, tensor in enumerate(tensors):
+            self.origins.setdefault(tensor, (node, i if several else None))
+        if len(tensors) == 1 and not several:
             self.values[node] = tensors[0]
         else:
             self.parts[node] = list(tensors)
+
+    def materialise(self, tensor: Tensor, reader: fx.Node) -> Tensor:
+        """The data tensor (spec node) standing for ``tensor`` where the call ``reader`` reads it
+        as data: a parameter (or a view of one) is a ``param`` node, a buffer or constant a
+        ``constant`` node, both placed after the network input; a DERIVED tensor is the ops that
+        computed it, written from those. Each is written once, however many calls read it."""
+        if tensor.is_data:
+            return tensor
+        if tensor in self.materialised:
+            return self.materialised[tensor]
+        anchor = self.find_tensor(())
+        if anchor is None:
+            raise NotModelled(f"a {tensor.kind} tensor read before any tensor computed from the "
+                              "input")
+        origin, index = self.origins[tensor]
+        if tensor.kind == DERIVED:
+            value = self._derived(origin)
+            value = value if index is None else value[index]
+        else:
+            step = (Node({"param_shape": [int(d) for d in tensor.shape]}, (anchor,), "param")
+                    if tensor.is_param else constant_node(tensor, anchor))
+            place = origin if origin.op == "call_function" else reader
+            value = self._emit(place, step, step.op, [anchor],
+                               [tensor.name] if tensor.is_param else [], tensor.shape)
+        self.materialised[tensor] = value
+        if tensor.is_param:
+            self.written.add(tensor.name)
+        return value
+
+    def _derived(self, node: fx.Node) -> Any:
+        """The data value(s) of the data-independent call ``node``, its nodes written: its
+        first tensor operand and each DERIVED one written first (the converter writes any other
+        it reads as data). Its classification stays in ``values``."""
+        if node in self.derived:
+            return self.derived[node]
+        name = getattr(getattr(node.target, "overloadpacket", None), "__name__", None)
+        entry = lookup(self.table, name) if name and node.target.namespace == "aten" else None
+        if entry is None:
+            raise NotModelled(f"computed by {node.target} from parameters, buffers or constants, "
+                              "which has no netcalc op")
+        operands = [a for a in node.all_input_nodes if a in self.values]
+        written = {a: self.materialise(self.values[a], node) for i, a in enumerate(operands)
+                   if i == 0 or self.values[a].kind == DERIVED}
+        saved = (self.overrides, self.values.get(node), self.parts.get(node))
+        self.overrides = {**saved[0], **written}
+        try:
+            self._run(node, name, entry, self._tensor_outputs(node))
+            value = self.values[node] if saved[2] is None else self.parts[node]
+        finally:
+            self.overrides = saved[0]
+            for table, old in ((self.values, saved[1]), (self.parts, saved[2])):
+                if old is not None:
+                    table[node] = old
+        self.derived[node] = value
+        return value
 
     def _call(self, node: fx.Node, name: str, outputs: List[Any]) -> AtenCall:
         named = {key: self.describe(value) for key, value in _bound(node).items()}
@@ -287,7 +382,8 @@ class _Converter:
             named = {key: paired_value(value, theirs.get(key)) for key, value in named.items()}
         return AtenCall(name, node.target._overloadname, self.describe(tuple(node.args)), named,
                         tuple(self.captured.shape(v) for v in outputs),
-                        _module_path(node, self.modules), self.find_tensor)
+                        _module_path(node, self.modules), self.find_tensor,
+                        lambda tensor: self.materialise(tensor, node))
 
     # - results -
     def _apply(self, node: fx.Node, op: str, result: Any, outputs: List[Any]) -> None:
@@ -316,15 +412,18 @@ class _Converter:
         return value
 
     def _first_data(self, node: fx.Node) -> Tensor:
-        return next(self.values[a] for a in node.all_input_nodes
-                    if a in self.values and self.values[a].is_data)
+        values = (self.overrides.get(a) or self.values.get(a) for a in node.all_input_nodes)
+        return next(v for v in values if v is not None and v.is_data)
 
     def _params(self, node: fx.Node) -> List[str]:
-        """The names of the parameters a call reads (each once)."""
+        """The names of the parameters a call reads as its own (each once; not those written
+        as ``param`` nodes it reads as data)."""
         names: List[str] = []
         for a in node.all_input_nodes:
             tensor = self.values.get(a)
-            if tensor is not None and tensor.is_param and tensor.name not in names:
+            if a in self.overrides or tensor is None or not tensor.is_param:
+                continue
+            if tensor.name not in self.written and tensor.name not in names:
                 names.append(tensor.name)
         return names
 

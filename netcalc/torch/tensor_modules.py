@@ -83,3 +83,31 @@ class ParamConcat(nn.Module):
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         return torch.cat([*xs[:self.index], self.param, *xs[self.index:]], self.dim)
+
+
+class BatchStatsNorm(nn.Module):
+    """Batch norm with the batch's statistics; the weight learned, given as the second operand,
+    or none."""
+
+    def __init__(self, channels: int, learned: bool):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels)) if learned else None
+        self.bias = nn.Parameter(torch.zeros(channels)) if learned else None
+
+    def forward(self, x: torch.Tensor, weight: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return nn.functional.batch_norm(x, None, None, self.weight if weight is None else weight,
+                                        self.bias, training=True)
+
+
+class ConvWithWeight(nn.Module):
+    """A convolution whose weight is its second operand (computed in forward: weight
+    standardisation); its bias, if any, is learned."""
+
+    def __init__(self, out: int, axes: int, bias: bool, **window: object):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(out)) if bias else None
+        self.conv = getattr(nn.functional, f"conv{axes}d")
+        self.window = window
+
+    def forward(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        return self.conv(x, weight, self.bias, **self.window)
