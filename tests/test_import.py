@@ -546,7 +546,7 @@ class InterpolateToInput(nn.Module):
         return F.interpolate(self.conv(x), size=x.shape[-2:], mode="bilinear")
 
 
-@pytest.mark.parametrize("symbolic_timeout,how", [(20, "symbolic"), (0, "two sizes")])
+@pytest.mark.parametrize("symbolic_timeout,how", [(20, "symbolic"), (0, "static sizes")])
 def test_an_interpolation_to_the_input_size_follows_the_input(symbolic_timeout, how):
     """The spec takes the upsample's size from the input (``inputs: [conv, input]``), so it is
     exact at odd sizes: at 225 fvcore counts 27*8*113*113 (conv) + 4*8*225*225 (bilinear) =

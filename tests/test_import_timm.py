@@ -59,7 +59,8 @@ KNOWN_FAILURES = {
     "pnasnet": "cropping: aten.pad by negative amounts",
     "nfnet": "weight standardisation computes the conv weight in forward (params 1,312 short)",
     "tresnet": "its space-to-depth stem: the input channels are guessed from the first conv (48)",
-    "vgg": "the 7x7 pre-logits conv refuses 6x8 maps at 193x257 (the spec fits fewer sizes)",
+    "vgg": "its head branches on its size: imported at 224 the spec holds for h, w >= 224 "
+           "(resolution_range), 193x257 pools instead",
     "resnet50_fpn": "FrozenBatchNorm2d: aten.mul of a data and a buffer tensor",
     "resnet50_fpn_p6p7": "FrozenBatchNorm2d: aten.mul of a data and a buffer tensor",
     "mobilenet_v3_large_fpn": "FrozenBatchNorm2d: aten.mul of a data and a buffer tensor",

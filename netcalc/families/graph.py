@@ -15,8 +15,8 @@ from typing import Any, Dict, Optional, Tuple
 
 from ..errors import GraphError
 from ..fields import Fields
-from ..graph import GraphBuilder
-from ..limits import MAX_LAYERS, MAX_NOTES, MAX_NOTE_CHARS, MAX_OPERANDS
+from ..graph import GraphBuilder, input_hw
+from ..limits import MAX_LAYERS, MAX_NOTES, MAX_NOTE_CHARS, MAX_OPERANDS, MAX_RESOLUTION
 from ..ops import OPS, all_ops
 from ..ops.registry import shared
 from . import Family, register
@@ -34,10 +34,17 @@ class NodeSpec:
     block: Optional[str] = None
 
 
+AXES = ("h", "w")       # the spatial axes a resolution_range bounds
+Range = Tuple[int, Optional[int]]       # lowest and highest side (None: no highest)
+
+
 @dataclass(frozen=True)
 class GraphConfig:
     layers: Tuple[NodeSpec, ...]
     notes: Tuple[str, ...] = ()     # what every report should say (written by netcalc import)
+    # per axis of AXES, the sides the spec holds for (netcalc import: where the model's code
+    # takes the branches it took when captured); None: every side
+    resolution_range: Optional[Tuple[Range, ...]] = None
 
 
 def _reference(f: Fields, key: str, ref: Any, known: Dict[str, int]) -> str:
@@ -96,10 +103,52 @@ def parse(fields: Fields) -> GraphConfig:
         if not isinstance(note, str) or len(note) > MAX_NOTE_CHARS:
             raise fields.error(f"notes[{i}]", f"must be a string of at most {MAX_NOTE_CHARS} "
                                               "characters")
-    return GraphConfig(tuple(layers), tuple(notes))
+    return GraphConfig(tuple(layers), tuple(notes), _resolution_range(fields))
+
+
+def _resolution_range(fields: Fields) -> Optional[Tuple[Range, ...]]:
+    """``resolution_range: {h: [lo, hi], w: [lo, hi]}``, ``hi`` null for no highest side."""
+    if not fields.has("resolution_range") or fields.value("resolution_range") is None:
+        fields.value("resolution_range", None)
+        return None
+    axes = fields.mapping("resolution_range")
+    ranges = []
+    for axis in AXES:
+        bounds = axes.list(axis, min_len=2, max_len=2)
+        lo = Fields({axis: bounds[0]}, axes.source, axes.path).int(axis, lo=1, hi=MAX_RESOLUTION)
+        hi = Fields({axis: bounds[1]}, axes.source, axes.path).int(axis, None, lo=lo,
+                                                                     hi=MAX_RESOLUTION)
+        ranges.append((lo, hi))
+    axes.finish()
+    return tuple(ranges)
+
+
+def format_range(ranges: Tuple[Range, ...]) -> str:
+    """``h 224.., w 224..255``."""
+    return ", ".join(f"{axis} {lo}..{'' if hi is None else hi}" for axis, (lo, hi)
+                     in zip(AXES, ranges))
+
+
+def _check_range(config: GraphConfig, resolution: Any) -> None:
+    """A resolution outside the spec's resolution_range is an error (closed forms, whose
+    sides are symbols, are not checked)."""
+    sides = input_hw(resolution)
+    if config.resolution_range is None or not all(isinstance(s, int) for s in sides):
+        return
+    if all(lo <= side and (hi is None or side <= hi)
+           for side, (lo, hi) in zip(sides, config.resolution_range)):
+        return
+    error = GraphError(f"{sides[0]}x{sides[1]} is outside resolution_range ("
+                       f"{format_range(config.resolution_range)}), the sizes the spec holds "
+                       "for: the imported model branches on its input size, or its size rules "
+                       "were found at one size only (see the spec's notes); import it again at "
+                       "this size")
+    error.field = "resolution"
+    raise error
 
 
 def expand(spec, b: GraphBuilder) -> None:  # type: ignore[no-untyped-def]
+    _check_range(spec.config, b.resolution)
     b.prefix_names = False
     index: Dict[str, int] = {INPUT: -1}
     for i, layer in enumerate(spec.config.layers):

@@ -4,13 +4,14 @@
 no activation is ever allocated) with h and w dynamic, so every size in the graph is an
 expression of the input's two symbols. Where that symbolic export fails, specialises h or w to
 a constant, or runs past ``symbolic_timeout`` seconds (pad arithmetic on symbols can take
-minutes), the module is exported statically at two odd sizes instead and each size's rule is
-read from its two values; a module that exports at one size only is captured there, and its
-spec fits that size only. :class:`Captured` says which way its rules were found.
+minutes), the module is exported statically at three sizes instead (the asked one and two of
+other residues, :func:`probe_sizes`) and each size's rule is read from its three values; a
+module that exports at one size only is captured there, and its spec fits that size only.
+:class:`Captured` says which way its rules were found.
 
 Each size of a tensor becomes an ``int`` (constant) or a :class:`~netcalc.ops.aten.Dim` whose
 value is the size at the first traced resolution and whose rule is the symbolic expression, or
-the pair of values at the two static sizes (:class:`Probed`).
+the values at the static sizes (:class:`Probed`).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
+import sympy
 import torch
 from torch import fx, nn
 
@@ -34,7 +36,7 @@ from ..ops.aten import Dim
 
 HW = Tuple[int, int]
 SYMBOLIC_TIMEOUT = 20.0          # seconds the symbolic export may take before the fallback
-PROBE_STEP = (32, 64)            # the second static size: odd + even stays odd
+SYMBOLIC, STATIC, ONE_SIZE = "symbolic", "static sizes", "one size"    # Captured.how
 
 
 class SlowExport(BaseException):
@@ -46,7 +48,7 @@ class ExportFailure(Exception):
 
 
 class Probed(tuple):
-    """A size's values at the two static sizes: equal rules are equal sizes everywhere; ``*``
+    """A size's values at the static sizes: equal rules are equal sizes everywhere; ``*``
     and ``-`` work per size (the rule algebra :mod:`netcalc.ops.aten` needs)."""
 
     def __mul__(self, k: Any) -> "Probed":
@@ -66,12 +68,15 @@ class Captured:
     """The exported program, how its sizes are read, and the resolutions to check them at."""
 
     program: Any                                  # torch.export.ExportedProgram
-    how: str                                      # "symbolic", "two sizes" or "one size"
+    how: str                                      # SYMBOLIC, STATIC or ONE_SIZE
     note: str                                     # which way the size rules were found
     checks: List[Tuple[HW, Callable[[Any], int]]] = field(default_factory=list)
     sizes: Callable[[Any], Any] = int             # a torch size -> int or Dim
-    twins: Dict[fx.Node, fx.Node] = field(default_factory=dict)   # node -> its second-size twin
+    twins: Dict[fx.Node, List[fx.Node]] = field(default_factory=dict)  # node -> its other-size twins
     fits_only: str = ""                           # why the module fits the traced size only
+    why: str = ""                                 # why the sizes are not symbolic
+    # per side (h, w): the lowest and highest size (None: none) the capture holds for
+    domain: Optional[Tuple[Tuple[int, Optional[int]], ...]] = None
 
     def shape(self, value: Any) -> Tuple[Any, ...]:
         return tuple(self.sizes(d) for d in value.shape)
@@ -211,8 +216,21 @@ def _symbolic(module: nn.Module, in_channels: int, hw: HW, timeout: float) -> Tu
     checks = [(hw, at(hw))] + ([(second, at(second))] if second else [])
     fits_only = "" if second else (f"fits only {hw[0]}x{hw[1]}: the size checks torch.export "
                                    "recorded for the module fail at every other size tried")
-    return Captured(program, "symbolic", "size rules from torch.export's symbolic shapes "
-                    "(dynamic h and w)", checks, sizes, fits_only=fits_only), ""
+    return Captured(program, SYMBOLIC, "size rules from torch.export's symbolic shapes "
+                    "(dynamic h and w)", checks, sizes, fits_only=fits_only,
+                    domain=_domain(program, symbols)), ""
+
+
+def _domain(program: Any, symbols: Tuple[Any, Any]) -> Tuple[Tuple[int, Optional[int]], ...]:
+    """The range torch.export derived for each side from what the module's code checks of it
+    (``if x.shape[-2] < 7`` holds h at 224 or more behind five halvings): the capture's graph
+    is the module's there; other sizes may take another branch."""
+    ranges = []
+    for symbol in symbols:
+        bounds = program.range_constraints.get(symbol)
+        lo, hi = (bounds.lower, bounds.upper) if bounds is not None else (None, None)
+        ranges.append((_whole(lo) or 1, _whole(hi)))    # torch's int_oo is no sympy Integer
+    return tuple(ranges)
 
 
 def _second_size(env: Any, symbols: Tuple[Any, Any], hw: HW) -> Optional[HW]:
@@ -220,7 +238,7 @@ def _second_size(env: Any, symbols: Tuple[Any, Any], hw: HW) -> Optional[HW]:
     holds (a ceil-mode pool guards the parity of its input: its captured size expression is
     torch's only where the guard holds). None if no nearby size satisfies them."""
     guards = [g.expr for g in env.guards if g.expr.free_symbols <= set(symbols)]
-    for step in (32, 64, 96):
+    for step in (32, 64, 96, 16, 8, 4, 2, 1):
         odd = tuple(side + step + 1 - (side + step) % 2 for side in hw)
         even = tuple(side + step + (side + step) % 2 for side in hw)
         for size in (odd, even):
@@ -229,67 +247,107 @@ def _second_size(env: Any, symbols: Tuple[Any, Any], hw: HW) -> Optional[HW]:
     return None
 
 
+def _whole(bound: Any) -> Optional[int]:
+    return int(bound) if isinstance(bound, sympy.Integer) else None
+
+
 # -- static ----------------------------------------------------------------------------------------
-def _same_graph(a: Any, b: Any) -> bool:
-    ops = [[(n.op, str(n.target)) for n in p.graph.nodes] for p in (a, b)]
-    return ops[0] == ops[1]
+PROBE_CYCLE = 64                 # residues of each side taken mod 64: parities through 5 halvings
+PROBE_OFFSETS = ((32, 96), (160, 224))  # least (h, w) offsets of the 2nd and 3rd static sizes
+
+
+def _probe_side(side: int, offset: int, residue: int) -> int:
+    """The first side ``>= side + offset`` that is ``residue`` mod :data:`PROBE_CYCLE`."""
+    start = side + offset
+    return start + (residue - start) % PROBE_CYCLE
+
+
+def probe_sizes(hw: HW) -> List[HW]:
+    """The asked size, then two sizes whose halvings have the other parity at every level up to
+    stride 32: ``ceil(s / 2**i)`` (a stride-2 conv padded k//2, TF's "same" pad, whose amount
+    is ``k - 1`` or ``k - 2`` by parity) for the second, ``floor(s / 2**i)`` (a 2x2 pool) for
+    the third. A literal equal at all three is a constant; at two sizes of one residue a
+    parity-dependent pad would look constant. h and w get different offsets, so that a square
+    input still tells a size of h from one of w."""
+    ceil_flip = [_probe_side(side, off, 1 - side) for side, off in zip(hw, PROBE_OFFSETS[0])]
+    floor_flip = [_probe_side(side, off, -1 - side) for side, off in zip(hw, PROBE_OFFSETS[1])]
+    return [hw, (ceil_flip[0], ceil_flip[1]), (floor_flip[0], floor_flip[1])]
+
+
+def _same_graph(programs: List[Any]) -> bool:
+    ops = [[(n.op, str(n.target)) for n in p.graph.nodes] for p in programs]
+    return all(o == ops[0] for o in ops[1:])
 
 
 def _static(module: nn.Module, in_channels: int, hw: HW, why: str) -> Captured:
-    """Exports at two odd sizes (each size's rule: its two values), or at ``hw`` alone where
-    the module refuses the second size or computes another graph there."""
-    first = tuple(side + 1 - side % 2 for side in hw)
-    second = (first[0] + PROBE_STEP[0], first[1] + PROBE_STEP[1])
+    """Exports at the :func:`probe_sizes` (each size's rule: its values there), or at ``hw``
+    alone where the module refuses a probe size or computes another graph there."""
+    sizes = probe_sizes(hw)
+    shown = ", ".join(f"{h}x{w}" for h, w in sizes)
     try:
-        programs = [export(module, in_channels, first, False),
-                    export(module, in_channels, second, False)]
-        problem = "" if _same_graph(*programs) else "its graph differs between sizes"
+        programs = [export(module, in_channels, size, False) for size in sizes]
+        problem = "" if _same_graph(programs) else "its graph differs between sizes"
     except ExportFailure as exc:
-        programs, problem = [], f"it does not export at {first[0]}x{first[1]} and " \
-                                f"{second[0]}x{second[1]} ({exc})"
+        programs, problem = [], f"it does not export at each of {shown} ({exc})"
     if problem:
-        program = export(module, in_channels, hw, False)
-        return Captured(program, "one size", f"fits only {hw[0]}x{hw[1]}: {why}, and {problem}",
-                        [(hw, int)], int)
-    pairs = dict(zip(programs[0].graph.nodes, programs[1].graph.nodes))
-    return _paired(programs[0], pairs, why, first, second)
+        return one_size(module, in_channels, hw, f"{why}, and {problem}")
+    pairs = {node: twins for node, *twins in zip(*(p.graph.nodes for p in programs))}
+    return _paired(programs[0], pairs, why, sizes)
 
 
-def _paired(program: Any, pairs: Dict[fx.Node, fx.Node], why: str, first: HW,
-            second: HW) -> Captured:
-    """Sizes of ``program`` (at ``first``) with rules from the paired nodes at ``second``:
-    :class:`Captured.shape` of a node's value reads its twin's by position."""
-    captured = Captured(program, "two sizes", f"size rules from static exports at "
-                        f"{first[0]}x{first[1]} and {second[0]}x{second[1]} ({why})",
-                        [(first, lambda d: int(d.rule[0]) if isinstance(d, Dim) else int(d)),
-                         (second, lambda d: int(d.rule[1]) if isinstance(d, Dim) else int(d))],
-                        twins=pairs)
-    twins: Dict[int, Any] = {}
+def one_size(module: nn.Module, in_channels: int, hw: HW, why: str) -> Captured:
+    """The module exported at ``hw`` alone: its spec holds that size's constants."""
+    program = export(module, in_channels, hw, False)
+    return Captured(program, ONE_SIZE, f"fits only {hw[0]}x{hw[1]}: {why}", [(hw, int)], int,
+                    why=why, domain=tuple((side, side) for side in hw))
+
+
+def _at_probe(index: int) -> Callable[[Any], int]:
+    return lambda d: int(d.rule[index]) if isinstance(d, Dim) else int(d)
+
+
+def _paired(program: Any, pairs: Dict[fx.Node, List[fx.Node]], why: str,
+            sizes: List[HW]) -> Captured:
+    """Sizes of ``program`` (at ``sizes[0]``) with rules from the paired nodes at the other
+    sizes: :class:`Captured.shape` of a node's value reads its twins' by position."""
+    shown = ", ".join(f"{h}x{w}" for h, w in sizes)
+    captured = Captured(program, STATIC, f"size rules from static exports at {shown} ({why})",
+                        [(size, _at_probe(i)) for i, size in enumerate(sizes)], twins=pairs,
+                        why=why)
+    twins: Dict[int, List[Any]] = {}
     for node in program.graph.nodes:
-        mine, theirs = node.meta.get("val"), pairs[node].meta.get("val")
-        if isinstance(mine, (list, tuple)) and isinstance(theirs, (list, tuple)):
-            twins.update((id(a), b) for a, b in zip(mine, theirs))
+        mine, theirs = node.meta.get("val"), [t.meta.get("val") for t in pairs[node]]
+        if isinstance(mine, (list, tuple)) and all(isinstance(t, (list, tuple)) for t in theirs):
+            twins.update((id(a), list(bs)) for a, *bs in zip(mine, *theirs))
         else:
             twins[id(mine)] = theirs
 
     def shape(value: Any) -> Tuple[Any, ...]:
-        twin = twins.get(id(value))
-        if twin is None or not hasattr(twin, "shape") or len(twin.shape) != len(value.shape):
+        others = twins.get(id(value))
+        if not others or not all(hasattr(t, "shape") and len(t.shape) == len(value.shape)
+                                 for t in others):
             return tuple(int(d) for d in value.shape)
-        return tuple(int(a) if int(a) == int(b) else Dim(int(a), Probed((int(a), int(b))))
-                     for a, b in zip(value.shape, twin.shape))
+        return tuple(_probed_size(int(d), [int(t.shape[i]) for t in others])
+                     for i, d in enumerate(value.shape))
     captured.shape = shape      # type: ignore[method-assign]
     return captured
 
 
-def paired_value(value: Any, twin: Any) -> Any:
-    """A literal argument of the first static export with its twin's: an int that differs at
-    the second size follows the input (a padding computed from the size)."""
-    if isinstance(value, (list, tuple)) and isinstance(twin, (list, tuple)) \
-            and len(value) == len(twin):
-        return type(value)(paired_value(a, b) for a, b in zip(value, twin))
-    if type(value) is int and type(twin) is int and value != twin:
-        return Dim(value, Probed((value, twin)))
+def _probed_size(value: int, others: List[int]) -> Any:
+    """A size equal at every probe is a constant; else a :class:`Dim` with the probe values."""
+    if all(o == value for o in others):
+        return value
+    return Dim(value, Probed([value] + others))
+
+
+def paired_value(value: Any, *twins: Any) -> Any:
+    """A literal argument of the first static export with its twins': an int that differs at
+    another size follows the input (a padding computed from the size)."""
+    if isinstance(value, (list, tuple)) and all(isinstance(t, (list, tuple)) and
+                                                len(t) == len(value) for t in twins):
+        return type(value)(paired_value(a, *bs) for a, *bs in zip(value, *twins))
+    if type(value) is int and all(type(t) is int for t in twins):
+        return _probed_size(value, list(twins))
     return value
 
 

@@ -29,7 +29,8 @@ from ..ops import all_ops
 from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, PARAM, Alias, AtenCall, Node,
                         NotModelled, Parts, Tensor, aten_table, lookup, same_size)
 from ..spec import Spec, check_resolution, load_spec
-from .capture import SYMBOLIC_TIMEOUT, Captured, ExportFailure, capture, paired_value
+from .capture import (STATIC, SYMBOLIC_TIMEOUT, Captured, ExportFailure, capture,
+                      one_size, paired_value)
 
 Resolution = Union[int, Tuple[int, int]]
 HW = Tuple[int, int]
@@ -281,10 +282,11 @@ class _Converter:
 
     def _call(self, node: fx.Node, name: str, outputs: List[Any]) -> AtenCall:
         named = {key: self.describe(value) for key, value in _bound(node).items()}
-        twin = self.captured.twins.get(node)
-        if twin is not None:        # static exports: literals that differ follow the input
-            theirs = _bound(twin)
-            named = {key: paired_value(value, theirs.get(key)) for key, value in named.items()}
+        twins = self.captured.twins.get(node)
+        if twins:                   # static exports: literals that differ follow the input
+            theirs = [_bound(twin) for twin in twins]
+            named = {key: paired_value(value, *(t.get(key) for t in theirs))
+                     for key, value in named.items()}
         return AtenCall(name, node.target._overloadname, self.describe(tuple(node.args)), named,
                         tuple(self.captured.shape(v) for v in outputs),
                         _module_path(node, self.modules), self.find_tensor)
@@ -439,14 +441,41 @@ def _unused_params(module: nn.Module, used: Set[str]) -> Dict[str, int]:
     return dict(unused)
 
 
-def _capture(module: nn.Module, in_channels: int, hw: HW, source: str,
-             symbolic_timeout: float) -> Captured:
+def _capture(source: str, in_channels: int, hw: HW, how: Callable[[], Captured]) -> Captured:
     try:
-        with eval_mode(module), torch.no_grad():
-            return capture(module, in_channels, hw, symbolic_timeout)
+        return how()
     except ExportFailure as exc:
         raise RunFailure(source, "resolution", f"torch.export cannot capture it on a (1, "
                          f"{in_channels}, {hw[0]}, {hw[1]}) input: {exc}") from None
+
+
+def _walk(captured: Captured, module: nn.Module, allow_unknown: bool, source: str) -> _Converter:
+    converter = _Converter(captured, module, allow_unknown)
+    for node in captured.program.graph.nodes:
+        try:
+            converter.convert_node(node)
+        except ImportFailure as exc:
+            raise type(exc)(source, exc.field, exc.message) from None
+    return converter
+
+
+def _converted(module: nn.Module, in_channels: int, hw: HW, source: str, allow_unknown: bool,
+               symbolic_timeout: float) -> Tuple[Captured, _Converter]:
+    """The captured graph, converted. Where static exports show a literal that follows the
+    input by a rule no op can take from its values at the probe sizes (a TF-"same" pad), the
+    module is captured at the asked size alone: a spec that fits that size, with the reason in
+    its notes, rather than one whose constants are a row off at other sizes."""
+    with eval_mode(module), torch.no_grad():
+        captured = _capture(source, in_channels, hw,
+                            lambda: capture(module, in_channels, hw, symbolic_timeout))
+        converter = _walk(captured, module, allow_unknown, source)
+        if converter.unknown and captured.how == STATIC:
+            why = f"{captured.why}, and its static exports cannot tell the rule of " \
+                  f"{converter.unknown[0].describe()}"
+            captured = _capture(source, in_channels, hw,
+                                lambda: one_size(module, in_channels, hw, why))
+            converter = _walk(captured, module, allow_unknown, source)
+    return captured, converter
 
 
 def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str] = None,
@@ -456,20 +485,16 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
     source = source or type(module).__name__
     hw = _hw(resolution)
     in_channels = in_channels or _in_channels(module, source)
-    captured = _capture(module, in_channels, hw, source, symbolic_timeout)
-    converter = _Converter(captured, module, allow_unknown)
-    for node in captured.program.graph.nodes:
-        try:
-            converter.convert_node(node)
-        except ImportFailure as exc:
-            raise type(exc)(source, exc.field, exc.message) from None
+    captured, converter = _converted(module, in_channels, hw, source, allow_unknown,
+                                     symbolic_timeout)
     if converter.unknown and not allow_unknown:
         raise ImportFailure(source, "", _unsupported_message(converter.unknown))
     data: Dict[str, Any] = {
         "family": "graph", "name": name or type(module).__name__,
         "resolution": hw[0] if hw[0] == hw[1] else list(hw), "in_channels": in_channels,
-        "layers": converter.layers,
     }
+    limits = _resolution_range(captured)
+    data.update({"resolution_range": limits} if limits else {}, layers=converter.layers)
     unused = _unused_params(module, set(converter.owner))
     notes = [captured.note] + ([captured.fits_only] if captured.fits_only else []) \
         + _notes(converter, unused)
@@ -477,6 +502,17 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
     return Imported(data, converter.shapes, captured.checks, converter.node_params, unused,
                     converter.shared, converter.uncounted,
                     sum(p.numel() for p in module.parameters()), converter.unknown, captured.how)
+
+
+LOWEST_DYNAMIC_SIDE = 2     # torch.export's floor for a dynamic side (it specialises 0 and 1)
+
+
+def _resolution_range(captured: Captured) -> Optional[Dict[str, List[Optional[int]]]]:
+    """The spec's ``resolution_range`` where the capture holds for some sides only."""
+    domain = captured.domain
+    if domain is None or all(lo <= LOWEST_DYNAMIC_SIDE and hi is None for lo, hi in domain):
+        return None
+    return {axis: [lo, hi] for axis, (lo, hi) in zip(("h", "w"), domain)}
 
 
 def _unsupported_message(unknown: Sequence[Unknown]) -> str:

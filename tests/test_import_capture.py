@@ -1,0 +1,170 @@
+"""How an import finds its size rules and where they hold (issue 16): the static fallback's probe
+sizes see a pad that depends on the parity of a side, and the range torch.export derives for
+each side becomes the spec's ``resolution_range``, outside which counting is a one-line error.
+
+Expected numbers are FlopCounterMode's and fvcore's traces of the module (``measured``) and the
+hand derivations in the docstrings."""
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("fvcore")
+
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+import netcalc  # noqa: E402
+from netcalc.torch.capture import probe_sizes  # noqa: E402
+from netcalc.torch.importer import import_checked  # noqa: E402
+from test_ops_torch_modules import measured  # noqa: E402
+
+
+def tf_same(size, kernel, stride):
+    """TF's total "same" padding of a side, as timm's pad_same computes it from x.shape."""
+    return max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+
+
+class PadSameConvs(nn.Module):
+    """Two stride-2 3x3 convs, each padded TF-"same" by amounts computed from the input's shape:
+    1 or 2 rows by the parity of the side, so two sizes of one parity pad alike."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, stride=2)
+        self.conv2 = nn.Conv2d(8, 8, 3, stride=2)
+
+    def forward(self, x):
+        for conv in (self.conv1, self.conv2):
+            pad_h, pad_w = (tf_same(side, 3, 2) for side in x.shape[-2:])
+            x = conv(F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2)))
+        return x
+
+
+class BranchOnSize(nn.Module):
+    """A head that pools small maps and convolves large ones (timm's vgg ConvMlp does this)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+        self.head = nn.Conv2d(4, 6, 7)
+
+    def forward(self, x):
+        x = self.stem(x)
+        if x.shape[-2] < 7:
+            x = F.adaptive_avg_pool2d(x, 7)
+        return self.head(x)
+
+
+def halvings(side, rounding):
+    return [rounding(side / 2 ** i) % 2 for i in range(6)]
+
+
+def test_the_probe_sizes_flip_the_parity_of_every_halving():
+    """The 2nd size has the other parity at each of 6 ceil-halvings (stride-2 convs), the 3rd
+    at each of 6 floor-halvings (2x2 pools); h and w move by different offsets."""
+    for hw in ((224, 224), (37, 50), (1, 8192), (193, 257)):
+        asked, ceil_flip, floor_flip = probe_sizes(hw)
+        assert asked == hw and ceil_flip[0] - hw[0] != ceil_flip[1] - hw[1]
+        for side, second, third in zip(hw, ceil_flip, floor_flip):
+            assert all(a != b for a, b in zip(halvings(side, math.ceil),
+                                              halvings(second, math.ceil)))
+            assert all(a != b for a, b in zip(halvings(side, math.floor),
+                                              halvings(third, math.floor)))
+
+
+@pytest.mark.slow
+def test_a_parity_dependent_pad_is_captured_at_its_own_size_only():
+    """Static fallback: the pads differ at the probe sizes, so no constant pad is written; the
+    module is captured at 37x50 alone, exact there: pads (2, 1) then (2, 2) give 19x25 and 10x13
+    maps, fvcore 27*8*19*25 + 72*8*10*13 = 177,480 flops (a two-odd-sizes capture wrote the pads
+    of 37x51 and counted 171,720); other sizes are a one-line error."""
+    module = PadSameConvs().eval()
+    spec, imported = import_checked(module, (37, 50), symbolic_timeout=0)
+    assert imported.how == "one size"
+    assert "cannot tell the rule of aten.pad" in spec.raw["notes"][0]
+    assert spec.raw["resolution_range"] == {"h": [37, 37], "w": [50, 50]}
+    fvcore, by_torch = netcalc.count(spec, "fvcore"), netcalc.count(spec, "torch")
+    assert fvcore.flops == 177_480
+    assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+        measured(module, (1, 3, 37, 50))[:4]
+    with pytest.raises(netcalc.SpecError, match=r"resolution: 38x51 is outside "
+                                                r"resolution_range \(h 37\.\.37, w 50\.\.50\)"):
+        netcalc.count(spec, "torch", (38, 51))
+
+
+def test_a_branch_on_the_input_size_bounds_the_specs_sizes():
+    """Imported at 32: the stem's 16x16 map takes the conv branch, and torch.export records
+    h >= 13 (ceil(h/2) >= 7); w is held >= 13 by the 7x7 head. Exact at 13x14 and 33x47
+    (FlopCounterMode and fvcore); at 12x20 the module pools instead: an error, not a count."""
+    module = BranchOnSize().eval()
+    spec, _ = import_checked(module, 32)
+    assert spec.raw["resolution_range"] == {"h": [13, None], "w": [13, None]}
+    for size in ((13, 14), (33, 47)):
+        fvcore, by_torch = netcalc.count(spec, "fvcore", size), netcalc.count(spec, "torch", size)
+        assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+            measured(module, (1, 3) + size)[:4]
+    with pytest.raises(netcalc.SpecError, match="12x20 is outside resolution_range "
+                                                r"\(h 13\.\., w 13\.\.\).*branches on its input"):
+        netcalc.count(spec, "fvcore", (12, 20))
+
+
+@pytest.mark.parametrize("limits,message", [
+    ({"h": [224]}, "resolution_range.h: expected 2 to 2 entries, got 1"),
+    ({"h": [0, None], "w": [1, 2]}, "resolution_range.h: 0 is below the minimum 1"),
+    ({"h": [5, 3], "w": [1, 2]}, "resolution_range.h: 3 is below the minimum 5"),
+    ({"h": [1, None], "w": [1, 2], "d": [1, 1]}, "resolution_range.d: unknown field"),
+    ([1, 2], "resolution_range: expected a mapping, got a list"),
+    ({"h": ["a", 3], "w": [1, 2]}, "resolution_range.h: expected an integer, got string 'a'"),
+    ({"h": [300, None], "w": [1, None]}, "resolution: 224x224 is outside resolution_range"),
+])
+def test_a_bad_resolution_range_is_a_one_line_error(limits, message):
+    data = {"family": "graph", "resolution": 224, "resolution_range": limits,
+            "layers": [{"op": "conv", "out": 4, "kernel": 3}]}
+    with pytest.raises(netcalc.SpecError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        netcalc.load_spec(data)
+
+
+@pytest.mark.slow
+def test_a_parity_dependent_pad_imports_exact_at_every_parity_with_symbolic_sizes():
+    """The symbolic export sees TF's rule: exact at odd and even sides (fvcore and
+    FlopCounterMode traces), no resolution_range."""
+    module = PadSameConvs().eval()
+    spec, imported = import_checked(module, (37, 50))
+    assert imported.how == "symbolic" and "resolution_range" not in spec.raw
+    for size in ((37, 50), (38, 51), (64, 64), (65, 65)):
+        fvcore, by_torch = netcalc.count(spec, "fvcore", size), netcalc.count(spec, "torch", size)
+        assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+            measured(module, (1, 3) + size)[:4]
+
+
+@pytest.mark.slow
+def test_timms_vgg11_holds_where_its_head_convolves():
+    """timm's vgg11 imported at 224: its ConvMlp convolves maps of 7 or more (h, w >= 224) and
+    pools smaller ones. Exact (FlopCounterMode on fake tensors) at 224, 240x250 and 257x257;
+    193x257 is outside the range, an error naming it (it was 'conv pre_logits.fc1 leaves no
+    output positions')."""
+    import library_models as lib
+    import tv
+
+    if tv.import_timm() is None:
+        pytest.skip("timm is not installed")
+    module = lib.timm_model("vgg11").build()
+    spec, imported = import_checked(module.eval(), 224)
+    assert spec.raw["resolution_range"] == {"h": [224, None], "w": [224, None]}
+    for size in ((224, 224), (240, 250), (257, 257)):
+        assert netcalc.count(spec, "torch", size).flops == fake_flops(module, size)
+    with pytest.raises(netcalc.SpecError, match=r"193x257 is outside resolution_range \(h 224"):
+        netcalc.count(spec, "torch", (193, 257))
+
+
+def fake_flops(module, size):
+    """FlopCounterMode's flops of the module on a fake input (nothing allocated)."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            module(torch.empty(1, 3, *size))
+    return counter.get_total_flops()
