@@ -168,3 +168,38 @@ def fake_flops(module, size):
         with counter, torch.no_grad():
             module(torch.empty(1, 3, *size))
     return counter.get_total_flops()
+
+
+class SpaceToDepthStem(nn.Module):
+    """tresnet's stem: 4x4 blocks of the image to channels, so the first conv reads 48."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(48, 8, 3, padding=1)
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        x = x.view(n, c, h // 4, 4, w // 4, 4).permute(0, 3, 5, 1, 2, 4)
+        return self.conv(x.reshape(n, c * 16, h // 4, w // 4))
+
+
+@pytest.mark.slow
+def test_an_input_the_first_conv_does_not_read_is_captured_on_3_channels():
+    """The first conv's 48 input channels do not run (a (1, 48, 32, 32) input has no 4x4
+    blocks of 3 channels to make 48 from); 3 do, and the spec and a note say so. fvcore:
+    432 * 8 * 8 * 8 = 221,184 flops at 32x32, as traced."""
+    module = SpaceToDepthStem().eval()
+    spec, _ = import_checked(module, 32)
+    assert spec.raw["in_channels"] == 3
+    assert any(note.startswith("captured on a (1, 3, h, w) input: the first conv's 48 input "
+                               "channels did not run") for note in spec.raw["notes"])
+    fvcore, by_torch = netcalc.count(spec, "fvcore"), netcalc.count(spec, "torch")
+    assert fvcore.flops == 221_184
+    assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+        measured(module, (1, 3, 32, 32))[:4]
+
+
+@pytest.mark.slow
+def test_given_input_channels_are_the_only_ones_tried():
+    with pytest.raises(netcalc.SpecError, match=r"cannot capture it on a \(1, 48, 32, 32\)"):
+        import_checked(SpaceToDepthStem().eval(), 32, in_channels=48)

@@ -58,7 +58,8 @@ KNOWN_FAILURES = {
     "nasnet": "cropping: aten.pad by negative amounts",
     "pnasnet": "cropping: aten.pad by negative amounts",
     "nfnet": "weight standardisation computes the conv weight in forward (params 1,312 short)",
-    "tresnet": "its space-to-depth stem: the input channels are guessed from the first conv (48)",
+    "tresnet": "its anti-aliasing blur convolves with a buffer weight (aten.conv2d with a "
+               "weight that is not a parameter)",
     "vgg": "its head branches on its size: imported at 224 the spec holds for h, w >= 224 "
            "(resolution_range), 193x257 pools instead",
     "resnet50_fpn": "FrozenBatchNorm2d: aten.mul of a data and a buffer tensor",

@@ -120,6 +120,26 @@ def _in_channels(module: nn.Module, source: str) -> int:
     return first.in_channels
 
 
+def _with_channels(given: Optional[int], module: nn.Module, source: str,
+                   attempt: Callable[[int], Any]) -> Tuple[int, Any, str]:
+    """``attempt(channels)`` with the given input channels, else with the first conv's, then
+    with 3 where the first conv's do not run (a space-to-depth stem: its first conv reads 4x4
+    blocks of the image, 48 channels from 3). The error is the first guess's."""
+    guesses = [given] if given else list(dict.fromkeys([_in_channels(module, source), 3]))
+    first_failure = None
+    for channels in guesses:
+        try:
+            result = attempt(channels)
+        except RunFailure as exc:
+            first_failure = first_failure or exc
+            continue
+        note = "" if channels == guesses[0] else (
+            f"captured on a (1, {channels}, h, w) input: the first conv's {guesses[0]} input "
+            f"channels did not run ({first_failure.message[:300]})")
+        return channels, result, note
+    raise first_failure
+
+
 # -- one pass over the captured graph ----------------------------------------------------------------------
 def _module_path(node: fx.Node, modules: Dict[str, nn.Module]) -> str:
     """The qualified name of the innermost module the call ran in ("" for the root)."""
@@ -484,9 +504,9 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
     """The graph-spec data of ``module`` (unchecked; :func:`from_torch` checks it)."""
     source = source or type(module).__name__
     hw = _hw(resolution)
-    in_channels = in_channels or _in_channels(module, source)
-    captured, converter = _converted(module, in_channels, hw, source, allow_unknown,
-                                     symbolic_timeout)
+    in_channels, (captured, converter), guessed = _with_channels(
+        in_channels, module, source, lambda c: _converted(module, c, hw, source, allow_unknown,
+                                                          symbolic_timeout))
     if converter.unknown and not allow_unknown:
         raise ImportFailure(source, "", _unsupported_message(converter.unknown))
     data: Dict[str, Any] = {
@@ -496,7 +516,7 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
     limits = _resolution_range(captured)
     data.update({"resolution_range": limits} if limits else {}, layers=converter.layers)
     unused = _unused_params(module, set(converter.owner))
-    notes = [captured.note] + ([captured.fits_only] if captured.fits_only else []) \
+    notes = [captured.note] + [n for n in (captured.fits_only, guessed) if n] \
         + _notes(converter, unused)
     data["notes"] = notes
     return Imported(data, converter.shapes, captured.checks, converter.node_params, unused,
