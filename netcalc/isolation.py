@@ -23,7 +23,7 @@ KILL_WAIT_S = 0.5                               # for the pipes to close after a
 
 
 def import_isolated(target: str, resolution: Any, name: Optional[str], allow_unknown: bool,
-                    timeout: float, verbose: bool = False) -> Any:
+                    timeout: float, verbose: bool = False, inputs: Any = None) -> Any:
     """The checked :class:`~netcalc.Spec` of the module TARGET builds, built and traced in a
     child process that is killed after ``timeout`` s (0: no limit). ``verbose``: the child's
     output (the user's prints, torch's logs) is echoed to stderr."""
@@ -31,7 +31,7 @@ def import_isolated(target: str, resolution: Any, name: Optional[str], allow_unk
 
     split_target(target)
     request = json.dumps({"target": target, "resolution": resolution, "name": name,
-                          "allow_unknown": allow_unknown})
+                          "allow_unknown": allow_unknown, "inputs": inputs})
     answer, stderr, status, timed_out = _run_child(request, timeout, verbose)
     if verbose and stderr:
         _echo_output(stderr)

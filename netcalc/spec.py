@@ -55,6 +55,38 @@ def check_resolution(value: Any, source: str = "", field: str = "resolution",
     return _side(value, source, field, in_spec)
 
 
+IMAGE_RANK = 4       # the rank of the one input netcalc imports: (1, C, H, W)
+
+
+def check_input_shape(shape: Any, source: str = "", field: str = "inputs") -> Tuple[
+        Resolution, int]:
+    """The resolution and channels of one input's shape ``(1, C, H, W)`` (a list or tuple of
+    ints); other ranks, a batch other than 1, or several shapes are a SpecError naming
+    ``field``."""
+    if not isinstance(shape, (list, tuple)) or not shape:
+        raise SpecError(source, field, f"expected a shape (1, C, H, W), got {describe(shape)}")
+    if all(isinstance(s, (list, tuple)) for s in shape):
+        if len(shape) != 1:
+            raise SpecError(source, field, f"{len(shape)} inputs: netcalc imports models of one "
+                                           "input (several inputs are not supported yet)")
+        shape = shape[0]
+    if not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
+        raise SpecError(source, field, f"expected a shape of integers, got {describe(shape)}")
+    if len(shape) != IMAGE_RANK:
+        kind = {3: "a 1D signal (1, C, L)", 5: "a 3D volume (1, C, D, H, W)"}.get(
+            len(shape), f"a rank-{len(shape)} tensor")
+        raise SpecError(source, field, f"{list(shape)} is {kind}: netcalc imports image "
+                                       "models of one (1, C, H, W) input (1D signals and 3D "
+                                       "volumes are not supported yet)")
+    if shape[0] != 1:
+        raise SpecError(source, field, f"batch {shape[0]}: the shape's first dim must be 1 "
+                                       "(netcalc counts one sample)")
+    if not 1 <= shape[1] <= MAX_CHANNELS:
+        raise SpecError(source, field, f"{shape[1]} channels: expected 1 to {MAX_CHANNELS}")
+    h, w = (_side(side, source, field, False) for side in shape[2:])
+    return (h if h == w else (h, w)), shape[1]
+
+
 def _side(value: Any, source: str, field: str, in_spec: bool) -> int:
     if in_spec and isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
         value = int(value)

@@ -199,7 +199,85 @@ def test_an_input_the_first_conv_does_not_read_is_captured_on_3_channels():
         measured(module, (1, 3, 32, 32))[:4]
 
 
-@pytest.mark.slow
 def test_given_input_channels_are_the_only_ones_tried():
     with pytest.raises(netcalc.SpecError, match=r"cannot capture it on a \(1, 48, 32, 32\)"):
         import_checked(SpaceToDepthStem().eval(), 32, in_channels=48)
+
+
+# -- the input's shape ------------------------------------------------------------------------------
+GRAY = "def build():\n    from torch import nn\n    return nn.Sequential(nn.Conv2d(1, 4, 3), " \
+       "nn.ReLU())\n"
+
+
+def test_an_input_shape_sets_the_channels_and_the_resolution():
+    """(1, 1, 20, 30) into a 1-channel 3x3 conv: fvcore 9*4*18*28 = 18,144 flops, as traced."""
+    module = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU()).eval()
+    spec = netcalc.from_torch(module, inputs=(1, 1, 20, 30))
+    assert (spec.raw["resolution"], spec.raw["in_channels"]) == ([20, 30], 1)
+    fvcore, by_torch = netcalc.count(spec, "fvcore"), netcalc.count(spec, "torch")
+    assert fvcore.flops == 18_144
+    assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+        measured(module, (1, 1, 20, 30))[:4]
+    assert netcalc.from_torch(module, inputs=torch.empty(1, 1, 9, 9)).raw["resolution"] == 9
+
+
+@pytest.mark.parametrize("inputs,extra,message", [
+    ((1, 1, 20), {}, r"\[1, 1, 20\] is a 1D signal \(1, C, L\): netcalc imports image models "
+                     r"of one \(1, C, H, W\) input \(1D signals and 3D volumes are not "
+                     r"supported yet\)"),
+    ((1, 1, 4, 5, 6), {}, r"\[1, 1, 4, 5, 6\] is a 3D volume \(1, C, D, H, W\)"),
+    ([(1, 1, 8, 8), (1, 2, 8, 8)], {}, "2 inputs: netcalc imports models of one input"),
+    ((2, 1, 8, 8), {}, "batch 2: the shape's first dim must be 1"),
+    ((1, 1, 8, 8), {"resolution": 8}, "give the resolution or the inputs' shape, not both"),
+    ((1, 1, 8, 8), {"in_channels": 3}, "1 channels, but in_channels is 3"),
+    ("x", {}, "expected a shape \\(1, C, H, W\\), got string 'x'"),
+    ((1, 1, 0, 8), {}, "0 is below the minimum 1"),
+])
+def test_a_bad_input_shape_is_a_one_line_error_before_anything_runs(inputs, extra, message):
+    module = nn.Sequential(nn.Conv2d(1, 4, 3))
+    with pytest.raises(netcalc.ArgumentError, match="^inputs: " + message):
+        netcalc.from_torch(module, inputs=inputs, **extra)
+
+
+def test_netcalc_import_passes_the_input_shape_and_writes_it_in_the_header(monkeypatch):
+    from click.testing import CliRunner
+
+    from netcalc import isolation
+    from netcalc.cli import main
+
+    seen = {}
+
+    def imported(target, resolution, name, allow_unknown, timeout, verbose, inputs):
+        seen.update(resolution=resolution, inputs=inputs)
+        return netcalc.load_spec({"family": "graph", "resolution": [32, 48], "in_channels": 1,
+                                  "layers": [{"op": "relu"}]})
+
+    monkeypatch.setattr(isolation, "import_isolated", imported)
+    result = CliRunner().invoke(main, ["import", "m.py:build", "--input-shape", "1x1x32x48"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"resolution": None, "inputs": [1, 1, 32, 48]}
+    assert result.stdout.splitlines()[0] == "# netcalc import m.py:build --input-shape 1x1x32x48"
+    for args, message in ((["--input-shape", "1x1x32"], "is a 1D signal (1, C, L)"),
+                          (["--input-shape", "1x1x8x8", "--resolution", "8"],
+                           "give --resolution or --input-shape, not both"),
+                          (["--input-shape", "1xax3"], "is not a shape like 1x3x224x224")):
+        result = CliRunner().invoke(main, ["import", "m.py:build"] + args)
+        assert result.exit_code == 2 and message in result.output, result.output
+
+
+@pytest.mark.slow
+def test_netcalc_import_of_a_one_channel_model(tmp_path):
+    """The real child process: a 1-channel model imported at 1x1x32x48 (9*4*30*46 = 49,680
+    fvcore flops)."""
+    from click.testing import CliRunner
+
+    from netcalc.cli import main
+
+    (tmp_path / "gray.py").write_text(GRAY)
+    out = tmp_path / "gray.yaml"
+    result = CliRunner().invoke(main, ["import", f"{tmp_path}/gray.py:build", "--input-shape",
+                                       "1x1x32x48", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    spec = netcalc.load_spec(str(out))
+    assert (spec.in_channels, spec.resolution) == (1, (32, 48))
+    assert netcalc.count(spec, "fvcore").flops == 49_680

@@ -28,7 +28,7 @@ from ..errors import ArgumentError, SpecError, exception_line
 from ..ops import all_ops
 from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, PARAM, Alias, AtenCall, Node,
                         NotModelled, Parts, Tensor, aten_table, lookup, same_size)
-from ..spec import Spec, check_resolution, load_spec
+from ..spec import Spec, check_input_shape, check_resolution, load_spec
 from .capture import (STATIC, SYMBOLIC_TIMEOUT, Captured, ExportFailure, capture,
                       one_size, paired_value)
 
@@ -605,10 +605,11 @@ def _fvcore_blind_spots(spec: Spec) -> List[str]:
             "spec's resolution (the torch convention counts them)"]
 
 
-def import_checked(module: nn.Module, resolution: Resolution = 224, name: Optional[str] = None,
-                   allow_unknown: bool = False, source: str = "",
+def import_checked(module: nn.Module, resolution: Optional[Resolution] = None,
+                   name: Optional[str] = None, allow_unknown: bool = False, source: str = "",
                    in_channels: Optional[int] = None,
-                   symbolic_timeout: float = SYMBOLIC_TIMEOUT) -> Tuple[Spec, Imported]:
+                   symbolic_timeout: float = SYMBOLIC_TIMEOUT,
+                   inputs: Any = None) -> Tuple[Spec, Imported]:
     """:func:`from_torch`, also returning what the import saw (captured shapes, parameters per
     node, parameters the eval forward never uses). The arguments are checked before anything
     runs, and a ``sys.exit`` in the model's code while it is captured is an error, never the end
@@ -616,7 +617,10 @@ def import_checked(module: nn.Module, resolution: Resolution = 224, name: Option
     if not isinstance(module, nn.Module):
         raise ArgumentError("", "module", f"expected a torch.nn.Module, got "
                                           f"{type(module).__name__}")
-    resolution = check_resolution(resolution)     # 224 or (h, w), by name, before capturing
+    if inputs is not None:
+        resolution, in_channels = _from_inputs(inputs, resolution, in_channels)
+    # 224 or (h, w), by name, before capturing
+    resolution = check_resolution(224 if resolution is None else resolution)
     source = source or name or type(module).__name__
     try:
         imported = convert(module, resolution, name, allow_unknown, source, in_channels,
@@ -632,6 +636,28 @@ def import_checked(module: nn.Module, resolution: Resolution = 224, name: Option
     return spec, imported
 
 
+def _from_inputs(inputs: Any, resolution: Any, in_channels: Optional[int]) -> Tuple[Any, int]:
+    """The resolution and channels of ``inputs``: one input's shape ``(1, C, H, W)`` or a
+    tensor of that shape (or a list of one of them)."""
+    inputs = _shape_of(inputs)
+    if isinstance(inputs, (list, tuple)) and any(isinstance(i, torch.Tensor) for i in inputs):
+        inputs = [_shape_of(i) for i in inputs]
+    try:
+        hw, channels = check_input_shape(inputs)
+    except SpecError as exc:
+        raise ArgumentError("", "inputs", exc.message) from None
+    if resolution is not None:
+        raise ArgumentError("", "inputs", "give the resolution or the inputs' shape, not both")
+    if in_channels is not None and in_channels != channels:
+        raise ArgumentError("", "inputs", f"{channels} channels, but in_channels is "
+                                          f"{in_channels}")
+    return hw, channels
+
+
+def _shape_of(value: Any) -> Any:
+    return list(value.shape) if isinstance(value, torch.Tensor) else value
+
+
 def _load(data: Dict[str, Any], source: str) -> Spec:
     try:
         return load_spec(data)
@@ -640,20 +666,23 @@ def _load(data: Dict[str, Any], source: str) -> Spec:
                                                f"{exc.message}") from None
 
 
-def from_torch(module: nn.Module, resolution: Resolution = 224, name: Optional[str] = None,
-               allow_unknown: bool = False, source: str = "",
+def from_torch(module: nn.Module, resolution: Optional[Resolution] = None,
+               name: Optional[str] = None, allow_unknown: bool = False, source: str = "",
                in_channels: Optional[int] = None,
-               symbolic_timeout: float = SYMBOLIC_TIMEOUT) -> Spec:
+               symbolic_timeout: float = SYMBOLIC_TIMEOUT, inputs: Any = None) -> Spec:
     """The graph spec of a torch module, checked against its traced shapes and parameters.
 
-    ``resolution``: the input size it is captured at, 224 or (h, w). ``symbolic_timeout``:
+    ``resolution``: the input size it is captured at, 224 (the default) or (h, w).
+    ``in_channels``: the input's channels (default: the first conv's, else 3). ``inputs``: the
+    input's shape instead of both, ``(1, C, H, W)`` (or a tensor of that shape); the spec's
+    ``resolution`` and ``in_channels`` record it. ``symbolic_timeout``:
     seconds the export with dynamic h and w may take before static exports at two sizes replace
     it. Raises :class:`ImportFailure` (a :class:`~netcalc.SpecError`) naming every unsupported
     op (unless ``allow_unknown``: then they are free identity ops listed in the spec's notes), or
     the first node whose shape or parameter count netcalc gets differently from torch.
     """
     return import_checked(module, resolution, name, allow_unknown, source, in_channels,
-                          symbolic_timeout)[0]
+                          symbolic_timeout, inputs)[0]
 
 
 def traced_totals(module: nn.Module, resolution: Resolution) -> Dict[str, int]:
