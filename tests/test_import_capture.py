@@ -4,6 +4,7 @@ each side becomes the spec's ``resolution_range``, outside which counting is a o
 
 Expected numbers are FlopCounterMode's and fvcore's traces of the module (``measured``) and the
 hand derivations in the docstrings."""
+import json
 import math
 
 import pytest
@@ -113,7 +114,9 @@ def test_a_branch_on_the_input_size_bounds_the_specs_sizes():
     ({"h": [224]}, "resolution_range.h: expected 2 to 2 entries, got 1"),
     ({"h": [0, None], "w": [1, 2]}, "resolution_range.h: 0 is below the minimum 1"),
     ({"h": [5, 3], "w": [1, 2]}, "resolution_range.h: 3 is below the minimum 5"),
-    ({"h": [1, None], "w": [1, 2], "d": [1, 1]}, "resolution_range.d: unknown field"),
+    ({"h": [1, None], "w": [1, 2], "x": [1, 1]}, "resolution_range.x: unknown field"),
+    ({"h": [1, None], "w": [1, 2], "d": [1, 1]},
+     "resolution_range: names the axes d, h, w; this spec's input has h, w"),
     ([1, 2], "resolution_range: expected a mapping, got a list"),
     ({"h": ["a", 3], "w": [1, 2]}, "resolution_range.h: expected an integer, got string 'a'"),
     ({"h": [300, None], "w": [1, None]}, "resolution: 224x224 is outside resolution_range"),
@@ -191,7 +194,7 @@ def test_an_input_the_first_conv_does_not_read_is_captured_on_3_channels():
     module = SpaceToDepthStem().eval()
     spec, _ = import_checked(module, 32)
     assert spec.raw["in_channels"] == 3
-    assert any(note.startswith("captured on a (1, 3, h, w) input: the first conv's 48 input "
+    assert any(note.startswith("captured on a (1, 3, ...) input: the first conv's 48 input "
                                "channels did not run") for note in spec.raw["notes"])
     fvcore, by_torch = netcalc.count(spec, "fvcore"), netcalc.count(spec, "torch")
     assert fvcore.flops == 221_184
@@ -222,10 +225,9 @@ def test_an_input_shape_sets_the_channels_and_the_resolution():
 
 
 @pytest.mark.parametrize("inputs,extra,message", [
-    ((1, 1, 20), {}, r"\[1, 1, 20\] is a 1D signal \(1, C, L\): netcalc imports image models "
-                     r"of one \(1, C, H, W\) input \(1D signals and 3D volumes are not "
-                     r"supported yet\)"),
-    ((1, 1, 4, 5, 6), {}, r"\[1, 1, 4, 5, 6\] is a 3D volume \(1, C, D, H, W\)"),
+    ((1, 1), {}, r"\[1, 1\] has 2 dims: netcalc imports one input, a 1D signal \(1, C, L\), "
+                 r"an image \(1, C, H, W\) or a volume \(1, C, D, H, W\)"),
+    ((1, 1, 4, 5, 6, 7), {}, r"\[1, 1, 4, 5, 6, 7\] has 6 dims"),
     ([(1, 1, 8, 8), (1, 2, 8, 8)], {}, "2 inputs: netcalc imports models of one input"),
     ((2, 1, 8, 8), {}, "batch 2: the shape's first dim must be 1"),
     ((1, 1, 8, 8), {"resolution": 8}, "give the resolution or the inputs' shape, not both"),
@@ -257,7 +259,7 @@ def test_netcalc_import_passes_the_input_shape_and_writes_it_in_the_header(monke
     assert result.exit_code == 0, result.output
     assert seen == {"resolution": None, "inputs": [1, 1, 32, 48]}
     assert result.stdout.splitlines()[0] == "# netcalc import m.py:build --input-shape 1x1x32x48"
-    for args, message in ((["--input-shape", "1x1x32"], "is a 1D signal (1, C, L)"),
+    for args, message in ((["--input-shape", "1x1"], "has 2 dims"),
                           (["--input-shape", "1x1x8x8", "--resolution", "8"],
                            "give --resolution or --input-shape, not both"),
                           (["--input-shape", "1xax3"], "is not a shape like 1x3x224x224")):
@@ -281,3 +283,90 @@ def test_netcalc_import_of_a_one_channel_model(tmp_path):
     spec = netcalc.load_spec(str(out))
     assert (spec.in_channels, spec.resolution) == (1, (32, 48))
     assert netcalc.count(spec, "fvcore").flops == 49_680
+
+
+# -- 1D signals and 3D volumes ----------------------------------------------------------------------
+SIGNAL = {"family": "graph", "resolution": [100], "in_channels": 2,
+          "layers": [{"op": "conv", "out": 4, "kernel": 3},
+                     {"op": "maxpool", "kernel": 2, "stride": 2, "padding": 0}]}
+VOLUME = {"family": "graph", "resolution": [8, 16, 16], "in_channels": 1,
+          "layers": [{"op": "conv", "out": 4, "kernel": 3}]}
+
+
+def test_a_graph_spec_of_a_1d_or_3d_input_counts_at_every_axis_a_resolution_names():
+    """(1, 2, 100) through a 3-tap conv padded 1: 2*3*4*100 = 2,400 fvcore flops; at 50,
+    1,200. (1, 1, 8, 16, 16) through a 3x3x3 conv: 27*4*8*16*16 = 221,184; one side 10 is
+    every axis: 27*4*1,000 = 108,000; a list names each axis, and must name all of them."""
+    signal = netcalc.count(SIGNAL, "fvcore")
+    assert signal.graph.input_shape == (1, 2, 100) and signal.flops == 2_400
+    assert netcalc.count(SIGNAL, "fvcore", 50).graph.output.shape == (1, 4, 25)
+    assert netcalc.count(SIGNAL, "fvcore", 50).flops == 1_200
+    assert netcalc.count(VOLUME, "fvcore").flops == 221_184
+    assert netcalc.count(VOLUME, "fvcore", 10).flops == 108_000
+    assert netcalc.count(VOLUME, "fvcore", (4, 10, 25)).graph.output.shape == (1, 4, 4, 10, 25)
+    with pytest.raises(netcalc.SpecError, match=r"^<dict>: resolution: expected an integer or "
+                                                r"\[d, h, w\] for this spec's input, got 2 "):
+        netcalc.count(VOLUME, "fvcore", (10, 10))
+    with pytest.raises(netcalc.SpecError, match=r"resolution: expected an integer or \[h, w\] "
+                                                r"for this spec's input, got 3 entries"):
+        netcalc.count("resnet50", "fvcore", (10, 10, 10))
+
+
+def test_netcalc_count_of_a_volume_at_dxhxw(tmp_path):
+    from click.testing import CliRunner
+
+    import yaml
+
+    from netcalc.cli import main
+
+    path = tmp_path / "volume.yaml"
+    path.write_text(yaml.safe_dump(VOLUME))
+    result = CliRunner().invoke(main, ["count", str(path), "--convention", "fvcore",
+                                       "--resolution", "4x10x25", "--format", "json",
+                                       "--by", "total"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert (shown["resolution"], shown["flops"]) == ([4, 10, 25], 27 * 4 * 4 * 10 * 25)
+
+
+class Signal(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv1d(2, 8, 5, stride=2, padding=2), nn.BatchNorm1d(8),
+                                  nn.ReLU(), nn.MaxPool1d(3, 2), nn.Conv1d(8, 8, 3))
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.head(self.body(x).mean(-1))
+
+
+class Volume(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv3d(1, 4, 3, stride=(1, 2, 2), padding=1),
+                                  nn.BatchNorm3d(4), nn.ReLU(), nn.MaxPool3d(2),
+                                  nn.Conv3d(4, 8, 3))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module,shape,others", [
+    (Signal, (1, 2, 1001), ((1, 2, 500), (1, 2, 1777))),
+    (Volume, (1, 1, 9, 33, 47), ((1, 1, 16, 64, 64), (1, 1, 11, 29, 31))),
+])
+@pytest.mark.parametrize("symbolic_timeout,how", [(20, "symbolic"), (0, "static sizes")])
+def test_a_1d_and_a_3d_model_import_exact_at_other_sizes(module, shape, others, symbolic_timeout,
+                                                         how):
+    """Imported on one shape, counted at others: fvcore's flops and acts, FlopCounterMode's
+    flops and numel of the traced module at each, with symbolic sides and with the static
+    fallback."""
+    module = module().eval()
+    spec, imported = import_checked(module, inputs=shape, symbolic_timeout=symbolic_timeout)
+    assert imported.how == how and spec.raw["resolution"] == list(shape[2:])
+    for size in (shape,) + others:
+        fvcore = netcalc.count(spec, "fvcore", size[2:])
+        by_torch = netcalc.count(spec, "torch", size[2:])
+        assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+            measured(module, size)[:4]

@@ -37,10 +37,10 @@ class Seconds(click.ParamType):
 
 
 class InputShape(click.ParamType):
-    """``--input-shape 1x1x224x224``: one input's shape (1, C, H, W), checked as the API's
-    ``inputs`` is."""
+    """``--input-shape 1x1x224x224``: one input's shape, (1, C, H, W), (1, C, L) or
+    (1, C, D, H, W), checked as the API's ``inputs`` is."""
 
-    name = "1xCxHxW"
+    name = "1xCx..."
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         from ..spec import check_input_shape
@@ -63,8 +63,9 @@ class InputShape(click.ParamType):
 @click.option("--resolution", type=RESOLUTION, default=None,
               help="Input size the module is captured at: N or HxW (192x256); default 224.")
 @click.option("--input-shape", "input_shape", type=InputShape(), default=None,
-              help="The input's whole shape instead, 1xCxHxW (1x1x224x224 for one channel); "
-                   "default: 3 channels or the first conv's, at --resolution.")
+              help="The input's whole shape instead: 1xCxHxW (1x1x224x224 for one channel), "
+                   "1xCxL for a 1D signal, 1xCxDxHxW for a volume (default: the first conv's "
+                   "channels, else 3, at --resolution).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Write the YAML spec here (default: stdout).")
 @click.option("--name", default=None, help="Spec name (default: the module's class name).")
@@ -94,6 +95,7 @@ def import_command(target: str, resolution: Optional[Union[int, Tuple[int, int]]
       netcalc import torchvision.models:mobilenet_v3_large --out mnv3.yaml
       netcalc import models/net.py:build --resolution 192x256 --name net
       netcalc import models/unet.py:build --input-shape 1x1x256x256
+      netcalc import models/audio.py:build --input-shape 1x2x16000
     """
     require("torch", "import", ("torch",))
     from ..export import to_yaml

@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from ..errors import GraphError
 from ..fields import Fields
-from ..graph import GraphBuilder, input_hw
+from ..graph import GraphBuilder, input_sides
 from ..limits import MAX_LAYERS, MAX_NOTES, MAX_NOTE_CHARS, MAX_OPERANDS, MAX_RESOLUTION
 from ..ops import OPS, all_ops
 from ..ops.registry import shared
@@ -34,7 +34,7 @@ class NodeSpec:
     block: Optional[str] = None
 
 
-AXES = ("h", "w")       # the spatial axes a resolution_range bounds
+AXES = {1: ("l",), 2: ("h", "w"), 3: ("d", "h", "w")}   # spatial axes by the input's rank
 Range = Tuple[int, Optional[int]]       # lowest and highest side (None: no highest)
 
 
@@ -42,9 +42,9 @@ Range = Tuple[int, Optional[int]]       # lowest and highest side (None: no high
 class GraphConfig:
     layers: Tuple[NodeSpec, ...]
     notes: Tuple[str, ...] = ()     # what every report should say (written by netcalc import)
-    # per axis of AXES, the sides the spec holds for (netcalc import: where the model's code
-    # takes the branches it took when captured); None: every side
-    resolution_range: Optional[Tuple[Range, ...]] = None
+    # per spatial axis (AXES), the sides the spec holds for (netcalc import: where the model's
+    # code takes the branches it took when captured); None: every side
+    resolution_range: Optional[Tuple[Tuple[str, Range], ...]] = None     # (axis, range)
 
 
 def _reference(f: Fields, key: str, ref: Any, known: Dict[str, int]) -> str:
@@ -106,45 +106,57 @@ def parse(fields: Fields) -> GraphConfig:
     return GraphConfig(tuple(layers), tuple(notes), _resolution_range(fields))
 
 
-def _resolution_range(fields: Fields) -> Optional[Tuple[Range, ...]]:
-    """``resolution_range: {h: [lo, hi], w: [lo, hi]}``, ``hi`` null for no highest side."""
-    if not fields.has("resolution_range") or fields.value("resolution_range") is None:
-        fields.value("resolution_range", None)
+def _resolution_range(fields: Fields) -> Optional[Tuple[Tuple[str, Range], ...]]:
+    """``resolution_range: {h: [lo, hi], w: [lo, hi]}`` (``l`` for a 1D input, ``d, h, w`` for
+    a 3D one), ``hi`` null for no highest side."""
+    if fields.value("resolution_range", None) is None:
         return None
     axes = fields.mapping("resolution_range")
-    ranges = []
-    for axis in AXES:
+    ranges = {}
+    for axis in ("l", "d", "h", "w"):
+        if not axes.has(axis):
+            continue
         bounds = axes.list(axis, min_len=2, max_len=2)
         lo = Fields({axis: bounds[0]}, axes.source, axes.path).int(axis, lo=1, hi=MAX_RESOLUTION)
         hi = Fields({axis: bounds[1]}, axes.source, axes.path).int(axis, None, lo=lo,
                                                                      hi=MAX_RESOLUTION)
-        ranges.append((lo, hi))
+        ranges[axis] = (lo, hi)
     axes.finish()
-    return tuple(ranges)
+    return tuple(ranges.items())
 
 
-def format_range(ranges: Tuple[Range, ...]) -> str:
+def format_range(ranges: Dict[str, Range]) -> str:
     """``h 224.., w 224..255``."""
     return ", ".join(f"{axis} {lo}..{'' if hi is None else hi}" for axis, (lo, hi)
-                     in zip(AXES, ranges))
+                     in ranges.items())
+
+
+def _range_error(message: str, field: str) -> GraphError:
+    error = GraphError(message)
+    error.field = field
+    return error
 
 
 def _check_range(config: GraphConfig, resolution: Any) -> None:
     """A resolution outside the spec's resolution_range is an error (closed forms, whose
     sides are symbols, are not checked)."""
-    sides = input_hw(resolution)
-    if config.resolution_range is None or not all(isinstance(s, int) for s in sides):
+    if config.resolution_range is None:
         return
-    if all(lo <= side and (hi is None or side <= hi)
-           for side, (lo, hi) in zip(sides, config.resolution_range)):
+    limits = dict(config.resolution_range)
+    sides = input_sides(resolution)
+    axes = AXES[len(sides)]
+    if sorted(limits) != sorted(axes):
+        raise _range_error(f"names the axes {', '.join(limits) or 'none'}; this spec's input "
+                           f"has {', '.join(axes)}", "resolution_range")
+    if not all(isinstance(s, int) for s in sides) or all(
+            limits[axis][0] <= side and (limits[axis][1] is None or side <= limits[axis][1])
+            for axis, side in zip(axes, sides)):
         return
-    error = GraphError(f"{sides[0]}x{sides[1]} is outside resolution_range ("
-                       f"{format_range(config.resolution_range)}), the sizes the spec holds "
-                       "for: the imported model branches on its input size, or its size rules "
-                       "were found at one size only (see the spec's notes); import it again at "
-                       "this size")
-    error.field = "resolution"
-    raise error
+    raise _range_error(f"{'x'.join(map(str, sides))} is outside resolution_range ("
+                       f"{format_range(limits)}), the sizes the spec holds for: the imported "
+                       "model branches on its input size, or its size rules were found at one "
+                       "size only (see the spec's notes); import it again at this size",
+                       "resolution")
 
 
 def expand(spec, b: GraphBuilder) -> None:  # type: ignore[no-untyped-def]

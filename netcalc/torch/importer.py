@@ -29,11 +29,12 @@ from ..ops import all_ops
 from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, PARAM, Alias, AtenCall, Node,
                         NotModelled, Parts, Tensor, aten_table, lookup, same_size)
 from ..spec import Spec, check_input_shape, check_resolution, load_spec
-from .capture import (STATIC, SYMBOLIC_TIMEOUT, Captured, ExportFailure, capture,
-                      one_size, paired_value)
+from ..families.graph import AXES
+from ..graph import input_sides
+from .capture import (STATIC, SYMBOLIC_TIMEOUT, Captured, ExportFailure, Sides, capture,
+                      one_size, paired_value, shown)
 
 Resolution = Union[int, Tuple[int, int]]
-HW = Tuple[int, int]
 STAND_IN = "identity"       # what --allow-unknown records an unsupported op as
 KINDS = {"PARAMETER": PARAM, "BUFFER": BUFFER, "CONSTANT_TENSOR": CONSTANT, "USER_INPUT": DATA}
 
@@ -73,7 +74,7 @@ class Imported:
 
     data: Dict[str, Any]
     shapes: Dict[str, Tuple[Any, ...]]                 # spec node name -> captured shape
-    checks: List[Tuple[HW, Callable[[Any], int]]] = field(default_factory=list)
+    checks: List[Tuple[Sides, Callable[[Any], int]]] = field(default_factory=list)
     node_params: Dict[str, int] = field(default_factory=dict)
     unused_params: Dict[str, int] = field(default_factory=dict)
     shared_params: Dict[str, int] = field(default_factory=dict)     # spec node -> numel shared
@@ -84,16 +85,20 @@ class Imported:
 
 
 # -- inputs ---------------------------------------------------------------------------------------------
-def _hw(resolution: Resolution) -> HW:
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, tuple, list)):
-        raise SpecError("", "resolution", f"{resolution!r} is not an int or (h, w)")
-    if not isinstance(resolution, int) and len(resolution) != 2:
-        raise SpecError("", "resolution", f"{list(resolution)!r}: netcalc imports 2-d models, "
-                                          "whose resolution is N or (h, w)")
-    h, w = (resolution, resolution) if isinstance(resolution, int) else resolution
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (h, w)):
-        raise SpecError("", "resolution", f"{resolution!r}: sides must be positive ints")
-    return int(h), int(w)
+def _sides(resolution: Resolution) -> Sides:
+    """The input's spatial sides: (h, w) of N or (h, w); (l,) or (d, h, w) of a 1D signal's or
+    a volume's resolution."""
+    return tuple(input_sides(check_resolution(resolution, any_rank=True)))
+
+
+def _resolution(sides: Sides) -> Any:
+    """The resolution of ``sides`` as a spec writes it: N for a square image, else a list."""
+    return sides[0] if len(sides) == 2 and sides[0] == sides[1] else list(sides)
+
+
+def _counted_at(sides: Sides) -> Any:
+    resolution = _resolution(sides)
+    return tuple(resolution) if isinstance(resolution, list) else resolution
 
 
 @contextlib.contextmanager
@@ -108,24 +113,27 @@ def eval_mode(module: nn.Module) -> Iterator[None]:
             m.training = training
 
 
-def _in_channels(module: nn.Module, source: str) -> int:
-    """The input channels when not given: the first conv's (an image model), else 3. A model
-    whose first conv is 1-d or 3-d is refused: netcalc imports models of (N, C, H, W) images."""
+def _in_channels(module: nn.Module, source: str, axes: int = 2) -> int:
+    """The input channels when not given: the first conv's, else 3. A first conv of another
+    rank than the input's (a Conv1d, with the image resolution by default) is refused, with
+    the option that gives the input's shape."""
     first = next((m for m in module.modules() if isinstance(m, nn.modules.conv._ConvNd)), None)
     if first is None:
         return 3
-    if len(first.kernel_size) != 2:
-        raise ImportFailure(source, "", f"its first convolution is {len(first.kernel_size)}-d: "
-                                        "netcalc imports 2-d image models of (N, C, H, W) input")
+    if len(first.kernel_size) != axes:
+        raise ImportFailure(source, "", f"its first convolution is {len(first.kernel_size)}-d, "
+                                        f"the input has {axes} spatial side(s): give the "
+                                        "input's shape (--input-shape 1xCxL for a 1D signal, "
+                                        "1xCxDxHxW for a volume; from_torch(inputs=...))")
     return first.in_channels
 
 
-def _with_channels(given: Optional[int], module: nn.Module, source: str,
+def _with_channels(given: Optional[int], module: nn.Module, source: str, axes: int,
                    attempt: Callable[[int], Any]) -> Tuple[int, Any, str]:
     """``attempt(channels)`` with the given input channels, else with the first conv's, then
     with 3 where the first conv's do not run (a space-to-depth stem: its first conv reads 4x4
     blocks of the image, 48 channels from 3). The error is the first guess's."""
-    guesses = [given] if given else list(dict.fromkeys([_in_channels(module, source), 3]))
+    guesses = [given] if given else list(dict.fromkeys([_in_channels(module, source, axes), 3]))
     first_failure = None
     for channels in guesses:
         try:
@@ -134,7 +142,7 @@ def _with_channels(given: Optional[int], module: nn.Module, source: str,
             first_failure = first_failure or exc
             continue
         note = "" if channels == guesses[0] else (
-            f"captured on a (1, {channels}, h, w) input: the first conv's {guesses[0]} input "
+            f"captured on a (1, {channels}, ...) input: the first conv's {guesses[0]} input "
             f"channels did not run ({first_failure.message[:300]})")
         return channels, result, note
     raise first_failure
@@ -461,12 +469,14 @@ def _unused_params(module: nn.Module, used: Set[str]) -> Dict[str, int]:
     return dict(unused)
 
 
-def _capture(source: str, in_channels: int, hw: HW, how: Callable[[], Captured]) -> Captured:
+def _capture(source: str, in_channels: int, sides: Sides,
+             how: Callable[[], Captured]) -> Captured:
     try:
         return how()
     except ExportFailure as exc:
-        raise RunFailure(source, "resolution", f"torch.export cannot capture it on a (1, "
-                         f"{in_channels}, {hw[0]}, {hw[1]}) input: {exc}") from None
+        shape = ", ".join(map(str, (1, in_channels) + tuple(sides)))
+        raise RunFailure(source, "resolution", f"torch.export cannot capture it on a ({shape}) "
+                                               f"input: {exc}") from None
 
 
 def _walk(captured: Captured, module: nn.Module, allow_unknown: bool, source: str) -> _Converter:
@@ -479,21 +489,22 @@ def _walk(captured: Captured, module: nn.Module, allow_unknown: bool, source: st
     return converter
 
 
-def _converted(module: nn.Module, in_channels: int, hw: HW, source: str, allow_unknown: bool,
+def _converted(module: nn.Module, in_channels: int, sides: Sides, source: str,
+               allow_unknown: bool,
                symbolic_timeout: float) -> Tuple[Captured, _Converter]:
     """The captured graph, converted. Where static exports show a literal that follows the
     input by a rule no op can take from its values at the probe sizes (a TF-"same" pad), the
     module is captured at the asked size alone: a spec that fits that size, with the reason in
     its notes, rather than one whose constants are a row off at other sizes."""
     with eval_mode(module), torch.no_grad():
-        captured = _capture(source, in_channels, hw,
-                            lambda: capture(module, in_channels, hw, symbolic_timeout))
+        captured = _capture(source, in_channels, sides,
+                            lambda: capture(module, in_channels, sides, symbolic_timeout))
         converter = _walk(captured, module, allow_unknown, source)
         if converter.unknown and captured.how == STATIC:
             why = f"{captured.why}, and its static exports cannot tell the rule of " \
                   f"{converter.unknown[0].describe()}"
-            captured = _capture(source, in_channels, hw,
-                                lambda: one_size(module, in_channels, hw, why))
+            captured = _capture(source, in_channels, sides,
+                                lambda: one_size(module, in_channels, sides, why))
             converter = _walk(captured, module, allow_unknown, source)
     return captured, converter
 
@@ -503,15 +514,15 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
             symbolic_timeout: float = SYMBOLIC_TIMEOUT) -> Imported:
     """The graph-spec data of ``module`` (unchecked; :func:`from_torch` checks it)."""
     source = source or type(module).__name__
-    hw = _hw(resolution)
+    sides = _sides(resolution)
     in_channels, (captured, converter), guessed = _with_channels(
-        in_channels, module, source, lambda c: _converted(module, c, hw, source, allow_unknown,
-                                                          symbolic_timeout))
+        in_channels, module, source, len(sides),
+        lambda c: _converted(module, c, sides, source, allow_unknown, symbolic_timeout))
     if converter.unknown and not allow_unknown:
         raise ImportFailure(source, "", _unsupported_message(converter.unknown))
     data: Dict[str, Any] = {
         "family": "graph", "name": name or type(module).__name__,
-        "resolution": hw[0] if hw[0] == hw[1] else list(hw), "in_channels": in_channels,
+        "resolution": _resolution(sides), "in_channels": in_channels,
     }
     limits = _resolution_range(captured)
     data.update({"resolution_range": limits} if limits else {}, layers=converter.layers)
@@ -532,7 +543,7 @@ def _resolution_range(captured: Captured) -> Optional[Dict[str, List[Optional[in
     domain = captured.domain
     if domain is None or all(lo <= LOWEST_DYNAMIC_SIDE and hi is None for lo, hi in domain):
         return None
-    return {axis: [lo, hi] for axis, (lo, hi) in zip(("h", "w"), domain)}
+    return {axis: [lo, hi] for axis, (lo, hi) in zip(AXES[len(domain)], domain)}
 
 
 def _unsupported_message(unknown: Sequence[Unknown]) -> str:
@@ -559,20 +570,20 @@ def check(imported: Imported, spec: Spec, source: str) -> List[str]:
     module's own sizes refuse the second: a view to constant sizes torch.export kept symbolic)."""
     import netcalc
 
-    for first, (hw, evaluate) in enumerate(imported.checks):
+    for first, (sides, evaluate) in enumerate(imported.checks):
         try:
-            report = netcalc.count(spec, "torch", hw[0] if hw[0] == hw[1] else hw)
+            report = netcalc.count(spec, "torch", _counted_at(sides))
         except SpecError as exc:
             if first == 0:
                 raise
             size = imported.checks[0][0]
-            return [f"fits only {size[0]}x{size[1]}: at {hw[0]}x{hw[1]} {exc.message}"]
+            return [f"fits only {shown(size)}: at {shown(sides)} {exc.message}"]
         for layer, cost in zip(report.graph.layers, report.costs):
             traced = imported.shapes.get(layer.name)
             shape = tuple(getattr(layer, "shape", ()) or ())
             if traced is not None and shape != tuple(evaluate(d) for d in traced):
                 raise ImportFailure(source, layer.name, f"netcalc infers shape {list(shape)} for "
-                                    f"{layer.op} at {hw[0]}x{hw[1]}, torch captured "
+                                    f"{layer.op} at {shown(sides)}, torch captured "
                                     f"{[evaluate(d) for d in traced]}")
             expected = imported.node_params.get(layer.name, 0)
             if first == 0 and cost[1] != expected:
@@ -620,7 +631,7 @@ def import_checked(module: nn.Module, resolution: Optional[Resolution] = None,
     if inputs is not None:
         resolution, in_channels = _from_inputs(inputs, resolution, in_channels)
     # 224 or (h, w), by name, before capturing
-    resolution = check_resolution(224 if resolution is None else resolution)
+    resolution = check_resolution(224 if resolution is None else resolution, any_rank=True)
     source = source or name or type(module).__name__
     try:
         imported = convert(module, resolution, name, allow_unknown, source, in_channels,
@@ -643,7 +654,7 @@ def _from_inputs(inputs: Any, resolution: Any, in_channels: Optional[int]) -> Tu
     if isinstance(inputs, (list, tuple)) and any(isinstance(i, torch.Tensor) for i in inputs):
         inputs = [_shape_of(i) for i in inputs]
     try:
-        hw, channels = check_input_shape(inputs)
+        resolution_of_shape, channels = check_input_shape(inputs)
     except SpecError as exc:
         raise ArgumentError("", "inputs", exc.message) from None
     if resolution is not None:
@@ -651,7 +662,7 @@ def _from_inputs(inputs: Any, resolution: Any, in_channels: Optional[int]) -> Tu
     if in_channels is not None and in_channels != channels:
         raise ArgumentError("", "inputs", f"{channels} channels, but in_channels is "
                                           f"{in_channels}")
-    return hw, channels
+    return resolution_of_shape, channels
 
 
 def _shape_of(value: Any) -> Any:
@@ -690,8 +701,9 @@ def traced_totals(module: nn.Module, resolution: Resolution) -> Dict[str, int]:
     FlopCounterMode's flops, and the numel of its parameters."""
     from .validate import run_measures
 
-    measured = run_measures(module, (torch.randn(1, _in_channels(module, ""), *_hw(resolution)),),
-                            ["fvcore.flops", "fvcore.acts", "torch.flops", "torch.numel"])
+    sides = _sides(resolution)
+    x = torch.randn(1, _in_channels(module, "", len(sides)), *sides)
+    measured = run_measures(module, (x,), ["fvcore.flops", "fvcore.acts", "torch.flops", "torch.numel"])
     return {name: measured[name].total for name in measured}
 
 
