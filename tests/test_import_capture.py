@@ -194,7 +194,7 @@ def test_an_input_the_first_conv_does_not_read_is_captured_on_3_channels():
     module = SpaceToDepthStem().eval()
     spec, _ = import_checked(module, 32)
     assert spec.raw["in_channels"] == 3
-    assert any(note.startswith("captured on a (1, 3, ...) input: the first conv's 48 input "
+    assert any(note.startswith("captured on a (1, 3, h, w) input: the first conv's 48 input "
                                "channels did not run") for note in spec.raw["notes"])
     fvcore, by_torch = netcalc.count(spec, "fvcore"), netcalc.count(spec, "torch")
     assert fvcore.flops == 221_184
@@ -207,7 +207,7 @@ def test_given_input_channels_are_the_only_ones_tried():
         import_checked(SpaceToDepthStem().eval(), 32, in_channels=48)
 
 
-# -- the input's shape ------------------------------------------------------------------------------
+# -- the input's shape ---------------------------------------------------------------------------
 GRAY = "def build():\n    from torch import nn\n    return nn.Sequential(nn.Conv2d(1, 4, 3), " \
        "nn.ReLU())\n"
 
@@ -285,7 +285,7 @@ def test_netcalc_import_of_a_one_channel_model(tmp_path):
     assert netcalc.count(spec, "fvcore").flops == 49_680
 
 
-# -- 1D signals and 3D volumes ----------------------------------------------------------------------
+# -- 1D signals and 3D volumes -------------------------------------------------------------------
 SIGNAL = {"family": "graph", "resolution": [100], "in_channels": 2,
           "layers": [{"op": "conv", "out": 4, "kernel": 3},
                      {"op": "maxpool", "kernel": 2, "stride": 2, "padding": 0}]}

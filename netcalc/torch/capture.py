@@ -3,8 +3,8 @@
 ``capture(module, in_channels, sides)`` exports the module (non-strict, eval mode, on fake
 tensors: no activation is ever allocated) on a (1, C, *sides) input (h and w of an image; the
 length of a 1D signal; d, h and w of a volume), every side dynamic, so every size in the graph
-is an expression of the input's symbols. Where that symbolic export fails, specialises h or w to
-a constant, or runs past ``symbolic_timeout`` seconds (pad arithmetic on symbols can take
+is an expression of the input's symbols. Where that symbolic export fails, specialises a side
+to a constant, or runs past ``symbolic_timeout`` seconds (pad arithmetic on symbols can take
 minutes), the module is exported statically at three sizes instead (the asked one and two of
 other residues, :func:`probe_sizes`) and each size's rule is read from its three values; a
 module that exports at one size only is captured there, and its spec fits that size only.
@@ -74,7 +74,8 @@ class Captured:
     note: str                                     # which way the size rules were found
     checks: List[Tuple[Sides, Callable[[Any], int]]] = field(default_factory=list)
     sizes: Callable[[Any], Any] = int             # a torch size -> int or Dim
-    twins: Dict[fx.Node, List[fx.Node]] = field(default_factory=dict)  # node -> its other-size twins
+    # node -> its twins at the other static sizes
+    twins: Dict[fx.Node, List[fx.Node]] = field(default_factory=dict)
     fits_only: str = ""                           # why the module fits the traced size only
     why: str = ""                                 # why the sizes are not symbolic
     # per side: the lowest and highest size (None: none) the capture holds for
@@ -242,8 +243,8 @@ def _domain(program: Any, symbols: Tuple[Any, ...]) -> Tuple[Tuple[int, Optional
 
 
 def _second_size(env: Any, symbols: Tuple[Any, ...], sides: Sides) -> Optional[Sides]:
-    """A second size, odd where it can be, at which every guard torch.export recorded on the sides
-    holds (a ceil-mode pool guards the parity of its input: its captured size expression is
+    """A second size, odd where it can be, at which every guard torch.export recorded on the
+    sides holds (a ceil-mode pool guards the parity of its input: its captured size expression is
     torch's only where the guard holds). None if no nearby size satisfies them."""
     guards = [g.expr for g in env.guards if g.expr.free_symbols <= set(symbols)]
     for step in (32, 64, 96, 16, 8, 4, 2, 1):

@@ -25,12 +25,12 @@ import torch
 from torch import fx, nn
 
 from ..errors import ArgumentError, SpecError, exception_line
+from ..families.graph import AXES
+from ..graph import input_sides
 from ..ops import all_ops
 from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, PARAM, Alias, AtenCall, Node,
                         NotModelled, Parts, Tensor, aten_table, lookup, same_size)
 from ..spec import Spec, check_input_shape, check_resolution, load_spec
-from ..families.graph import AXES
-from ..graph import input_sides
 from .capture import (STATIC, SYMBOLIC_TIMEOUT, Captured, ExportFailure, Sides, capture,
                       one_size, paired_value, shown)
 
@@ -142,8 +142,8 @@ def _with_channels(given: Optional[int], module: nn.Module, source: str, axes: i
             first_failure = first_failure or exc
             continue
         note = "" if channels == guesses[0] else (
-            f"captured on a (1, {channels}, ...) input: the first conv's {guesses[0]} input "
-            f"channels did not run ({first_failure.message[:300]})")
+            f"captured on a (1, {channels}, {', '.join(AXES[axes])}) input: the first conv's "
+            f"{guesses[0]} input channels did not run ({first_failure.message[:300]})")
         return channels, result, note
     raise first_failure
 
@@ -703,7 +703,8 @@ def traced_totals(module: nn.Module, resolution: Resolution) -> Dict[str, int]:
 
     sides = _sides(resolution)
     x = torch.randn(1, _in_channels(module, "", len(sides)), *sides)
-    measured = run_measures(module, (x,), ["fvcore.flops", "fvcore.acts", "torch.flops", "torch.numel"])
+    measured = run_measures(module, (x,), ["fvcore.flops", "fvcore.acts", "torch.flops",
+                                           "torch.numel"])
     return {name: measured[name].total for name in measured}
 
 
