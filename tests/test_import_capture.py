@@ -202,6 +202,7 @@ def test_an_input_the_first_conv_does_not_read_is_captured_on_3_channels():
         measured(module, (1, 3, 32, 32))[:4]
 
 
+@pytest.mark.slow
 def test_given_input_channels_are_the_only_ones_tried():
     with pytest.raises(netcalc.SpecError, match=r"cannot capture it on a \(1, 48, 32, 32\)"):
         import_checked(SpaceToDepthStem().eval(), 32, in_channels=48)
