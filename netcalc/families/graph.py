@@ -153,9 +153,10 @@ def _check_range(config: GraphConfig, resolution: Any) -> None:
             for axis, side in zip(axes, sides)):
         return
     raise _range_error(f"{'x'.join(map(str, sides))} is outside resolution_range ("
-                       f"{format_range(limits)}), the sizes the spec holds for: the imported "
-                       "model branches on its input size, or its size rules were found at one "
-                       "size only (see the spec's notes); import it again at this size",
+                       f"{format_range(limits)}), the sizes the spec holds for: elsewhere "
+                       "the imported model branches on its input size or does not run, or its "
+                       "size rules were found at one size only (see the spec's notes); import "
+                       "it again at this size",
                        "resolution")
 
 
