@@ -75,15 +75,19 @@ def test_the_probe_sizes_flip_the_parity_of_every_halving():
 
 
 @pytest.mark.slow
-def test_a_parity_dependent_pad_is_captured_at_its_own_size_only():
+@pytest.mark.parametrize("symbolic_timeout", [0, 1e-3])
+def test_a_parity_dependent_pad_is_captured_at_its_own_size_only(symbolic_timeout):
     """Static fallback: the pads differ at the probe sizes, so no constant pad is written; the
     module is captured at 37x50 alone, exact there: pads (2, 1) then (2, 2) give 19x25 and 10x13
     maps, fvcore 27*8*19*25 + 72*8*10*13 = 177,480 flops (a two-odd-sizes capture wrote the pads
-    of 37x51 and counted 171,720); other sizes are a one-line error."""
+    of 37x51 and counted 171,720); other sizes are a one-line error. Where the symbolic export
+    ran past its time, the note says a longer one may find the rule."""
     module = PadSameConvs().eval()
-    spec, imported = import_checked(module, (37, 50), symbolic_timeout=0)
+    spec, imported = import_checked(module, (37, 50), symbolic_timeout=symbolic_timeout)
     assert imported.how == "one size"
     assert "cannot tell the rule of aten.pad" in spec.raw["notes"][0]
+    assert spec.raw["notes"][0].endswith("--symbolic-timeout, from_torch(symbolic_timeout=...))") \
+        == (symbolic_timeout > 0)
     assert spec.raw["resolution_range"] == {"h": [37, 37], "w": [50, 50]}
     fvcore, by_torch = netcalc.count(spec, "fvcore"), netcalc.count(spec, "torch")
     assert fvcore.flops == 177_480
@@ -251,20 +255,24 @@ def test_netcalc_import_passes_the_input_shape_and_writes_it_in_the_header(monke
 
     seen = {}
 
-    def imported(target, resolution, name, allow_unknown, timeout, verbose, inputs):
-        seen.update(resolution=resolution, inputs=inputs)
+    def imported(target, resolution, name, allow_unknown, timeout, verbose, inputs,
+                 symbolic_timeout):
+        seen.update(resolution=resolution, inputs=inputs, symbolic_timeout=symbolic_timeout)
         return netcalc.load_spec({"family": "graph", "resolution": [32, 48], "in_channels": 1,
                                   "layers": [{"op": "relu"}]})
 
     monkeypatch.setattr(isolation, "import_isolated", imported)
-    result = CliRunner().invoke(main, ["import", "m.py:build", "--input-shape", "1x1x32x48"])
+    result = CliRunner().invoke(main, ["import", "m.py:build", "--input-shape", "1x1x32x48",
+                                       "--symbolic-timeout", "90"])
     assert result.exit_code == 0, result.output
-    assert seen == {"resolution": None, "inputs": [1, 1, 32, 48]}
+    assert seen == {"resolution": None, "inputs": [1, 1, 32, 48], "symbolic_timeout": 90.0}
     assert result.stdout.splitlines()[0] == "# netcalc import m.py:build --input-shape 1x1x32x48"
     for args, message in ((["--input-shape", "1x1"], "has 2 dims"),
                           (["--input-shape", "1x1x8x8", "--resolution", "8"],
                            "give --resolution or --input-shape, not both"),
-                          (["--input-shape", "1xax3"], "is not a shape like 1x3x224x224")):
+                          (["--input-shape", "1xax3"], "is not a shape like 1x3x224x224"),
+                          (["--symbolic-timeout", "-1"], "-1 is not a number of seconds from 0 "
+                                                         "(static exports only)")):
         result = CliRunner().invoke(main, ["import", "m.py:build"] + args)
         assert result.exit_code == 2 and message in result.output, result.output
 

@@ -19,9 +19,12 @@ from .outputs import wrote
 
 
 class Seconds(click.ParamType):
-    """A finite number of seconds from 0 (no limit) to MAX_TIMEOUT_S."""
+    """A finite number of seconds from 0 (``zero`` says what 0 means) to MAX_TIMEOUT_S."""
 
     name = "SECONDS"
+
+    def __init__(self, zero: str = "no limit"):
+        self.zero = zero
 
     def convert(self, value: Any, param: Any, ctx: Any) -> float:
         if isinstance(value, float):
@@ -31,7 +34,7 @@ class Seconds(click.ParamType):
         except ValueError:
             self.fail(f"{safe_text(value, 40)!r} is not a number of seconds", param, ctx)
         if not math.isfinite(seconds) or not 0 <= seconds <= MAX_TIMEOUT_S:
-            self.fail(f"{value} is not a number of seconds from 0 (no limit) to "
+            self.fail(f"{value} is not a number of seconds from 0 ({self.zero}) to "
                       f"{MAX_TIMEOUT_S:,}", param, ctx)
         return seconds
 
@@ -75,11 +78,16 @@ class InputShape(click.ParamType):
 @click.option("--timeout", type=Seconds(), default=120.0, show_default=True,
               help="Seconds allowed for importing, building and capturing, a hard limit: the "
                    "process running the model's code is killed (0: no limit).")
+@click.option("--symbolic-timeout", type=Seconds("static exports only"), default=None,
+              help="Seconds the export with symbolic sizes may take before static exports "
+                   "replace it (default 20; 0: static exports only). A model whose pads follow "
+                   "its size TF-style needs the symbolic export for a spec of every size.")
 @click.option("--verbose", is_flag=True,
               help="Show what the model's code and torch print (on stderr; hidden otherwise).")
 def import_command(target: str, resolution: Optional[Union[int, Tuple[int, int]]],
                    input_shape: Optional[list], out: Optional[str], name: Optional[str],
-                   allow_unknown: bool, timeout: float, verbose: bool) -> None:
+                   allow_unknown: bool, timeout: float, symbolic_timeout: Optional[float],
+                   verbose: bool) -> None:
     """Capture the torch module TARGET builds (torch.export) and write it as a graph spec.
 
     TARGET is package.module:callable or path/to/file.py:callable; the callable is called with
@@ -107,7 +115,7 @@ def import_command(target: str, resolution: Optional[Union[int, Tuple[int, int]]
     if input_shape is None and resolution is None:
         resolution = 224
     spec = import_isolated(target, resolution, name, allow_unknown, timeout, verbose,
-                           input_shape)
+                           input_shape, symbolic_timeout)
     size = "x".join(map(str, input_shape or ([resolution] if isinstance(resolution, int)
                                                else resolution)))
     option = "--input-shape" if input_shape else "--resolution"

@@ -39,6 +39,7 @@ Sides = Tuple[int, ...]         # the input's spatial sides: (l), (h, w) or (d, 
 SYMBOLIC_TIMEOUT = 20.0          # seconds the symbolic export may take before the fallback
 SYMBOLIC, STATIC, ONE_SIZE = "symbolic", "static sizes", "one size"    # Captured.how
 DYNAMIC = {1: "dynamic length", 2: "dynamic h and w", 3: "dynamic d, h and w"}
+TOO_SLOW = "the symbolic export took over"        # Captured.why when it ran past its time
 
 
 class SlowExport(BaseException):
@@ -195,7 +196,7 @@ def _symbolic(module: nn.Module, in_channels: int, sides: Sides, timeout: float)
         with bounded(timeout):
             program = export(module, in_channels, sides, dynamic=True)
     except SlowExport:
-        return None, f"the symbolic export took over {timeout:g} s"
+        return None, f"{TOO_SLOW} {timeout:g} s"
     except ExportFailure as exc:
         return None, f"the symbolic export failed ({exc})"
     dims = input_node(program).meta["val"].shape[2:]

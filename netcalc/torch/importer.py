@@ -31,8 +31,8 @@ from ..ops import all_ops
 from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, PARAM, Alias, AtenCall, Node,
                         NotModelled, Parts, Tensor, aten_table, lookup, same_size)
 from ..spec import Spec, check_input_shape, check_resolution, load_spec
-from .capture import (STATIC, SYMBOLIC_TIMEOUT, Captured, ExportFailure, Sides, capture,
-                      one_size, paired_value, shown)
+from .capture import (STATIC, SYMBOLIC_TIMEOUT, TOO_SLOW, Captured, ExportFailure, Sides,
+                      capture, one_size, paired_value, shown)
 
 Resolution = Union[int, Tuple[int, int]]
 STAND_IN = "identity"       # what --allow-unknown records an unsupported op as
@@ -489,6 +489,10 @@ def _walk(captured: Captured, module: nn.Module, allow_unknown: bool, source: st
     return converter
 
 
+LONGER = ("; a longer symbolic export may (netcalc import --symbolic-timeout, "
+          "from_torch(symbolic_timeout=...))")
+
+
 def _converted(module: nn.Module, in_channels: int, sides: Sides, source: str,
                allow_unknown: bool,
                symbolic_timeout: float) -> Tuple[Captured, _Converter]:
@@ -502,7 +506,8 @@ def _converted(module: nn.Module, in_channels: int, sides: Sides, source: str,
         converter = _walk(captured, module, allow_unknown, source)
         if converter.unknown and captured.how == STATIC:
             why = f"{captured.why}, and its static exports cannot tell the rule of " \
-                  f"{converter.unknown[0].describe()}"
+                  f"{converter.unknown[0].describe()}" + (
+                      LONGER if captured.why.startswith(TOO_SLOW) else "")
             captured = _capture(source, in_channels, sides,
                                 lambda: one_size(module, in_channels, sides, why))
             converter = _walk(captured, module, allow_unknown, source)
