@@ -380,3 +380,20 @@ def test_a_1d_and_a_3d_model_import_exact_at_other_sizes(module, shape, others, 
         by_torch = netcalc.count(spec, "torch", size[2:])
         assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
             measured(module, size)[:4]
+
+
+def test_a_lock_of_a_1d_spec_checks(tmp_path, monkeypatch):
+    """The lock records resolution [100] and reads it back: unchanged, exit 0."""
+    from click.testing import CliRunner
+    import yaml
+
+    from netcalc.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "signal.yaml").write_text(yaml.safe_dump(SIGNAL))
+    locked = CliRunner().invoke(main, ["lock", "signal.yaml", "--convention", "fvcore"])
+    assert locked.exit_code == 0, locked.output
+    assert '"resolution": [100], "flops": 2400' in locked.stdout
+    (tmp_path / "netcalc.lock").write_text(locked.stdout)
+    checked = CliRunner().invoke(main, ["check", "--lock", "netcalc.lock"])
+    assert checked.exit_code == 0 and "unchanged" in checked.output, checked.output
