@@ -66,6 +66,7 @@ class InputShape(click.ParamType):
 @click.option("--resolution", type=RESOLUTION, default=None,
               help="Input size the module is captured at: N or HxW (192x256); default 224.")
 @click.option("--input-shape", "input_shape", type=InputShape(), default=None,
+              metavar="1xCx...",
               help="The input's whole shape instead: 1xCxHxW (1x1x224x224 for one channel), "
                    "1xCxL for a 1D signal, 1xCxDxHxW for a volume (default: the first conv's "
                    "channels, else 3, at --resolution).")
