@@ -81,4 +81,4 @@ def _check_resolution(spec: Any, resolution: Any) -> Any:
 
     if hasattr(resolution, "free_symbols"):       # a sympy expression: closed forms
         return resolution
-    return check_resolution(resolution, spec.source)
+    return check_resolution(resolution, spec.source, any_rank=True)

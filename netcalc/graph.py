@@ -25,7 +25,8 @@ from .ops.shape import FLATTEN
 from .ops.simple import NO_ATTRS, DropoutAttrs
 
 Shape = Tuple[Any, ...]
-__all__ = ["Node", "LayerGraph", "GraphBuilder", "GraphError", "input_hw"]
+__all__ = ["Node", "LayerGraph", "GraphBuilder", "GraphError", "input_hw", "input_sides",
+           "fit_rank"]
 
 
 class Node(NamedTuple):
@@ -54,7 +55,7 @@ class LayerGraph(NamedTuple):
 
     @property
     def input_shape(self) -> Shape:
-        return (1, self.in_channels) + input_hw(self.resolution)
+        return (1, self.in_channels) + input_sides(self.resolution)
 
 
 def input_hw(resolution: Any) -> Tuple[Any, Any]:
@@ -64,6 +65,29 @@ def input_hw(resolution: Any) -> Tuple[Any, Any]:
     return resolution, resolution
 
 
+def input_sides(resolution: Any) -> Tuple[Any, ...]:
+    """The spatial sides of the input: ``(h, w)`` of one side or a pair; the sides of a list
+    of one (a 1D signal's length) or three (a 3D volume's d, h, w)."""
+    if isinstance(resolution, (tuple, list)):
+        return tuple(resolution)
+    return resolution, resolution
+
+
+def fit_rank(resolution: Any, own: Any) -> Any:
+    """``resolution`` for a spec whose own is ``own``: one side is every spatial axis of a 1D
+    or 3D input, a list must name each of its axes."""
+    axes = len(own) if isinstance(own, (tuple, list)) else 2
+    if isinstance(resolution, (tuple, list)):
+        if len(resolution) != axes:
+            names = {1: "[l]", 2: "[h, w]", 3: "[d, h, w]"}[axes]
+            error = GraphError(f"expected an integer or {names} for this spec's input, got "
+                               f"{len(resolution)} entries")
+            error.field = "resolution"
+            raise error
+        return tuple(resolution)
+    return resolution if axes == 2 else (resolution,) * axes
+
+
 class GraphBuilder:
     """Appends nodes, tracking the current tensor; families call :meth:`node` or the sugar below."""
 
@@ -71,7 +95,7 @@ class GraphBuilder:
         self.name = name
         self.in_channels = in_channels
         self.resolution = resolution
-        self.input_shape: Shape = (1, in_channels) + input_hw(resolution)
+        self.input_shape: Shape = (1, in_channels) + input_sides(resolution)
         self.layers: list = []
         self.current = -1
         self.stage = ""

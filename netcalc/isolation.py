@@ -24,7 +24,8 @@ DEFAULT_TIMEOUT_S = 120.0                       # --timeout of import, and of lo
 
 
 def import_isolated(target: str, resolution: Any, name: Optional[str], allow_unknown: bool,
-                    timeout: float, verbose: bool = False) -> Any:
+                    timeout: float, verbose: bool = False, inputs: Any = None,
+                    symbolic_timeout: Optional[float] = None) -> Any:
     """The checked :class:`~netcalc.Spec` of the module TARGET builds, built and traced in a
     child process that is killed after ``timeout`` s (0: no limit). ``verbose``: the child's
     output (the user's prints, torch's logs) is echoed to stderr."""
@@ -32,7 +33,8 @@ def import_isolated(target: str, resolution: Any, name: Optional[str], allow_unk
 
     split_target(target)
     request = json.dumps({"target": target, "resolution": resolution, "name": name,
-                          "allow_unknown": allow_unknown})
+                          "allow_unknown": allow_unknown, "inputs": inputs,
+                          "symbolic_timeout": symbolic_timeout})
     answer, stderr, status, timed_out = _run_child(request, timeout, verbose)
     if verbose and stderr:
         _echo_output(stderr)

@@ -189,7 +189,8 @@ def _read_model(f: Any, lock_path: str, conventions: Any, max_resolution: int) -
     spec = lock_spec_path(f.str("spec", max_len=4096), f)
     f.str("name", "", max_len=1000)
     convention = f.str("convention", choices=list(conventions))
-    resolution = check_resolution(f.value("resolution"), f.source, f.sub_path("resolution"))
+    resolution = check_resolution(f.value("resolution"), f.source, f.sub_path("resolution"),
+                                  any_rank=True)
     counts = {q: f.int(q, lo=0) for q in QUANTITIES}
     stages = {}
     for stage in f.items("stages", default=[]):

@@ -39,20 +39,53 @@ Resolution = Union[int, Tuple[int, int]]
 
 
 def check_resolution(value: Any, source: str = "", field: str = "resolution",
-                     in_spec: bool = False) -> Resolution:
-    """A resolution as netcalc keeps it: an int side, or ``(h, w)`` from a pair ``[h, w]``.
+                     in_spec: bool = False, any_rank: bool = False) -> Resolution:
+    """A resolution as netcalc keeps it: an int side, or ``(h, w)`` from a pair ``[h, w]``;
+    with ``any_rank`` also ``(l,)`` and ``(d, h, w)`` (a graph spec's 1D or 3D input).
 
     Anything else (a bool, a float, a string, nan, a side outside 1..MAX_RESOLUTION) is a
     SpecError naming ``field``; spec data (``in_spec``) may also write a side as ``224.0``, as
     for every integer field of a spec.
     """
     if isinstance(value, (list, tuple)):
-        if len(value) != 2:
-            raise SpecError(source, field, f"expected an integer or [h, w], got {len(value)} "
+        if not (1 <= len(value) <= 3 if any_rank else len(value) == 2):
+            wanted = "[l], [h, w] or [d, h, w]" if any_rank else "[h, w]"
+            raise SpecError(source, field, f"expected an integer or {wanted}, got {len(value)} "
                                            "entries")
-        return (_side(value[0], source, f"{field}[0]", in_spec),
-                _side(value[1], source, f"{field}[1]", in_spec))
+        return tuple(_side(side, source, f"{field}[{i}]", in_spec)  # type: ignore[return-value]
+                     for i, side in enumerate(value))
     return _side(value, source, field, in_spec)
+
+
+RANKS = {3: "a 1D signal (1, C, L)", 4: "an image (1, C, H, W)", 5: "a volume (1, C, D, H, W)"}
+
+
+def check_input_shape(shape: Any, source: str = "", field: str = "inputs") -> Tuple[
+        Any, int]:
+    """The resolution and channels of one input's shape: ``(1, C, L)``, ``(1, C, H, W)`` or
+    ``(1, C, D, H, W)`` (a list or tuple of ints); the resolution is N for a square image,
+    else the tuple of sides. Other ranks, a batch other than 1, or several shapes are a
+    SpecError naming ``field``."""
+    if not isinstance(shape, (list, tuple)) or not shape:
+        raise SpecError(source, field, f"expected a shape (1, C, H, W), got {describe(shape)}")
+    if all(isinstance(s, (list, tuple)) for s in shape):
+        if len(shape) != 1:
+            raise SpecError(source, field, f"{len(shape)} inputs: netcalc imports models of one "
+                                           "input (several inputs are not supported yet)")
+        shape = shape[0]
+    if not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
+        raise SpecError(source, field, f"expected a shape of integers, got {describe(shape)}")
+    if len(shape) not in RANKS:
+        raise SpecError(source, field, f"{list(shape)} has {len(shape)} dims: netcalc imports "
+                                       f"one input, {RANKS[3]}, {RANKS[4]} or {RANKS[5]}")
+    if shape[0] != 1:
+        raise SpecError(source, field, f"batch {shape[0]}: the shape's first dim must be 1 "
+                                       "(netcalc counts one sample)")
+    if not 1 <= shape[1] <= MAX_CHANNELS:
+        raise SpecError(source, field, f"{shape[1]} channels: expected 1 to {MAX_CHANNELS}")
+    sides = tuple(_side(side, source, field, False) for side in shape[2:])
+    square = len(sides) == 2 and sides[0] == sides[1]
+    return (sides[0] if square else sides), shape[1]
 
 
 def _side(value: Any, source: str, field: str, in_spec: bool) -> int:
@@ -70,7 +103,7 @@ def _side(value: Any, source: str, field: str, in_spec: bool) -> int:
 def format_resolution(resolution: Any) -> str:
     """``224`` or ``800x1333``."""
     if isinstance(resolution, tuple):
-        return f"{resolution[0]}x{resolution[1]}"
+        return "x".join(map(str, resolution))
     return str(resolution)
 
 
@@ -96,7 +129,8 @@ def parse_spec(data: Any, source: str = "<dict>") -> Spec:
     fields.str("description", "", max_len=10_000)
     raw_resolution = fields.value("resolution", None)
     resolution = (family.default_resolution if raw_resolution is None
-                  else check_resolution(raw_resolution, source, in_spec=True))
+                  else check_resolution(raw_resolution, source, in_spec=True,
+                                        any_rank=family_name == "graph"))
     in_channels = fields.int("in_channels", 3, lo=1, hi=MAX_CHANNELS)
     num_classes = fields.int("num_classes", 1000, lo=1, hi=1_000_000) if family.has_head else 0
     config = family.parse(fields)

@@ -502,13 +502,15 @@ def test_a_converter_bug_is_an_internal_error_not_an_unsupported_op():
     assert "no netcalc op" not in message
 
 
-def test_a_3d_model_and_a_3_element_resolution_are_netcalc_errors():
+def test_a_3d_model_at_an_image_resolution_and_a_4_element_resolution_are_netcalc_errors():
     from netcalc.errors import NetcalcError
 
-    with pytest.raises(NetcalcError, match="first convolution is 3-d"):
+    with pytest.raises(NetcalcError, match=r"first convolution is 3-d, the input has 2 spatial "
+                                           r"side\(s\): give the input's shape"):
         convert(nn.Sequential(nn.Conv3d(1, 2, 3)), 16)
-    with pytest.raises(NetcalcError, match="netcalc imports 2-d models"):
-        convert(ReluForms(), (8, 8, 8))
+    with pytest.raises(NetcalcError, match=r"expected an integer or \[l\], \[h, w\] or "
+                                           r"\[d, h, w\], got 4 entries"):
+        convert(ReluForms(), (8, 8, 8, 8))
 
 
 def test_from_torch_and_to_yaml_are_netcalc_api():
@@ -546,7 +548,7 @@ class InterpolateToInput(nn.Module):
         return F.interpolate(self.conv(x), size=x.shape[-2:], mode="bilinear")
 
 
-@pytest.mark.parametrize("symbolic_timeout,how", [(20, "symbolic"), (0, "two sizes")])
+@pytest.mark.parametrize("symbolic_timeout,how", [(20, "symbolic"), (0, "static sizes")])
 def test_an_interpolation_to_the_input_size_follows_the_input(symbolic_timeout, how):
     """The spec takes the upsample's size from the input (``inputs: [conv, input]``), so it is
     exact at odd sizes: at 225 fvcore counts 27*8*113*113 (conv) + 4*8*225*225 (bilinear) =

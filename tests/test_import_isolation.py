@@ -148,8 +148,10 @@ def test_from_torch_turns_the_models_sys_exit_into_an_error():
 
 @pytest.mark.parametrize("args,expected", [
     ((None,), "module: expected a torch.nn.Module, got NoneType"),
-    (("conv", (8,)), "resolution: expected an integer or [h, w], got 1 entries"),
-    (("conv", (8, 8, 8)), "resolution: expected an integer or [h, w], got 3 entries"),
+    (("conv", ()), "resolution: expected an integer or [l], [h, w] or [d, h, w], got 0 "
+                   "entries"),
+    (("conv", (8, 8, 8, 8)), "resolution: expected an integer or [l], [h, w] or [d, h, w], "
+                             "got 4 entries"),
     (("conv", (8, 0)), "resolution[1]: 0 is below the minimum 1"),
 ])
 def test_from_torch_checks_its_arguments_first(args, expected):

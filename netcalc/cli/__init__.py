@@ -143,7 +143,8 @@ def with_progress(items: Sequence[Any], label: str, min_items: int = 2,
 
 
 class ResolutionType(click.ParamType):
-    """``--resolution 224`` (square) or ``--resolution 800x1333`` (height x width)."""
+    """``--resolution 224`` (square; every axis of a 1D or 3D input) or ``--resolution
+    800x1333`` (height x width; ``16x112x112`` for a 3D input)."""
 
     name = "N|HxW"
 
@@ -153,9 +154,10 @@ class ResolutionType(click.ParamType):
         if not isinstance(value, str):
             return value
         parts = value.lower().split("x")
-        if len(parts) > 2 or not all(p.strip().isascii() and p.strip().isdigit()
+        if len(parts) > 3 or not all(p.strip().isascii() and p.strip().isdigit()
                                      for p in parts):
-            self.fail(f"{value!r} is not N or HxW (e.g. 224 or 800x1333)", param, ctx)
+            self.fail(f"{value!r} is not N or HxW (e.g. 224 or 800x1333; DxHxW for a 3D "
+                      "input)", param, ctx)
         digits = [p.strip().lstrip("0") or "0" for p in parts]
         if any(len(d) > MAX_SIDE_DIGITS for d in digits):
             # too long for int() (Python caps its digits) and far above any resolution
@@ -163,7 +165,8 @@ class ResolutionType(click.ParamType):
                       f"{MAX_RESOLUTION}", param, ctx)
         sides = [int(d) for d in digits]
         try:
-            return check_resolution(sides[0] if len(sides) == 1 else sides, "", "--resolution")
+            return check_resolution(sides[0] if len(sides) == 1 else sides, "", "--resolution",
+                                    any_rank=True)
         except NetcalcError as exc:
             self.fail(exc.message, param, ctx)
 

@@ -23,7 +23,8 @@ def count_options(default_by: str):  # type: ignore[no-untyped-def]
                          show_default=True, help="Counting convention (docs/conventions.md): "
                          + "; ".join(f"{c.name}: {c.doc}" for c in CONVENTIONS.values()) + "."),
             click.option("--resolution", type=RESOLUTION, default=None,
-                         help="Input resolution: N or HxW (default: the spec's own)."),
+                         help="Input resolution: N (every spatial axis), HxW, or DxHxW for a 3D "
+                              "input (default: the spec's own)."),
             click.option("--by", type=click.Choice(BY), default=default_by,
                          show_default=True, help="Breakdown rows; module: the module tree "
                          "with nested totals (fvcore's flop_count_table)."),

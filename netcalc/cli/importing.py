@@ -20,9 +20,12 @@ from .outputs import wrote
 
 
 class Seconds(click.ParamType):
-    """A finite number of seconds from 0 (no limit) to MAX_TIMEOUT_S."""
+    """A finite number of seconds from 0 (``zero`` says what 0 means) to MAX_TIMEOUT_S."""
 
     name = "SECONDS"
+
+    def __init__(self, zero: str = "no limit"):
+        self.zero = zero
 
     def convert(self, value: Any, param: Any, ctx: Any) -> float:
         if isinstance(value, float):
@@ -32,15 +35,42 @@ class Seconds(click.ParamType):
         except ValueError:
             self.fail(f"{safe_text(value, 40)!r} is not a number of seconds", param, ctx)
         if not math.isfinite(seconds) or not 0 <= seconds <= MAX_TIMEOUT_S:
-            self.fail(f"{value} is not a number of seconds from 0 (no limit) to "
+            self.fail(f"{value} is not a number of seconds from 0 ({self.zero}) to "
                       f"{MAX_TIMEOUT_S:,}", param, ctx)
         return seconds
 
 
+class InputShape(click.ParamType):
+    """``--input-shape 1x1x224x224``: one input's shape, (1, C, H, W), (1, C, L) or
+    (1, C, D, H, W), checked as the API's ``inputs`` is."""
+
+    name = "1xCx..."
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from ..spec import check_input_shape
+
+        if not isinstance(value, str):
+            return value
+        parts = [p.strip() for p in value.lower().split("x")]
+        if not all(p.isascii() and p.isdigit() and len(p) <= 9 for p in parts):
+            self.fail(f"{safe_text(value, 40)!r} is not a shape like 1x3x224x224", param, ctx)
+        shape = [int(p) for p in parts]
+        try:
+            check_input_shape(shape, "", "--input-shape")
+        except SpecError as exc:
+            self.fail(exc.message, param, ctx)
+        return shape
+
+
 @main.command("import")
 @click.argument("target")
-@click.option("--resolution", type=RESOLUTION, default="224", show_default=True,
-              help="Input size the module is captured at: N or HxW (192x256).")
+@click.option("--resolution", type=RESOLUTION, default=None,
+              help="Input size the module is captured at: N or HxW (192x256); default 224.")
+@click.option("--input-shape", "input_shape", type=InputShape(), default=None,
+              metavar="1xCx...",
+              help="The input's whole shape instead: 1xCxHxW (1x1x224x224 for one channel), "
+                   "1xCxL for a 1D signal, 1xCxDxHxW for a volume (default: the first conv's "
+                   "channels, else 3, at --resolution).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Write the YAML spec here (default: stdout).")
 @click.option("--name", default=None, help="Spec name (default: the module's class name).")
@@ -50,10 +80,15 @@ class Seconds(click.ParamType):
 @click.option("--timeout", type=Seconds(), default=DEFAULT_TIMEOUT_S, show_default=True,
               help="Seconds allowed for importing, building and capturing, a hard limit: the "
                    "process running the model's code is killed (0: no limit).")
+@click.option("--symbolic-timeout", type=Seconds("static exports only"), default=None,
+              help="Seconds the export with symbolic sizes may take before static exports "
+                   "replace it (default 20; 0: static exports only). A model whose pads follow "
+                   "its size TF-style needs the symbolic export for a spec of every size.")
 @click.option("--verbose", is_flag=True,
               help="Show what the model's code and torch print (on stderr; hidden otherwise).")
-def import_command(target: str, resolution: Union[int, Tuple[int, int]], out: Optional[str],
-                   name: Optional[str], allow_unknown: bool, timeout: float,
+def import_command(target: str, resolution: Optional[Union[int, Tuple[int, int]]],
+                   input_shape: Optional[list], out: Optional[str], name: Optional[str],
+                   allow_unknown: bool, timeout: float, symbolic_timeout: Optional[float],
                    verbose: bool) -> None:
     """Capture the torch module TARGET builds (torch.export) and write it as a graph spec.
 
@@ -69,16 +104,25 @@ def import_command(target: str, resolution: Union[int, Tuple[int, int]], out: Op
     Examples:
       netcalc import torchvision.models:mobilenet_v3_large --out mnv3.yaml
       netcalc import models/net.py:build --resolution 192x256 --name net
+      netcalc import models/unet.py:build --input-shape 1x1x256x256
+      netcalc import models/audio.py:build --input-shape 1x2x16000
     """
     require("torch", "import", ("torch",))
     from ..export import to_yaml
     from ..isolation import import_isolated
     from . import echo
 
-    spec = import_isolated(target, resolution, name, allow_unknown, timeout, verbose)
-    size = resolution if isinstance(resolution, int) else "x".join(map(str, resolution))
+    if resolution is not None and input_shape is not None:
+        raise SpecError("", "--input-shape", "give --resolution or --input-shape, not both")
+    if input_shape is None and resolution is None:
+        resolution = 224
+    spec = import_isolated(target, resolution, name, allow_unknown, timeout, verbose,
+                           input_shape, symbolic_timeout)
+    size = "x".join(map(str, input_shape or ([resolution] if isinstance(resolution, int)
+                                               else resolution)))
+    option = "--input-shape" if input_shape else "--resolution"
     # the target is the user's text: escaped, it stays one comment line
-    text = f"# netcalc import {safe_text(target)} --resolution {size}\n" + to_yaml(spec)
+    text = f"# netcalc import {safe_text(target)} {option} {size}\n" + to_yaml(spec)
     for note in spec.raw.get("notes", ()):
         echo(f"note: {note}", err=True)
     if out is None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from .. import caches
-from ..graph import GraphBuilder, LayerGraph
+from ..graph import GraphBuilder, LayerGraph, fit_rank
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def get_family(name: str) -> Family:
 def expand(spec: Any, resolution: Any = None) -> LayerGraph:
     """The layer graph of ``spec`` at ``resolution`` (default: the spec's own), cached
     (:data:`netcalc.caches.expansions`)."""
-    resolution = spec.resolution if resolution is None else resolution
+    resolution = spec.resolution if resolution is None else fit_rank(resolution, spec.resolution)
     return caches.expansions.get((spec, resolution), lambda: _build(spec, resolution))
 
 

@@ -15,8 +15,8 @@ from typing import Any, Dict, Optional, Tuple
 
 from ..errors import GraphError
 from ..fields import Fields
-from ..graph import GraphBuilder
-from ..limits import MAX_LAYERS, MAX_NOTES, MAX_NOTE_CHARS, MAX_OPERANDS
+from ..graph import GraphBuilder, input_sides
+from ..limits import MAX_LAYERS, MAX_NOTES, MAX_NOTE_CHARS, MAX_OPERANDS, MAX_RESOLUTION
 from ..ops import OPS, all_ops
 from ..ops.registry import shared
 from . import Family, register
@@ -34,10 +34,17 @@ class NodeSpec:
     block: Optional[str] = None
 
 
+AXES = {1: ("l",), 2: ("h", "w"), 3: ("d", "h", "w")}   # spatial axes by the input's rank
+Range = Tuple[int, Optional[int]]       # lowest and highest side (None: no highest)
+
+
 @dataclass(frozen=True)
 class GraphConfig:
     layers: Tuple[NodeSpec, ...]
     notes: Tuple[str, ...] = ()     # what every report should say (written by netcalc import)
+    # per spatial axis (AXES), the sides the spec holds for (netcalc import: where the model's
+    # code takes the branches it took when captured); None: every side
+    resolution_range: Optional[Tuple[Tuple[str, Range], ...]] = None     # (axis, range)
 
 
 def _reference(f: Fields, key: str, ref: Any, known: Dict[str, int]) -> str:
@@ -96,10 +103,65 @@ def parse(fields: Fields) -> GraphConfig:
         if not isinstance(note, str) or len(note) > MAX_NOTE_CHARS:
             raise fields.error(f"notes[{i}]", f"must be a string of at most {MAX_NOTE_CHARS} "
                                               "characters")
-    return GraphConfig(tuple(layers), tuple(notes))
+    return GraphConfig(tuple(layers), tuple(notes), _resolution_range(fields))
+
+
+def _resolution_range(fields: Fields) -> Optional[Tuple[Tuple[str, Range], ...]]:
+    """``resolution_range: {h: [lo, hi], w: [lo, hi]}`` (``l`` for a 1D input, ``d, h, w`` for
+    a 3D one), ``hi`` null for no highest side."""
+    if fields.value("resolution_range", None) is None:
+        return None
+    axes = fields.mapping("resolution_range")
+    ranges = {}
+    for axis in ("l", "d", "h", "w"):
+        if not axes.has(axis):
+            continue
+        bounds = axes.list(axis, min_len=2, max_len=2)
+        lo = Fields({axis: bounds[0]}, axes.source, axes.path).int(axis, lo=1, hi=MAX_RESOLUTION)
+        hi = Fields({axis: bounds[1]}, axes.source, axes.path).int(axis, None, lo=lo,
+                                                                     hi=MAX_RESOLUTION)
+        ranges[axis] = (lo, hi)
+    axes.finish()
+    return tuple(ranges.items())
+
+
+def format_range(ranges: Dict[str, Range]) -> str:
+    """``h 224.., w 224..255``."""
+    return ", ".join(f"{axis} {lo}..{'' if hi is None else hi}" for axis, (lo, hi)
+                     in ranges.items())
+
+
+def _range_error(message: str, field: str) -> GraphError:
+    error = GraphError(message)
+    error.field = field
+    return error
+
+
+def _check_range(config: GraphConfig, resolution: Any) -> None:
+    """A resolution outside the spec's resolution_range is an error (closed forms, whose
+    sides are symbols, are not checked)."""
+    if config.resolution_range is None:
+        return
+    limits = dict(config.resolution_range)
+    sides = input_sides(resolution)
+    axes = AXES[len(sides)]
+    if sorted(limits) != sorted(axes):
+        raise _range_error(f"names the axes {', '.join(limits) or 'none'}; this spec's input "
+                           f"has {', '.join(axes)}", "resolution_range")
+    if not all(isinstance(s, int) for s in sides) or all(
+            limits[axis][0] <= side and (limits[axis][1] is None or side <= limits[axis][1])
+            for axis, side in zip(axes, sides)):
+        return
+    raise _range_error(f"{'x'.join(map(str, sides))} is outside resolution_range ("
+                       f"{format_range(limits)}), the sizes the spec holds for: elsewhere "
+                       "the imported model branches on its input size or does not run, or its "
+                       "size rules were found at one size only (see the spec's notes); import "
+                       "it again at this size",
+                       "resolution")
 
 
 def expand(spec, b: GraphBuilder) -> None:  # type: ignore[no-untyped-def]
+    _check_range(spec.config, b.resolution)
     b.prefix_names = False
     index: Dict[str, int] = {INPUT: -1}
     for i, layer in enumerate(spec.config.layers):

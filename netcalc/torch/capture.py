@@ -1,16 +1,18 @@
 """Capture a torch module as an ATen graph with torch.export, and read its sizes as rules.
 
-``capture(module, in_channels, hw)`` exports the module (non-strict, eval mode, on fake tensors:
-no activation is ever allocated) with h and w dynamic, so every size in the graph is an
-expression of the input's two symbols. Where that symbolic export fails, specialises h or w to
-a constant, or runs past ``symbolic_timeout`` seconds (pad arithmetic on symbols can take
-minutes), the module is exported statically at two odd sizes instead and each size's rule is
-read from its two values; a module that exports at one size only is captured there, and its
-spec fits that size only. :class:`Captured` says which way its rules were found.
+``capture(module, in_channels, sides)`` exports the module (non-strict, eval mode, on fake
+tensors: no activation is ever allocated) on a (1, C, *sides) input (h and w of an image; the
+length of a 1D signal; d, h and w of a volume), every side dynamic, so every size in the graph
+is an expression of the input's symbols. Where that symbolic export fails, specialises a side
+to a constant, or runs past ``symbolic_timeout`` seconds (pad arithmetic on symbols can take
+minutes), the module is exported statically at three sizes instead (the asked one and two of
+other residues, :func:`probe_sizes`) and each size's rule is read from its three values; a
+module that exports at one size only is captured there, and its spec fits that size only.
+:class:`Captured` says which way its rules were found.
 
 Each size of a tensor becomes an ``int`` (constant) or a :class:`~netcalc.ops.aten.Dim` whose
 value is the size at the first traced resolution and whose rule is the symbolic expression, or
-the pair of values at the two static sizes (:class:`Probed`).
+the values at the static sizes (:class:`Probed`).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
+import sympy
 import torch
 from torch import fx, nn
 
@@ -32,9 +35,11 @@ from ..errors import exception_line
 from ..isolation import VERBOSE_ENV
 from ..ops.aten import Dim
 
-HW = Tuple[int, int]
+Sides = Tuple[int, ...]         # the input's spatial sides: (l), (h, w) or (d, h, w)
 SYMBOLIC_TIMEOUT = 20.0          # seconds the symbolic export may take before the fallback
-PROBE_STEP = (32, 64)            # the second static size: odd + even stays odd
+SYMBOLIC, STATIC, ONE_SIZE = "symbolic", "static sizes", "one size"    # Captured.how
+DYNAMIC = {1: "dynamic length", 2: "dynamic h and w", 3: "dynamic d, h and w"}
+TOO_SLOW = "the symbolic export took over"        # Captured.why when it ran past its time
 
 
 class SlowExport(BaseException):
@@ -46,7 +51,7 @@ class ExportFailure(Exception):
 
 
 class Probed(tuple):
-    """A size's values at the two static sizes: equal rules are equal sizes everywhere; ``*``
+    """A size's values at the static sizes: equal rules are equal sizes everywhere; ``*``
     and ``-`` work per size (the rule algebra :mod:`netcalc.ops.aten` needs)."""
 
     def __mul__(self, k: Any) -> "Probed":
@@ -66,12 +71,16 @@ class Captured:
     """The exported program, how its sizes are read, and the resolutions to check them at."""
 
     program: Any                                  # torch.export.ExportedProgram
-    how: str                                      # "symbolic", "two sizes" or "one size"
+    how: str                                      # SYMBOLIC, STATIC or ONE_SIZE
     note: str                                     # which way the size rules were found
-    checks: List[Tuple[HW, Callable[[Any], int]]] = field(default_factory=list)
+    checks: List[Tuple[Sides, Callable[[Any], int]]] = field(default_factory=list)
     sizes: Callable[[Any], Any] = int             # a torch size -> int or Dim
-    twins: Dict[fx.Node, fx.Node] = field(default_factory=dict)   # node -> its second-size twin
+    # node -> its twins at the other static sizes
+    twins: Dict[fx.Node, List[fx.Node]] = field(default_factory=dict)
     fits_only: str = ""                           # why the module fits the traced size only
+    why: str = ""                                 # why the sizes are not symbolic
+    # per side: the lowest and highest size (None: none) the capture holds for
+    domain: Optional[Tuple[Tuple[int, Optional[int]], ...]] = None
 
     def shape(self, value: Any) -> Tuple[Any, ...]:
         return tuple(self.sizes(d) for d in value.shape)
@@ -133,10 +142,16 @@ def _device(module: nn.Module) -> torch.device:
     return first.device if first is not None else torch.device("cpu")
 
 
-def export(module: nn.Module, in_channels: int, hw: HW, dynamic: bool) -> Any:
-    """``torch.export`` of ``module`` on a (1, C, h, w) input (h and w dynamic if asked)."""
-    x = torch.empty(1, in_channels, *hw, device=_device(module))
-    dims = ({2: torch.export.Dim.AUTO, 3: torch.export.Dim.AUTO},) if dynamic else None
+def shown(sides: Sides) -> str:
+    """``224x224``, ``16000``, ``16x112x112``."""
+    return "x".join(map(str, sides))
+
+
+def export(module: nn.Module, in_channels: int, sides: Sides, dynamic: bool) -> Any:
+    """``torch.export`` of ``module`` on a (1, C, *sides) input (every side dynamic if asked)."""
+    x = torch.empty(1, in_channels, *sides, device=_device(module))
+    dims = ({2 + axis: torch.export.Dim.AUTO for axis in range(len(sides))},) if dynamic \
+        else None
     try:
         with quiet():
             return torch.export.export(module, (x,), dynamic_shapes=dims, strict=False)
@@ -173,32 +188,32 @@ def _load_export_machinery() -> None:
         import torch.export._trace  # noqa: F401
 
 
-def _symbolic(module: nn.Module, in_channels: int, hw: HW, timeout: float) -> Tuple[
+def _symbolic(module: nn.Module, in_channels: int, sides: Sides, timeout: float) -> Tuple[
         Optional[Captured], str]:
     """The symbolic capture, or None and why not."""
     _load_export_machinery()
     try:
         with bounded(timeout):
-            program = export(module, in_channels, hw, dynamic=True)
+            program = export(module, in_channels, sides, dynamic=True)
     except SlowExport:
-        return None, f"the symbolic export took over {timeout:g} s"
+        return None, f"{TOO_SLOW} {timeout:g} s"
     except ExportFailure as exc:
         return None, f"the symbolic export failed ({exc})"
-    h, w = input_node(program).meta["val"].shape[2:]
-    if not (isinstance(h, torch.SymInt) and isinstance(w, torch.SymInt)):
-        return None, "the module fixes h or w to the traced size under symbolic export"
-    symbols = (h.node.expr, w.node.expr)
-    second = _second_size(h.node.shape_env, symbols, hw)
+    dims = input_node(program).meta["val"].shape[2:]
+    if not all(isinstance(d, torch.SymInt) for d in dims):
+        return None, "the module fixes a side to the traced size under symbolic export"
+    symbols = tuple(d.node.expr for d in dims)
+    second = _second_size(dims[0].node.shape_env, symbols, sides)
     values: Dict[Any, Dict[Any, int]] = {}
 
-    def at(size_hw: HW) -> Callable[[Any], int]:
-        memo = values.setdefault(size_hw, {})
+    def at(where: Sides) -> Callable[[Any], int]:
+        memo = values.setdefault(where, {})
 
         def evaluate(size: Any) -> int:
             if not isinstance(size, Dim):
                 return int(size)
             if size.rule not in memo:
-                memo[size.rule] = int(size.rule.subs(dict(zip(symbols, size_hw))))
+                memo[size.rule] = int(size.rule.subs(dict(zip(symbols, where))))
             return memo[size.rule]
         return evaluate
 
@@ -208,97 +223,153 @@ def _symbolic(module: nn.Module, in_channels: int, hw: HW, timeout: float) -> Tu
             return int(expr) if expr.is_number else Dim(int(d.node.hint), expr)
         return int(d)
 
-    checks = [(hw, at(hw))] + ([(second, at(second))] if second else [])
-    fits_only = "" if second else (f"fits only {hw[0]}x{hw[1]}: the size checks torch.export "
+    checks = [(sides, at(sides))] + ([(second, at(second))] if second else [])
+    fits_only = "" if second else (f"fits only {shown(sides)}: the size checks torch.export "
                                    "recorded for the module fail at every other size tried")
-    return Captured(program, "symbolic", "size rules from torch.export's symbolic shapes "
-                    "(dynamic h and w)", checks, sizes, fits_only=fits_only), ""
+    return Captured(program, SYMBOLIC, "size rules from torch.export's symbolic shapes "
+                    f"({DYNAMIC[len(sides)]})", checks, sizes, fits_only=fits_only,
+                    domain=_domain(program, symbols)), ""
 
 
-def _second_size(env: Any, symbols: Tuple[Any, Any], hw: HW) -> Optional[HW]:
-    """A second size, odd where it can be, at which every guard torch.export recorded on h and w
-    holds (a ceil-mode pool guards the parity of its input: its captured size expression is
+def _domain(program: Any, symbols: Tuple[Any, ...]) -> Tuple[Tuple[int, Optional[int]], ...]:
+    """The range torch.export derived for each side from what the module's code checks of it
+    (``if x.shape[-2] < 7`` holds h at 224 or more behind five halvings): the capture's graph
+    is the module's there; other sizes may take another branch."""
+    ranges = []
+    for symbol in symbols:
+        bounds = program.range_constraints.get(symbol)
+        lo, hi = (bounds.lower, bounds.upper) if bounds is not None else (None, None)
+        ranges.append((_whole(lo) or 1, _whole(hi)))    # torch's int_oo is no sympy Integer
+    return tuple(ranges)
+
+
+def _second_size(env: Any, symbols: Tuple[Any, ...], sides: Sides) -> Optional[Sides]:
+    """A second size, odd where it can be, at which every guard torch.export recorded on the
+    sides holds (a ceil-mode pool guards the parity of its input: its captured size expression is
     torch's only where the guard holds). None if no nearby size satisfies them."""
     guards = [g.expr for g in env.guards if g.expr.free_symbols <= set(symbols)]
-    for step in (32, 64, 96):
-        odd = tuple(side + step + 1 - (side + step) % 2 for side in hw)
-        even = tuple(side + step + (side + step) % 2 for side in hw)
+    for step in (32, 64, 96, 16, 8, 4, 2, 1):
+        odd = tuple(side + step + 1 - (side + step) % 2 for side in sides)
+        even = tuple(side + step + (side + step) % 2 for side in sides)
         for size in (odd, even):
             if all(bool(g.subs(dict(zip(symbols, size)))) for g in guards):
                 return size
     return None
 
 
+def _whole(bound: Any) -> Optional[int]:
+    return int(bound) if isinstance(bound, sympy.Integer) else None
+
+
 # -- static ----------------------------------------------------------------------------------------
-def _same_graph(a: Any, b: Any) -> bool:
-    ops = [[(n.op, str(n.target)) for n in p.graph.nodes] for p in (a, b)]
-    return ops[0] == ops[1]
+PROBE_CYCLE = 64                 # residues of each side taken mod 64: parities through 5 halvings
+PROBE_OFFSETS = (32, 160)         # least offsets of the 2nd and 3rd static sizes' first side
+AXIS_OFFSET = 64                  # ... and of each further side, more than the one before
 
 
-def _static(module: nn.Module, in_channels: int, hw: HW, why: str) -> Captured:
-    """Exports at two odd sizes (each size's rule: its two values), or at ``hw`` alone where
-    the module refuses the second size or computes another graph there."""
-    first = tuple(side + 1 - side % 2 for side in hw)
-    second = (first[0] + PROBE_STEP[0], first[1] + PROBE_STEP[1])
+def _probe_side(side: int, offset: int, residue: int) -> int:
+    """The first side ``>= side + offset`` that is ``residue`` mod :data:`PROBE_CYCLE`."""
+    start = side + offset
+    return start + (residue - start) % PROBE_CYCLE
+
+
+def probe_sizes(sides: Sides) -> List[Sides]:
+    """The asked size, then two sizes whose halvings have the other parity at every level up to
+    stride 32: ``ceil(s / 2**i)`` (a stride-2 conv padded k//2, TF's "same" pad, whose amount
+    is ``k - 1`` or ``k - 2`` by parity) for the second, ``floor(s / 2**i)`` (a 2x2 pool) for
+    the third. A literal equal at all three is a constant; at two sizes of one residue a
+    parity-dependent pad would look constant. The sides get different offsets, so that a
+    square input still tells a size of h from one of w."""
+    offsets = [[first + AXIS_OFFSET * axis for axis in range(len(sides))]
+               for first in PROBE_OFFSETS]
+    ceil_flip = tuple(_probe_side(side, off, 1 - side) for side, off in zip(sides, offsets[0]))
+    floor_flip = tuple(_probe_side(side, off, -1 - side) for side, off in zip(sides, offsets[1]))
+    return [sides, ceil_flip, floor_flip]
+
+
+def _same_graph(programs: List[Any]) -> bool:
+    ops = [[(n.op, str(n.target)) for n in p.graph.nodes] for p in programs]
+    return all(o == ops[0] for o in ops[1:])
+
+
+def _static(module: nn.Module, in_channels: int, sides: Sides, why: str) -> Captured:
+    """Exports at the :func:`probe_sizes` (each size's rule: its values there), or at ``sides``
+    alone where the module refuses a probe size or computes another graph there."""
+    sizes = probe_sizes(sides)
+    listed = ", ".join(map(shown, sizes))
     try:
-        programs = [export(module, in_channels, first, False),
-                    export(module, in_channels, second, False)]
-        problem = "" if _same_graph(*programs) else "its graph differs between sizes"
+        programs = [export(module, in_channels, size, False) for size in sizes]
+        problem = "" if _same_graph(programs) else "its graph differs between sizes"
     except ExportFailure as exc:
-        programs, problem = [], f"it does not export at {first[0]}x{first[1]} and " \
-                                f"{second[0]}x{second[1]} ({exc})"
+        programs, problem = [], f"it does not export at each of {listed} ({exc})"
     if problem:
-        program = export(module, in_channels, hw, False)
-        return Captured(program, "one size", f"fits only {hw[0]}x{hw[1]}: {why}, and {problem}",
-                        [(hw, int)], int)
-    pairs = dict(zip(programs[0].graph.nodes, programs[1].graph.nodes))
-    return _paired(programs[0], pairs, why, first, second)
+        return one_size(module, in_channels, sides, f"{why}, and {problem}")
+    pairs = {node: twins for node, *twins in zip(*(p.graph.nodes for p in programs))}
+    return _paired(programs[0], pairs, why, sizes)
 
 
-def _paired(program: Any, pairs: Dict[fx.Node, fx.Node], why: str, first: HW,
-            second: HW) -> Captured:
-    """Sizes of ``program`` (at ``first``) with rules from the paired nodes at ``second``:
-    :class:`Captured.shape` of a node's value reads its twin's by position."""
-    captured = Captured(program, "two sizes", f"size rules from static exports at "
-                        f"{first[0]}x{first[1]} and {second[0]}x{second[1]} ({why})",
-                        [(first, lambda d: int(d.rule[0]) if isinstance(d, Dim) else int(d)),
-                         (second, lambda d: int(d.rule[1]) if isinstance(d, Dim) else int(d))],
-                        twins=pairs)
-    twins: Dict[int, Any] = {}
+def one_size(module: nn.Module, in_channels: int, sides: Sides, why: str) -> Captured:
+    """The module exported at ``sides`` alone: its spec holds that size's constants."""
+    program = export(module, in_channels, sides, False)
+    return Captured(program, ONE_SIZE, f"fits only {shown(sides)}: {why}", [(sides, int)], int,
+                    why=why, domain=tuple((side, side) for side in sides))
+
+
+def _at_probe(index: int) -> Callable[[Any], int]:
+    return lambda d: int(d.rule[index]) if isinstance(d, Dim) else int(d)
+
+
+def _paired(program: Any, pairs: Dict[fx.Node, List[fx.Node]], why: str,
+            sizes: List[Sides]) -> Captured:
+    """Sizes of ``program`` (at ``sizes[0]``) with rules from the paired nodes at the other
+    sizes: :class:`Captured.shape` of a node's value reads its twins' by position."""
+    listed = ", ".join(map(shown, sizes))
+    captured = Captured(program, STATIC, f"size rules from static exports at {listed} ({why})",
+                        [(size, _at_probe(i)) for i, size in enumerate(sizes)], twins=pairs,
+                        why=why)
+    twins: Dict[int, List[Any]] = {}
     for node in program.graph.nodes:
-        mine, theirs = node.meta.get("val"), pairs[node].meta.get("val")
-        if isinstance(mine, (list, tuple)) and isinstance(theirs, (list, tuple)):
-            twins.update((id(a), b) for a, b in zip(mine, theirs))
+        mine, theirs = node.meta.get("val"), [t.meta.get("val") for t in pairs[node]]
+        if isinstance(mine, (list, tuple)) and all(isinstance(t, (list, tuple)) for t in theirs):
+            twins.update((id(a), list(bs)) for a, *bs in zip(mine, *theirs))
         else:
             twins[id(mine)] = theirs
 
     def shape(value: Any) -> Tuple[Any, ...]:
-        twin = twins.get(id(value))
-        if twin is None or not hasattr(twin, "shape") or len(twin.shape) != len(value.shape):
+        others = twins.get(id(value))
+        if not others or not all(hasattr(t, "shape") and len(t.shape) == len(value.shape)
+                                 for t in others):
             return tuple(int(d) for d in value.shape)
-        return tuple(int(a) if int(a) == int(b) else Dim(int(a), Probed((int(a), int(b))))
-                     for a, b in zip(value.shape, twin.shape))
+        return tuple(_probed_size(int(d), [int(t.shape[i]) for t in others])
+                     for i, d in enumerate(value.shape))
     captured.shape = shape      # type: ignore[method-assign]
     return captured
 
 
-def paired_value(value: Any, twin: Any) -> Any:
-    """A literal argument of the first static export with its twin's: an int that differs at
-    the second size follows the input (a padding computed from the size)."""
-    if isinstance(value, (list, tuple)) and isinstance(twin, (list, tuple)) \
-            and len(value) == len(twin):
-        return type(value)(paired_value(a, b) for a, b in zip(value, twin))
-    if type(value) is int and type(twin) is int and value != twin:
-        return Dim(value, Probed((value, twin)))
+def _probed_size(value: int, others: List[int]) -> Any:
+    """A size equal at every probe is a constant; else a :class:`Dim` with the probe values."""
+    if all(o == value for o in others):
+        return value
+    return Dim(value, Probed([value] + others))
+
+
+def paired_value(value: Any, *twins: Any) -> Any:
+    """A literal argument of the first static export with its twins': an int that differs at
+    another size follows the input (a padding computed from the size)."""
+    if isinstance(value, (list, tuple)) and all(isinstance(t, (list, tuple)) and
+                                                len(t) == len(value) for t in twins):
+        return type(value)(paired_value(a, *bs) for a, *bs in zip(value, *twins))
+    if type(value) is int and all(type(t) is int for t in twins):
+        return _probed_size(value, list(twins))
     return value
 
 
-def capture(module: nn.Module, in_channels: int, hw: HW,
+def capture(module: nn.Module, in_channels: int, sides: Sides,
             symbolic_timeout: float = SYMBOLIC_TIMEOUT) -> Captured:
     """The module's ATen graph with sizes as rules (see the module docstring);
     ``symbolic_timeout`` 0 skips the symbolic export. Raises :class:`ExportFailure` when it
     exports at no size, the asked one included."""
     if symbolic_timeout <= 0:
-        return _static(module, in_channels, hw, "symbolic export not asked for")
-    captured, why = _symbolic(module, in_channels, hw, symbolic_timeout)
-    return captured if captured is not None else _static(module, in_channels, hw, why)
+        return _static(module, in_channels, sides, "symbolic export not asked for")
+    captured, why = _symbolic(module, in_channels, sides, symbolic_timeout)
+    return captured if captured is not None else _static(module, in_channels, sides, why)

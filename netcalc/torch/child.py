@@ -1,6 +1,8 @@
 """``python -m netcalc.torch.child REQUEST``: the process ``netcalc import`` runs the user's code in.
 
-REQUEST is JSON: ``{"target", "resolution", "name", "allow_unknown"}``. The answer is one JSON
+REQUEST is JSON: ``{"target", "resolution", "name", "allow_unknown", "inputs",
+"symbolic_timeout"}`` (``resolution`` or ``inputs``, one input's shape, is null; a null
+``symbolic_timeout`` is the importer's default). The answer is one JSON
 object on the process's original standard output, ``{"spec": data}`` or ``{"error": [kind,
 source, field, message]}``; everything the user's code prints, from Python or from C, goes to
 standard error instead, which the parent discards unless asked (``--verbose``). Whatever the
@@ -33,7 +35,8 @@ def answer(request: Dict[str, Any]) -> Dict[str, Any]:
 
         resolution = request["resolution"]
         spec = import_target(target, tuple(resolution) if isinstance(resolution, list)
-                             else resolution, request["name"], request["allow_unknown"])
+                             else resolution, request["name"], request["allow_unknown"],
+                             request.get("inputs"), request.get("symbolic_timeout"))
     except NetcalcError as exc:
         return {"error": [type(exc).__name__, exc.source, exc.field, exc.message]}
     except SystemExit as exc:

@@ -32,16 +32,18 @@ import torch
 from torch import fx, nn
 
 from ..errors import ArgumentError, SpecError, exception_line
+from ..families.graph import AXES
+from ..graph import input_sides
 from ..ops import all_ops
 from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, DERIVED, PARAM, REARRANGING,
                         Alias, AtenCall, Converter, Node, NotModelled, Parts, Tensor, aten_table,
                         lookup, same_size)
 from ..ops.tokens import constant_node
-from ..spec import Spec, check_resolution, load_spec
-from .capture import SYMBOLIC_TIMEOUT, Captured, ExportFailure, capture, paired_value
+from ..spec import Spec, check_input_shape, check_resolution, load_spec
+from .capture import (STATIC, SYMBOLIC_TIMEOUT, TOO_SLOW, Captured, ExportFailure, Sides,
+                      capture, one_size, paired_value, shown)
 
 Resolution = Union[int, Tuple[int, int]]
-HW = Tuple[int, int]
 STAND_IN = "identity"       # what --allow-unknown records an unsupported op as
 KINDS = {"PARAMETER": PARAM, "BUFFER": BUFFER, "CONSTANT_TENSOR": CONSTANT, "USER_INPUT": DATA}
 
@@ -81,7 +83,7 @@ class Imported:
 
     data: Dict[str, Any]
     shapes: Dict[str, Tuple[Any, ...]]                 # spec node name -> captured shape
-    checks: List[Tuple[HW, Callable[[Any], int]]] = field(default_factory=list)
+    checks: List[Tuple[Sides, Callable[[Any], int]]] = field(default_factory=list)
     node_params: Dict[str, int] = field(default_factory=dict)
     unused_params: Dict[str, int] = field(default_factory=dict)
     shared_params: Dict[str, int] = field(default_factory=dict)     # spec node -> numel shared
@@ -92,16 +94,20 @@ class Imported:
 
 
 # -- inputs ---------------------------------------------------------------------------------------------
-def _hw(resolution: Resolution) -> HW:
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, tuple, list)):
-        raise SpecError("", "resolution", f"{resolution!r} is not an int or (h, w)")
-    if not isinstance(resolution, int) and len(resolution) != 2:
-        raise SpecError("", "resolution", f"{list(resolution)!r}: netcalc imports 2-d models, "
-                                          "whose resolution is N or (h, w)")
-    h, w = (resolution, resolution) if isinstance(resolution, int) else resolution
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (h, w)):
-        raise SpecError("", "resolution", f"{resolution!r}: sides must be positive ints")
-    return int(h), int(w)
+def _sides(resolution: Resolution) -> Sides:
+    """The input's spatial sides: (h, w) of N or (h, w); (l,) or (d, h, w) of a 1D signal's or
+    a volume's resolution."""
+    return tuple(input_sides(check_resolution(resolution, any_rank=True)))
+
+
+def _resolution(sides: Sides) -> Any:
+    """The resolution of ``sides`` as a spec writes it: N for a square image, else a list."""
+    return sides[0] if len(sides) == 2 and sides[0] == sides[1] else list(sides)
+
+
+def _counted_at(sides: Sides) -> Any:
+    resolution = _resolution(sides)
+    return tuple(resolution) if isinstance(resolution, list) else resolution
 
 
 @contextlib.contextmanager
@@ -116,16 +122,39 @@ def eval_mode(module: nn.Module) -> Iterator[None]:
             m.training = training
 
 
-def _in_channels(module: nn.Module, source: str) -> int:
-    """The input channels when not given: the first conv's (an image model), else 3. A model
-    whose first conv is 1-d or 3-d is refused: netcalc imports models of (N, C, H, W) images."""
+def _in_channels(module: nn.Module, source: str, axes: int = 2) -> int:
+    """The input channels when not given: the first conv's, else 3. A first conv of another
+    rank than the input's (a Conv1d, with the image resolution by default) is refused, with
+    the option that gives the input's shape."""
     first = next((m for m in module.modules() if isinstance(m, nn.modules.conv._ConvNd)), None)
     if first is None:
         return 3
-    if len(first.kernel_size) != 2:
-        raise ImportFailure(source, "", f"its first convolution is {len(first.kernel_size)}-d: "
-                                        "netcalc imports 2-d image models of (N, C, H, W) input")
+    if len(first.kernel_size) != axes:
+        raise ImportFailure(source, "", f"its first convolution is {len(first.kernel_size)}-d, "
+                                        f"the input has {axes} spatial side(s): give the "
+                                        "input's shape (--input-shape 1xCxL for a 1D signal, "
+                                        "1xCxDxHxW for a volume; from_torch(inputs=...))")
     return first.in_channels
+
+
+def _with_channels(given: Optional[int], module: nn.Module, source: str, axes: int,
+                   attempt: Callable[[int], Any]) -> Tuple[int, Any, str]:
+    """``attempt(channels)`` with the given input channels, else with the first conv's, then
+    with 3 where the first conv's do not run (a space-to-depth stem: its first conv reads 4x4
+    blocks of the image, 48 channels from 3). The error is the first guess's."""
+    guesses = [given] if given else list(dict.fromkeys([_in_channels(module, source, axes), 3]))
+    first_failure = None
+    for channels in guesses:
+        try:
+            result = attempt(channels)
+        except RunFailure as exc:
+            first_failure = first_failure or exc
+            continue
+        note = "" if channels == guesses[0] else (
+            f"captured on a (1, {channels}, {', '.join(AXES[axes])}) input: the first conv's "
+            f"{guesses[0]} input channels did not run ({first_failure.message[:300]})")
+        return channels, result, note
+    raise first_failure
 
 
 # -- one pass over the captured graph ----------------------------------------------------------------------
@@ -376,10 +405,11 @@ class _Converter:
 
     def _call(self, node: fx.Node, name: str, outputs: List[Any]) -> AtenCall:
         named = {key: self.describe(value) for key, value in _bound(node).items()}
-        twin = self.captured.twins.get(node)
-        if twin is not None:        # static exports: literals that differ follow the input
-            theirs = _bound(twin)
-            named = {key: paired_value(value, theirs.get(key)) for key, value in named.items()}
+        twins = self.captured.twins.get(node)
+        if twins:                   # static exports: literals that differ follow the input
+            theirs = [_bound(twin) for twin in twins]
+            named = {key: paired_value(value, *(t.get(key) for t in theirs))
+                     for key, value in named.items()}
         return AtenCall(name, node.target._overloadname, self.describe(tuple(node.args)), named,
                         tuple(self.captured.shape(v) for v in outputs),
                         _module_path(node, self.modules), self.find_tensor,
@@ -538,14 +568,49 @@ def _unused_params(module: nn.Module, used: Set[str]) -> Dict[str, int]:
     return dict(unused)
 
 
-def _capture(module: nn.Module, in_channels: int, hw: HW, source: str,
-             symbolic_timeout: float) -> Captured:
+def _capture(source: str, in_channels: int, sides: Sides,
+             how: Callable[[], Captured]) -> Captured:
     try:
-        with eval_mode(module), torch.no_grad():
-            return capture(module, in_channels, hw, symbolic_timeout)
+        return how()
     except ExportFailure as exc:
-        raise RunFailure(source, "resolution", f"torch.export cannot capture it on a (1, "
-                         f"{in_channels}, {hw[0]}, {hw[1]}) input: {exc}") from None
+        shape = ", ".join(map(str, (1, in_channels) + tuple(sides)))
+        raise RunFailure(source, "resolution", f"torch.export cannot capture it on a ({shape}) "
+                                               f"input: {exc}") from None
+
+
+def _walk(captured: Captured, module: nn.Module, allow_unknown: bool, source: str) -> _Converter:
+    converter = _Converter(captured, module, allow_unknown)
+    for node in captured.program.graph.nodes:
+        try:
+            converter.convert_node(node)
+        except ImportFailure as exc:
+            raise type(exc)(source, exc.field, exc.message) from None
+    return converter
+
+
+LONGER = ("; a longer symbolic export may (netcalc import --symbolic-timeout, "
+          "from_torch(symbolic_timeout=...))")
+
+
+def _converted(module: nn.Module, in_channels: int, sides: Sides, source: str,
+               allow_unknown: bool,
+               symbolic_timeout: float) -> Tuple[Captured, _Converter]:
+    """The captured graph, converted. Where static exports show a literal that follows the
+    input by a rule no op can take from its values at the probe sizes (a TF-"same" pad), the
+    module is captured at the asked size alone: a spec that fits that size, with the reason in
+    its notes, rather than one whose constants are a row off at other sizes."""
+    with eval_mode(module), torch.no_grad():
+        captured = _capture(source, in_channels, sides,
+                            lambda: capture(module, in_channels, sides, symbolic_timeout))
+        converter = _walk(captured, module, allow_unknown, source)
+        if converter.unknown and captured.how == STATIC:
+            why = f"{captured.why}, and its static exports cannot tell the rule of " \
+                  f"{converter.unknown[0].describe()}" + (
+                      LONGER if captured.why.startswith(TOO_SLOW) else "")
+            captured = _capture(source, in_channels, sides,
+                                lambda: one_size(module, in_channels, sides, why))
+            converter = _walk(captured, module, allow_unknown, source)
+    return captured, converter
 
 
 def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str] = None,
@@ -553,29 +618,36 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
             symbolic_timeout: float = SYMBOLIC_TIMEOUT) -> Imported:
     """The graph-spec data of ``module`` (unchecked; :func:`from_torch` checks it)."""
     source = source or type(module).__name__
-    hw = _hw(resolution)
-    in_channels = in_channels or _in_channels(module, source)
-    captured = _capture(module, in_channels, hw, source, symbolic_timeout)
-    converter = _Converter(captured, module, allow_unknown)
-    for node in captured.program.graph.nodes:
-        try:
-            converter.convert_node(node)
-        except ImportFailure as exc:
-            raise type(exc)(source, exc.field, exc.message) from None
+    sides = _sides(resolution)
+    in_channels, (captured, converter), guessed = _with_channels(
+        in_channels, module, source, len(sides),
+        lambda c: _converted(module, c, sides, source, allow_unknown, symbolic_timeout))
     if converter.unknown and not allow_unknown:
         raise ImportFailure(source, "", _unsupported_message(converter.unknown))
     data: Dict[str, Any] = {
         "family": "graph", "name": name or type(module).__name__,
-        "resolution": hw[0] if hw[0] == hw[1] else list(hw), "in_channels": in_channels,
-        "layers": converter.layers,
+        "resolution": _resolution(sides), "in_channels": in_channels,
     }
+    limits = _resolution_range(captured)
+    data.update({"resolution_range": limits} if limits else {}, layers=converter.layers)
     unused = _unused_params(module, set(converter.owner))
-    notes = [captured.note] + ([captured.fits_only] if captured.fits_only else []) \
+    notes = [captured.note] + [n for n in (captured.fits_only, guessed) if n] \
         + _notes(converter, unused)
     data["notes"] = notes
     return Imported(data, converter.shapes, captured.checks, converter.node_params, unused,
                     converter.shared, converter.uncounted,
                     sum(p.numel() for p in module.parameters()), converter.unknown, captured.how)
+
+
+LOWEST_DYNAMIC_SIDE = 2     # torch.export's floor for a dynamic side (it specialises 0 and 1)
+
+
+def _resolution_range(captured: Captured) -> Optional[Dict[str, List[Optional[int]]]]:
+    """The spec's ``resolution_range`` where the capture holds for some sides only."""
+    domain = captured.domain
+    if domain is None or all(lo <= LOWEST_DYNAMIC_SIDE and hi is None for lo, hi in domain):
+        return None
+    return {axis: [lo, hi] for axis, (lo, hi) in zip(AXES[len(domain)], domain)}
 
 
 def _unsupported_message(unknown: Sequence[Unknown]) -> str:
@@ -602,20 +674,20 @@ def check(imported: Imported, spec: Spec, source: str) -> List[str]:
     module's own sizes refuse the second: a view to constant sizes torch.export kept symbolic)."""
     import netcalc
 
-    for first, (hw, evaluate) in enumerate(imported.checks):
+    for first, (sides, evaluate) in enumerate(imported.checks):
         try:
-            report = netcalc.count(spec, "torch", hw[0] if hw[0] == hw[1] else hw)
+            report = netcalc.count(spec, "torch", _counted_at(sides))
         except SpecError as exc:
             if first == 0:
                 raise
             size = imported.checks[0][0]
-            return [f"fits only {size[0]}x{size[1]}: at {hw[0]}x{hw[1]} {exc.message}"]
+            return [f"fits only {shown(size)}: at {shown(sides)} {exc.message}"]
         for layer, cost in zip(report.graph.layers, report.costs):
             traced = imported.shapes.get(layer.name)
             shape = tuple(getattr(layer, "shape", ()) or ())
             if traced is not None and shape != tuple(evaluate(d) for d in traced):
                 raise ImportFailure(source, layer.name, f"netcalc infers shape {list(shape)} for "
-                                    f"{layer.op} at {hw[0]}x{hw[1]}, torch captured "
+                                    f"{layer.op} at {shown(sides)}, torch captured "
                                     f"{[evaluate(d) for d in traced]}")
             expected = imported.node_params.get(layer.name, 0)
             if first == 0 and cost[1] != expected:
@@ -648,10 +720,11 @@ def _fvcore_blind_spots(spec: Spec) -> List[str]:
             "spec's resolution (the torch convention counts them)"]
 
 
-def import_checked(module: nn.Module, resolution: Resolution = 224, name: Optional[str] = None,
-                   allow_unknown: bool = False, source: str = "",
+def import_checked(module: nn.Module, resolution: Optional[Resolution] = None,
+                   name: Optional[str] = None, allow_unknown: bool = False, source: str = "",
                    in_channels: Optional[int] = None,
-                   symbolic_timeout: float = SYMBOLIC_TIMEOUT) -> Tuple[Spec, Imported]:
+                   symbolic_timeout: float = SYMBOLIC_TIMEOUT,
+                   inputs: Any = None) -> Tuple[Spec, Imported]:
     """:func:`from_torch`, also returning what the import saw (captured shapes, parameters per
     node, parameters the eval forward never uses). The arguments are checked before anything
     runs, and a ``sys.exit`` in the model's code while it is captured is an error, never the end
@@ -659,7 +732,10 @@ def import_checked(module: nn.Module, resolution: Resolution = 224, name: Option
     if not isinstance(module, nn.Module):
         raise ArgumentError("", "module", f"expected a torch.nn.Module, got "
                                           f"{type(module).__name__}")
-    resolution = check_resolution(resolution)     # 224 or (h, w), by name, before capturing
+    if inputs is not None:
+        resolution, in_channels = _from_inputs(inputs, resolution, in_channels)
+    # 224 or (h, w), by name, before capturing
+    resolution = check_resolution(224 if resolution is None else resolution, any_rank=True)
     source = source or name or type(module).__name__
     try:
         imported = convert(module, resolution, name, allow_unknown, source, in_channels,
@@ -675,6 +751,28 @@ def import_checked(module: nn.Module, resolution: Resolution = 224, name: Option
     return spec, imported
 
 
+def _from_inputs(inputs: Any, resolution: Any, in_channels: Optional[int]) -> Tuple[Any, int]:
+    """The resolution and channels of ``inputs``: one input's shape ``(1, C, H, W)`` or a
+    tensor of that shape (or a list of one of them)."""
+    inputs = _shape_of(inputs)
+    if isinstance(inputs, (list, tuple)) and any(isinstance(i, torch.Tensor) for i in inputs):
+        inputs = [_shape_of(i) for i in inputs]
+    try:
+        resolution_of_shape, channels = check_input_shape(inputs)
+    except SpecError as exc:
+        raise ArgumentError("", "inputs", exc.message) from None
+    if resolution is not None:
+        raise ArgumentError("", "inputs", "give the resolution or the inputs' shape, not both")
+    if in_channels is not None and in_channels != channels:
+        raise ArgumentError("", "inputs", f"{channels} channels, but in_channels is "
+                                          f"{in_channels}")
+    return resolution_of_shape, channels
+
+
+def _shape_of(value: Any) -> Any:
+    return list(value.shape) if isinstance(value, torch.Tensor) else value
+
+
 def _load(data: Dict[str, Any], source: str) -> Spec:
     try:
         return load_spec(data)
@@ -683,20 +781,23 @@ def _load(data: Dict[str, Any], source: str) -> Spec:
                                                f"{exc.message}") from None
 
 
-def from_torch(module: nn.Module, resolution: Resolution = 224, name: Optional[str] = None,
-               allow_unknown: bool = False, source: str = "",
+def from_torch(module: nn.Module, resolution: Optional[Resolution] = None,
+               name: Optional[str] = None, allow_unknown: bool = False, source: str = "",
                in_channels: Optional[int] = None,
-               symbolic_timeout: float = SYMBOLIC_TIMEOUT) -> Spec:
+               symbolic_timeout: float = SYMBOLIC_TIMEOUT, inputs: Any = None) -> Spec:
     """The graph spec of a torch module, checked against its traced shapes and parameters.
 
-    ``resolution``: the input size it is captured at, 224 or (h, w). ``symbolic_timeout``:
+    ``resolution``: the input size it is captured at, 224 (the default) or (h, w).
+    ``in_channels``: the input's channels (default: the first conv's, else 3). ``inputs``: the
+    input's shape instead of both, ``(1, C, H, W)`` (or a tensor of that shape); the spec's
+    ``resolution`` and ``in_channels`` record it. ``symbolic_timeout``:
     seconds the export with dynamic h and w may take before static exports at two sizes replace
     it. Raises :class:`ImportFailure` (a :class:`~netcalc.SpecError`) naming every unsupported
     op (unless ``allow_unknown``: then they are free identity ops listed in the spec's notes), or
     the first node whose shape or parameter count netcalc gets differently from torch.
     """
     return import_checked(module, resolution, name, allow_unknown, source, in_channels,
-                          symbolic_timeout)[0]
+                          symbolic_timeout, inputs)[0]
 
 
 def traced_totals(module: nn.Module, resolution: Resolution) -> Dict[str, int]:
@@ -704,8 +805,10 @@ def traced_totals(module: nn.Module, resolution: Resolution) -> Dict[str, int]:
     FlopCounterMode's flops, and the numel of its parameters."""
     from .validate import run_measures
 
-    measured = run_measures(module, (torch.randn(1, _in_channels(module, ""), *_hw(resolution)),),
-                            ["fvcore.flops", "fvcore.acts", "torch.flops", "torch.numel"])
+    sides = _sides(resolution)
+    x = torch.randn(1, _in_channels(module, "", len(sides)), *sides)
+    measured = run_measures(module, (x,), ["fvcore.flops", "fvcore.acts", "torch.flops",
+                                           "torch.numel"])
     return {name: measured[name].total for name in measured}
 
 

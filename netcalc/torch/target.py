@@ -94,11 +94,14 @@ def build_module(factory: Callable[[], Any], target: str) -> Any:
 
 
 def import_target(target: str, resolution: Any = 224, name: Any = None,
-                  allow_unknown: bool = False) -> Any:
+                  allow_unknown: bool = False, inputs: Any = None,
+                  symbolic_timeout: Any = None) -> Any:
     """The checked :class:`~netcalc.Spec` of the module TARGET builds, named ``name`` or after
     the module's class (in this process: :func:`netcalc.isolation.import_isolated` runs it in a
     child)."""
-    from .importer import from_torch
+    from .importer import SYMBOLIC_TIMEOUT, from_torch
 
     module = build_module(load_callable(target), target)
-    return from_torch(module, resolution, name, allow_unknown, source=target)
+    bound = SYMBOLIC_TIMEOUT if symbolic_timeout is None else symbolic_timeout
+    return from_torch(module, resolution, name, allow_unknown, source=target, inputs=inputs,
+                      symbolic_timeout=bound)

@@ -1,0 +1,399 @@
+"""How an import finds its size rules and where they hold (issue 16): the static fallback's probe
+sizes see a pad that depends on the parity of a side, and the range torch.export derives for
+each side becomes the spec's ``resolution_range``, outside which counting is a one-line error.
+
+Expected numbers are FlopCounterMode's and fvcore's traces of the module (``measured``) and the
+hand derivations in the docstrings."""
+import json
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("fvcore")
+
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+import netcalc  # noqa: E402
+from netcalc.torch.capture import probe_sizes  # noqa: E402
+from netcalc.torch.importer import import_checked  # noqa: E402
+from test_ops_torch_modules import measured  # noqa: E402
+
+
+def tf_same(size, kernel, stride):
+    """TF's total "same" padding of a side, as timm's pad_same computes it from x.shape."""
+    return max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+
+
+class PadSameConvs(nn.Module):
+    """Two stride-2 3x3 convs, each padded TF-"same" by amounts computed from the input's shape:
+    1 or 2 rows by the parity of the side, so two sizes of one parity pad alike."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, stride=2)
+        self.conv2 = nn.Conv2d(8, 8, 3, stride=2)
+
+    def forward(self, x):
+        for conv in (self.conv1, self.conv2):
+            pad_h, pad_w = (tf_same(side, 3, 2) for side in x.shape[-2:])
+            x = conv(F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2)))
+        return x
+
+
+class BranchOnSize(nn.Module):
+    """A head that pools small maps and convolves large ones (timm's vgg ConvMlp does this)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+        self.head = nn.Conv2d(4, 6, 7)
+
+    def forward(self, x):
+        x = self.stem(x)
+        if x.shape[-2] < 7:
+            x = F.adaptive_avg_pool2d(x, 7)
+        return self.head(x)
+
+
+def halvings(side, rounding):
+    return [rounding(side / 2 ** i) % 2 for i in range(6)]
+
+
+def test_the_probe_sizes_flip_the_parity_of_every_halving():
+    """The 2nd size has the other parity at each of 6 ceil-halvings (stride-2 convs), the 3rd
+    at each of 6 floor-halvings (2x2 pools); h and w move by different offsets."""
+    for hw in ((224, 224), (37, 50), (1, 8192), (193, 257)):
+        asked, ceil_flip, floor_flip = probe_sizes(hw)
+        assert asked == hw and ceil_flip[0] - hw[0] != ceil_flip[1] - hw[1]
+        for side, second, third in zip(hw, ceil_flip, floor_flip):
+            assert all(a != b for a, b in zip(halvings(side, math.ceil),
+                                              halvings(second, math.ceil)))
+            assert all(a != b for a, b in zip(halvings(side, math.floor),
+                                              halvings(third, math.floor)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("symbolic_timeout", [0, 1e-3])
+def test_a_parity_dependent_pad_is_captured_at_its_own_size_only(symbolic_timeout):
+    """Static fallback: the pads differ at the probe sizes, so no constant pad is written; the
+    module is captured at 37x50 alone, exact there: pads (2, 1) then (2, 2) give 19x25 and 10x13
+    maps, fvcore 27*8*19*25 + 72*8*10*13 = 177,480 flops (a two-odd-sizes capture wrote the pads
+    of 37x51 and counted 171,720); other sizes are a one-line error. Where the symbolic export
+    ran past its time, the note says a longer one may find the rule."""
+    module = PadSameConvs().eval()
+    spec, imported = import_checked(module, (37, 50), symbolic_timeout=symbolic_timeout)
+    assert imported.how == "one size"
+    assert "cannot tell the rule of aten.pad" in spec.raw["notes"][0]
+    assert spec.raw["notes"][0].endswith("--symbolic-timeout, from_torch(symbolic_timeout=...))") \
+        == (symbolic_timeout > 0)
+    assert spec.raw["resolution_range"] == {"h": [37, 37], "w": [50, 50]}
+    fvcore, by_torch = netcalc.count(spec, "fvcore"), netcalc.count(spec, "torch")
+    assert fvcore.flops == 177_480
+    assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+        measured(module, (1, 3, 37, 50))[:4]
+    with pytest.raises(netcalc.SpecError, match=r"resolution: 38x51 is outside "
+                                                r"resolution_range \(h 37\.\.37, w 50\.\.50\)"):
+        netcalc.count(spec, "torch", (38, 51))
+
+
+def test_a_branch_on_the_input_size_bounds_the_specs_sizes():
+    """Imported at 32: the stem's 16x16 map takes the conv branch, and torch.export records
+    h >= 13 (ceil(h/2) >= 7); w is held >= 13 by the 7x7 head. Exact at 13x14 and 33x47
+    (FlopCounterMode and fvcore); at 12x20 the module pools instead: an error, not a count."""
+    module = BranchOnSize().eval()
+    spec, _ = import_checked(module, 32)
+    assert spec.raw["resolution_range"] == {"h": [13, None], "w": [13, None]}
+    for size in ((13, 14), (33, 47)):
+        fvcore, by_torch = netcalc.count(spec, "fvcore", size), netcalc.count(spec, "torch", size)
+        assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+            measured(module, (1, 3) + size)[:4]
+    with pytest.raises(netcalc.SpecError, match=r"12x20 is outside resolution_range \(h 13\.\., "
+                                                r"w 13\.\.\).*elsewhere the imported model "
+                                                "branches on its input size"):
+        netcalc.count(spec, "fvcore", (12, 20))
+
+
+@pytest.mark.parametrize("limits,message", [
+    ({"h": [224]}, "resolution_range.h: expected 2 to 2 entries, got 1"),
+    ({"h": [0, None], "w": [1, 2]}, "resolution_range.h: 0 is below the minimum 1"),
+    ({"h": [5, 3], "w": [1, 2]}, "resolution_range.h: 3 is below the minimum 5"),
+    ({"h": [1, None], "w": [1, 2], "x": [1, 1]}, "resolution_range.x: unknown field"),
+    ({"h": [1, None], "w": [1, 2], "d": [1, 1]},
+     "resolution_range: names the axes d, h, w; this spec's input has h, w"),
+    ([1, 2], "resolution_range: expected a mapping, got a list"),
+    ({"h": ["a", 3], "w": [1, 2]}, "resolution_range.h: expected an integer, got string 'a'"),
+    ({"h": [300, None], "w": [1, None]}, "resolution: 224x224 is outside resolution_range"),
+])
+def test_a_bad_resolution_range_is_a_one_line_error(limits, message):
+    data = {"family": "graph", "resolution": 224, "resolution_range": limits,
+            "layers": [{"op": "conv", "out": 4, "kernel": 3}]}
+    with pytest.raises(netcalc.SpecError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        netcalc.load_spec(data)
+
+
+@pytest.mark.slow
+def test_a_parity_dependent_pad_imports_exact_at_every_parity_with_symbolic_sizes():
+    """The symbolic export sees TF's rule: exact at odd and even sides (fvcore and
+    FlopCounterMode traces), no resolution_range."""
+    module = PadSameConvs().eval()
+    spec, imported = import_checked(module, (37, 50))
+    assert imported.how == "symbolic" and "resolution_range" not in spec.raw
+    for size in ((37, 50), (38, 51), (64, 64), (65, 65)):
+        fvcore, by_torch = netcalc.count(spec, "fvcore", size), netcalc.count(spec, "torch", size)
+        assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+            measured(module, (1, 3) + size)[:4]
+
+
+@pytest.mark.slow
+def test_timms_vgg11_holds_where_its_head_convolves():
+    """timm's vgg11 imported at 224: its ConvMlp convolves maps of 7 or more (h, w >= 224) and
+    pools smaller ones. Exact (FlopCounterMode on fake tensors) at 224, 240x250 and 257x257;
+    193x257 is outside the range, an error naming it (it was 'conv pre_logits.fc1 leaves no
+    output positions')."""
+    import library_models as lib
+    import tv
+
+    if tv.import_timm() is None:
+        pytest.skip("timm is not installed")
+    module = lib.timm_model("vgg11").build()
+    spec, imported = import_checked(module.eval(), 224)
+    assert spec.raw["resolution_range"] == {"h": [224, None], "w": [224, None]}
+    for size in ((224, 224), (240, 250), (257, 257)):
+        assert netcalc.count(spec, "torch", size).flops == fake_flops(module, size)
+    with pytest.raises(netcalc.SpecError, match=r"193x257 is outside resolution_range \(h 224"):
+        netcalc.count(spec, "torch", (193, 257))
+
+
+def fake_flops(module, size):
+    """FlopCounterMode's flops of the module on a fake input (nothing allocated)."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            module(torch.empty(1, 3, *size))
+    return counter.get_total_flops()
+
+
+class SpaceToDepthStem(nn.Module):
+    """tresnet's stem: 4x4 blocks of the image to channels, so the first conv reads 48."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(48, 8, 3, padding=1)
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        x = x.view(n, c, h // 4, 4, w // 4, 4).permute(0, 3, 5, 1, 2, 4)
+        return self.conv(x.reshape(n, c * 16, h // 4, w // 4))
+
+
+@pytest.mark.slow
+def test_an_input_the_first_conv_does_not_read_is_captured_on_3_channels():
+    """The first conv's 48 input channels do not run (a (1, 48, 32, 32) input has no 4x4
+    blocks of 3 channels to make 48 from); 3 do, and the spec and a note say so. fvcore:
+    432 * 8 * 8 * 8 = 221,184 flops at 32x32, as traced."""
+    module = SpaceToDepthStem().eval()
+    spec, _ = import_checked(module, 32)
+    assert spec.raw["in_channels"] == 3
+    assert any(note.startswith("captured on a (1, 3, h, w) input: the first conv's 48 input "
+                               "channels did not run") for note in spec.raw["notes"])
+    fvcore, by_torch = netcalc.count(spec, "fvcore"), netcalc.count(spec, "torch")
+    assert fvcore.flops == 221_184
+    assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+        measured(module, (1, 3, 32, 32))[:4]
+
+
+@pytest.mark.slow
+def test_given_input_channels_are_the_only_ones_tried():
+    with pytest.raises(netcalc.SpecError, match=r"cannot capture it on a \(1, 48, 32, 32\)"):
+        import_checked(SpaceToDepthStem().eval(), 32, in_channels=48)
+
+
+# -- the input's shape ---------------------------------------------------------------------------
+GRAY = "def build():\n    from torch import nn\n    return nn.Sequential(nn.Conv2d(1, 4, 3), " \
+       "nn.ReLU())\n"
+
+
+def test_an_input_shape_sets_the_channels_and_the_resolution():
+    """(1, 1, 20, 30) into a 1-channel 3x3 conv: fvcore 9*4*18*28 = 18,144 flops, as traced."""
+    module = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU()).eval()
+    spec = netcalc.from_torch(module, inputs=(1, 1, 20, 30))
+    assert (spec.raw["resolution"], spec.raw["in_channels"]) == ([20, 30], 1)
+    fvcore, by_torch = netcalc.count(spec, "fvcore"), netcalc.count(spec, "torch")
+    assert fvcore.flops == 18_144
+    assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+        measured(module, (1, 1, 20, 30))[:4]
+    assert netcalc.from_torch(module, inputs=torch.empty(1, 1, 9, 9)).raw["resolution"] == 9
+
+
+@pytest.mark.parametrize("inputs,extra,message", [
+    ((1, 1), {}, r"\[1, 1\] has 2 dims: netcalc imports one input, a 1D signal \(1, C, L\), "
+                 r"an image \(1, C, H, W\) or a volume \(1, C, D, H, W\)"),
+    ((1, 1, 4, 5, 6, 7), {}, r"\[1, 1, 4, 5, 6, 7\] has 6 dims"),
+    ([(1, 1, 8, 8), (1, 2, 8, 8)], {}, "2 inputs: netcalc imports models of one input"),
+    ((2, 1, 8, 8), {}, "batch 2: the shape's first dim must be 1"),
+    ((1, 1, 8, 8), {"resolution": 8}, "give the resolution or the inputs' shape, not both"),
+    ((1, 1, 8, 8), {"in_channels": 3}, "1 channels, but in_channels is 3"),
+    ("x", {}, "expected a shape \\(1, C, H, W\\), got string 'x'"),
+    ((1, 1, 0, 8), {}, "0 is below the minimum 1"),
+])
+def test_a_bad_input_shape_is_a_one_line_error_before_anything_runs(inputs, extra, message):
+    module = nn.Sequential(nn.Conv2d(1, 4, 3))
+    with pytest.raises(netcalc.ArgumentError, match="^inputs: " + message):
+        netcalc.from_torch(module, inputs=inputs, **extra)
+
+
+def test_netcalc_import_passes_the_input_shape_and_writes_it_in_the_header(monkeypatch):
+    from click.testing import CliRunner
+
+    from netcalc import isolation
+    from netcalc.cli import main
+
+    seen = {}
+
+    def imported(target, resolution, name, allow_unknown, timeout, verbose, inputs,
+                 symbolic_timeout):
+        seen.update(resolution=resolution, inputs=inputs, symbolic_timeout=symbolic_timeout)
+        return netcalc.load_spec({"family": "graph", "resolution": [32, 48], "in_channels": 1,
+                                  "layers": [{"op": "relu"}]})
+
+    monkeypatch.setattr(isolation, "import_isolated", imported)
+    result = CliRunner().invoke(main, ["import", "m.py:build", "--input-shape", "1x1x32x48",
+                                       "--symbolic-timeout", "90"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"resolution": None, "inputs": [1, 1, 32, 48], "symbolic_timeout": 90.0}
+    assert result.stdout.splitlines()[0] == "# netcalc import m.py:build --input-shape 1x1x32x48"
+    for args, message in ((["--input-shape", "1x1"], "has 2 dims"),
+                          (["--input-shape", "1x1x8x8", "--resolution", "8"],
+                           "give --resolution or --input-shape, not both"),
+                          (["--input-shape", "1xax3"], "is not a shape like 1x3x224x224"),
+                          (["--symbolic-timeout", "-1"], "-1 is not a number of seconds from 0 "
+                                                         "(static exports only)")):
+        result = CliRunner().invoke(main, ["import", "m.py:build"] + args)
+        assert result.exit_code == 2 and message in result.output, result.output
+
+
+@pytest.mark.slow
+def test_netcalc_import_of_a_one_channel_model(tmp_path):
+    """The real child process: a 1-channel model imported at 1x1x32x48 (9*4*30*46 = 49,680
+    fvcore flops)."""
+    from click.testing import CliRunner
+
+    from netcalc.cli import main
+
+    (tmp_path / "gray.py").write_text(GRAY)
+    out = tmp_path / "gray.yaml"
+    result = CliRunner().invoke(main, ["import", f"{tmp_path}/gray.py:build", "--input-shape",
+                                       "1x1x32x48", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    spec = netcalc.load_spec(str(out))
+    assert (spec.in_channels, spec.resolution) == (1, (32, 48))
+    assert netcalc.count(spec, "fvcore").flops == 49_680
+
+
+# -- 1D signals and 3D volumes -------------------------------------------------------------------
+SIGNAL = {"family": "graph", "resolution": [100], "in_channels": 2,
+          "layers": [{"op": "conv", "out": 4, "kernel": 3},
+                     {"op": "maxpool", "kernel": 2, "stride": 2, "padding": 0}]}
+VOLUME = {"family": "graph", "resolution": [8, 16, 16], "in_channels": 1,
+          "layers": [{"op": "conv", "out": 4, "kernel": 3}]}
+
+
+def test_a_graph_spec_of_a_1d_or_3d_input_counts_at_every_axis_a_resolution_names():
+    """(1, 2, 100) through a 3-tap conv padded 1: 2*3*4*100 = 2,400 fvcore flops; at 50,
+    1,200. (1, 1, 8, 16, 16) through a 3x3x3 conv: 27*4*8*16*16 = 221,184; one side 10 is
+    every axis: 27*4*1,000 = 108,000; a list names each axis, and must name all of them."""
+    signal = netcalc.count(SIGNAL, "fvcore")
+    assert signal.graph.input_shape == (1, 2, 100) and signal.flops == 2_400
+    assert netcalc.count(SIGNAL, "fvcore", 50).graph.output.shape == (1, 4, 25)
+    assert netcalc.count(SIGNAL, "fvcore", 50).flops == 1_200
+    assert netcalc.count(VOLUME, "fvcore").flops == 221_184
+    assert netcalc.count(VOLUME, "fvcore", 10).flops == 108_000
+    assert netcalc.count(VOLUME, "fvcore", (4, 10, 25)).graph.output.shape == (1, 4, 4, 10, 25)
+    with pytest.raises(netcalc.SpecError, match=r"^<dict>: resolution: expected an integer or "
+                                                r"\[d, h, w\] for this spec's input, got 2 "):
+        netcalc.count(VOLUME, "fvcore", (10, 10))
+    with pytest.raises(netcalc.SpecError, match=r"resolution: expected an integer or \[h, w\] "
+                                                r"for this spec's input, got 3 entries"):
+        netcalc.count("resnet50", "fvcore", (10, 10, 10))
+
+
+def test_netcalc_count_of_a_volume_at_dxhxw(tmp_path):
+    from click.testing import CliRunner
+
+    import yaml
+
+    from netcalc.cli import main
+
+    path = tmp_path / "volume.yaml"
+    path.write_text(yaml.safe_dump(VOLUME))
+    result = CliRunner().invoke(main, ["count", str(path), "--convention", "fvcore",
+                                       "--resolution", "4x10x25", "--format", "json",
+                                       "--by", "total"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert (shown["resolution"], shown["flops"]) == ([4, 10, 25], 27 * 4 * 4 * 10 * 25)
+
+
+class Signal(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv1d(2, 8, 5, stride=2, padding=2), nn.BatchNorm1d(8),
+                                  nn.ReLU(), nn.MaxPool1d(3, 2), nn.Conv1d(8, 8, 3))
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.head(self.body(x).mean(-1))
+
+
+class Volume(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv3d(1, 4, 3, stride=(1, 2, 2), padding=1),
+                                  nn.BatchNorm3d(4), nn.ReLU(), nn.MaxPool3d(2),
+                                  nn.Conv3d(4, 8, 3))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module,shape,others", [
+    (Signal, (1, 2, 1001), ((1, 2, 500), (1, 2, 1777))),
+    (Volume, (1, 1, 9, 33, 47), ((1, 1, 16, 64, 64), (1, 1, 11, 29, 31))),
+])
+@pytest.mark.parametrize("symbolic_timeout,how", [(20, "symbolic"), (0, "static sizes")])
+def test_a_1d_and_a_3d_model_import_exact_at_other_sizes(module, shape, others, symbolic_timeout,
+                                                         how):
+    """Imported on one shape, counted at others: fvcore's flops and acts, FlopCounterMode's
+    flops and numel of the traced module at each, with symbolic sides and with the static
+    fallback."""
+    module = module().eval()
+    spec, imported = import_checked(module, inputs=shape, symbolic_timeout=symbolic_timeout)
+    assert imported.how == how and spec.raw["resolution"] == list(shape[2:])
+    for size in (shape,) + others:
+        fvcore = netcalc.count(spec, "fvcore", size[2:])
+        by_torch = netcalc.count(spec, "torch", size[2:])
+        assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+            measured(module, size)[:4]
+
+
+def test_a_lock_of_a_1d_spec_checks(tmp_path, monkeypatch):
+    """The lock records resolution [100] and reads it back: unchanged, exit 0."""
+    from click.testing import CliRunner
+    import yaml
+
+    from netcalc.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "signal.yaml").write_text(yaml.safe_dump(SIGNAL))
+    locked = CliRunner().invoke(main, ["lock", "signal.yaml", "--convention", "fvcore"])
+    assert locked.exit_code == 0, locked.output
+    assert '"resolution": [100], "flops": 2400' in locked.stdout
+    (tmp_path / "netcalc.lock").write_text(locked.stdout)
+    checked = CliRunner().invoke(main, ["check", "--lock", "netcalc.lock"])
+    assert checked.exit_code == 0 and "unchanged" in checked.output, checked.output
