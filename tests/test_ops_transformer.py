@@ -377,9 +377,11 @@ def test_window_attention_as_fvcore_and_flopcountermode_count_torchvisions(resol
 
 
 # -- torchvision's ViT-B/16, node by node -----------------------------------------------------------
-def vit_spec(patch=16, hidden=768, depth=12, heads=12, mlp=3072, classes=1000, tokens=197):
+def vit_spec(patch=16, hidden=768, depth=12, heads=12, mlp=3072, classes=1000, tokens=197,
+             resampled=False):
     """torchvision's VisionTransformer as a graph spec: the patch embedding, the class token and
-    the fixed position embedding of ``tokens`` tokens (so it fits one resolution), ``depth``
+    the fixed position embedding of ``tokens`` tokens (so it fits one resolution; ``resampled``:
+    timm's, resized to the token grid of any input), ``depth``
     encoder blocks (multi-head attention as torch.export captures it with autograd on), the final
     norm, the class token's head."""
     head = hidden // heads
@@ -388,7 +390,8 @@ def vit_spec(patch=16, hidden=768, depth=12, heads=12, mlp=3072, classes=1000, t
               {"op": "flatten", "start_dim": 2}, {"op": "transpose", "dim0": 1, "dim1": 2,
                                                    "name": "patches"},
               {"op": "param_concat", "param_shape": [1, 1, hidden], "name": "class_token"},
-              {"op": "param_add", "param_shape": [1, tokens, hidden], "name": "block0"}]
+              {"op": "param_add", "param_shape": [1, tokens, hidden], "name": "block0",
+               "resampled": resampled}]
     norm = {"op": "layer_norm", "normalized_shape": [hidden]}
     for b in range(depth):
         x = f"block{b}"

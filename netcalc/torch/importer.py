@@ -273,7 +273,8 @@ class _Converter:
         param = next((t for t in sources if t.is_param), None)
         kind, name = (PARAM, param.name) if param else (
             (BUFFER, "") if any(t.kind == BUFFER for t in sources) else (CONSTANT, ""))
-        tensors = [Tensor(self.captured.shape(v), kind, name) for v in outputs]
+        learned = tuple(int(d) for d in param.learned_shape) if param else ()
+        tensors = [Tensor(self.captured.shape(v), kind, name, learned) for v in outputs]
         if len(tensors) == 1 and not isinstance(node.meta.get("val"), (list, tuple)):
             self.values[node] = tensors[0]
         else:

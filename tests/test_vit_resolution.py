@@ -1,0 +1,188 @@
+"""A vision transformer at many resolutions (issue 17): a position embedding resampled to the token
+grid (``param_add ... resampled: true``) against a fixed one, the closed forms in (h, w) (degree 2
+in the token count, from attention's L x L scores) against the counts, and ``solve`` on the
+shipped ViT-B/16 (specs/examples/vit_b_16.yaml, timm's ``dynamic_img_size`` model) against
+fvcore's and FlopCounterMode's traces of the real model.
+
+The traced numbers below were measured on timm 1.0's ``vit_base_patch16_224`` built with
+``dynamic_img_size=True``, in eval with autograd on (as fvcore's users call it) and the math
+attention backend (FlopCounterMode then counts attention as its CUDA formula does); the slow
+tests trace them again.
+"""
+import json
+import os
+import re
+
+import pytest
+import yaml
+
+import netcalc
+from netcalc.errors import SpecError
+from netcalc.ops.aten import PARAM, Dim, Tensor
+from netcalc.ops.elementwise import binary_from_aten
+from netcalc.symbolic import count_symbolic
+from netcalc.symbolic.render import render_table
+
+from conftest import ROOT, run_cli, spec_path
+from test_ops_transformer import call, vit_spec
+
+VIT_B_16 = "specs/examples/vit_b_16.yaml"
+# five sizes the model accepts (h and w multiples of the 16-pixel patch), two rectangular
+SIZES = ((224, 224), (240, 320), (384, 384), (160, 448), (512, 256))
+# (fvcore flops, fvcore acts, FlopCounterMode flops) of the traced model; params 86,567,656
+TRACED = {(224, 224): (16_867_412_736, 16_491_496, 35_127_656_448),
+          (240, 320): (25_771_942_656, 25_197_544, 54_826_008_576),
+          (384, 384): (49_403_195_136, 48_302_056, 110_968_700_928),
+          (160, 448): (24_059_533_056, 23_523_304, 50_975_932_416),
+          (512, 256): (43_923_484_416, 42_944_488, 97_449_934_848)}
+PARAMS = 86_567_656
+
+
+def small_vit(resampled):
+    return vit_spec(patch=16, hidden=64, depth=1, heads=2, mlp=128, classes=10, resampled=resampled)
+
+
+# -- the resampled position embedding ----------------------------------------------------------
+def test_a_parameter_resized_to_the_tokens_imports_as_resampled():
+    """timm's ``dynamic_img_size``: the position embedding (1, 197, 768) is resized in forward
+    to (1, 1 + h/16 * w/16, 768); the add keeps the parameter's own shape and says so."""
+    tokens = Dim(197, "1 + h//16 * w//16")
+    embedding = Tensor((1, tokens, 768), PARAM, "pos_embed", learned=(1, 197, 768))
+    data = Tensor((1, tokens, 768))
+    node = binary_from_aten(call("add", ((1, tokens, 768),), self=data, other=embedding))
+    assert node.op == "param_add" and dict(node.attrs) == {"param_shape": [1, 197, 768],
+                                                           "resampled": True}
+    fixed = Tensor((1, 197, 768), PARAM, "pos_embed")
+    node = binary_from_aten(call("add", ((1, 197, 768),), self=Tensor((1, 197, 768)), other=fixed))
+    assert dict(node.attrs) == {"param_shape": [1, 197, 768]}
+
+
+def test_a_fixed_position_embedding_refuses_another_size_and_a_resampled_one_follows():
+    """The fixed table fits 224 x 224 only (a clear error naming the field at 384); resampled,
+    the same spec counts every size, with the table's 197 x 64 params at each."""
+    fixed, resampled = small_vit(False), small_vit(True)
+    with pytest.raises(SpecError, match=r"layers\[4\]\.param_shape: param_add 'block0': param_shape "
+                                        r"\(1, 197, 64\) does not broadcast to the input shape "
+                                        r"\(1, 577, 64\)"):
+        netcalc.count(fixed, "torch", 384)
+    at_224 = netcalc.count(fixed, "torch", 224).totals()
+    assert netcalc.count(resampled, "torch", 224).totals() == at_224
+    # attention's L x L scores: 2 flops per MAC, twice (q @ k^T and the weights @ v), per head
+    # d = 32, over 2 heads: 8 * L^2 * 32 per layer at L = 1 + 24 * 24 tokens, beyond 224's
+    big = netcalc.count(resampled, "torch", 384)
+    assert big.params == at_224["params"]
+    assert big.flops > 8 * 577 ** 2 * 32
+
+
+def test_closed_form_in_h_and_w_equals_the_counts_at_five_sizes():
+    """Degree 2 in the token count (h/16 * w/16): the closed form in h and w of the small ViT
+    equals its concrete counts, square and rectangular, in every convention."""
+    spec = small_vit(True)
+    for convention in ("pycls", "fvcore", "torch"):
+        form = count_symbolic(spec, convention, "hw")
+        for hw in SIZES:
+            assert form.accepts(hw)
+            expected = netcalc.count(spec, convention, hw).totals()
+            assert {q: form.evaluate(form.total(q), hw) for q in expected} == expected, hw
+
+
+def test_a_fixed_spec_says_its_polynomial_form_needs_its_one_size():
+    """The polynomial form of a spec that fits one size carries that condition too (it is not
+    exact at every multiple of 16)."""
+    text = render_table([count_symbolic(small_vit(False), "torch", "hw")], "total", ("flops",))
+    assert ("polynomial form, exact when h and w are each a multiple of 16 and "
+            "floor(h/16)*floor(w/16) + 1 = 197:") in text
+
+
+# -- the shipped ViT-B/16 ------------------------------------------------------------------------
+def test_shipped_vit_b_16_counts_the_traced_numbers():
+    """specs/examples/vit_b_16.yaml at the five sizes equals the traces of timm's model."""
+    spec = netcalc.load_spec(spec_path(VIT_B_16))
+    for hw, (fv_flops, fv_acts, torch_flops) in TRACED.items():
+        fvcore, torch_count = netcalc.count(spec, "fvcore", hw), netcalc.count(spec, "torch", hw)
+        assert (fvcore.flops, fvcore.acts, torch_count.flops) == (fv_flops, fv_acts, torch_flops)
+        assert fvcore.params == torch_count.params == PARAMS
+
+
+# FlopCounterMode's flops of the traced model at the answer of ``solve --flops 100G --convention
+# torch --multiple-of 16`` and at the next size the model accepts (it refuses 367: "Input height
+# (367) should be divisible by patch size (16)")
+SOLVED = {352: 91_630_436_352, 368: 101_011_402_752}
+
+
+@pytest.mark.slow
+def test_shipped_closed_form_equals_the_counts_at_five_sizes():
+    spec = spec_path(VIT_B_16)
+    for convention in ("pycls", "fvcore", "torch"):
+        form = count_symbolic(spec, convention, "hw")
+        for hw in SIZES:
+            expected = netcalc.count(spec, convention, hw).totals()
+            assert {q: form.evaluate(form.total(q), hw) for q in expected} == expected, hw
+
+
+@pytest.mark.slow
+def test_solve_answers_what_the_trace_measures():
+    result = run_cli("solve", VIT_B_16, "--flops", "100G", "--convention", "torch",
+                     "--multiple-of", "16", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    within, over = answer["within"], answer["over"]
+    assert (within["value"], over["value"]) == (352, 368)
+    assert {352: within["flops"], 368: over["flops"]} == SOLVED
+    assert SOLVED[352] <= 100e9 < SOLVED[368]
+
+
+def traced_model(hw):
+    """(fvcore flops, fvcore acts, FlopCounterMode flops) of timm's model at ``hw``."""
+    import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    from netcalc.torch.validate import MEASURES
+    from trace_pins import vit_base_patch16_dynamic
+
+    model = vit_base_patch16_dynamic().eval()
+    x = torch.zeros(1, 3, *hw)
+    with sdpa_kernel(SDPBackend.MATH):
+        return tuple(MEASURES[name](model, (x,)).total
+                     for name in ("fvcore.flops", "fvcore.acts", "torch.flops"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hw", SIZES, ids=lambda hw: f"{hw[0]}x{hw[1]}")
+def test_the_traced_numbers(hw):
+    assert traced_model(hw) == TRACED[hw]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("r", sorted(SOLVED))
+def test_the_traced_numbers_at_the_solved_sizes(r):
+    assert traced_model((r, r))[2] == SOLVED[r]
+
+
+@pytest.mark.slow
+def test_a_fresh_import_equals_the_shipped_spec(tmp_path):
+    """netcalc import of the model today writes the shipped spec's layers (its comments aside)."""
+    out = tmp_path / "vit.yaml"
+    result = run_cli("import", "tests/trace_pins.py:vit_base_patch16_dynamic", "--resolution",
+                     "224", "--name", "vit_b_16", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    fresh = yaml.safe_load(out.read_text())
+    assert fresh == yaml.safe_load(open(spec_path(VIT_B_16)))
+
+
+def test_the_page_states_the_closed_forms_shares():
+    """docs/transformers.md: attention's share at 224 and 384 is the spec's sdpa layers' flops
+    over the total (torch convention)."""
+    text = open(os.path.join(ROOT, "docs", "transformers.md")).read()
+    stated = re.search(r"at 224 x 224 \(L = 197\) attention is ([\d,]+) of ([\d,]+) flops "
+                       r"\(([\d.]+) %\); at 384 x 384\n\(L = 577\) ([\d,]+) of ([\d,]+) \(([\d.]+) %\)",
+                       text)
+    assert stated, "the shares sentence of docs/transformers.md"
+    spec = netcalc.load_spec(spec_path(VIT_B_16))
+    for r, (part, total, share) in zip((224, 384), (stated.groups()[:3], stated.groups()[3:])):
+        report = netcalc.count(spec, "torch", r)
+        attention = sum(row["flops"] for row in report.breakdown("layer") if row["op"] == "sdpa")
+        assert (int(part.replace(",", "")), int(total.replace(",", ""))) == (attention,
+                                                                             report.flops)
+        assert attention == 12 * 3072 * ((r // 16) ** 2 + 1) ** 2      # 12 layers of 3072 L^2
+        assert share == f"{100 * attention / report.flops:.2f}"
