@@ -74,6 +74,15 @@ def test_a_fixed_position_embedding_refuses_another_size_and_a_resampled_one_fol
     assert big.flops > 8 * 577 ** 2 * 32
 
 
+def test_an_imported_one_size_spec_says_so_in_the_error():
+    """An import whose notes say it fits one size (torchvision's vit_b_16: ``fits only
+    224x224``) names that in the error at another size."""
+    spec = {**small_vit(False), "notes": ["fits only 224x224: at 257x257 param_add 'block0': ..."]}
+    with pytest.raises(SpecError, match=r"\(1, 577, 64\) \(the spec fits only 224x224, as its notes "
+                                        r"say\)$"):
+        netcalc.count(spec, "torch", 384)
+
+
 def test_closed_form_in_h_and_w_equals_the_counts_at_five_sizes():
     """Degree 2 in the token count (h/16 * w/16): the closed form in h and w of the small ViT
     equals its concrete counts, square and rectangular, in every convention."""
