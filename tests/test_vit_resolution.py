@@ -17,14 +17,14 @@ import pytest
 import yaml
 
 import netcalc
-from netcalc.errors import SpecError
+from netcalc.errors import GraphError, SpecError
 from netcalc.ops.aten import PARAM, Dim, Tensor
 from netcalc.ops.elementwise import binary_from_aten
 from netcalc.symbolic import count_symbolic
 from netcalc.symbolic.render import render_table
 
 from conftest import ROOT, run_cli, spec_path
-from test_ops_transformer import call, vit_spec
+from test_ops_transformer import call, convert, vit_spec
 
 VIT_B_16 = "specs/examples/vit_b_16.yaml"
 # five sizes the model accepts (h and w multiples of the 16-pixel patch), two rectangular
@@ -195,3 +195,36 @@ def test_the_page_states_the_closed_forms_shares():
                                                                              report.flops)
         assert attention == 12 * 3072 * ((r // 16) ** 2 + 1) ** 2      # 12 layers of 3072 L^2
         assert share == f"{100 * attention / report.flops:.2f}"
+
+
+# -- what the transformer sweep found ------------------------------------------------------------
+def test_multi_query_attention_broadcasts_k_and_v_over_qs_heads():
+    """MobileNetV5's attention: 8 query heads, one k and v head. FlopCounterMode's trace of
+    F.scaled_dot_product_attention (math backend) of q (1, 8, 5, 6), k (1, 1, 7, 6),
+    v (1, 1, 7, 3): 5,040 = 2 x 8 heads x 5 x 7 x (6 + 3)."""
+    import torch
+    import torch.nn.functional as F
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from netcalc.ops.attention import ScaledDotProductAttention, SdpaAttrs
+
+    shapes = ((1, 8, 5, 6), (1, 1, 7, 6), (1, 1, 7, 3))
+    counter = FlopCounterMode(display=False)
+    with counter, sdpa_kernel(SDPBackend.MATH):
+        out = F.scaled_dot_product_attention(*(torch.zeros(s) for s in shapes))
+    sdpa, attrs = ScaledDotProductAttention(), SdpaAttrs()
+    assert sdpa.infer_shape(shapes, attrs) == tuple(out.shape) == (1, 8, 5, 3)
+    assert sdpa.conditions(shapes, (1, 8, 5, 3), attrs) == ()
+    assert sdpa.flops["torch"](shapes, (1, 8, 5, 3), attrs) == counter.get_total_flops() == 5_040
+    with pytest.raises(GraphError, match="must share their batch dims"):
+        sdpa.infer_shape(((1, 8, 5, 6), (1, 2, 7, 6), (1, 2, 7, 3)), attrs)
+
+
+def test_reshape_as_imports_as_a_reshape():
+    """LeViT's ``bn(x.flatten(0, 1)).reshape_as(x)``: a reshape to the other tensor's shape,
+    written as a rule of the tokens."""
+    tokens = Dim(196, "h//16 * w//16")
+    node = convert("reshape_as", ((1, tokens, 64),), self=Tensor((tokens, 64)),
+                   other=Tensor((1, tokens, 64)))
+    assert node.op == "" and dict(node.attrs) == {"shape": [1, "d0", 64]}

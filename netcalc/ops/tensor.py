@@ -276,7 +276,8 @@ class ReshapeAttrs:
 
 
 def reshape_from_aten(call: AtenCall) -> Any:
-    """``view``, ``reshape``, ``unsqueeze``, ``squeeze``: the target shape as a rule of the
+    """``view``, ``reshape``, ``unsqueeze``, ``squeeze``, ``reshape_as`` (LeViT's
+    ``bn(x.flatten(0, 1)).reshape_as(x)``): the target shape as a rule of the
     input's (:func:`~netcalc.ops.aten.reshape_target`); the same shape is no node."""
     if call.overload == "dtype":
         raise NotModelled("view as another dtype")
@@ -296,7 +297,8 @@ class Reshape(FreeTensorOp):
     name = "reshape"
     Attrs = ReshapeAttrs
     aten = {packet: reshape_from_aten for packet in ("view", "reshape", "_unsafe_view",
-                                                     "unsqueeze", "squeeze", "unflatten")}
+                                                     "unsqueeze", "squeeze", "unflatten",
+                                                     "reshape_as", "view_as")}
 
     def parse(self, f: Any) -> ReshapeAttrs:
         entries = size_entries(f, "shape")
