@@ -18,7 +18,8 @@ import yaml
 
 import netcalc
 from netcalc.errors import GraphError, SpecError
-from netcalc.ops.aten import PARAM, Dim, Tensor
+from netcalc.ops import all_ops
+from netcalc.ops.aten import PARAM, Dim, Tensor, aten_table
 from netcalc.ops.elementwise import binary_from_aten
 from netcalc.symbolic import count_symbolic
 from netcalc.symbolic.render import render_table
@@ -228,3 +229,84 @@ def test_reshape_as_imports_as_a_reshape():
     node = convert("reshape_as", ((1, tokens, 64),), self=Tensor((tokens, 64)),
                    other=Tensor((1, tokens, 64)))
     assert node.op == "" and dict(node.attrs) == {"shape": [1, "d0", 64]}
+
+
+def test_a_matmul_with_a_2d_parameter_imports_as_a_bias_free_linear():
+    """SwiftFormer's additive attention, ``query @ self.w_g`` with w_g (D, 1)."""
+    tokens = Dim(196, "h//16 * w//16")
+    node = convert("matmul", ((1, tokens, 1),), self=Tensor((1, tokens, 48)),
+                   other=Tensor((48, 1), PARAM, "w_g"))
+    assert node.op == "linear" and dict(node.attrs) == {"out": 1, "bias": False}
+
+
+@pytest.mark.slow
+def test_a_matmul_with_a_parameter_counts_what_the_tools_trace():
+    """A patch embedding, then tokens @ w (48, 5): netcalc import equals fvcore's
+    and FlopCounterMode's traces, at the import size and at a rectangle."""
+    import torch
+    from torch import nn
+
+    from netcalc.torch.importer import import_checked, imported_totals, traced_totals
+
+    class Additive(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patches = nn.Conv2d(3, 48, 16, 16)
+            self.w = nn.Parameter(torch.randn(48, 5))
+
+        def forward(self, x):
+            return self.patches(x).flatten(2).transpose(1, 2) @ self.w
+
+    module = Additive().eval()
+    spec, _ = import_checked(module, 64, "additive")
+    assert [layer["op"] for layer in spec.raw["layers"]][-1] == "linear"
+    for size in (64, (48, 80)):
+        assert imported_totals(spec, size) == traced_totals(module, size)
+
+
+def test_tokens_folded_back_into_a_grid_read_its_sizes_from_an_earlier_map():
+    """``(1, 48, L) -> (1, 48, h/4, w/4)``: neither h/4 nor w/4 is a dim of the tokens, so the
+    reshape names the earlier (1, 48, h/4, w/4) map as its second operand (SwiftFormer, SHViT)."""
+    h, w = Dim(56, "h//4"), Dim(56, "w//4")
+    grid = Tensor((1, 48, h, w), name="conv")
+    view = aten_table(all_ops())["view"][1]
+    node = view(call("view", ((1, 48, h, w),), lambda sizes: grid if sizes == (h, w) else None,
+                     self=Tensor((1, 48, Dim(3136, "h//4*w//4"))), size=(1, 48, h, w)))
+    assert dict(node.attrs) == {"shape": [1, 48, "d2", "d3"]} and node.inputs[1] is grid
+    spec = {"family": "graph", "name": "fold", "resolution": 64, "layers": [
+        {"op": "conv", "out": 8, "kernel": 4, "stride": 4, "padding": 0, "name": "grid"},
+        {"op": "flatten", "start_dim": 2, "name": "tokens"},
+        {"op": "reshape", "inputs": ["tokens", "grid"], "shape": [1, 8, "d2", "d3"], "name": "fold"},
+        {"op": "add", "with": "grid"}]}
+    for hw in ((64, 64), (48, 80)):
+        shapes = {layer.name: layer.shape for layer in netcalc.expand(spec, hw).layers}
+        assert shapes["fold"] == (1, 8, hw[0] // 4, hw[1] // 4)
+
+
+@pytest.mark.slow
+def test_a_fold_back_imports_for_every_size():
+    """A token mixer between two convs, tokens reshaped back with the grid's own h and w: the
+    import counts what fvcore and FlopCounterMode trace at the import size and at odd sizes."""
+    import torch
+    from torch import nn
+
+    from netcalc.torch.importer import import_checked, imported_totals, traced_totals
+
+    class Folded(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patches = nn.Conv2d(3, 16, 4, 4)
+            self.mix = nn.Linear(16, 16)
+            self.head = nn.Conv2d(16, 8, 3, padding=1)
+
+        def forward(self, x):
+            grid = self.patches(x)
+            n, c, h, w = grid.shape
+            tokens = self.mix(grid.flatten(2).transpose(1, 2))
+            return self.head(tokens.transpose(1, 2).reshape(n, c, h, w))
+
+    module = Folded().eval()
+    spec, _ = import_checked(module, 64, "folded")
+    assert not any(note.startswith("fits only") for note in spec.raw["notes"])
+    for size in (64, (49, 83)):
+        assert imported_totals(spec, size) == traced_totals(module, size)
