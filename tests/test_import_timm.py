@@ -87,3 +87,28 @@ def test_smallest_model_of_each_timm_cnn_module_is_exact(module):
                                    for model in lib.torchvision_models()], ids=lambda m: m.name)
 def test_torchvision_segmentation_and_detection_backbones_are_exact(model):
     assert_exact(model)
+
+
+# -- slow tier: transformers and hybrids the sweep of issue 17 found and this branch fixed --------
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [
+    "swiftformer_xs",       # a matmul by a parameter (additive attention); tokens folded back
+    "shvit_s1",             # tokens folded back into the grid
+    "iformer_t",            # tokens folded back into the grid
+    "nextvit_small",        # tokens folded back into the grid
+    "pvt_v2_b0",            # tokens folded back into the grid
+    "test_vit",             # its position embedding resampled to the token grid
+])
+def test_transformers_the_sweep_fixed_are_exact(name):
+    assert_exact(lib.timm_model(name))
+
+
+@pytest.mark.slow
+def test_a_class_token_expanded_under_no_grad_is_measured():
+    """PiT's class token, expanded under no_grad, is a view FlopCounterMode's module tracker
+    refuses there; measured with autograd on, the import is exact at its own size (its fixed
+    position embedding fits that size only: no rectangular one)."""
+    reference, verdict = lib.import_and_compare(lib.timm_model("pit_ti_224"))
+    assert verdict.ok, verdict.reason
+    assert reference.odd_size is None
+    assert verdict.exact["torch_size"] and verdict.exact["params"] and verdict.exact["fvcore"]

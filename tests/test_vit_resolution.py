@@ -53,6 +53,12 @@ def test_a_parameter_resized_to_the_tokens_imports_as_resampled():
     node = binary_from_aten(call("add", ((1, tokens, 768),), self=data, other=embedding))
     assert node.op == "param_add" and dict(node.attrs) == {"param_shape": [1, 197, 768],
                                                            "resampled": True}
+    # a tensor of another rank than its parameter is no resize of it (XCiT's conv of a Fourier
+    # grid): counted as the tensor it is, which the import's params check then refuses
+    conv = Tensor((1, tokens, 128), PARAM, "conv.weight", learned=(128, 64, 1, 1))
+    node = binary_from_aten(call("add", ((1, tokens, 128),), self=Tensor((1, tokens, 128)),
+                                 other=conv))
+    assert dict(node.attrs) == {"param_shape": [1, 197, 128]}
     fixed = Tensor((1, 197, 768), PARAM, "pos_embed")
     node = binary_from_aten(call("add", ((1, 197, 768),), self=Tensor((1, 197, 768)), other=fixed))
     assert dict(node.attrs) == {"param_shape": [1, 197, 768]}

@@ -44,8 +44,13 @@ def param_binary_node(op: str, param: Tensor, other: Tensor) -> Node:
     """``param_add``/``param_mul`` of a data tensor and a parameter. A parameter resized in
     forward to a shape that follows the input (timm's position embedding, interpolated to the
     token grid when ``dynamic_img_size``) is ``resampled``: its own shape, the operand's size."""
-    attrs: dict = {"param_shape": [int(d) for d in param.learned_shape]}
-    if any(map(follows_input, param.shape)):
+    # computed from one parameter, to a size that follows the input, at that parameter's rank
+    # (another rank: computed otherwise, as XCiT's conv of a Fourier grid)
+    resampled = bool(param.learned) and any(map(follows_input, param.shape)) and len(
+        param.learned) == len(param.shape)
+    attrs: dict = {"param_shape": [int(d) for d in (param.learned_shape if resampled
+                                                     else param.shape)]}
+    if resampled:
         attrs["resampled"] = True
     return Node(attrs, inputs=(other,), op=f"param_{op}")
 

@@ -273,7 +273,10 @@ class _Converter:
         param = next((t for t in sources if t.is_param), None)
         kind, name = (PARAM, param.name) if param else (
             (BUFFER, "") if any(t.kind == BUFFER for t in sources) else (CONSTANT, ""))
-        learned = tuple(int(d) for d in param.learned_shape) if param else ()
+        # the one parameter it is computed from (none kept from two: naflexvit's sum of a row
+        # and a column embedding is no resize of either)
+        learned = tuple(int(d) for d in param.learned_shape) if param and len(
+            {t.name for t in sources if t.is_param}) == 1 else ()
         tensors = [Tensor(self.captured.shape(v), kind, name, learned) for v in outputs]
         if len(tensors) == 1 and not isinstance(node.meta.get("val"), (list, tuple)):
             self.values[node] = tensors[0]
