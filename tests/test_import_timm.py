@@ -104,11 +104,16 @@ def test_transformers_the_sweep_fixed_are_exact(name):
 
 
 @pytest.mark.slow
-def test_a_class_token_expanded_under_no_grad_is_measured():
-    """PiT's class token, expanded under no_grad, is a view FlopCounterMode's module tracker
-    refuses there; measured with autograd on, the import is exact at its own size (its fixed
-    position embedding fits that size only: no rectangular one)."""
-    reference, verdict = lib.import_and_compare(lib.timm_model("pit_ti_224"))
+@pytest.mark.parametrize("name", [
+    # its class token, expanded under no_grad, is a view FlopCounterMode's module tracker refuses
+    # there: the reference is measured with autograd on
+    "pit_ti_224",
+    "vit_little_patch16_reg4_gap_256",      # a class token and 4 register tokens side by side
+])
+def test_transformers_of_one_size_the_sweep_fixed_are_exact(name):
+    """Exact at their own size; their fixed position embeddings fit that size only (the model
+    runs at no rectangular size)."""
+    reference, verdict = lib.import_and_compare(lib.timm_model(name))
     assert verdict.ok, verdict.reason
     assert reference.odd_size is None
     assert verdict.exact["torch_size"] and verdict.exact["params"] and verdict.exact["fvcore"]

@@ -151,8 +151,20 @@ def test_class_token_concat_becomes_param_concat():
     tokens, cls = Tensor((1, 196, 768)), Tensor((1, 1, 768), PARAM, "class_token")
     assert convert("cat", ((1, 197, 768),), tensors=(cls, tokens), dim=1) == Node(
         {"param_shape": [1, 1, 768], "dim": 1, "index": 0}, inputs=(tokens,), op="param_concat")
-    with pytest.raises(NotModelled, match="more than one parameter"):
+    with pytest.raises(NotModelled, match="parameters apart or repeated"):
         convert("cat", ((1, 198, 768),), tensors=(cls, cls, tokens), dim=1)
+    with pytest.raises(NotModelled, match="parameters apart or repeated"):
+        convert("cat", ((1, 198, 768),), tensors=(cls, tokens, Tensor((1, 1, 768), PARAM, "r")),
+                dim=1)
+
+
+def test_class_and_register_tokens_become_one_param_concat():
+    """DINOv3's ``cat([class_token, register_tokens, patches], dim=1)``: the two learned
+    tensors side by side are one learned (1, 5, 768) block, their 3,840 params."""
+    tokens, cls = Tensor((1, 196, 768)), Tensor((1, 1, 768), PARAM, "class_token")
+    registers = Tensor((1, 4, 768), PARAM, "reg_token")
+    assert convert("cat", ((1, 201, 768),), tensors=(cls, registers, tokens), dim=1) == Node(
+        {"param_shape": [1, 5, 768], "dim": 1, "index": 0}, inputs=(tokens,), op="param_concat")
 
 
 def test_class_token_and_relative_position_table_become_param_nodes():

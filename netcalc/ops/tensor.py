@@ -39,18 +39,23 @@ class ConcatAttrs:
 
 
 def concat_from_aten(call: AtenCall) -> Node:
-    """``aten.cat`` of data tensors; with one learned operand (ViT's class token), a
-    ``param_concat`` (netcalc/ops/tokens.py)."""
+    """``aten.cat`` of data tensors; with learned operands side by side (ViT's class token,
+    DINOv3's class and register tokens), a ``param_concat`` of them joined as one learned tensor
+    (netcalc/ops/tokens.py): its params are theirs."""
     tensors = tuple(call.arg("tensors"))
     dim = int(call.arg("dim", 0))
     learned = [i for i, t in enumerate(tensors) if t.is_param]
     data = tuple(t for t in tensors if t.is_data)
-    if len(learned) == 1 and data and len(data) == len(tensors) - 1:
-        return Node({"param_shape": [int(d) for d in tensors[learned[0]].shape], "dim": dim,
-                     "index": learned[0]}, inputs=data, op="param_concat")
+    side_by_side = learned and learned == list(range(learned[0], learned[0] + len(learned))) \
+        and len({tensors[i].name for i in learned}) == len(learned)     # each one once
+    if side_by_side and data and len(data) + len(learned) == len(tensors):
+        shape = [int(d) for d in tensors[learned[0]].shape]
+        shape[dim] = sum(int(tensors[i].shape[dim]) for i in learned)
+        return Node({"param_shape": shape, "dim": dim, "index": learned[0]}, inputs=data,
+                    op="param_concat")
     if len(data) != len(tensors):
-        raise NotModelled("cat of a tensor that is not computed from the input (or of more than "
-                          "one parameter)")
+        raise NotModelled("cat of a tensor that is not computed from the input (or of "
+                          "parameters apart or repeated)")
     return Node({} if dim == 1 else {"dim": dim}, inputs=tensors)
 
 
