@@ -151,7 +151,17 @@ def expand_checked(spec: Spec, resolution: Any, field_name: str = "resolution"):
     except GraphError as exc:
         where = getattr(exc, "field", None) or field_name
         prefix = "" if getattr(exc, "field", None) else f"{format_resolution(resolution)}: "
-        raise SpecError(spec.source, where, f"{prefix}{exc}") from None
+        fixed = _fits_only(spec)
+        suffix = f" (the spec {fixed}, as its notes say)" if fixed else ""
+        raise SpecError(spec.source, where, f"{prefix}{exc}{suffix}") from None
+
+
+def _fits_only(spec: Spec) -> str:
+    """``fits only 224x224`` where an imported spec's notes say it fits one size (a fixed
+    position embedding, a hard-coded view): why another size fails, in the error itself."""
+    notes = (spec.raw or {}).get("notes") if isinstance(spec.raw, Mapping) else None
+    found = [str(n).split(":")[0] for n in notes or () if str(n).startswith("fits only")]
+    return found[0] if found else ""
 
 
 def load_spec(source: SpecLike) -> Spec:

@@ -56,9 +56,17 @@ FAST_TIER_SPECS = {"specs/regnetx_800mf.yaml", "specs/regnety_200mf.yaml", "spec
                    "specs/rexnet_1.0.yaml"}
 
 
+# examples whose closed forms take seconds each (a 12-block transformer's): the slow tier's
+# (tests/test_vit_resolution.py keeps a small ViT's closed form in the fast tier)
+SLOW_EXAMPLES = {"specs/examples/vit_b_16.yaml"}
+
+
 def tiered(paths):
-    """``paths`` as pytest params: zoo specs beyond FAST_TIER_SPECS are marked slow."""
-    return [pytest.param(p, id=os.path.basename(p),
-                         marks=() if p in FAST_TIER_SPECS or "/examples/" in p
-                         else pytest.mark.slow)
+    """``paths`` as pytest params: zoo specs beyond FAST_TIER_SPECS are marked slow, and so are
+    the SLOW_EXAMPLES."""
+    return [pytest.param(p, id=os.path.basename(p), marks=() if _fast(p) else pytest.mark.slow)
             for p in paths]
+
+
+def _fast(path):
+    return path in FAST_TIER_SPECS or ("/examples/" in path and path not in SLOW_EXAMPLES)

@@ -179,8 +179,26 @@ def torch_flops(meta: Any, size: Size, real: Callable[[], Any]) -> int:
             "torch.flops"].total
     except Exception:       # noqa: BLE001 -- a meta kernel missing, or data read on meta
         module = real()
-        return run_measures(module, (_input(module, size, "cpu"),), ["torch.flops"])[
-            "torch.flops"].total
+        try:
+            return run_measures(module, (_input(module, size, "cpu"),), ["torch.flops"])[
+                "torch.flops"].total
+        except AssertionError as exc:
+            if "Expected gradient function" not in str(exc):
+                raise
+            return _torch_flops_with_autograd(module, size)
+
+
+def _torch_flops_with_autograd(module: Any, size: Size) -> int:
+    """FlopCounterMode with autograd on, in eval, the math attention backend: a class token
+    expanded under no_grad (CaiT's, PiT's) is a view that requires grad without a grad function,
+    which FlopCounterMode's module tracker refuses; the forward's flops are the same."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    from netcalc.torch.validate import MEASURES
+
+    module.eval()
+    with sdpa_kernel(SDPBackend.MATH):
+        return MEASURES["torch.flops"](module, (_input(module, size, "cpu"),)).total
 
 
 def odd_size(meta: Any, real: Callable[[], Any], wanted: Size = ODD_SIZE

@@ -101,3 +101,33 @@ def test_a_constant_tensor_multiplied_in_is_exact_at_the_only_size_the_model_run
     assert verdict.ok, verdict.reason
     assert reference.odd_size is None
     assert all(verdict.exact[k] for k in ("torch_size", "params", "fvcore"))
+
+
+# -- slow tier: transformers and hybrids the sweep of issue 17 found and this branch fixed --------
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [
+    "swiftformer_xs",       # a matmul by a parameter (additive attention); tokens folded back
+    "shvit_s1",             # tokens folded back into the grid
+    "iformer_t",            # tokens folded back into the grid
+    "nextvit_small",        # tokens folded back into the grid
+    "pvt_v2_b0",            # tokens folded back into the grid
+    "test_vit",             # its position embedding resampled to the token grid
+])
+def test_transformers_the_sweep_fixed_are_exact(name):
+    assert_exact(lib.timm_model(name))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [
+    # its class token, expanded under no_grad, is a view FlopCounterMode's module tracker refuses
+    # there: the reference is measured with autograd on
+    "pit_ti_224",
+    "vit_little_patch16_reg4_gap_256",      # a class token and 4 register tokens side by side
+])
+def test_transformers_of_one_size_the_sweep_fixed_are_exact(name):
+    """Exact at their own size; their fixed position embeddings fit that size only (the model
+    runs at no rectangular size)."""
+    reference, verdict = lib.import_and_compare(lib.timm_model(name))
+    assert verdict.ok, verdict.reason
+    assert reference.odd_size is None
+    assert verdict.exact["torch_size"] and verdict.exact["params"] and verdict.exact["fvcore"]

@@ -152,8 +152,20 @@ def test_class_token_concat_becomes_param_concat():
     tokens, cls = Tensor((1, 196, 768)), Tensor((1, 1, 768), PARAM, "class_token")
     assert convert("cat", ((1, 197, 768),), tensors=(cls, tokens), dim=1) == Node(
         {"param_shape": [1, 1, 768], "dim": 1, "index": 0}, inputs=(tokens,), op="param_concat")
-    with pytest.raises(NotModelled, match="more than one parameter"):
+    with pytest.raises(NotModelled, match="parameters apart or repeated"):
         convert("cat", ((1, 198, 768),), tensors=(cls, cls, tokens), dim=1)
+    with pytest.raises(NotModelled, match="parameters apart or repeated"):
+        convert("cat", ((1, 198, 768),), tensors=(cls, tokens, Tensor((1, 1, 768), PARAM, "r")),
+                dim=1)
+
+
+def test_class_and_register_tokens_become_one_param_concat():
+    """DINOv3's ``cat([class_token, register_tokens, patches], dim=1)``: the two learned
+    tensors side by side are one learned (1, 5, 768) block, their 3,840 params."""
+    tokens, cls = Tensor((1, 196, 768)), Tensor((1, 1, 768), PARAM, "class_token")
+    registers = Tensor((1, 4, 768), PARAM, "reg_token")
+    assert convert("cat", ((1, 201, 768),), tensors=(cls, registers, tokens), dim=1) == Node(
+        {"param_shape": [1, 5, 768], "dim": 1, "index": 0}, inputs=(tokens,), op="param_concat")
 
 
 def test_class_token_and_relative_position_table_are_read_as_the_nodes_written_for_them():
@@ -387,9 +399,11 @@ def test_window_attention_as_fvcore_and_flopcountermode_count_torchvisions(resol
 
 
 # -- torchvision's ViT-B/16, node by node -----------------------------------------------------------
-def vit_spec(patch=16, hidden=768, depth=12, heads=12, mlp=3072, classes=1000, tokens=197):
+def vit_spec(patch=16, hidden=768, depth=12, heads=12, mlp=3072, classes=1000, tokens=197,
+             resampled=False):
     """torchvision's VisionTransformer as a graph spec: the patch embedding, the class token and
-    the fixed position embedding of ``tokens`` tokens (so it fits one resolution), ``depth``
+    the fixed position embedding of ``tokens`` tokens (so it fits one resolution; ``resampled``:
+    timm's, resized to the token grid of any input), ``depth``
     encoder blocks (multi-head attention as torch.export captures it with autograd on), the final
     norm, the class token's head."""
     head = hidden // heads
@@ -398,7 +412,8 @@ def vit_spec(patch=16, hidden=768, depth=12, heads=12, mlp=3072, classes=1000, t
               {"op": "flatten", "start_dim": 2}, {"op": "transpose", "dim0": 1, "dim1": 2,
                                                    "name": "patches"},
               {"op": "param_concat", "param_shape": [1, 1, hidden], "name": "class_token"},
-              {"op": "param_add", "param_shape": [1, tokens, hidden], "name": "block0"}]
+              {"op": "param_add", "param_shape": [1, tokens, hidden], "name": "block0",
+               "resampled": resampled}]
     norm = {"op": "layer_norm", "normalized_shape": [hidden]}
     for b in range(depth):
         x = f"block{b}"

@@ -175,6 +175,18 @@ def _densenet_block() -> Any:
     return DenseNet(growth_rate=32, block_config=(4, 2), num_init_features=64, bn_size=4)
 
 
+def vit_base_patch16_dynamic() -> Any:
+    """timm's ViT-B/16 whose position embedding is resampled to the token grid of any input
+    (``dynamic_img_size=True``): specs/examples/vit_b_16.yaml is its import
+    (``netcalc import tests/trace_pins.py:vit_base_patch16_dynamic``)."""
+    import tv
+
+    tv.import_torchvision()
+    import timm
+
+    return timm.create_model("vit_base_patch16_224", dynamic_img_size=True)
+
+
 def modules() -> Dict[str, Tuple[str, Callable[[], Any]]]:
     """spec path -> (what the module is, its constructor)."""
     import yaml
@@ -219,12 +231,16 @@ def modules() -> Dict[str, Tuple[str, Callable[[], Any]]]:
                                              _tiny_cnn)
     table["specs/examples/se_mobile_block.yaml"] = (
         "SEMobileBlock written by hand in tests/trace_pins.py", _se_mobile_block)
+    table["specs/examples/vit_b_16.yaml"] = (
+        "timm.create_model('vit_base_patch16_224', dynamic_img_size=True), traced with autograd "
+        "on and the math attention backend", vit_base_patch16_dynamic)
     return table
 
 
 def trace(path: str) -> dict:
     """The fvcore and torch counts of ``path``'s independent module at the spec's resolution."""
     import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
 
     import netcalc
     from netcalc.torch.validate import MEASURES
@@ -233,7 +249,9 @@ def trace(path: str) -> dict:
     resolution = netcalc.load_spec(os.path.join(ROOT, path)).resolution
     module = make().eval()
     x = torch.zeros(1, 3, resolution, resolution)
-    with torch.no_grad():
+    # autograd on: fvcore's users call it so (nn.MultiheadAttention takes a fused path without);
+    # the math backend: FlopCounterMode then counts attention as its CUDA formula does
+    with sdpa_kernel(SDPBackend.MATH):
         got = {name: MEASURES[name](module, (x,)).total for name in
                ("fvcore.flops", "fvcore.params", "fvcore.acts", "torch.flops", "torch.numel")}
     return {"resolution": resolution, "module": what,

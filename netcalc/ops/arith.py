@@ -24,22 +24,35 @@ binary("div")
 
 @dataclass(frozen=True)
 class ParamAttrs:
-    """The shape of the learned tensor (broadcast against the operand)."""
+    """The shape of the learned tensor (broadcast against the operand), and whether it is
+    resampled to the operand's shape first."""
 
     param_shape: Tuple[int, ...]
+    resampled: bool = False
 
 
 class ParamBinary(OpDef):
-    """``x <op> p`` with a learned ``p`` of ``param_shape`` that broadcasts to ``x``'s shape."""
+    """``x <op> p`` with a learned ``p`` of ``param_shape`` that broadcasts to ``x``'s shape; with
+    ``resampled: true``, ``p`` is first resized to ``x``'s shape (a position embedding learned
+    for one token grid, interpolated to the grid of the input as timm's ``dynamic_img_size``
+    ViTs do): the op then fits every resolution. The resize of a parameter costs nothing in any
+    convention (fvcore 0.1.5 has no handle for bicubic or linear interpolation, FlopCounterMode
+    no formula)."""
 
     Attrs = ParamAttrs
     symbol = ""
 
     def parse(self, f: Any) -> ParamAttrs:
-        return ParamAttrs(f.int_list("param_shape", lo=1, hi=MAX_PARAM_DIM, min_len=0, max_len=8))
+        return ParamAttrs(f.int_list("param_shape", lo=1, hi=MAX_PARAM_DIM, min_len=0, max_len=8),
+                          f.bool("resampled", False))
 
     def infer_shape(self, ins: Any, a: ParamAttrs) -> Any:
         shape = ins[0]
+        if a.resampled:
+            if len(a.param_shape) != len(shape):
+                raise GraphError(f"param_shape {format_shape(a.param_shape)} has another rank "
+                                 f"than the input shape {format_shape(shape)}", field="param_shape")
+            return shape
         fits = len(a.param_shape) <= len(shape) and all(
             p == 1 or p == s or not is_concrete(s) for p, s in zip(a.param_shape[::-1], shape[::-1]))
         if not fits:
@@ -48,6 +61,8 @@ class ParamBinary(OpDef):
         return shape
 
     def conditions(self, ins: Any, out: Any, a: ParamAttrs) -> Any:
+        if a.resampled:
+            return ()
         return tuple((s, p) for s, p in zip(ins[0][::-1], a.param_shape[::-1])
                      if p != 1 and s != p)
 
@@ -60,7 +75,7 @@ class ParamBinary(OpDef):
     def torch(self, ins: Any, out: Any, a: ParamAttrs) -> Any:
         from ..torch.tensor_modules import ParamBinary as ParamBinaryModule
 
-        return ParamBinaryModule(self.symbol, a.param_shape)
+        return ParamBinaryModule(self.symbol, a.param_shape, a.resampled)
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), ParamAttrs((4, 1, 1))

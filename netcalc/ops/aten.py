@@ -119,11 +119,19 @@ def offset_between(a: Any, b: Any) -> Optional[int]:
 class Tensor:
     """A tensor argument: its shape (ints and :class:`Dim`), what it is (``DATA``, ``PARAM``,
     ``BUFFER``, ``CONSTANT``, ``DERIVED``), and its name (the qualified parameter or buffer name,
-    or the importer's name of the value)."""
+    or the importer's name of the value). ``learned``: for a tensor computed from a parameter
+    alone (a position embedding resampled to the token grid in forward), that parameter's own
+    shape."""
 
     shape: Tuple[Any, ...]
     kind: str = DATA
     name: str = ""
+    learned: Tuple[int, ...] = ()
+
+    @property
+    def learned_shape(self) -> Tuple[Any, ...]:
+        """The shape of the parameter this tensor is (or is computed from)."""
+        return self.learned or self.shape
 
     @property
     def is_data(self) -> bool:

@@ -135,15 +135,18 @@ class ScaledDotProductAttention(OpDef):
 
     @staticmethod
     def _check_heads(query: Any, key: Any, a: SdpaAttrs, shapes: str) -> None:
-        """Batch dims equal; with enable_gqa, q's heads (dim -3) a multiple of k's."""
+        """Batch dims equal, or k's (and v's) 1, broadcast as torch does (multi-query attention:
+        MobileNetV5's one k and v head for 8 query heads); with enable_gqa, q's heads (dim -3) a
+        multiple of k's."""
         batch = len(query) - 2
         for d, (x, y) in enumerate(zip(query[:batch], key[:batch])):
             if a.enable_gqa and d == batch - 1:
                 if is_concrete(x) and is_concrete(y) and x % y:
                     raise GraphError(f"q's {x} heads are no multiple of k's {y}; got {shapes}",
                                      field="enable_gqa")
-            elif sizes_differ(x, y):
-                raise GraphError(f"q, k and v must share their batch dims; got {shapes}",
+            elif sizes_differ(x, y) and y != 1:
+                raise GraphError(f"q, k and v must share their batch dims (or k's and v's be 1); "
+                                 f"got {shapes}",
                                  field="inputs")
 
     @staticmethod
@@ -160,7 +163,8 @@ class ScaledDotProductAttention(OpDef):
         batch = len(query) - 2
         shared = batch - 1 if a.enable_gqa else batch
         pairs = [(query[-1], key[-1]), (key[-2], value[-2])]
-        pairs += list(zip(key[:-2], value[:-2])) + list(zip(query[:shared], key[:shared]))
+        pairs += list(zip(key[:-2], value[:-2]))
+        pairs += [(x, y) for x, y in zip(query[:shared], key[:shared]) if y != 1]
         if len(ins) == 4:
             pairs += broadcast_mismatches(out[:-1] + (key[-2],), ins[3])
         return tuple((x, y) for x, y in pairs if x != y)

@@ -8,7 +8,7 @@ from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
 from ..limits import MAX_SCALAR
-from .aten import AtenCall, Node, NotModelled, Tensor
+from .aten import AtenCall, Node, NotModelled, Tensor, follows_input
 from .registry import OpDef, Shape, format_shape, is_concrete, register_op, zero
 
 
@@ -40,6 +40,21 @@ def broadcast_mismatches(a: Shape, b: Shape) -> Tuple[Tuple[Any, Any], ...]:
     return tuple((x, y) for x, y in zip(a, b) if not (x == y or x == 1 or y == 1))
 
 
+def param_binary_node(op: str, param: Tensor, other: Tensor) -> Node:
+    """``param_add``/``param_mul`` of a data tensor and a parameter. A parameter resized in
+    forward to a shape that follows the input (timm's position embedding, interpolated to the
+    token grid when ``dynamic_img_size``) is ``resampled``: its own shape, the operand's size."""
+    # computed from one parameter, to a size that follows the input, at that parameter's rank
+    # (another rank: computed otherwise, as XCiT's conv of a Fourier grid)
+    resampled = bool(param.learned) and any(map(follows_input, param.shape)) and len(
+        param.learned) == len(param.shape)
+    attrs: dict = {"param_shape": [int(d) for d in (param.learned_shape if resampled
+                                                     else param.shape)]}
+    if resampled:
+        attrs["resampled"] = True
+    return Node(attrs, inputs=(other,), op=f"param_{op}")
+
+
 def binary_from_aten(call: AtenCall) -> Node:
     """``aten.add/sub/mul/div`` of two tensors, or of a tensor and a number. A parameter added
     to or multiplied with a data tensor is ``param_add``/``param_mul``; any other operand
@@ -57,8 +72,7 @@ def binary_from_aten(call: AtenCall) -> Node:
     if len(params) == 1 and op in ("add", "mul"):
         other = b if params[0] is a else a
         if other.is_data:
-            return Node({"param_shape": [int(d) for d in params[0].shape]}, inputs=(other,),
-                        op=f"param_{op}")
+            return param_binary_node(op, params[0], other)
     return Node(inputs=(call.materialise(a), call.materialise(b)))
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import GraphError
 from .elementwise import broadcast, broadcast_mismatches
-from .aten import AtenCall, Node, NotModelled
+from .aten import AtenCall, Node, NotModelled, follows_input
 from .registry import format_shape, is_concrete, numel_out, register_op, zero
 from .simple import NO_ATTRS, AttributelessOp, NoAttrs
 
@@ -23,11 +23,19 @@ def matmul_macs(ins: Any, out: Any, a: Any) -> Any:
 
 
 def matmul_from_aten(call: AtenCall) -> Node:
-    """``aten.matmul``, ``bmm``, ``mm`` of two data tensors (a parameter operand is a linear
-    layer written by hand, not modelled here)."""
+    """``aten.matmul``, ``bmm``, ``mm`` of two data tensors, or of a data tensor and a 2-D
+    parameter: a linear layer written by hand (SwiftFormer's ``query @ self.w_g``), which every
+    convention counts as the bias-free ``linear`` it equals (fvcore's matmul and linear handles
+    both count prod(x) * N flops and the output as acts; FlopCounterMode counts the ``mm`` of
+    both)."""
     operands = call.tensors
+    if len(operands) == 2 and operands[0].is_data and operands[1].is_param \
+            and len(operands[1].shape) == 2 and not follows_input(operands[0].shape[-1]):
+        return Node({"out": int(operands[1].shape[1]), "bias": False}, inputs=operands[:1],
+                    op="linear")
     if len(operands) != 2 or not all(t.is_data for t in operands):
-        raise NotModelled(f"{call.op} with an operand that is not computed from the input")
+        raise NotModelled(f"{call.op} with an operand that is not computed from the input "
+                          "(a 2-D parameter as the second one is modelled)")
     return Node(inputs=tuple(operands))
 
 

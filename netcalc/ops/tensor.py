@@ -8,7 +8,7 @@ reports as unsupported and counts 0. FlopCounterMode counts none of them.
 
 import math
 from dataclasses import dataclass
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 from ..errors import GraphError
 from ..limits import MAX_DIM_SIZE, MAX_RANK
@@ -39,18 +39,23 @@ class ConcatAttrs:
 
 
 def concat_from_aten(call: AtenCall) -> Node:
-    """``aten.cat`` of data tensors; with one learned operand (ViT's class token), a
-    ``param_concat`` (netcalc/ops/tokens.py)."""
+    """``aten.cat`` of data tensors; with learned operands side by side (ViT's class token,
+    DINOv3's class and register tokens), a ``param_concat`` of them joined as one learned tensor
+    (netcalc/ops/tokens.py): its params are theirs."""
     tensors = tuple(call.arg("tensors"))
     dim = int(call.arg("dim", 0))
     learned = [i for i, t in enumerate(tensors) if t.is_param]
     data = tuple(t for t in tensors if t.is_data)
-    if len(learned) == 1 and data and len(data) == len(tensors) - 1:
-        return Node({"param_shape": [int(d) for d in tensors[learned[0]].shape], "dim": dim,
-                     "index": learned[0]}, inputs=data, op="param_concat")
+    side_by_side = learned and learned == list(range(learned[0], learned[0] + len(learned))) \
+        and len({tensors[i].name for i in learned}) == len(learned)     # each one once
+    if side_by_side and data and len(data) + len(learned) == len(tensors):
+        shape = [int(d) for d in tensors[learned[0]].shape]
+        shape[dim] = sum(int(tensors[i].shape[dim]) for i in learned)
+        return Node({"param_shape": shape, "dim": dim, "index": learned[0]}, inputs=data,
+                    op="param_concat")
     if len(data) != len(tensors):
-        raise NotModelled("cat of a tensor that is not computed from the input (or of more than "
-                          "one parameter)")
+        raise NotModelled("cat of a tensor that is not computed from the input (or of "
+                          "parameters apart or repeated)")
     return Node({} if dim == 1 else {"dim": dim}, inputs=tensors)
 
 
@@ -270,13 +275,15 @@ def resolve_entry(entry: ReshapeEntry, shape: Any, field: str = "shape") -> Any:
 
 @dataclass(frozen=True)
 class ReshapeAttrs:
-    """The new shape: ints, at most one -1, and "dK" (dim K of the input)."""
+    """The new shape: ints, at most one -1, and "dK" (dim K of the input, or of the second
+    operand when there is one)."""
 
     shape: Tuple[ReshapeEntry, ...]     # ints (-1 at most once) and "dK": dim K of the input
 
 
 def reshape_from_aten(call: AtenCall) -> Any:
-    """``view``, ``reshape``, ``unsqueeze``, ``squeeze``: the target shape as a rule of the
+    """``view``, ``reshape``, ``unsqueeze``, ``squeeze``, ``reshape_as`` (LeViT's
+    ``bn(x.flatten(0, 1)).reshape_as(x)``): the target shape as a rule of the
     input's (:func:`~netcalc.ops.aten.reshape_target`); the same shape is no node."""
     if call.overload == "dtype":
         raise NotModelled("view as another dtype")
@@ -284,17 +291,33 @@ def reshape_from_aten(call: AtenCall) -> Any:
     if len(out) == len(source.shape) and all(map(same_size, out, source.shape)):
         return Alias(source)
     target = reshape_target(source.shape, out)
-    if target is None:
-        return Node({"shape": [int(d) for d in out]},
-                    fixed=f"its sizes {[int(d) for d in out]} follow the input in more than one "
-                          "dim that is not a dim of its input")
-    return Node({"shape": target})
+    if target is not None:
+        return Node({"shape": target})
+    like = _sized_like(call, out)
+    if like is not None:
+        return like
+    return Node({"shape": [int(d) for d in out]},
+                fixed=f"its sizes {[int(d) for d in out]} follow the input in more than one "
+                      "dim that is not a dim of its input")
+
+
+def _sized_like(call: AtenCall, out: Sequence[Any]) -> Optional[Node]:
+    """Tokens folded back into a grid, ``(1, C, L) -> (1, C, h', w')``: a reshape whose sizes
+    are read from an earlier tensor of that grid (the second operand; "dK" is its dim K)."""
+    following = [k for k, size in enumerate(out) if follows_input(size)]
+    like = call.tensor_with(tuple(out[following[0]:following[-1] + 1]))
+    if like is None:
+        return None
+    entries = [next(f"d{j}" for j, d in enumerate(like.shape) if same_size(d, size))
+               if follows_input(size) else int(size) for size in out]
+    return Node({"shape": entries}, inputs=(call.first, like))
 
 
 @register_op
 class Reshape(FreeTensorOp):
     name = "reshape"
     Attrs = ReshapeAttrs
+    arity = (1, 2)      # a second operand: the tensor whose dims "dK" names
     aten = {packet: reshape_from_aten for packet in ("view", "reshape", "_unsafe_view",
                                                      "unsqueeze", "squeeze", "unflatten",
                                                      "reshape_as", "view_as")}
@@ -307,7 +330,7 @@ class Reshape(FreeTensorOp):
 
     def infer_shape(self, ins: Any, a: ReshapeAttrs) -> Any:
         shape = ins[0]
-        dims = [resolve_entry(entry, shape) for entry in a.shape]
+        dims = [resolve_entry(entry, ins[-1]) for entry in a.shape]
         total = math.prod(shape)
         known = math.prod(d for d in dims if not (is_concrete(d) and d == -1))
         if -1 in dims:
@@ -325,8 +348,8 @@ class Reshape(FreeTensorOp):
         return () if total == new else ((total, new),)
 
     def torch(self, ins: Any, out: Any, a: ReshapeAttrs) -> Any:
-        return lambda x: x.reshape([x.shape[int(e[1:])] if isinstance(e, str) else e
-                                    for e in a.shape])
+        return lambda x, like=None: x.reshape([(x if like is None else like).shape[int(e[1:])]
+                                               if isinstance(e, str) else e for e in a.shape])
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), ReshapeAttrs(("d0", 2, -1, "d3"))

@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, Iterable, List, Sequence
 import sympy
 
 from ..report import QUANTITIES
-from .closed_form import ClosedForm
+from .closed_form import ClosedForm, condition_words
 from .sides import Side
 
 
@@ -139,9 +139,12 @@ def _table(form: ClosedForm, by: str, quantities: Sequence[str]) -> str:
 
 def _polynomial_title(form: ClosedForm) -> str:
     stride = form.total_stride
+    # a spec that fits one size only (a fixed position embedding, a hard-coded view) keeps
+    # its conditions here too: the polynomial is not exact at the multiples they exclude
+    also = "".join(f" and {condition_words(c)}" for c in form.conditions)
     if form.axes == "hw":
-        return f"polynomial form, exact when h and w are each a multiple of {stride}:"
-    return f"polynomial form, exact when r is a multiple of {stride} (r = {stride}k):"
+        return f"polynomial form, exact when h and w are each a multiple of {stride}{also}:"
+    return f"polynomial form, exact when r is a multiple of {stride} (r = {stride}k){also}:"
 
 
 RENDERERS: Dict[str, Callable[[Iterable[ClosedForm], str, Sequence[str]], str]] = {

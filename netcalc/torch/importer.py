@@ -37,7 +37,7 @@ from ..graph import input_sides
 from ..ops import all_ops
 from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, DERIVED, PARAM, REARRANGING,
                         Alias, AtenCall, Converter, Node, NotModelled, Parts, Tensor, aten_table,
-                        lookup, same_size)
+                        follows_input, lookup, same_size)
 from ..ops.tokens import constant_node
 from ..spec import Spec, check_input_shape, check_resolution, load_spec
 from .capture import (STATIC, SYMBOLIC_TIMEOUT, TOO_SLOW, Captured, ExportFailure, Sides,
@@ -163,6 +163,23 @@ def _module_path(node: fx.Node, modules: Dict[str, nn.Module]) -> str:
     stack = node.meta.get("nn_module_stack") or {}
     paths = [path for path, _ in stack.values() if path in modules]
     return paths[-1] if paths else ""
+
+
+def _only_parameter(sources: Sequence[Tensor]) -> Optional[Tensor]:
+    """The one parameter a data-independent call reads, if it reads exactly one (none kept from
+    two: naflexvit's sum of a row and a column embedding is no resize of either)."""
+    params = {t.name: t for t in sources if t.is_param}
+    return next(iter(params.values())) if len(params) == 1 else None
+
+
+def _keeps_elements(packet: str, shape: Sequence[Any], source: Tensor) -> bool:
+    """Whether a rearranging call keeps its operand's elements: every one but ``expand``
+    does; an expand only where it adds no element (sizes that follow the input: it adds)."""
+    if packet != "expand":
+        return True
+    sizes = tuple(shape) + tuple(source.shape)
+    return not any(map(follows_input, sizes)) and math.prod(map(int, shape)) == math.prod(
+        map(int, source.shape))
 
 
 class _Converter:
@@ -331,16 +348,20 @@ class _Converter:
         several = isinstance(node.meta.get("val"), (list, tuple))
         shapes = [self.captured.shape(v) for v in outputs]
         packet = getattr(getattr(node.target, "overloadpacket", None), "__name__", "")
+        param = _only_parameter(sources)
         if not sources:
             kinds = [(CONSTANT, node.name)] * len(shapes)
         elif (len(sources) == 1 and not several and packet in REARRANGING
-              and sources[0].kind != DERIVED
-              and math.prod(map(int, shapes[0])) == math.prod(map(int, sources[0].shape))):
+              and sources[0].kind != DERIVED and _keeps_elements(packet, shapes[0], sources[0])):
             kinds = [(sources[0].kind, sources[0].name)]
+        elif param is not None and not several and any(map(follows_input, shapes[0])):
+            kinds = [(PARAM, param.name)]   # one parameter resized to the input (resampled)
         else:
             kinds = [(DERIVED, f"{node.name}.{i}" if several else node.name)
                      for i in range(len(shapes))]
-        tensors = [Tensor(shape, kind, name) for shape, (kind, name) in zip(shapes, kinds)]
+        learned = tuple(int(d) for d in param.learned_shape) if param is not None else ()
+        tensors = [Tensor(shape, kind, name, learned if kind == PARAM else ())
+                   for shape, (kind, name) in zip(shapes, kinds)]
         for i, tensor in enumerate(tensors):
             self.origins.setdefault(tensor, (node, i if several else None))
         if len(tensors) == 1 and not several:

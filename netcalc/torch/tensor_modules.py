@@ -1,6 +1,7 @@
 """torch modules that the new ops' torch facets build to (imported only by those facets)."""
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence
 
 import torch
@@ -8,18 +9,23 @@ from torch import nn
 
 
 class ParamBinary(nn.Module):
-    """``x * p`` or ``x + p`` with a learned ``p`` (ConvNeXt's layer scale, a learned bias)."""
+    """``x * p`` or ``x + p`` with a learned ``p`` (ConvNeXt's layer scale, a learned bias);
+    ``resampled``: ``p`` resized to ``x``'s shape first (flattened, linearly: neither fvcore nor
+    FlopCounterMode counts that, as they count none of timm's bicubic resize)."""
 
-    def __init__(self, op: str, param_shape: Sequence[int]):
+    def __init__(self, op: str, param_shape: Sequence[int], resampled: bool = False):
         super().__init__()
         self.op = op
+        self.resampled = resampled
         self.param = nn.Parameter(torch.zeros(tuple(param_shape)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.param if self.op == "mul" else x + self.param
+        param = self._resized(x.shape) if self.resampled else self.param
+        return x * param if self.op == "mul" else x + param
 
-    def extra_repr(self) -> str:
-        return f"op={self.op}, param_shape={tuple(self.param.shape)}"
+    def _resized(self, shape: Sequence[int]) -> torch.Tensor:
+        flat = self.param.reshape(1, 1, -1)
+        return nn.functional.interpolate(flat, size=math.prod(shape), mode="linear").reshape(shape)
 
 
 class ChannelsFirst(nn.Module):
