@@ -76,26 +76,22 @@ def test_the_probe_sizes_flip_the_parity_of_every_halving():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("symbolic_timeout", [0, 1e-3])
-def test_a_parity_dependent_pad_is_captured_at_its_own_size_only(symbolic_timeout):
-    """Static fallback: the pads differ at the probe sizes, so no constant pad is written; the
-    module is captured at 37x50 alone, exact there: pads (2, 1) then (2, 2) give 19x25 and 10x13
-    maps, fvcore 27*8*19*25 + 72*8*10*13 = 177,480 flops (a two-odd-sizes capture wrote the pads
-    of 37x51 and counted 171,720); other sizes are a one-line error. Where the symbolic export
-    ran past its time, the note says a longer one may find the rule."""
+def test_a_parity_dependent_pad_is_found_from_the_probe_sizes(symbolic_timeout):
+    """Static fallback: the pads differ at the three probe sizes (of other parities at every
+    halving), and the pad op finds TF's "same" rule that gives them: at 37x50 pads (2, 1) then
+    (2, 2) give 19x25 and 10x13 maps, fvcore 27*8*19*25 + 72*8*10*13 = 177,480 flops (a
+    two-odd-sizes capture wrote the pads of 37x51 and counted 171,720); exact against fvcore
+    and FlopCounterMode at sizes of every parity, 65x65 included (401,688 fvcore flops, where
+    constant pads counted 384,768)."""
     module = PadSameConvs().eval()
     spec, imported = import_checked(module, (37, 50), symbolic_timeout=symbolic_timeout)
-    assert imported.how == "one size"
-    assert "cannot tell the rule of aten.pad" in spec.raw["notes"][0]
-    assert spec.raw["notes"][0].endswith("--symbolic-timeout, from_torch(symbolic_timeout=...))") \
-        == (symbolic_timeout > 0)
-    assert spec.raw["resolution_range"] == {"h": [37, 37], "w": [50, 50]}
-    fvcore, by_torch = netcalc.count(spec, "fvcore"), netcalc.count(spec, "torch")
-    assert fvcore.flops == 177_480
-    assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
-        measured(module, (1, 3, 37, 50))[:4]
-    with pytest.raises(netcalc.SpecError, match=r"resolution: 38x51 is outside "
-                                                r"resolution_range \(h 37\.\.37, w 50\.\.50\)"):
-        netcalc.count(spec, "torch", (38, 51))
+    assert imported.how == "static sizes" and "resolution_range" not in spec.raw
+    assert netcalc.count(spec, "fvcore").flops == 177_480
+    assert netcalc.count(spec, "fvcore", 65).flops == 401_688
+    for size in ((37, 50), (38, 51), (64, 64), (65, 65)):
+        fvcore, by_torch = netcalc.count(spec, "fvcore", size), netcalc.count(spec, "torch", size)
+        assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+            measured(module, (1, 3) + size)[:4]
 
 
 def test_a_branch_on_the_input_size_bounds_the_specs_sizes():

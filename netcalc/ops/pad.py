@@ -126,13 +126,17 @@ def same_padding_of(source: Tuple[Any, ...], amounts: Tuple[Any, ...]) -> dict:
 
 
 def _samples(sizes: Tuple[Any, ...]) -> list:
-    """``sizes`` (ints and :class:`~netcalc.ops.aten.Dim`) at the traced input and at every
-    input size of :data:`SAMPLE_SIZES`, evaluated through their symbolic rules (an export with
-    symbolic sizes); NotModelled where the rules are not symbolic expressions."""
+    """``sizes`` (ints and :class:`~netcalc.ops.aten.Dim`) at the traced input and at other
+    input sizes: at every size of :data:`SAMPLE_SIZES` through their symbolic rules (an export
+    with symbolic sizes), or at the probe sizes of static exports (rules that are the values
+    there; the probes flip the parity of every halving, so that each stride's residues
+    differ); NotModelled for rules of neither kind."""
     rules = [size.rule for size in sizes if follows_input(size)]
+    if all(isinstance(rule, tuple) for rule in rules):
+        return list(zip(*(size.rule if follows_input(size) else (int(size),) * len(rules[0])
+                          for size in sizes)))
     if not all(hasattr(rule, "free_symbols") and hasattr(rule, "subs") for rule in rules):
-        raise NotModelled("padding that follows the input size, captured at static sizes only "
-                          "(which cannot tell its rule)")
+        raise NotModelled("padding that follows the input size by rules netcalc cannot read")
     symbols = set().union(*(rule.free_symbols for rule in rules))
     samples = [tuple(int(size) for size in sizes)]
     for value in SAMPLE_SIZES:
