@@ -79,7 +79,7 @@ def test_zoo_lists_every_shipped_spec_with_published_figures():
     result = run_cli("zoo", "--format", "json")
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert sorted(r["name"] for r in rows) == sorted(shipped.shipped_specs())
-    assert len(rows) == 49                     # 44 zoo models (model_zoo.csv) + 5 examples
+    assert len(rows) == 50                     # 44 zoo models (model_zoo.csv) + 6 examples
     # by family, then by netcalc's flops: RegNetX from 200MF to 32GF (issue 19), examples last
     names = [r["name"] for r in rows]
     regnetx = [n for n in names if n.startswith("regnetx_")]
@@ -98,9 +98,9 @@ def test_zoo_lists_every_shipped_spec_with_published_figures():
     assert by_name["efficientnet_b7"]["resolution"] == 600
     assert by_name["tiny_cnn"]["flops_G_published"] is None
     table = run_cli("zoo").stdout.splitlines()
-    assert table[0].split()[:3] == ["name", "family", "px"] and len(table) == 2 + 49
+    assert table[0].split()[:3] == ["name", "family", "px"] and len(table) == 2 + 50
     rows_csv = list(csv.DictReader(io.StringIO(run_cli("zoo", "--format", "csv").stdout)))
-    assert rows_csv[0]["name"] == rows[0]["name"] and len(rows_csv) == 49
+    assert rows_csv[0]["name"] == rows[0]["name"] and len(rows_csv) == 50
 
 
 def test_stdin_spec():
