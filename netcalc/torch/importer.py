@@ -165,13 +165,6 @@ def _module_path(node: fx.Node, modules: Dict[str, nn.Module]) -> str:
     return paths[-1] if paths else ""
 
 
-def _only_parameter(sources: Sequence[Tensor]) -> Optional[Tensor]:
-    """The one parameter a data-independent call reads, if it reads exactly one (none kept from
-    two: naflexvit's sum of a row and a column embedding is no resize of either)."""
-    params = {t.name: t for t in sources if t.is_param}
-    return next(iter(params.values())) if len(params) == 1 else None
-
-
 def _keeps_elements(packet: str, shape: Sequence[Any], source: Tensor) -> bool:
     """Whether a rearranging call keeps its operand's elements: every one but ``expand``
     does; an expand only where it adds no element (sizes that follow the input: it adds)."""
@@ -198,6 +191,7 @@ class _Converter:
         # a tensor computed without the input -> the node computing it (and which output)
         self.origins: Dict[Tensor, Tuple[fx.Node, Optional[int]]] = {}
         self.materialised: Dict[Tensor, Tensor] = {}    # ... -> the spec node written for it
+        self.learned_from: Dict[Tensor, Tensor] = {}    # DERIVED -> the one parameter behind it
         self.derived: Dict[fx.Node, Any] = {}           # its data value(s) once written
         self.written: Set[str] = set()                  # parameters written as param nodes
         self.overrides: Dict[fx.Node, Tensor] = {}      # operands read as their spec nodes
@@ -348,7 +342,7 @@ class _Converter:
         several = isinstance(node.meta.get("val"), (list, tuple))
         shapes = [self.captured.shape(v) for v in outputs]
         packet = getattr(getattr(node.target, "overloadpacket", None), "__name__", "")
-        param = _only_parameter(sources)
+        param = self._only_parameter(sources)
         if not sources:
             kinds = [(CONSTANT, node.name)] * len(shapes)
         elif (len(sources) == 1 and not several and packet in REARRANGING
@@ -364,10 +358,26 @@ class _Converter:
                    for shape, (kind, name) in zip(shapes, kinds)]
         for i, tensor in enumerate(tensors):
             self.origins.setdefault(tensor, (node, i if several else None))
+            if tensor.kind == DERIVED and param is not None:
+                self.learned_from[tensor] = param
         if len(tensors) == 1 and not several:
             self.values[node] = tensors[0]
         else:
             self.parts[node] = list(tensors)
+
+    def _only_parameter(self, sources: Sequence[Tensor]) -> Optional[Tensor]:
+        """The one parameter data-independent operands are computed from, through any ops (a
+        position embedding sliced, reshaped and resized), if exactly one (none kept from two:
+        naflexvit's sum of a row and a column embedding is no resize of either)."""
+        params = {t.name: t for t in (self._parameter_behind(s) for s in sources) if t}
+        return next(iter(params.values())) if len(params) == 1 else None
+
+    def _parameter_behind(self, tensor: Tensor) -> Optional[Tensor]:
+        """The parameter a tensor computed without the input comes from (None: none or
+        several); a DERIVED tensor remembers it as ``learned_from``."""
+        if tensor.is_param:
+            return tensor
+        return self.learned_from.get(tensor) if tensor.kind == DERIVED else None
 
     def materialise(self, tensor: Tensor, reader: fx.Node) -> Tensor:
         """The data tensor (spec node) standing for ``tensor`` where the call ``reader`` reads it
