@@ -4,8 +4,8 @@
 the graph (resolution or input shape, ``allow_unknown``), the totals per convention and the
 imported graph itself (every layer's op and attributes). ``netcalc check --lock`` imports the
 target again, in the child process of :mod:`netcalc.isolation` (the single way netcalc runs a
-user's model code), and reports every change as a line naming the layer and the attribute (``conv1: kernel 1 -> 3``),
-besides the counts that moved.
+user's model code), and reports every change as a line naming the layer and the attribute
+(``conv1: kernel 1 -> 3``), besides the counts that moved.
 
 A lock file is untrusted input: a recorded target must be ``package.module:callable`` or a
 ``.py`` file's ``path:callable`` (so a lock cannot make netcalc run a file of any other kind), and
