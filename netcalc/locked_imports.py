@@ -1,11 +1,11 @@
 """Import targets in a lock file: a torch model's imported graph, guarded layer by layer.
 
 ``netcalc lock --import path/model.py:build`` records the target, the import options that shape
-the graph (resolution, ``allow_unknown``), the totals per convention and the imported graph
-itself (every layer's op and attributes). ``netcalc check --lock`` imports the target again, in
-the child process of :mod:`netcalc.isolation` (the single way netcalc runs a user's model code),
-and reports every change as a line naming the layer and the attribute (``conv1: kernel 1 -> 3``),
-besides the counts that moved.
+the graph (resolution or input shape, ``allow_unknown``), the totals per convention and the
+imported graph itself (every layer's op and attributes). ``netcalc check --lock`` imports the
+target again, in the child process of :mod:`netcalc.isolation` (the single way netcalc runs a
+user's model code), and reports every change as a line naming the layer and the attribute
+(``conv1: kernel 1 -> 3``), besides the counts that moved.
 
 A lock file is untrusted input: a recorded target must be ``package.module:callable`` or a
 ``.py`` file's ``path:callable`` (so a lock cannot make netcalc run a file of any other kind), and
@@ -16,7 +16,7 @@ runs its code, as the tests of the repository holding the lock do. This module i
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .errors import SpecError, safe_text
@@ -35,6 +35,7 @@ class ImportOptions:
     allow_unknown: bool = False
     timeout: float = DEFAULT_TIMEOUT_S          # not recorded: a property of the machine
     verbose: bool = False
+    input_shape: Optional[Tuple[int, ...]] = None   # the whole input (1, C, ...) instead
 
 
 def imported_spec(target: str, options: ImportOptions) -> Any:
@@ -44,8 +45,10 @@ def imported_spec(target: str, options: ImportOptions) -> Any:
 
     require("torch", "import target", ("torch",))
 
-    return import_isolated(target, options.resolution, None, options.allow_unknown,
-                           options.timeout, options.verbose)
+    shape = options.input_shape
+    return import_isolated(target, None if shape else options.resolution, None,
+                           options.allow_unknown, options.timeout, options.verbose,
+                           list(shape) if shape else None)
 
 
 def graph_data(spec: Any) -> Dict[str, Any]:
@@ -65,9 +68,11 @@ def import_entry(target: str, conventions: Sequence[str], options: ImportOptions
         counts[convention] = count(spec, convention).totals()
         refuse_unreadable(target, counts[convention])
     resolution = options.resolution
+    shape = {"input_shape": list(options.input_shape)} if options.input_shape else {}
     return {"target": target,
             "resolution": list(resolution) if isinstance(resolution, tuple) else resolution,
-            "allow_unknown": options.allow_unknown, "counts": counts, "graph": graph_data(spec)}
+            **shape, "allow_unknown": options.allow_unknown, "counts": counts,
+            "graph": graph_data(spec)}
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -82,12 +87,16 @@ class LockedImport:
 
 def read_import(fields: Any, lock_path: str) -> LockedImport:
     """One entry of a lock's ``imports``; every malformed field is a SpecError naming it."""
-    from .spec import check_resolution
+    from .spec import check_input_shape, check_resolution
 
     target, located = locked_target(fields.str("target", max_len=4096), fields, lock_path)
     resolution = check_resolution(fields.value("resolution"), fields.source,
                                   fields.sub_path("resolution"))
-    options = ImportOptions(resolution, fields.bool("allow_unknown", False))
+    shape = fields.value("input_shape", None)
+    if shape is not None:
+        check_input_shape(shape, fields.source, fields.sub_path("input_shape"))
+    options = ImportOptions(resolution, fields.bool("allow_unknown", False),
+                            input_shape=tuple(shape) if shape is not None else None)
     counts = _read_counts(fields.mapping("counts"))
     graph = _read_graph(fields)
     fields.finish()
@@ -221,14 +230,15 @@ def import_differences(locked: LockedImport, options: Optional[ImportOptions] = 
 
 
 def _fresh_spec(locked: LockedImport, options: ImportOptions, module: Any) -> Any:
-    run = ImportOptions(locked.options.resolution, locked.options.allow_unknown,
-                        options.timeout, options.verbose)
+    run = replace(locked.options, timeout=options.timeout, verbose=options.verbose)
     if module is None:
         return imported_spec(locked.located, run)
     from .torch.importer import from_torch
 
-    return from_torch(module, run.resolution, allow_unknown=run.allow_unknown,
-                      source=locked.target)
+    shape = run.input_shape
+    return from_torch(module, None if shape else run.resolution,
+                      allow_unknown=run.allow_unknown, source=locked.target,
+                      inputs=list(shape) if shape else None)
 
 
 def _count_changes(locked: LockedImport, spec: Any) -> list:

@@ -88,7 +88,8 @@ def refresh_lock(lock_path: str, options: Any = None) -> dict:
 def _recorded(locked_import: Any) -> dict:
     """The import options a lock records (the time limit is the caller's)."""
     return {"resolution": locked_import.options.resolution,
-            "allow_unknown": locked_import.options.allow_unknown}
+            "allow_unknown": locked_import.options.allow_unknown,
+            "input_shape": locked_import.options.input_shape}
 
 
 def dump_lock(lock: Mapping) -> str:

@@ -150,6 +150,10 @@ def test_a_lock_of_specs_only_is_format_1_as_before():
     ('"flops": 24674', '"flops": -1', "imports[0].counts.pycls.flops", "below the minimum 0"),
     ('"resolution": 32, "allow', '"resolution": 0, "allow', "imports[0].resolution", ""),
     ('"netcalc_lock": 2', '"netcalc_lock": 1', "imports", "import targets need netcalc_lock 2"),
+    ('"allow_unknown"', '"input_shape": [1, 3], "allow_unknown"', "imports[0].input_shape",
+     ""),
+    ('"allow_unknown"', '"input_shape": [2, 3, 32, 32], "allow_unknown"',
+     "imports[0].input_shape", ""),
 ])
 def test_a_malformed_import_entry_is_one_line_naming_file_and_field(folder, old, new, field,
                                                                      message):
@@ -207,6 +211,18 @@ def test_lock_records_the_imported_graph_of_a_target(folder):
     assert result.exit_code == 0, result.output
     (locked,) = read_lock_file("netcalc.lock").imports
     assert locked.graph == GRAPH and locked.counts == {"pycls": TOTALS_K1}
+
+
+@pytest.mark.slow
+def test_an_input_shape_is_recorded_and_imported_again(folder):
+    """--input-shape 1x3x32x40: TinyNet at 32x40, by hand 3*8*32*40 + 8 + 90 = 30,818 flops
+    (pycls); the lock records the shape and check imports it the same way."""
+    result = run("lock", TARGET, "--input-shape", "1x3x32x40", "-o", "netcalc.lock")
+    assert result.exit_code == 0, result.output
+    (locked,) = read_lock_file("netcalc.lock").imports
+    assert locked.options.input_shape == (1, 3, 32, 40) and locked.options.resolution == (32, 40)
+    assert locked.counts["pycls"]["flops"] == 30_818
+    assert len(lock_differences("netcalc.lock")) == 0
 
 
 @pytest.mark.slow

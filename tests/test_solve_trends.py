@@ -238,3 +238,21 @@ def test_cli_steps():
         assert exact.subs(sympy.Symbol("r"), piece["resolution"]) == piece["flops"]
     bad = run_cli("steps", "specs/resnet50.yaml", "--for", "width", "--from", "1", "--to", "2")
     assert bad.returncode == 2 and bad.stderr.startswith("error: specs/resnet50.yaml: width_mult")
+
+
+def test_resolution_is_solved_within_an_imported_specs_resolution_range():
+    """A spec that holds for sides 20 to 40 only (an imported model that branches on its size
+    outside them): a budget every size meets stops at 40, not at netcalc's limit; a budget no
+    size in the range meets answers 'none within' with 20, the range's first side, over. One
+    3x3 conv of 8 channels, no bias, costs 3*8*9*r^2 = 216 r^2 pycls flops: 345,600 at 40,
+    86,400 at 20."""
+    spec = {"family": "graph", "name": "ranged", "resolution": 32,
+            "resolution_range": {"h": [20, 40], "w": [20, 40]},
+            "layers": [{"op": "conv", "out": 8, "kernel": 3}]}
+    everything = solve(spec, Budget({"flops": 10 ** 9}), "r")
+    assert everything.within.value == 40 and everything.within.counts["flops"] == 345_600
+    assert everything.over is None
+    assert everything.notes == ("every r up to the end of the spec's resolution_range, 40 fits",)
+    nothing = solve(spec, Budget({"flops": 86_399}), "r")
+    assert nothing.within is None and nothing.over.value == 20
+    assert nothing.over.counts["flops"] == 86_400

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 from ..count import count
 from ..errors import SpecError
@@ -70,16 +70,28 @@ def solve_resolution(spec: SpecLike, budget: Budget, convention: str = "pycls",
 
     form = count_symbolic(spec, convention)
     totals = {q: form.total(q) for q in budget.limits}
-    start = -(-form.min_resolution // multiple_of) * multiple_of
-    values: Sequence[int] = range(start, MAX_RESOLUTION + 1, multiple_of)
+    lo, hi = _square_range(form.spec)
+    start = -(-max(form.min_resolution, lo) // multiple_of) * multiple_of
+    values: Sequence[int] = range(start, hi + 1, multiple_of)
     if form.conditions:
         values = [r for r in values if form.accepts(r)]
     first_over = _first_true(len(values), lambda i: not budget.fits(
         {q: form.evaluate(e, values[i]) for q, e in totals.items()}))
     within = _verified(form, values[first_over - 1]) if first_over > 0 else None
     over = _verified(form, values[first_over]) if first_over < len(values) else None
-    notes = [] if over else [f"every r up to netcalc's limit {MAX_RESOLUTION} fits"]
+    end = (f"the end of the spec's resolution_range, {hi}" if hi < MAX_RESOLUTION
+           else f"netcalc's limit {MAX_RESOLUTION}")
+    notes = [] if over else [f"every r up to {end} fits"]
     return Solution(form.spec, convention, "r", budget, within, over, notes=tuple(notes))
+
+
+def _square_range(spec: Spec) -> Tuple[int, int]:
+    """The sides r an imported spec holds for on every axis (its ``resolution_range``, where
+    the model branches on its size), else 1 to netcalc's limit."""
+    ranges = getattr(getattr(spec, "config", None), "resolution_range", None) or ()
+    lo = max([1] + [low for _, (low, _high) in ranges])
+    hi = min([MAX_RESOLUTION] + [high for _, (_low, high) in ranges if high is not None])
+    return lo, hi
 
 
 def _verified(form: Any, r: int) -> Point:
