@@ -201,6 +201,24 @@ def _torch_flops_with_autograd(module: Any, size: Size) -> int:
         return MEASURES["torch.flops"](module, (_input(module, size, "cpu"),)).total
 
 
+def odd_within_range(spec: Any) -> Optional[Size]:
+    """Where the imported spec has a resolution_range (the model branches on its size, found
+    by torch.export): 193x257 with each side raised to the range's first odd side (timm's
+    vgg11, h, w >= 224: 225x257), so the odd size is one the spec holds for; None otherwise
+    (the search of :func:`odd_size`), or where the range holds no such size."""
+    limits = spec.raw.get("resolution_range")
+    if not limits or sorted(limits) != ["h", "w"]:
+        return None
+    sides = []
+    for axis, side in zip("hw", ODD_SIZE):
+        low, high = limits[axis]
+        side = max(side, low + 1 - low % 2)
+        if high is not None and side > high:
+            return None
+        sides.append(side)
+    return sides[0], sides[1]
+
+
 def odd_size(meta: Any, real: Callable[[], Any], wanted: Size = ODD_SIZE
              ) -> Tuple[Optional[Size], Optional[int]]:
     """(size, FlopCounterMode flops there): ``wanted`` where the model runs at it, else its sides
@@ -332,7 +350,7 @@ def import_and_compare(model: Model, size: Optional[Size] = None, odd: Optional[
     module = model.build("cpu")
     size = size or own_size(meta)
     spec = netcalc.from_torch(module, size, name=model.name)
-    reference = measure_torch(meta, lambda: module, size, odd)
+    reference = measure_torch(meta, lambda: module, size, odd or odd_within_range(spec))
     if fvcore:
         measure_fvcore(module, reference)
     return reference, compare(spec, reference)

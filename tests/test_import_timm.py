@@ -55,10 +55,8 @@ def test_small_timm_cnns_are_exact(name):
 # what the torch.export importer does not take yet (the sweep of docs/import_sweep.md measured
 # each): strict xfails, so a fix shows as XPASS and the mark goes
 KNOWN_FAILURES = {
-    "tresnet": "its anti-aliasing blur convolves with a buffer weight (aten.conv2d with a "
-               "weight that is not a parameter)",
-    "vgg": "its head branches on its size: imported at 224 the spec holds for h, w >= 224 "
-           "(resolution_range), 193x257 pools instead",
+    "tresnet": "its space-to-depth stem reshapes to sizes fixed at the traced resolution: the "
+               "spec fits 224x224 only, and the model also runs at 196x260",
 }
 
 
