@@ -96,8 +96,9 @@ def sweep_one(model, settings, send):
     row["imported"] = "yes" if spec is not None else "no"
     inside = spec is not None and lib.odd_within_range(spec)
     if inside and inside != reference.odd_size:     # the model branches on its size: its range
-        reference = lib.measure_torch(meta, real, reference.size, inside)
-        row.update(odd_size=lib.text(inside), torch_flops_odd=reference.torch_flops_odd)
+        reference = lib.measure_torch(meta, real, reference.size, None, inside)
+        row.update(odd_size=lib.text(reference.odd_size),
+                   torch_flops_odd=reference.torch_flops_odd)
     send(row, "tracing with fvcore")
     lib.measure_fvcore(module, reference, settings.fvcore_max)
     row.update(fvcore_flops=reference.fvcore_flops, fvcore_acts=reference.fvcore_acts,

@@ -204,8 +204,8 @@ def _torch_flops_with_autograd(module: Any, size: Size) -> int:
 def odd_within_range(spec: Any) -> Optional[Size]:
     """Where the imported spec has a resolution_range (the model branches on its size, found
     by torch.export): 193x257 with each side raised to the range's first odd side (timm's
-    vgg11, h, w >= 224: 225x257), so the odd size is one the spec holds for; None otherwise
-    (the search of :func:`odd_size`), or where the range holds no such size."""
+    vgg11, h, w >= 224: 225x257), where :func:`odd_size`'s search starts, so the odd size is
+    one the spec holds for; None otherwise, or where the range holds no such size."""
     limits = spec.raw.get("resolution_range")
     if not limits or sorted(limits) != ["h", "w"]:
         return None
@@ -246,12 +246,12 @@ class Reference:
     fvcore_s: Optional[float] = None       # one fvcore trace (its flops)
 
 
-def measure_torch(meta: Any, real: Callable[[], Any], size: Size, odd: Optional[Size] = None
-                  ) -> Reference:
-    """FlopCounterMode at ``size`` and at an odd size (``odd``, else searched from 193x257),
+def measure_torch(meta: Any, real: Callable[[], Any], size: Size, odd: Optional[Size] = None,
+                  wanted: Size = ODD_SIZE) -> Reference:
+    """FlopCounterMode at ``size`` and at an odd size (``odd``, else searched from ``wanted``),
     and the unique numel; all on the meta module where it runs."""
     if odd is None:
-        found, flops_odd = odd_size(meta, real)
+        found, flops_odd = odd_size(meta, real, wanted)
     else:
         found, flops_odd = odd, torch_flops(meta, odd, real)
     return Reference(size, torch_flops(meta, size, real), unique_numel(meta), found, flops_odd)
@@ -350,7 +350,8 @@ def import_and_compare(model: Model, size: Optional[Size] = None, odd: Optional[
     module = model.build("cpu")
     size = size or own_size(meta)
     spec = netcalc.from_torch(module, size, name=model.name)
-    reference = measure_torch(meta, lambda: module, size, odd or odd_within_range(spec))
+    reference = measure_torch(meta, lambda: module, size, odd,
+                              odd_within_range(spec) or ODD_SIZE)
     if fvcore:
         measure_fvcore(module, reference)
     return reference, compare(spec, reference)
