@@ -195,8 +195,12 @@ def _closed_form(spec: Spec, convention: str, axes: str = "r") -> ClosedForm:
     report = Report(spec, conv, graph, _symbolic_costs(spec, graph, conv))
     distinct = tuple(sorted({s.key: Side(s.m, s.c, 0, s.axis) for s in sides}.values()))
 
+    # an imported spec holds from its resolution_range's first side on (the model branches)
+    ranges = dict(getattr(getattr(spec, "config", None), "resolution_range", None) or ())
+
     def smallest(axis: str) -> int:
-        return max([1] + [s.min_resolution() for s in sides if s.axis == axis])
+        lows = [low for name, (low, _high) in ranges.items() if axis in ("r", name)]
+        return max([1] + lows + [s.min_resolution() for s in sides if s.axis == axis])
     min_res = (smallest("h"), smallest("w")) if axes == "hw" else smallest("r")
     return ClosedForm(report, distinct, min_res, shape_conditions(graph), axes)
 
