@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 from ..count import count
 from ..errors import SpecError
@@ -70,8 +70,8 @@ def solve_resolution(spec: SpecLike, budget: Budget, convention: str = "pycls",
 
     form = count_symbolic(spec, convention)
     totals = {q: form.total(q) for q in budget.limits}
-    lo, hi = _square_range(form.spec)
-    start = -(-max(form.min_resolution, lo) // multiple_of) * multiple_of
+    hi = _largest_side(form.spec)       # the smallest is in form.min_resolution already
+    start = -(-form.min_resolution // multiple_of) * multiple_of
     values: Sequence[int] = range(start, hi + 1, multiple_of)
     if form.conditions:
         values = [r for r in values if form.accepts(r)]
@@ -85,13 +85,11 @@ def solve_resolution(spec: SpecLike, budget: Budget, convention: str = "pycls",
     return Solution(form.spec, convention, "r", budget, within, over, notes=tuple(notes))
 
 
-def _square_range(spec: Spec) -> Tuple[int, int]:
-    """The sides r an imported spec holds for on every axis (its ``resolution_range``, where
-    the model branches on its size), else 1 to netcalc's limit."""
+def _largest_side(spec: Spec) -> int:
+    """The largest side r an imported spec holds for on every axis (its ``resolution_range``,
+    where the model branches on its size), else netcalc's limit."""
     ranges = getattr(getattr(spec, "config", None), "resolution_range", None) or ()
-    lo = max([1] + [low for _, (low, _high) in ranges])
-    hi = min([MAX_RESOLUTION] + [high for _, (_low, high) in ranges if high is not None])
-    return lo, hi
+    return min([MAX_RESOLUTION] + [high for _, (_low, high) in ranges if high is not None])
 
 
 def _verified(form: Any, r: int) -> Point:
