@@ -69,11 +69,13 @@ def split_target(target: str) -> Tuple[str, str]:
 def is_import_target(argument: str) -> bool:
     """Whether a command-line argument names an import target (``file.py:build``,
     ``package.module:build``) rather than a spec: a file of that name wins, as it does for specs."""
-    where, sep, attr = argument.rpartition(":")
-    if not sep or not where or os.path.exists(argument):
+    if os.path.exists(argument):
         return False
-    names = attr.split(".") + ([] if where.endswith(".py") else where.split("."))
-    return all(part.isidentifier() for part in names)
+    try:
+        where, _attr = split_target(argument)
+    except SpecError:
+        return False
+    return where.endswith(".py") or all(part.isidentifier() for part in where.split("."))
 
 
 VERBOSE_ENV = "NETCALC_SHOW_CAPTURE_OUTPUT"   # set for a --verbose child: capture hides nothing
