@@ -25,6 +25,8 @@ MAX_EXTENDS = 8                 # files in a space file's ``extends`` chain
 # -- spec fields -----------------------------------------------------------------------------------
 MAX_RESOLUTION = 8192           # a side of the input (also --resolution)
 MAX_CHANNELS = 65536            # widths, stem, head, in_channels, conv/linear ``out``, groups
+MAX_INPUTS = 16                 # inputs of an imported model (--input-shape, from_torch(inputs=))
+MAX_INPUT_RANK = 8              # dims of a further input's shape (a mask, a vector, a volume)
 MAX_STAGE_DEPTH = 1024          # blocks of one AnyNet or EfficientNet stage
 MAX_REGNET_DEPTH = 1024         # blocks of a RegNet, all stages (its ``depth``)
 MAX_TOTAL_DEPTH = 4096          # AnyNet blocks in all stages: no spec builds millions of layers

@@ -54,10 +54,7 @@ def test_small_timm_cnns_are_exact(name):
 # -- slow tier: one model of each timm CNN module, torchvision's dense-prediction models ----------
 # what the torch.export importer does not take yet (the sweep of docs/import_sweep.md measured
 # each): strict xfails, so a fix shows as XPASS and the mark goes
-KNOWN_FAILURES = {
-    "tresnet": "its space-to-depth stem reshapes to sizes fixed at the traced resolution: the "
-               "spec fits 224x224 only, and the model also runs at 196x260",
-}
+KNOWN_FAILURES: dict = {}
 
 
 def known(name):

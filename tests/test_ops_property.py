@@ -418,12 +418,13 @@ def param_concat(draw, nodes):
              "index": draw(st.integers(0, 1))}]
 
 
-def constant(draw, nodes):
-    """A mask of some of a node's sizes (others 1) added to it, as Swin adds its window mask."""
+def constant(draw, nodes, op="constant"):
+    """A mask of some of a node's sizes (others 1) added to it, as Swin adds its window mask
+    (``op="input"``: a further input of the network shaped so, a mask given to forward)."""
     x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
     k = len(nodes)
     shape = [f"d{j}" if draw(st.booleans()) else 1 for j in range(len(x[1]))]
-    return [{"op": "constant", "input": x[0], "shape": shape, "name": f"c{k}"},
+    return [{"op": op, "input": x[0], "shape": shape, "name": f"c{k}"},
             {"op": "add", "inputs": [x[0], f"c{k}"]}]
 
 
@@ -462,6 +463,7 @@ PROPOSALS = {
     "clamp": unary("clamp", min=st.sampled_from([-1.0, 0.1]), max=st.sampled_from([2.0, 6.0])),
     "vector_norm": vector_norm,
     "constant": constant, "param_concat": param_concat,
+    "input": lambda draw, nodes: constant(draw, nodes, "input"),
 }
 
 

@@ -53,10 +53,11 @@ def expand_from_aten(call: AtenCall) -> Any:
     return on_operand(call, source, Node({"shape": entries}, op="expand", fixed=fixed))
 
 
-def constant_node(tensor: Tensor, like: Tensor) -> Node:
+def constant_node(tensor: Tensor, like: Tensor, op: str = "constant") -> Node:
     """A ``constant`` node standing for a buffer or a tensor built in forward (Swin's shifted-
     window mask), read next to the data tensor ``like``: a size equal to one of ``like``'s dims
-    is "dK" of it, so the node follows the resolution as the mask does."""
+    is "dK" of it, so the node follows the resolution as the mask does. (``op="input"``: a
+    further input of the model, shaped after the first in the same way.)"""
     entries, fixed = [], ""
     for size in tensor.shape:
         same = [k for k, d in enumerate(like.shape) if same_size(d, size)]
@@ -66,7 +67,7 @@ def constant_node(tensor: Tensor, like: Tensor) -> Node:
             entries.append(int(size))
             if follows_input(size):
                 fixed = fixed or f"its size {int(size)} follows the input by no dim of its operand"
-    return Node({"shape": entries}, inputs=(like,), op="constant", fixed=fixed)
+    return Node({"shape": entries}, inputs=(like,), op=op, fixed=fixed)
 
 
 def new_tensor_from_aten(call: AtenCall) -> Node:
@@ -247,6 +248,19 @@ class Constant(FreeTensorOp):
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), ConstantAttrs((1, "d1", 1, 6))
+
+
+@register_op
+class FurtherInput(Constant):
+    """A further input of the network (a mask, a second image, a conditioning vector), read
+    next to the network input: "dK" is dim K of its operand, so a mask of the image's size
+    follows ``--resolution`` as the image does. Like a constant, it costs nothing itself."""
+
+    name = "input"
+    aten: dict = {}         # a placeholder of the captured graph: the importer writes it
+
+    def example(self) -> Any:
+        return ((1, 3, 5, 6),), ConstantAttrs((1, 1, "d2", "d3"))
 
 
 # -- expand -----------------------------------------------------------------------------------------
