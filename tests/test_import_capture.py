@@ -276,6 +276,39 @@ def test_a_bad_further_input_is_named_by_its_place(inputs, message):
         netcalc.from_torch(nn.Sequential(nn.Conv2d(1, 4, 3)), inputs=inputs)
 
 
+# -- statistics of a map: EvoNorm, FilterResponseNorm ----------------------------------------------
+class MapStatistics(nn.Module):
+    """timm's EvoNorm (a variance over each map), FilterResponseNorm (the map's inverse rms
+    expanded to the map's shape, ``rms.expand(x.shape)``, then ``torch.maximum`` with a learned
+    threshold), and a std and a minimum besides."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.tau = nn.Conv2d(3, 8, 3), nn.Parameter(torch.zeros(1, 8, 1, 1))
+
+    def forward(self, x):
+        x = self.conv(x)
+        var = x.var(dim=(2, 3), unbiased=False, keepdim=True)
+        rms = x.square().mean(dim=(2, 3), keepdim=True).rsqrt().expand(x.shape)
+        y = torch.maximum(x * rms / (var + 1) + x.std(dim=1, keepdim=True), self.tau)
+        return torch.minimum(y, x)
+
+
+def test_map_statistics_count_as_traced_at_every_size():
+    """var, std, maximum and minimum cost nothing in either tool; the expand takes its sizes
+    from the map, so the spec counts at 37x51 as at 32x32 (fvcore: the conv's 27*8*30*30 =
+    194,400 flops at 32x32)."""
+    module = MapStatistics().eval()
+    spec = netcalc.from_torch(module, 32)
+    assert netcalc.count(spec, "fvcore").flops == 194_400
+    for size in ((32, 32), (37, 51)):
+        fvcore, by_torch = netcalc.count(spec, "fvcore", size), netcalc.count(spec, "torch", size)
+        assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+            measured(module, (1, 3) + size)[:4]
+    expand = next(layer for layer in spec.raw["layers"] if layer["op"] == "expand")
+    assert expand["shape"] == [-1, -1, "d2", "d3"] and len(expand["inputs"]) == 2
+
+
 # -- several inputs ------------------------------------------------------------------------------
 class MaskedAndConditioned(nn.Module):
     """forward(image, mask, vector): a conv of the image gated by a 1x1 conv of the mask (the

@@ -1,10 +1,10 @@
-"""Subtraction and division (like add and mul: two operands with broadcasting, or a constant), and
-a learned parameter tensor added to or multiplied with the operand (ConvNeXt's layer scale, a
-learned bias).
+"""Subtraction, division and the elementwise maximum and minimum (like add and mul: two operands
+with broadcasting, or a constant; FilterResponseNorm's ``torch.maximum(x, tau)``), and a learned
+parameter tensor added to or multiplied with the operand (ConvNeXt's layer scale, a learned bias).
 
-No convention counts them: fvcore 0.1.5 reports ``aten::sub``, ``rsub``, ``div``, ``mul`` and
-``add`` as unsupported operators (0 flops) and FlopCounterMode has no formula for them. A learned
-parameter tensor counts its elements as parameters.
+No convention counts them: fvcore 0.1.5 reports ``aten::sub``, ``rsub``, ``div``, ``mul``,
+``add``, ``maximum`` and ``minimum`` as unsupported operators (0 flops) and FlopCounterMode has no
+formula for them. A learned parameter tensor counts its elements as parameters.
 """
 
 import math
@@ -20,6 +20,8 @@ from .registry import OpDef, format_shape, is_concrete, register_op, zero
 
 binary("sub")
 binary("div")
+binary("maximum")
+binary("minimum")
 
 
 @dataclass(frozen=True)

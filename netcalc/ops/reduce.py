@@ -1,8 +1,9 @@
-"""Reductions over dims besides ``mean``: ``sum``, ``amax`` and ``amin`` (``x.max(dim)``'s values).
+"""Reductions over dims besides ``mean``: ``sum``, ``amax`` and ``amin`` (``x.max(dim)``'s values),
+``var`` and ``std`` (EvoNorm's statistics; the correction changes no size or count).
 
-No convention counts them: fvcore 0.1.5 reports ``aten::sum``, ``amax`` and ``amin`` as
-unsupported operators (0; ``max.dim`` it skips silently) and FlopCounterMode has no formula for
-them.
+No convention counts them: fvcore 0.1.5 reports ``aten::sum``, ``amax``, ``amin``, ``var`` and
+``std`` as unsupported operators (0; ``max.dim`` it skips silently) and FlopCounterMode has no
+formula for them.
 """
 
 from typing import Any
@@ -49,3 +50,15 @@ class Amax(Reduction):
 class Amin(Reduction):
     name = "amin"
     aten = {"amin": reduction_from_aten, "min": reduction_from_aten}
+
+
+@register_op
+class Var(Reduction):
+    name = "var"
+    aten = {"var": reduction_from_aten}
+
+
+@register_op
+class Std(Reduction):
+    name = "std"
+    aten = {"std": reduction_from_aten}

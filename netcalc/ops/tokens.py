@@ -33,24 +33,37 @@ def on_operand(call: AtenCall, tensor: Any, node: Node) -> Node:
 
 def expand_from_aten(call: AtenCall) -> Any:
     """``aten.expand``: -1 or an unchanged size keeps a dim; a size that follows the input is
-    "dK" of the operand (other growth by such a size fits one resolution only)."""
+    "dK" of the operand, or else of an earlier data tensor of the whole new shape (timm's
+    ``rms.expand(x.shape)``: the second operand); other growth by such a size fits one
+    resolution only."""
     source = call.named.get("self")
     shape = tuple(source.shape)
-    new = len(call.out) - len(shape)
     if len(call.out) == len(shape) and all(map(same_size, call.out, shape)):
         return Alias(call.materialise(source))
+    entries, fixed = _expand_entries(call.out, shape, shape)
+    like = call.tensor_with(tuple(call.out)) if fixed else None
+    if like is None:
+        return on_operand(call, source, Node({"shape": entries}, op="expand", fixed=fixed))
+    entries, _ = _expand_entries(call.out, shape, like.shape)
+    return Node({"shape": entries}, inputs=(call.materialise(source), like), op="expand")
+
+
+def _expand_entries(out: Any, shape: Any, dims_of: Any) -> Tuple[list, str]:
+    """The expand's ``shape`` from ``shape`` to ``out``, "dK" naming dims of ``dims_of``, and
+    why it fits one resolution only ("" where it fits every one)."""
+    new = len(out) - len(shape)
     entries, fixed = [], ""
-    for k, size in enumerate(call.out):
+    for k, size in enumerate(out):
         old = shape[k - new] if k >= new else None
         if old is not None and same_size(size, old):
             entries.append(-1)
         elif follows_input(size):
-            same = [j for j, d in enumerate(shape) if same_size(d, size)]
+            same = [j for j, d in enumerate(dims_of) if same_size(d, size)]
             entries.append(f"d{same[0]}" if same else int(size))
             fixed = fixed or ("" if same else f"it grows to {int(size)}, which follows the input")
         else:
             entries.append(int(size))
-    return on_operand(call, source, Node({"shape": entries}, op="expand", fixed=fixed))
+    return entries, fixed
 
 
 def constant_node(tensor: Tensor, like: Tensor, op: str = "constant") -> Node:
