@@ -309,6 +309,38 @@ def test_map_statistics_count_as_traced_at_every_size():
     assert expand["shape"] == [-1, -1, "d2", "d3"] and len(expand["inputs"]) == 2
 
 
+class ResponseNorms(nn.Module):
+    """``torch.addcmul`` as ConvNeXt-V2's global response norm calls it (a learned input and
+    factor), of two computed tensors with a value, and a linear layer over 16,384 * 5 outputs
+    (CondConv mixes its experts' kernels so: out beyond 65,536)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.weight, self.bias = nn.Parameter(torch.ones(1, 8, 1, 1)), nn.Parameter(
+            torch.zeros(1, 8, 1, 1))
+        self.wide = nn.Linear(8, 81_920, bias=False)
+
+    def forward(self, x):
+        x = self.conv(x)
+        y = torch.addcmul(self.bias, self.weight, x)
+        y = torch.addcmul(x, y, x.sigmoid(), value=0.5)
+        return self.wide(y.mean((2, 3)))
+
+
+def test_addcmul_and_a_linear_layer_wider_than_any_channel_count_are_exact():
+    """fvcore: the conv's 27*8*30*30 = 194,400 flops and the linear's 8*81,920 = 655,360 at
+    32x32; addcmul is no flop in either tool. Params: the conv's 224, 16 learned, 655,360."""
+    module = ResponseNorms().eval()
+    spec = netcalc.from_torch(module, 32)
+    assert (netcalc.count(spec, "fvcore").flops, netcalc.count(spec, "fvcore").params) == (
+        194_400 + 655_360, 224 + 16 + 655_360)
+    for size in ((32, 32), (37, 51)):
+        fvcore, by_torch = netcalc.count(spec, "fvcore", size), netcalc.count(spec, "torch", size)
+        assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+            measured(module, (1, 3) + size)[:4]
+
+
 # -- several inputs ------------------------------------------------------------------------------
 class MaskedAndConditioned(nn.Module):
     """forward(image, mask, vector): a conv of the image gated by a 1x1 conv of the mask (the

@@ -142,6 +142,11 @@ class Tensor:
         return self.kind == PARAM
 
 
+# in a chain of nodes, an operand that is the previous node's output (a step without inputs
+# reads only that)
+PREVIOUS = Tensor((), DATA, "<the previous node>")
+
+
 @dataclass(frozen=True)
 class Node:
     """One spec node (see the module docstring). ``fixed``: why the node holds a size of the

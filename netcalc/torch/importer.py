@@ -35,9 +35,9 @@ from ..errors import ArgumentError, SpecError, exception_line
 from ..families.graph import AXES
 from ..graph import input_sides
 from ..ops import all_ops
-from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, DERIVED, PARAM, REARRANGING,
-                        Alias, AtenCall, Converter, Node, NotModelled, Parts, Tensor, aten_table,
-                        follows_input, lookup, same_size)
+from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, DERIVED, PARAM, PREVIOUS,
+                        REARRANGING, Alias, AtenCall, Converter, Node, NotModelled, Parts, Tensor,
+                        aten_table, follows_input, lookup, same_size)
 from ..ops.tokens import constant_node
 from ..spec import Spec, check_input_shapes, check_resolution, load_spec
 from .capture import (STATIC, SYMBOLIC_TIMEOUT, TOO_SLOW, Captured, ExportFailure, Extra,
@@ -473,7 +473,8 @@ class _Converter:
         params = self._params(node)
         value: Optional[Tensor] = None
         for i, step in enumerate(chain):
-            inputs = list(step.inputs) if step.inputs else [value or self._first_data(node)]
+            previous = value or self._first_data(node)
+            inputs = [previous if t is PREVIOUS else t for t in step.inputs] or [previous]
             last = i == len(chain) - 1
             value = self._emit(node, step, step.op or op, inputs, params if i == 0 else [],
                                self.captured.shape(out) if last else None)
