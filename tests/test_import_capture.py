@@ -341,6 +341,38 @@ def test_addcmul_and_a_linear_layer_wider_than_any_channel_count_are_exact():
             measured(module, (1, 3) + size)[:4]
 
 
+class ResizedEmbedding(nn.Module):
+    """A class token and a position embedding learned for a 4x4 grid, of shape (17, 8) with no
+    batch dim, resized in forward to the grid of the input (bicubic, as timm's CLIP attention
+    pool does): the embedding's 136 elements count once, at every size."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.pos = nn.Conv2d(3, 8, 4, stride=4), nn.Parameter(torch.zeros(17, 8))
+
+    def forward(self, x):
+        x = self.conv(x)
+        h, w = x.shape[-2:]
+        tokens = x.flatten(2).transpose(1, 2)
+        tokens = torch.cat([tokens.mean(1, keepdim=True), tokens], 1)
+        grid = self.pos[1:].reshape(1, 4, 4, 8).permute(0, 3, 1, 2)
+        grid = F.interpolate(grid, size=(h, w), mode="bicubic").permute(0, 2, 3, 1).flatten(1, 2)
+        return tokens + torch.cat([self.pos[:1].unsqueeze(0), grid], 1)
+
+
+def test_an_embedding_resized_to_the_input_counts_once_at_every_size():
+    """params: the conv's 3*16*8 + 8 = 392 and the embedding's 136; the flops are the conv's
+    (fvcore 48*8*16 = 6,144 at 16x16), at 20x28 as traced."""
+    module = ResizedEmbedding().eval()
+    spec = netcalc.from_torch(module, 16)
+    assert netcalc.count(spec, "fvcore").params == 392 + 136
+    assert netcalc.count(spec, "fvcore").flops == 6_144
+    for size in ((16, 16), (20, 28)):
+        fvcore, by_torch = netcalc.count(spec, "fvcore", size), netcalc.count(spec, "torch", size)
+        assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+            measured(module, (1, 3) + size)[:4]
+
+
 # -- several inputs ------------------------------------------------------------------------------
 class MaskedAndConditioned(nn.Module):
     """forward(image, mask, vector): a conv of the image gated by a 1x1 conv of the mask (the

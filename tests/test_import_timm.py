@@ -82,6 +82,13 @@ def test_torchvision_segmentation_and_detection_backbones_are_exact(model):
 
 
 @pytest.mark.slow
+def test_an_attention_pool_with_a_resized_embedding_is_exact():
+    """resnet50_clip: its attention pool resizes a (50, 2048) position embedding to the grid
+    in forward (``param_add`` with ``resampled``); byobnet's smallest model has no such pool."""
+    assert_exact(lib.timm_model("resnet50_clip"))
+
+
+@pytest.mark.slow
 def test_a_scalar_gain_and_standardised_weights_are_exact():
     """dm_nfnet_f0: a 0-d skip-init gain (``param_mul`` of shape []) and convs whose weights are
     standardised in forward (``bn_batch_stats`` on the weight, then ``conv`` with

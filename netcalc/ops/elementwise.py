@@ -45,11 +45,15 @@ def param_binary_node(op: str, param: Tensor, other: Tensor) -> Node:
     forward to a shape that follows the input (timm's position embedding, interpolated to the
     token grid when ``dynamic_img_size``) is ``resampled``: its own shape, the operand's size."""
     # computed from one parameter, to a size that follows the input, at that parameter's rank
-    # (another rank: computed otherwise, as XCiT's conv of a Fourier grid)
-    resampled = bool(param.learned) and any(map(follows_input, param.shape)) and len(
-        param.learned) == len(param.shape)
-    attrs: dict = {"param_shape": [int(d) for d in (param.learned_shape if resampled
-                                                     else param.shape)]}
+    # or with leading dims of 1 added (timm's CLIP attention pool resizes its (50, 2048)
+    # embedding to (1, N, 2048)); another rank or width: computed otherwise, as XCiT's conv of
+    # a Fourier grid
+    learned = tuple(param.learned)
+    if learned and len(learned) < len(param.shape) and learned[-1] == int(param.shape[-1]):
+        learned = (1,) * (len(param.shape) - len(learned)) + learned
+    resampled = bool(learned) and any(map(follows_input, param.shape)) and len(
+        learned) == len(param.shape)
+    attrs: dict = {"param_shape": [int(d) for d in (learned if resampled else param.shape)]}
     if resampled:
         attrs["resampled"] = True
     return Node(attrs, inputs=(other,), op=f"param_{op}")
