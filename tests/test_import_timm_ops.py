@@ -74,3 +74,34 @@ def test_rms_norm_and_layer_norm_without_bias():
     fvcore = netcalc.count(spec, "fvcore", (16, 16))
     assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * 48 + 9 * 128, 128, 392 + 16)
     assert netcalc.count(spec, "torch", (16, 16)).flops == 2 * 16 * 8 * 48
+
+
+class JoinedQkvBias(nn.Module):
+    """BEiT's attention input: q, k, v from one linear layer whose bias is joined in forward
+    from a learned q bias, a zero k bias (a buffer) and a learned v bias."""
+
+    def __init__(self, dim=8):
+        super().__init__()
+        self.conv = nn.Conv2d(3, dim, 4, 4)
+        self.qkv = nn.Linear(dim, 3 * dim, bias=False)
+        self.q_bias = nn.Parameter(torch.rand(dim))
+        self.register_buffer("k_bias", torch.zeros(dim), persistent=False)
+        self.v_bias = nn.Parameter(torch.rand(dim))
+
+    def forward(self, x):
+        x = self.conv(x).flatten(2).transpose(1, 2)
+        bias = torch.cat((self.q_bias, self.k_bias, self.v_bias))
+        return F.linear(x, self.qkv.weight, bias)
+
+
+def test_a_linear_bias_joined_in_forward_is_a_second_operand():
+    spec = assert_as_traced(JoinedQkvBias(), ((16, 16), (20, 28)))
+    linear = next(layer for layer in spec.raw["layers"] if layer["op"] == "linear")
+    assert len(linear["inputs"]) == 2 and ops(spec).count("param") == 2
+    # 16 tokens: the conv 16*8*48 MACs, the linear 16*8*24 (fvcore and FlopCounterMode ignore
+    # the bias); acts 16*8 + 16*24. Params: the conv 392, the weight 24*8 and the two learned
+    # biases of 8 (the zero k bias is a buffer)
+    fvcore = netcalc.count(spec, "fvcore", (16, 16))
+    assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * (48 + 24), 16 * 32,
+                                                           392 + 192 + 16)
+    assert netcalc.count(spec, "torch", (16, 16)).flops == 2 * 16 * 8 * (48 + 24)

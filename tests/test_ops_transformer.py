@@ -152,11 +152,14 @@ def test_class_token_concat_becomes_param_concat():
     tokens, cls = Tensor((1, 196, 768)), Tensor((1, 1, 768), PARAM, "class_token")
     assert convert("cat", ((1, 197, 768),), tensors=(cls, tokens), dim=1) == Node(
         {"param_shape": [1, 1, 768], "dim": 1, "index": 0}, inputs=(tokens,), op="param_concat")
-    with pytest.raises(NotModelled, match="parameters apart or repeated"):
-        convert("cat", ((1, 198, 768),), tensors=(cls, cls, tokens), dim=1)
-    with pytest.raises(NotModelled, match="parameters apart or repeated"):
-        convert("cat", ((1, 198, 768),), tensors=(cls, tokens, Tensor((1, 1, 768), PARAM, "r")),
-                dim=1)
+    # parameters apart or repeated are operands like any other, written as the importer's
+    # param nodes (its materialiser), each parameter once
+    written = {"class_token": Tensor((1, 1, 768), DATA, "cls"), "r": Tensor((1, 1, 768), DATA, "r")}
+    for operands in ((cls, cls, tokens), (cls, tokens, Tensor((1, 1, 768), PARAM, "r"))):
+        cat = call("cat", ((1, 198, 768),), tensors=operands, dim=1)
+        cat.materialiser = lambda tensor: written[tensor.name]
+        node = aten_table(all_ops())["cat"][1](cat)
+        assert node.inputs == tuple(written.get(t.name, t) for t in operands)
 
 
 def test_class_and_register_tokens_become_one_param_concat():

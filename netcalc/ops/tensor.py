@@ -53,10 +53,10 @@ def concat_from_aten(call: AtenCall) -> Node:
         shape[dim] = sum(int(tensors[i].shape[dim]) for i in learned)
         return Node({"param_shape": shape, "dim": dim, "index": learned[0]}, inputs=data,
                     op="param_concat")
-    if len(data) != len(tensors):
-        raise NotModelled("cat of a tensor that is not computed from the input (or of "
-                          "parameters apart or repeated)")
-    return Node({} if dim == 1 else {"dim": dim}, inputs=tensors)
+    # any other operand computed without the input (BEiT's zero k bias between the learned q
+    # and v biases) is written as the nodes computing it
+    return Node({} if dim == 1 else {"dim": dim},
+                inputs=tuple(call.materialise(t) for t in tensors))
 
 
 @register_op
@@ -476,9 +476,8 @@ class StackAttrs:
 
 
 def stack_from_aten(call: AtenCall) -> Node:
-    tensors = tuple(call.arg("tensors"))
-    if not all(t.is_data for t in tensors):
-        raise NotModelled("stack of a tensor that is not computed from the input")
+    """``aten.stack``; an operand computed without the input is written as its nodes."""
+    tensors = tuple(call.materialise(t) for t in call.arg("tensors"))
     dim = int(call.arg("dim", 0))
     return Node({} if dim == 0 else {"dim": dim}, inputs=tensors)
 
