@@ -49,30 +49,33 @@ def test_bicubic_resize_costs_nothing_in_fvcore_and_flopcountermode():
 
 
 class Norms(nn.Module):
-    """Tokens through an RMS norm (deepseek_vit, EVA-02) and a layer norm without bias, each
-    with and without a learned weight."""
+    """A group norm without bias (PoolFormer v2's GroupNorm1NoBias), then tokens through an RMS
+    norm (deepseek_vit, EVA-02) and a layer norm without bias, each with and without a learned
+    weight."""
 
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(3, 8, 4, 4)
+        self.gn = nn.GroupNorm(1, 8, bias=False)
         self.rms = nn.RMSNorm(8)
         self.rms_plain = nn.RMSNorm(8, elementwise_affine=False)
         self.ln = nn.LayerNorm(8, bias=False)
         self.ln_plain = nn.LayerNorm(8, elementwise_affine=False, bias=False)
 
     def forward(self, x):
-        x = self.conv(x).flatten(2).transpose(1, 2)
+        x = self.gn(self.conv(x)).flatten(2).transpose(1, 2)
         return self.ln_plain(self.ln(self.rms_plain(self.rms(x))))
 
 
-def test_rms_norm_and_layer_norm_without_bias():
+def test_rms_norm_and_norms_without_bias():
     spec = assert_as_traced(Norms(), ((16, 16), (20, 28)))
     assert ops(spec).count("rms_norm") == 2 and ops(spec).count("layer_norm") == 2
     # 16 tokens of 8: the conv 16*8*48 MACs (acts 128); fvcore has no handle for rms_norm (0) and
-    # prices each layer norm 5 per element with a weight, 4 without: 9 * 128. Params: the conv
-    # 8*48 + 8, one RMS weight and one layer-norm weight of 8 each
+    # prices the group norm and each layer norm 5 per element with a weight, 4 without:
+    # 14 * 128. Params: the conv 8*48 + 8, the group norm's, one RMS and one layer-norm weight
+    # of 8 each
     fvcore = netcalc.count(spec, "fvcore", (16, 16))
-    assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * 48 + 9 * 128, 128, 392 + 16)
+    assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * 48 + 14 * 128, 128, 392 + 24)
     assert netcalc.count(spec, "torch", (16, 16)).flops == 2 * 16 * 8 * 48
 
 
@@ -105,3 +108,89 @@ def test_a_linear_bias_joined_in_forward_is_a_second_operand():
     assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * (48 + 24), 16 * 32,
                                                            392 + 192 + 16)
     assert netcalc.count(spec, "torch", (16, 16)).flops == 2 * 16 * 8 * (48 + 24)
+
+
+class GatedMix(nn.Module):
+    """ConViT's gating, ``(1 - sigmoid(gate)) * a + sigmoid(gate) * b``, here of the sine and
+    cosine of the tokens: ``rsub`` of a number and a tensor computed from a parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 4, 4)
+        self.gate = nn.Parameter(torch.rand(2))
+
+    def forward(self, x):
+        x = self.conv(x).flatten(2).transpose(1, 2).unflatten(2, (2, 4))
+        gate = torch.sigmoid(self.gate).view(1, 1, 2, 1)
+        return (1.0 - gate) * x.sin() + gate * x.cos()
+
+
+def test_rsub_sin_and_cos_cost_nothing():
+    spec = assert_as_traced(GatedMix(), ((16, 16), (20, 28)))
+    assert {"neg", "sin", "cos"} <= set(ops(spec))
+    # the conv alone counts (16*8*48 MACs, 128 acts); params its 392 and the gate's 2
+    fvcore = netcalc.count(spec, "fvcore", (16, 16))
+    assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * 48, 128, 394)
+
+
+class WindowsOfBlocks(nn.Module):
+    """HaloNet's key-value blocks: ``Tensor.unfold`` over h and w (windows of 4 every 2), then a
+    linear layer over the last window dim."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 2, 2)
+        self.linear = nn.Linear(4, 5)
+
+    def forward(self, x):
+        return self.linear(self.conv(x).unfold(2, 4, 2).unfold(3, 4, 2))
+
+
+def test_unfold_windows_follow_the_resolution():
+    spec = assert_as_traced(WindowsOfBlocks(), ((16, 16), (20, 28)))
+    assert ops(spec).count("unfold") == 2
+    # at 16: the conv's 8x8 map of 8 channels (12 MACs each: 6,144) gives (8 - 4) // 2 + 1 = 3
+    # windows a side: (1, 8, 3, 3, 4, 4), 1,152 elements, each 4-row times 5 (5,760 MACs) into
+    # 1,440 outputs; at 20x28 the 10x14 map gives 4 x 6 windows. Params 104 + 25
+    fvcore = netcalc.count(spec, "fvcore", (16, 16))
+    assert (fvcore.flops, fvcore.acts, fvcore.params) == (6144 + 5760, 512 + 1440, 129)
+    assert netcalc.count(spec, "fvcore", (20, 28)).acts == 8 * 10 * 14 + 8 * 4 * 6 * 4 * 5
+
+
+class TiledWindowEmbedding(nn.Module):
+    """SAM2's Hiera position embedding: a learned 2x2 window embedding tiled over the token
+    grid (its counts follow the input) and added to a learned embedding resized to the grid; and
+    GC ViT's global query (here: the first window, a row of tokens) repeated for every window
+    (``repeat_interleave`` by a count that follows the input)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 4, 4)
+        self.pos_embed = nn.Parameter(torch.rand(1, 8, 3, 3))
+        self.pos_embed_window = nn.Parameter(torch.rand(1, 8, 2, 2))
+
+    def forward(self, x):
+        x = self.conv(x)
+        h, w = x.shape[-2:]
+        pos = F.interpolate(self.pos_embed, size=(h, w), mode="bicubic")
+        pos = pos + self.pos_embed_window.tile([a // b for a, b in zip(
+            pos.shape, self.pos_embed_window.shape)])
+        x = x + pos + x[:, :, :1].tile(1, 1, h, 1)         # the first row over every row
+        windows = x.transpose(1, 2).flatten(0, 1)          # a window per row: (h, 8, w)
+        query = windows[:1].repeat_interleave(windows.shape[0], dim=0)
+        return windows @ query.transpose(1, 2)
+
+
+def test_tile_and_repeat_interleave_by_counts_that_follow_the_input():
+    spec = assert_as_traced(TiledWindowEmbedding(), ((16, 16), (24, 40)))
+    # the window embedding is tiled from one parameter alone: a resampled param_add of it
+    layers = {layer["op"]: layer for layer in spec.raw["layers"]}
+    assert layers["param_add"]["param_shape"] == [1, 8, 2, 2]
+    assert layers["repeat"]["repeats"] == [1, 1, "d2", 1]
+    # the rows' count is dim 1 of the first tensor ending in (h, 8, w): (1, h, 8, w)
+    assert layers["repeat_interleave"]["repeats"] == "d1"
+    # at 16: a 4x4 grid, 4 windows (rows) of 4 tokens of 8: the matmul 4*8*8*4 = 1,024 MACs (fvcore
+    # and FlopCounterMode), 256 outputs; the conv 16*8*48. Params: the conv 392 and the two
+    # learned embeddings 72 + 32, each once
+    fvcore = netcalc.count(spec, "fvcore", (16, 16))
+    assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * 48 + 1024, 128 + 256, 496)

@@ -33,18 +33,21 @@ def _affine(call: AtenCall) -> bool:
     return weight is not None
 
 
-def layer_norm_from_aten(call: AtenCall) -> Node:
-    """``aten.layer_norm``: a weight and a bias, a weight alone (``nn.LayerNorm(bias=False)``),
-    or neither."""
-    attrs: dict = {"normalized_shape": [int(d) for d in call.arg("normalized_shape")]}
+def _weight_and_bias(call: AtenCall, affine: str) -> dict:
+    """The attributes of a norm's learned weight and bias: both (none), a weight alone
+    (``bias: false``: ``nn.LayerNorm(bias=False)``, timm's ``GroupNorm1`` without bias), or
+    neither (the ``affine`` attribute false)."""
     weight, bias = call.param("weight", optional=True), call.param("bias", optional=True)
     if weight is None and bias is not None:
-        raise NotModelled("layer_norm with a bias but no weight")
+        raise NotModelled(f"{call.op} with a bias but no weight")
     if weight is None:
-        attrs["elementwise_affine"] = False
-    elif bias is None:
-        attrs["bias"] = False
-    return Node(attrs)
+        return {affine: False}
+    return {} if bias is not None else {"bias": False}
+
+
+def layer_norm_from_aten(call: AtenCall) -> Node:
+    return Node({"normalized_shape": [int(d) for d in call.arg("normalized_shape")],
+                 **_weight_and_bias(call, "elementwise_affine")})
 
 
 def rms_norm_from_aten(call: AtenCall) -> Node:
@@ -56,10 +59,7 @@ def rms_norm_from_aten(call: AtenCall) -> Node:
 
 
 def group_norm_from_aten(call: AtenCall) -> Node:
-    attrs: dict = {"num_groups": int(call.arg("num_groups"))}
-    if not _affine(call):
-        attrs["affine"] = False
-    return Node(attrs)
+    return Node({"num_groups": int(call.arg("num_groups")), **_weight_and_bias(call, "affine")})
 
 
 @dataclass(frozen=True)
@@ -172,11 +172,13 @@ class RmsNorm(LayerNorm):
 
 @dataclass(frozen=True)
 class GroupNormAttrs:
-    """The number of channel groups and whether an affine transform follows."""
+    """The number of channel groups, whether an affine transform follows, and whether it has a
+    bias."""
 
     num_groups: int
     affine: bool = True
     eps: float = 1e-5
+    bias: bool = True
 
 
 @register_op
@@ -189,7 +191,7 @@ class GroupNorm(OpDef):
 
     def parse(self, f: Any) -> GroupNormAttrs:
         return GroupNormAttrs(f.int("num_groups", lo=1, hi=MAX_NORM_SIZE), f.bool("affine", True),
-                              f.float("eps", 1e-5, lo=0.0, hi=1.0))
+                              f.float("eps", 1e-5, lo=0.0, hi=1.0), f.bool("bias", True))
 
     def infer_shape(self, ins: Any, a: GroupNormAttrs) -> Any:
         shape = ins[0]
@@ -206,14 +208,14 @@ class GroupNorm(OpDef):
                              field="num_groups")
         return shape
 
-    params = {"pycls": lambda ins, out, a: 2 * ins[0][1] * int(a.affine)}
+    params = {"pycls": lambda ins, out, a: (1 + int(a.bias)) * ins[0][1] * int(a.affine)}
     flops = {"pycls": zero, "fvcore": _norm_flops, "torch": zero}
     acts = {"pycls": zero}
 
     def torch(self, ins: Any, out: Any, a: GroupNormAttrs) -> Any:
         from torch import nn
 
-        return nn.GroupNorm(a.num_groups, ins[0][1], a.eps, a.affine)
+        return nn.GroupNorm(a.num_groups, ins[0][1], a.eps, a.affine, bias=a.bias)
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), GroupNormAttrs(2)

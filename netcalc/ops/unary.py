@@ -1,9 +1,9 @@
-"""Elementwise math on one tensor: ``abs``, ``neg``, ``sqrt``, ``rsqrt``, ``exp``, ``log`` and
-``pow`` by a constant exponent.
+"""Elementwise math on one tensor: ``abs``, ``neg``, ``sqrt``, ``rsqrt``, ``exp``, ``log``,
+``sin``, ``cos`` and ``pow`` by a constant exponent.
 
 No convention counts them: fvcore 0.1.5 reports ``aten::abs``, ``neg``, ``sqrt``, ``rsqrt``,
-``exp``, ``log``, ``pow`` and ``square`` as unsupported operators (0) and FlopCounterMode has no
-formula for them.
+``exp``, ``log``, ``sin``, ``cos``, ``pow`` and ``square`` as unsupported operators (0) and
+FlopCounterMode has no formula for them.
 """
 
 from dataclasses import dataclass
@@ -50,7 +50,7 @@ class FreeFunction(FreeElementwise):
         return lambda x: fn(x, *values)
 
 
-for _name in ("abs", "neg", "sqrt", "rsqrt", "exp", "log"):
+for _name in ("abs", "neg", "sqrt", "rsqrt", "exp", "log", "sin", "cos"):
     register_op(type(_name.capitalize(), (FreeFunction,), {"name": _name, "function": _name}))
 
 

@@ -393,7 +393,9 @@ class _Converter:
             raise NotModelled(f"a {tensor.kind} tensor read before any tensor computed from the "
                               "input")
         origin, index = self.origins[tensor]
-        if tensor.kind == DERIVED:
+        resized = tensor.is_param and origin.op == "call_function" and any(
+            map(follows_input, tensor.shape))       # a parameter resized to the input: its ops
+        if tensor.kind == DERIVED or resized:
             value = self._derived(origin)
             value = value if index is None else value[index]
         else:
