@@ -194,3 +194,53 @@ def test_tile_and_repeat_interleave_by_counts_that_follow_the_input():
     # learned embeddings 72 + 32, each once
     fvcore = netcalc.count(spec, "fvcore", (16, 16))
     assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * 48 + 1024, 128 + 256, 496)
+
+
+class WeightedHeads(nn.Module):
+    """EfficientViM's head: outputs of two linear heads weighted by the entries of a learned
+    softmax, each entry ``weights[i]`` a 0-d tensor."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 4, 4)
+        self.heads = nn.ModuleList([nn.Linear(8, 5), nn.Linear(8, 5)])
+        self.weights = nn.Parameter(torch.rand(2))
+
+    def forward(self, x):
+        x = self.conv(x).mean((2, 3))
+        weights = self.weights.softmax(-1)
+        return sum(weights[i] * head(x) for i, head in enumerate(self.heads))
+
+
+def test_an_entry_of_a_vector_is_a_0d_reshape():
+    spec = assert_as_traced(WeightedHeads(), ((16, 16), (20, 28)))
+    assert {"shape": []}.items() <= next(
+        layer for layer in spec.raw["layers"] if layer["op"] == "reshape").items()
+    # the conv 16*8*48 MACs and the two heads 8*5 each; acts 128 + 5 + 5; params 392, 2 * 45, 2
+    fvcore = netcalc.count(spec, "fvcore", (16, 16))
+    assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * 48 + 80, 138, 484)
+
+
+class TableProducts(nn.Module):
+    """MViTv2's relative-position terms: an einsum of the tokens with a learned table, and a
+    matmul with a tensor computed from a parameter (the table transposed and scaled)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 4, 4)
+        self.table = nn.Parameter(torch.rand(4, 8))
+
+    def forward(self, x):
+        tokens = self.conv(x).flatten(2).transpose(1, 2)
+        return torch.einsum("blc,kc->blk", tokens, self.table) + tokens @ (self.table.t() * 2)
+
+
+def test_einsum_and_matmul_of_a_tensor_computed_from_a_parameter():
+    spec = assert_as_traced(TableProducts(), ((16, 16), (20, 28)))
+    # the table read as (4, 8) and, transposed, as (8, 4): its second param node shares the first's
+    tables = [layer for layer in spec.raw["layers"] if layer["op"] == "param"]
+    assert [layer.get("shares") for layer in tables] == [None, tables[0]["name"]]
+    # 16 tokens: the conv 16*8*48 MACs, the einsum and the matmul 16*4*8 each (fvcore prices
+    # numpy's 2 * 512 path cost // 2, exactly); acts 128 + 64 + 64; params 392 + 32 (once)
+    fvcore = netcalc.count(spec, "fvcore", (16, 16))
+    assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * 48 + 2 * 512, 256, 424)

@@ -143,9 +143,11 @@ def test_einsum_converter_and_its_refusals():
         == Node({"equation": "bij,bjk->bik"}, inputs=(a, b))
     with pytest.raises(NotModelled, match="ellipsis"):
         convert("einsum", ((1, 4, 6),), equation="...ij,...jk->...ik", tensors=(a, b), path=None)
-    with pytest.raises(NotModelled, match="not computed from the input"):
-        convert("einsum", ((1, 4, 6),), equation="bij,jk->bik", tensors=(a, Tensor((5, 6), PARAM)),
-                path=None)
+    # a parameter operand is read as the param node the importer writes for it
+    table, written = Tensor((5, 6), PARAM, "table"), Tensor((5, 6), DATA, "table_node")
+    einsum = call("einsum", ((1, 4, 6),), equation="bij,jk->bik", tensors=(a, table), path=None)
+    einsum.materialiser = lambda tensor: written
+    assert aten_table(all_ops())["einsum"][1](einsum).inputs == (a, written)
 
 
 def test_class_token_concat_becomes_param_concat():

@@ -249,9 +249,9 @@ def _slice_problem(size: int, a: SliceAttrs) -> Optional[Tuple[str, str]]:
 ReshapeEntry = Union[int, str]
 
 
-def size_entries(f: Any, key: str) -> list:
+def size_entries(f: Any, key: str, min_len: int = 1) -> list:
     """A list of sizes: ints 1..MAX_DIM_SIZE, -1, and "dK" (dim K of a shape the op names)."""
-    entries = f.list(key, min_len=1, max_len=MAX_RANK)
+    entries = f.list(key, min_len=min_len, max_len=MAX_RANK)
     for i, entry in enumerate(entries):
         if isinstance(entry, str):
             if not (entry[:1] == "d" and entry[1:].isdigit() and len(entry) <= 3):
@@ -323,7 +323,7 @@ class Reshape(FreeTensorOp):
                                                      "reshape_as", "view_as")}
 
     def parse(self, f: Any) -> ReshapeAttrs:
-        entries = size_entries(f, "shape")
+        entries = size_entries(f, "shape", min_len=0)     # []: one element as a 0-d tensor
         if entries.count(-1) > 1:
             raise f.error("shape", "holds -1 more than once")
         return ReshapeAttrs(tuple(entries))
