@@ -67,6 +67,7 @@ class Norms(nn.Module):
         return self.ln_plain(self.ln(self.rms_plain(self.rms(x))))
 
 
+@pytest.mark.slow
 def test_rms_norm_and_norms_without_bias():
     spec = assert_as_traced(Norms(), ((16, 16), (20, 28)))
     assert ops(spec).count("rms_norm") == 2 and ops(spec).count("layer_norm") == 2
@@ -146,6 +147,7 @@ class WindowsOfBlocks(nn.Module):
         return self.linear(self.conv(x).unfold(2, 4, 2).unfold(3, 4, 2))
 
 
+@pytest.mark.slow
 def test_unfold_windows_follow_the_resolution():
     spec = assert_as_traced(WindowsOfBlocks(), ((16, 16), (20, 28)))
     assert ops(spec).count("unfold") == 2
@@ -181,6 +183,7 @@ class TiledWindowEmbedding(nn.Module):
         return windows @ query.transpose(1, 2)
 
 
+@pytest.mark.slow
 def test_tile_and_repeat_interleave_by_counts_that_follow_the_input():
     spec = assert_as_traced(TiledWindowEmbedding(), ((16, 16), (24, 40)))
     # the window embedding is tiled from one parameter alone: a resampled param_add of it
@@ -244,3 +247,33 @@ def test_einsum_and_matmul_of_a_tensor_computed_from_a_parameter():
     # numpy's 2 * 512 path cost // 2, exactly); acts 128 + 64 + 64; params 392 + 32 (once)
     fvcore = netcalc.count(spec, "fvcore", (16, 16))
     assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * 48 + 2 * 512, 256, 424)
+
+
+class PaddedWindows(nn.Module):
+    """Swin's and EfficientViT-M's window padding: a (1, H, W, C) map padded after H and W up to
+    multiples of a 3-token window, then a linear layer per token."""
+
+    def __init__(self, window=3):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 4, 4)
+        self.linear = nn.Linear(8, 5)
+        self.window = window
+
+    def forward(self, x):
+        x = self.conv(x).permute(0, 2, 3, 1)
+        _, h, w, _ = x.shape
+        pad_h, pad_w = (self.window - h % self.window) % self.window, (
+            self.window - w % self.window) % self.window
+        return self.linear(F.pad(x, (0, 0, 0, pad_w, 0, pad_h)))
+
+
+def test_padding_up_to_a_multiple_of_a_window():
+    spec = assert_as_traced(PaddedWindows(), ((16, 16), (20, 36), (36, 28)))
+    pad = next(layer for layer in spec.raw["layers"] if layer["op"] == "pad")
+    assert pad["pad"] == {"mode": "multiple", "of": [1, 3, 3]}
+    # at 16: a 4x4 map padded to 6x6, 36 tokens through the linear layer (8*5 MACs each); at
+    # 20x36: 5x9 padded to 6x9, 54 tokens
+    for size, tokens in (((16, 16), 36), ((20, 36), 54)):
+        fvcore = netcalc.count(spec, "fvcore", size)
+        conv = size[0] // 4 * size[1] // 4 * 8 * 48
+        assert (fvcore.flops, fvcore.acts) == (conv + tokens * 40, conv // 48 + tokens * 5)
