@@ -277,3 +277,35 @@ def test_padding_up_to_a_multiple_of_a_window():
         fvcore = netcalc.count(spec, "fvcore", size)
         conv = size[0] // 4 * size[1] // 4 * 8 * 48
         assert (fvcore.flops, fvcore.acts) == (conv + tokens * 40, conv // 48 + tokens * 5)
+
+
+class TableBiasedAttention(nn.Module):
+    """CoAtNet's (MaxViT's) attention: a relative-position bias looked up in a learned table by
+    a buffer of indices, passed to the fused attention as its mask."""
+
+    def __init__(self, tokens=16):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 4, 4)
+        self.table = nn.Parameter(torch.rand(7, 2))
+        self.register_buffer("index", torch.randint(0, 7, (tokens * tokens,)))
+        self.tokens = tokens
+
+    def forward(self, x):
+        q = self.conv(x).flatten(2).transpose(1, 2).unflatten(2, (2, 4)).transpose(1, 2)
+        bias = self.table[self.index].view(self.tokens, self.tokens, 2).permute(2, 0, 1)
+        return F.scaled_dot_product_attention(q, q, q, attn_mask=bias.unsqueeze(0))
+
+
+def test_an_attention_mask_looked_up_in_a_learned_table_counts_its_parameters():
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    module = TableBiasedAttention().eval()
+    with sdpa_kernel(SDPBackend.MATH):
+        spec, _ = import_checked(module, (16, 16))
+        assert imported_totals(spec, (16, 16)) == traced_totals(module, (16, 16))
+    sdpa = next(layer for layer in spec.raw["layers"] if layer["op"] == "sdpa")
+    assert len(sdpa["inputs"]) == 4
+    # params: the conv 392 and the table's 14 (the index is a buffer); FlopCounterMode: the conv
+    # 2*16*8*48 and attention 2*2*16*16*(4 + 4) over 2 heads of 4 (fvcore: no handle)
+    torch_count = netcalc.count(spec, "torch", (16, 16))
+    assert (torch_count.params, torch_count.flops) == (406, 2 * 16 * 8 * 48 + 2 * 2 * 256 * 8)
