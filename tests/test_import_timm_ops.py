@@ -309,3 +309,32 @@ def test_an_attention_mask_looked_up_in_a_learned_table_counts_its_parameters():
     # 2*16*8*48 and attention 2*2*16*16*(4 + 4) over 2 heads of 4 (fvcore: no handle)
     torch_count = netcalc.count(spec, "torch", (16, 16))
     assert (torch_count.params, torch_count.flops) == (406, 2 * 16 * 8 * 48 + 2 * 2 * 256 * 8)
+
+
+class OutlookWindows(nn.Module):
+    """VOLO's outlook attention in outline: every 3x3 window of the map as a column
+    (``F.unfold``), a linear layer over the window's taps, and the columns summed back into the
+    map (``F.fold`` to the map's own size)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 2, 2)
+        self.linear = nn.Linear(9, 9)
+
+    def forward(self, x):
+        x = self.conv(x)
+        h, w = x.shape[-2:]
+        columns = F.unfold(x, 3, padding=1, stride=2)             # (1, 8 * 9, L)
+        columns = self.linear(columns.unflatten(1, (8, 9)).transpose(2, 3)).transpose(2, 3)
+        return F.fold(columns.flatten(1, 2), (h, w), 3, padding=1, stride=2)
+
+
+@pytest.mark.slow
+def test_im2col_and_col2im_follow_the_resolution():
+    spec = assert_as_traced(OutlookWindows(), ((16, 16), (20, 28)))
+    assert {"im2col", "col2im"} <= set(ops(spec))
+    # at 16: the conv's 8x8 map of 8 channels (12 MACs each: 6,144); windows every 2 with
+    # padding 1: 4 x 4 = 16 positions, 8 * 16 columns of 9 taps through the linear layer
+    # (81 MACs each: 10,368), 8 * 16 * 9 outputs; params 104 + 90
+    fvcore = netcalc.count(spec, "fvcore", (16, 16))
+    assert (fvcore.flops, fvcore.acts, fvcore.params) == (6144 + 10_368, 512 + 1152, 194)

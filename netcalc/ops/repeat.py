@@ -1,8 +1,7 @@
-"""Ops that copy elements into a larger tensor: ``repeat`` (``Tensor.repeat``, ``torch.tile``),
-``repeat_interleave`` by a whole number, and ``unfold`` (``Tensor.unfold``: the windows of one
-dim, halo attention's key-value blocks). Free in every convention: fvcore 0.1.5 reports
-``aten::repeat``, ``repeat_interleave`` and ``unfold`` as unsupported operators (0), and
-FlopCounterMode has no formula for them.
+"""Ops that copy elements into a larger tensor: ``repeat`` (``Tensor.repeat``, ``torch.tile``) and
+``repeat_interleave`` by a whole number. Free in every convention: fvcore 0.1.5 reports
+``aten::repeat`` and ``repeat_interleave`` as unsupported operators (0), and FlopCounterMode has
+no formula for them.
 """
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from typing import Any, Tuple, Union
 from ..errors import GraphError
 from ..limits import MAX_DIM_SIZE
 from .aten import AtenCall, Node, NotModelled, follows_input
-from .registry import format_shape, is_concrete, register_op
+from .registry import format_shape, register_op
 from .shape import DIM, normalise_dim
 from .tensor import FreeTensorOp, ReshapeEntry, resolve_entry, size_entries
 
@@ -157,56 +156,3 @@ class RepeatInterleave(FreeTensorOp):
 
     def example(self) -> Any:
         return ((1, 3, 4),), RepeatInterleaveAttrs(2, 1)
-
-
-# -- unfold -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class UnfoldAttrs:
-    """``x.unfold(dim, size, step)``: windows of ``size`` every ``step`` along ``dim``."""
-
-    dim: int
-    size: int
-    step: int
-
-
-def unfold_from_aten(call: AtenCall) -> Node:
-    return Node({"dim": int(call.arg("dimension")), "size": int(call.arg("size")),
-                 "step": int(call.arg("step"))})
-
-
-@register_op
-class Unfold(FreeTensorOp):
-    """``x.unfold(dim, size, step)``: dim ``dim`` becomes the (n - size) // step + 1 window
-    starts, and a new last dim of ``size`` holds each window."""
-
-    name = "unfold"
-    Attrs = UnfoldAttrs
-    aten = {"unfold": unfold_from_aten}
-
-    def parse(self, f: Any) -> UnfoldAttrs:
-        return UnfoldAttrs(f.int("dim", **DIM), f.int("size", lo=1, hi=MAX_DIM_SIZE),
-                           f.int("step", lo=1, hi=MAX_DIM_SIZE))
-
-    def infer_shape(self, ins: Any, a: UnfoldAttrs) -> Any:
-        shape = ins[0]
-        dim = normalise_dim(a.dim, len(shape))
-        if is_concrete(shape[dim]) and shape[dim] < a.size:
-            raise GraphError(f"a window of {a.size} does not fit dim {a.dim} of "
-                             f"{format_shape(shape)}", field="size")
-        starts = (shape[dim] - a.size) // a.step + 1
-        return tuple(shape[:dim]) + (starts,) + tuple(shape[dim + 1:]) + (a.size,)
-
-    def conditions(self, ins: Any, out: Any, a: UnfoldAttrs) -> Any:
-        """The dim must hold one window: ``min(n, size) == size`` (closed forms' domain)."""
-        size = ins[0][normalise_dim(a.dim, len(ins[0]))]
-        if is_concrete(size):
-            return ()
-        import sympy    # only closed forms have symbolic sizes
-
-        return ((sympy.Min(size, a.size), a.size),)
-
-    def torch(self, ins: Any, out: Any, a: UnfoldAttrs) -> Any:
-        return lambda x: x.unfold(a.dim, a.size, a.step)
-
-    def example(self) -> Any:
-        return ((1, 3, 9, 8),), UnfoldAttrs(2, 4, 2)
