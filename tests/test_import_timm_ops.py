@@ -338,3 +338,32 @@ def test_im2col_and_col2im_follow_the_resolution():
     # (81 MACs each: 10,368), 8 * 16 * 9 outputs; params 104 + 90
     fvcore = netcalc.count(spec, "fvcore", (16, 16))
     assert (fvcore.flops, fvcore.acts, fvcore.params) == (6144 + 10_368, 512 + 1152, 194)
+
+
+class CumulativePositions(nn.Module):
+    """EdgeNeXt's and XCiT's Fourier position encoding in outline: positions counted with
+    ``cumsum`` (an op netcalc lacks) over a grid of ones of the map's size, their sines and
+    cosines projected by a 1x1 conv and added; the same sines and cosines, repeated, also
+    multiply the map (a rotary embedding's role)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 4, 4)
+        self.projection = nn.Conv2d(2, 8, 1)
+
+    def forward(self, x):
+        x = self.conv(x)
+        rows = x.new_ones(1, *x.shape[-2:]).cumsum(1)
+        waves = torch.stack((rows.sin(), rows.cos()), 1)            # (1, 2, h, w)
+        return x * waves.repeat(1, 4, 1, 1) + self.projection(waves)
+
+
+@pytest.mark.slow
+def test_a_constant_computed_by_ops_netcalc_lacks_is_one_constant_node():
+    spec = assert_as_traced(CumulativePositions(), ((16, 16), (20, 28)))
+    # the counted rows are one constant node; the sines, cosines and the rest read it
+    assert ops(spec)[:4] == ["conv", "constant", "sin", "cos"]
+    # at 16: the conv 16*8*48 MACs, the projection of the constant 16*8*2 (fvcore and
+    # FlopCounterMode count a conv of a constant too); acts 2 * 128; params 392 + 24
+    fvcore = netcalc.count(spec, "fvcore", (16, 16))
+    assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * (48 + 2), 256, 416)
