@@ -367,3 +367,23 @@ def test_a_constant_computed_by_ops_netcalc_lacks_is_one_constant_node():
     # FlopCounterMode count a conv of a constant too); acts 2 * 128; params 392 + 24
     fvcore = netcalc.count(spec, "fvcore", (16, 16))
     assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * (48 + 2), 256, 416)
+
+
+class NoPrefixTokens(nn.Module):
+    """Qwen3-ViT's rotary step with no prefix tokens: ``cat([q[:, :0], rotated(q[:, 0:])])``,
+    the first part empty."""
+
+    def __init__(self, prefix=0):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 4, 4)
+        self.prefix = prefix
+
+    def forward(self, x):
+        q = self.conv(x).flatten(2).transpose(1, 2)
+        return torch.cat([q[:, :self.prefix], q[:, self.prefix:].sin()], dim=1)
+
+
+def test_an_empty_slice_is_no_node_and_adds_nothing_to_a_concat():
+    spec = assert_as_traced(NoPrefixTokens(), ((16, 16), (20, 28)))
+    # the slice of no tokens leaves no node, the concat of the rest alone none either
+    assert "concat" not in ops(spec) and netcalc.count(spec, "fvcore", (16, 16)).flops == 16 * 8 * 48

@@ -38,11 +38,14 @@ class ConcatAttrs:
     dim: int = 1
 
 
-def concat_from_aten(call: AtenCall) -> Node:
+def concat_from_aten(call: AtenCall) -> Any:
     """``aten.cat`` of data tensors; with learned operands side by side (ViT's class token,
     DINOv3's class and register tokens), a ``param_concat`` of them joined as one learned tensor
     (netcalc/ops/tokens.py): its params are theirs."""
-    tensors = tuple(call.arg("tensors"))
+    # an empty operand adds nothing (Qwen3-ViT joins its 0 prefix tokens to the rest)
+    tensors = tuple(t for t in call.arg("tensors") if all(int(d) for d in t.shape))
+    if len(tensors) == 1:
+        return Alias(call.materialise(tensors[0]))
     dim = int(call.arg("dim", 0))
     learned = [i for i, t in enumerate(tensors) if t.is_param]
     data = tuple(t for t in tensors if t.is_data)

@@ -282,8 +282,8 @@ class _Converter:
         name = getattr(getattr(node.target, "overloadpacket", None), "__name__", None)
         namespace = getattr(node.target, "namespace", "")
         operands = [a for a in node.all_input_nodes if a in self.values or a in self.poisoned]
-        if name in CONSTANT_FACTORIES and namespace == "aten":
-            return self._constant(node, [], outputs)
+        if name in CONSTANT_FACTORIES and namespace == "aten" or _empty(self.captured, outputs):
+            return self._constant(node, [], outputs)    # no data (an empty slice: none at all)
         if not any(a in self.poisoned or self.values[a].is_data for a in operands):
             return self._constant(node, operands, outputs)
         entry = lookup(self.table, name) if namespace == "aten" and name else None
@@ -597,6 +597,11 @@ class _Converter:
                               "not counted"
         self.owner.update((p, tensor.name) for p in params if p not in self.owner)
         self.values[node] = tensor
+
+
+def _empty(captured: Captured, outputs: List[Any]) -> bool:
+    """Whether every output has no elements (Qwen3-ViT's ``q[:, :, :0]`` of no prefix tokens)."""
+    return all(any(int(d) == 0 for d in captured.shape(v)) for v in outputs)
 
 
 def _bound(node: fx.Node) -> Dict[str, Any]:
