@@ -387,3 +387,30 @@ def test_an_empty_slice_is_no_node_and_adds_nothing_to_a_concat():
     spec = assert_as_traced(NoPrefixTokens(), ((16, 16), (20, 28)))
     # the slice of no tokens leaves no node, the concat of the rest alone none either
     assert "concat" not in ops(spec) and netcalc.count(spec, "fvcore", (16, 16)).flops == 16 * 8 * 48
+
+
+class ClampedLinear(nn.Module):
+    """Gemma 4's clamped projection: the input and the output of a linear layer clamped between
+    scalar buffers (±inf until a checkpoint sets them)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 4, 4)
+        self.linear = nn.Linear(8, 5)
+        for name, value in (("input_min", -1.0), ("input_max", 1.0), ("output_min", -2.0)):
+            self.register_buffer(name, torch.tensor(value))
+
+    def forward(self, x):
+        x = self.conv(x).flatten(2).transpose(1, 2)
+        x = self.linear(torch.clamp(x, self.input_min, self.input_max))
+        return torch.clamp(x, min=self.output_min)
+
+
+def test_a_clamp_between_buffers_reads_them_as_operands():
+    spec = assert_as_traced(ClampedLinear(), ((16, 16), (20, 28)))
+    clamps = [layer for layer in spec.raw["layers"] if layer["op"] == "clamp"]
+    assert [len(layer["inputs"]) for layer in clamps] == [3, 2]
+    # the conv 16*8*48 and the linear 16*8*5 MACs, acts 128 + 80, params 392 + 45 (the bounds
+    # are buffers)
+    fvcore = netcalc.count(spec, "fvcore", (16, 16))
+    assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * 53, 208, 437)

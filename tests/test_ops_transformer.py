@@ -254,8 +254,9 @@ def test_unbind_roll_and_clamp_converters():
     y = Tensor((1, 8))
     assert convert("clamp_min", ((1, 8),), self=y, min=1e-12) == \
         Node({"min": 1e-12}, inputs=(y,), op="clamp")
-    with pytest.raises(NotModelled, match="tensor bound"):
-        convert("clamp", ((1, 8),), self=y, min=Tensor((1, 8)), max=None)
+    bound = Tensor((1, 8), DATA, "bound")
+    assert convert("clamp", ((1, 8),), self=y, min=bound, max=None) == \
+        Node({"tensor_min": True}, inputs=(y, bound), op="clamp")
 
 
 # -- modules written by others, traced with autograd on --------------------------------------------

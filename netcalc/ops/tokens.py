@@ -234,7 +234,7 @@ class Constant(FreeTensorOp):
         **{packet: kept_from_aten for packet in ("fill_", "masked_fill", "eq", "ne")}}
 
     def parse(self, f: Any) -> ConstantAttrs:
-        shape = size_entries(f, "shape")
+        shape = size_entries(f, "shape", min_len=0)      # []: a 0-d buffer (a scalar bound)
         if -1 in shape:
             raise f.error("shape", "-1 has no meaning for a constant: give the size or 'dK'")
         return ConstantAttrs(tuple(shape))

@@ -18,18 +18,10 @@ from .simple import FreeElementwise
 
 def unary_from_aten(call: AtenCall) -> Any:
     """An elementwise op of a data tensor or of a parameter (Swin v2's
-    ``logit_scale.clamp(max=...).exp()``); clamp's bounds must be numbers."""
+    ``logit_scale.clamp(max=...).exp()``)."""
     from .tokens import on_operand      # tokens imports tensor ops; elementwise math need not
 
-    attrs = {}
-    for key in ("min", "max"):
-        bound = call.named.get(key)
-        if bound is not None:
-            if not isinstance(bound, (int, float)) or isinstance(bound, bool):
-                raise NotModelled(f"{call.op} with a tensor bound (number bounds are modelled)")
-            attrs[key] = float(bound)
-    op = "clamp" if call.op.startswith("clamp") else call.op
-    return on_operand(call, call.named.get("self"), Node(attrs, op=op))
+    return on_operand(call, call.named.get("self"), Node(op=call.op))
 
 
 class FreeFunction(FreeElementwise):
