@@ -414,3 +414,29 @@ def test_a_clamp_between_buffers_reads_them_as_operands():
     # are buffers)
     fvcore = netcalc.count(spec, "fvcore", (16, 16))
     assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * 53, 208, 437)
+
+
+class RelativeRows(nn.Module):
+    """SAM's and MViTv2's decomposed relative position: a learned table looked up by relative
+    coordinates computed in forward from aranges (no index buffer), then an einsum of the
+    queries with it."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 2, 4, 4)
+        self.table = nn.Parameter(torch.rand(7, 2))
+
+    def forward(self, x):
+        q = self.conv(x).permute(0, 2, 3, 1)                       # (1, 4, 4, 2) at 16 px
+        coords = torch.arange(4)
+        relative = self.table[(coords[:, None] - coords[None, :] + 3).long()]    # (4, 4, 2)
+        return torch.einsum("bhwc,hkc->bhwk", q, relative)
+
+
+def test_a_table_indexed_by_coordinates_computed_in_forward():
+    spec = assert_as_traced(RelativeRows(), ((16, 16),))
+    assert "index" in ops(spec) and ops(spec).count("param") == 1
+    # the conv 16*2*48 MACs; the einsum 4*4*4*2 = 128 (numpy's path cost 256 // 2), acts 32 + 64;
+    # params: the conv 98 and the table's 14
+    fvcore = netcalc.count(spec, "fvcore", (16, 16))
+    assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 2 * 48 + 128, 96, 112)

@@ -442,7 +442,7 @@ class _Converter:
                               "which has no netcalc op")
         operands = [a for a in node.all_input_nodes if a in self.values]
         written = {a: self.materialise(self.values[a], node) for i, a in enumerate(operands)
-                   if i == 0 or self.values[a].kind == DERIVED}
+                   if i == 0 or (self.values[a].kind == DERIVED and name not in INDEXING)}
         saved = (self.overrides, self.values.get(node), self.parts.get(node))
         self.overrides = {**saved[0], **written}
         try:
@@ -597,6 +597,11 @@ class _Converter:
                               "not counted"
         self.owner.update((p, tensor.name) for p in params if p not in self.owner)
         self.values[node] = tensor
+
+
+# ops whose DERIVED operands after the first are indices (read for their shape, SAM's and
+# MViTv2's relative coordinates computed from aranges): they stay unwritten
+INDEXING = frozenset({"index", "index_select"})
 
 
 def _empty(captured: Captured, outputs: List[Any]) -> bool:
