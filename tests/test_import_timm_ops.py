@@ -440,3 +440,30 @@ def test_a_table_indexed_by_coordinates_computed_in_forward():
     # params: the conv 98 and the table's 14
     fvcore = netcalc.count(spec, "fvcore", (16, 16))
     assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 2 * 48 + 128, 96, 112)
+
+
+class RotaryGrid(nn.Module):
+    """DINOv3's rotary embedding in outline: a grid of patch coordinates from float aranges
+    (``torch.arange(0.5, h)``: its size a rule written unlike the patch grid's, equal to it at
+    every size) and ``meshgrid`` (an op netcalc lacks), its cosines and sines multiplying the
+    tokens."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 4, 4)
+
+    def forward(self, x):
+        x = self.conv(x)
+        h, w = x.shape[-2:]
+        rows, cols = torch.meshgrid(torch.arange(0.5, h), torch.arange(0.5, w), indexing="ij")
+        angles = torch.stack((rows, cols), -1).flatten(0, 1).repeat(1, 4)      # (h * w, 8)
+        tokens = x.flatten(2).transpose(1, 2)
+        return tokens * angles.cos() + tokens * angles.sin()
+
+
+@pytest.mark.slow
+def test_a_rotary_grid_follows_the_patch_grid_its_size_rule_equals():
+    spec = assert_as_traced(RotaryGrid(), ((16, 16), (20, 28)))
+    grids = [layer for layer in spec.raw["layers"] if layer["op"] == "constant"]
+    assert [layer["shape"] for layer in grids] == [["d2", "d3"]] * 2     # the conv's h and w
+    assert netcalc.count(spec, "fvcore", (20, 28)).flops == 5 * 7 * 8 * 48

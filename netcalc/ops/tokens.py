@@ -9,7 +9,7 @@ formula for them. A learned tensor counts its elements as parameters.
 
 import math
 from dataclasses import dataclass
-from typing import Any, Tuple
+from typing import Any, Callable, Tuple
 
 from ..errors import GraphError
 from .aten import (CONSTANT, Alias, AtenCall, Node, NotModelled, Parts, Tensor, follows_input,
@@ -53,15 +53,16 @@ def expand_from_aten(call: AtenCall) -> Any:
     return on_operand(call, source, Node({"shape": entries}, op="expand", fixed=fixed))
 
 
-def constant_node(tensor: Tensor, like: Tensor) -> Node:
+def constant_node(tensor: Tensor, like: Tensor, same: Callable[[Any, Any], bool] = same_size
+                  ) -> Node:
     """A ``constant`` node standing for a buffer or a tensor built in forward (Swin's shifted-
     window mask), read next to the data tensor ``like``: a size equal to one of ``like``'s dims
-    is "dK" of it, so the node follows the resolution as the mask does."""
+    (``same``) is "dK" of it, so the node follows the resolution as the mask does."""
     entries, fixed = [], ""
     for size in tensor.shape:
-        same = [k for k, d in enumerate(like.shape) if same_size(d, size)]
-        if follows_input(size) and same:
-            entries.append(f"d{same[0]}")
+        same_dims = [k for k, d in enumerate(like.shape) if same(d, size)]
+        if follows_input(size) and same_dims:
+            entries.append(f"d{same_dims[0]}")
         else:
             entries.append(int(size))
             if follows_input(size):

@@ -40,7 +40,7 @@ from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, DERIVED, PAR
                         follows_input, lookup, same_size)
 from ..ops.tokens import constant_node
 from ..spec import Spec, check_input_shape, check_resolution, load_spec
-from .constant_fold import costs_nothing
+from .constant_fold import costs_nothing, equal_everywhere
 from .capture import (STATIC, SYMBOLIC_TIMEOUT, TOO_SLOW, Captured, ExportFailure, Sides,
                       capture, one_size, paired_value, shown)
 
@@ -397,7 +397,7 @@ class _Converter:
         resized = tensor.is_param and origin.op == "call_function" and any(
             map(follows_input, tensor.shape))       # a parameter resized to the input: its ops
         if tensor.kind == DERIVED or resized:
-            value = self._derived_or_constant(tensor, origin, index)
+            value = self._derived_or_constant(tensor, origin, index, anchor)
         else:
             step = (Node({"param_shape": [int(d) for d in tensor.shape]}, (anchor,), "param")
                     if tensor.is_param else constant_node(tensor, anchor))
@@ -409,19 +409,21 @@ class _Converter:
             self.written.add(tensor.name)
         return value
 
-    def _derived_or_constant(self, tensor: Tensor, origin: fx.Node, index: Optional[int]) -> Tensor:
+    def _derived_or_constant(self, tensor: Tensor, origin: fx.Node, index: Optional[int],
+                             anchor: Tensor) -> Tensor:
         """The nodes computing ``tensor``; where netcalc lacks one of its ops, one ``constant``
         node, if that counts the same (:func:`~netcalc.torch.constant_fold.costs_nothing`),
-        its sizes read from an earlier tensor that has them."""
+        its sizes that follow the input read from an earlier tensor that has them all (else
+        from ``anchor``)."""
         try:
             value = self._derived(origin)
         except NotModelled:
             if not costs_nothing(origin, self._kind, self.table):
                 raise
-            following = [k for k, size in enumerate(tensor.shape) if follows_input(size)]
-            like = self.find_tensor(tuple(tensor.shape[following[0]:following[-1] + 1])
-                                    if following else ())
-            step = constant_node(tensor, like or self.find_tensor(()))
+            following = [size for size in tensor.shape if follows_input(size)]
+            like = next((t for t in self.data_values if all(
+                any(equal_everywhere(d, size) for d in t.shape) for size in following)), anchor)
+            step = constant_node(tensor, like, equal_everywhere)
             return self._emit(origin, step, step.op, list(step.inputs), [], tensor.shape)
         return value if index is None else value[index]
 
