@@ -467,3 +467,29 @@ def test_a_rotary_grid_follows_the_patch_grid_its_size_rule_equals():
     grids = [layer for layer in spec.raw["layers"] if layer["op"] == "constant"]
     assert [layer["shape"] for layer in grids] == [["d2", "d3"]] * 2     # the conv's h and w
     assert netcalc.count(spec, "fvcore", (20, 28)).flops == 5 * 7 * 8 * 48
+
+
+class OneHotPositions(nn.Module):
+    """Gemma 4's position embedding: token positions as one-hot rows (``F.one_hot``, an op
+    netcalc lacks) times a learned table, a product of a parameter that both tools price (not a
+    resize of it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 4, 4)
+        self.table = nn.Parameter(torch.rand(64, 8))
+
+    def forward(self, x):
+        tokens = self.conv(x).flatten(2).transpose(1, 2)
+        positions = F.one_hot(torch.arange(tokens.shape[1]), 64).float()
+        return tokens + positions @ self.table
+
+
+@pytest.mark.slow
+def test_a_product_of_a_parameter_is_counted_not_taken_for_a_resize():
+    spec = assert_as_traced(OneHotPositions(), ((16, 16), (20, 28)))
+    # the product by the 2-D table is the bias-free linear layer it equals
+    assert "param_add" not in ops(spec) and ops(spec)[-2:] == ["linear", "add"]
+    # 16 tokens: the conv 16*8*48 and the product 16*64*8 MACs; acts 128 + 128; params 392 + 512
+    fvcore = netcalc.count(spec, "fvcore", (16, 16))
+    assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * (48 + 64), 256, 904)

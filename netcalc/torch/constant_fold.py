@@ -29,7 +29,6 @@ def costs_nothing(node: fx.Node, kind_of: Callable[[fx.Node], Optional[str]],
     only for its sizes, is no part of it) read no parameter and run only ops no reference
     prices: ATen ops netcalc does not import (but :data:`PRICED_UNIMPORTED`), and netcalc ops
     free in the fvcore and torch conventions."""
-    free = get_convention("fvcore").free_ops() & get_convention("torch").free_ops()
     seen, pending = set(), [node]
     while pending:
         current = pending.pop()
@@ -39,12 +38,24 @@ def costs_nothing(node: fx.Node, kind_of: Callable[[fx.Node], Optional[str]],
         if kind_of(current) == PARAM:
             return False
         packet = _packet(current)
-        entry = lookup(table, packet) if packet else None
-        if (entry is not None and entry[0] not in free) or packet in PRICED_UNIMPORTED:
+        if priced(packet, table, ("fvcore", "torch")):
             return False
         if packet not in CONSTANT_FACTORIES:
             pending.extend(current.all_input_nodes)
     return True
+
+
+def priced(packet: Optional[str], table: Mapping[str, Tuple[str, Any]],
+           conventions: Tuple[str, ...]) -> bool:
+    """Whether one of ``conventions`` may count something for the ATen op ``packet``: its
+    netcalc op is not free there, or it is one netcalc does not import that a reference prices
+    (:data:`PRICED_UNIMPORTED`)."""
+    if packet is None:
+        return False
+    entry = lookup(table, packet)
+    if entry is None:
+        return packet in PRICED_UNIMPORTED
+    return any(entry[0] not in get_convention(name).free_ops() for name in conventions)
 
 
 def _packet(node: fx.Node) -> Optional[str]:

@@ -40,7 +40,7 @@ from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, DERIVED, PAR
                         follows_input, lookup, same_size)
 from ..ops.tokens import constant_node
 from ..spec import Spec, check_input_shape, check_resolution, load_spec
-from .constant_fold import costs_nothing, equal_everywhere
+from .constant_fold import costs_nothing, equal_everywhere, priced
 from .capture import (STATIC, SYMBOLIC_TIMEOUT, TOO_SLOW, Captured, ExportFailure, Sides,
                       capture, one_size, paired_value, shown)
 
@@ -343,7 +343,8 @@ class _Converter:
         several = isinstance(node.meta.get("val"), (list, tuple))
         shapes = [self.captured.shape(v) for v in outputs]
         packet = getattr(getattr(node.target, "overloadpacket", None), "__name__", "")
-        param = self._only_parameter(sources)
+        # a product of a parameter (Gemma 4's one-hot positions @ table) is no resize of it
+        param = None if priced(packet, self.table, ("torch",)) else self._only_parameter(sources)
         if not sources:
             kinds = [(CONSTANT, node.name)] * len(shapes)
         elif (len(sources) == 1 and not several and packet in REARRANGING
