@@ -16,7 +16,8 @@ from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
 from .aten import AtenCall, Node, NotModelled, compact, follows_input, offset_between
-from ..limits import MAX_DIM_SIZE, MAX_KERNEL, MAX_RANK, MAX_SAME_STRIDE, MAX_SCALAR
+from ..limits import (MAX_DIM_SIZE, MAX_KERNEL, MAX_MULTIPLE, MAX_RANK, MAX_SAME_STRIDE,
+                      MAX_SCALAR)
 from .registry import format_shape, is_concrete, register_op
 from .spatial import Sizes, check_axes_agree, per_axis, plural, spatial_axes
 from .tensor import FreeTensorOp
@@ -143,7 +144,6 @@ def same_padding_of(source: Tuple[Any, ...], amounts: Tuple[Any, ...]) -> dict:
     return {"mode": "same", "kernel": compact(kernels), "stride": compact(strides)}
 
 
-MAX_MULTIPLE = 64                   # the largest window padded up to
 WIDE_SAMPLE_SIZES = range(16, 16 + 8 * 256, 8)  # input sizes that meet every residue of a map
 #                                                 downsampled up to 32 times, modulo each window
 
