@@ -493,3 +493,29 @@ def test_a_product_of_a_parameter_is_counted_not_taken_for_a_resize():
     # 16 tokens: the conv 16*8*48 and the product 16*64*8 MACs; acts 128 + 128; params 392 + 512
     fvcore = netcalc.count(spec, "fvcore", (16, 16))
     assert (fvcore.flops, fvcore.acts, fvcore.params) == (16 * 8 * (48 + 64), 256, 904)
+
+
+class ClassTokenUpdated(nn.Module):
+    """CaiT's class-attention block in outline: the class token joined to the tokens (a cat)
+    and updated by an add, two ops reading one parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 4, 4)
+        self.cls_token = nn.Parameter(torch.rand(1, 1, 8))
+        self.linear = nn.Linear(8, 8)
+
+    def forward(self, x):
+        tokens = self.conv(x).flatten(2).transpose(1, 2)
+        cls = self.cls_token.expand(tokens.shape[0], -1, -1)
+        joined = torch.cat((cls, tokens), dim=1)
+        return cls + self.linear(joined).mean(1, keepdim=True)
+
+
+def test_a_parameter_two_ops_read_is_one_param_node():
+    spec = assert_as_traced(ClassTokenUpdated(), ((16, 16), (20, 28)))
+    assert ops(spec).count("param") == 1 and {"concat", "add"} <= set(ops(spec))
+    # 17 tokens through the linear layer (8*8 MACs each), the conv 16*8*48; params: the conv
+    # 392, the class token 8 (once), the linear 72
+    fvcore = netcalc.count(spec, "fvcore", (16, 16))
+    assert (fvcore.flops, fvcore.params) == (16 * 8 * 48 + 17 * 64, 472)

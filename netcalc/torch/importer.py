@@ -212,6 +212,7 @@ class _Converter:
         self.data_values: List[Tensor] = []             # for tensor_with, in graph order
         self.kinds = {spec.arg.name: (KINDS.get(spec.kind.name, CONSTANT), spec.target or "")
                       for spec in captured.program.graph_signature.input_specs}
+        self.read_apart = _read_by_several_ops(captured.program.graph, self.kinds)
 
     # - reading values -
     def describe(self, value: Any) -> Any:
@@ -466,10 +467,22 @@ class _Converter:
             theirs = [_bound(twin) for twin in twins]
             named = {key: paired_value(value, *(t.get(key) for t in theirs))
                      for key, value in named.items()}
+        if self.read_apart:         # parameters several ops read: their param nodes, as data
+            named = {key: self._apart_as_data(value, node) for key, value in named.items()}
         return AtenCall(name, node.target._overloadname, self.describe(tuple(node.args)), named,
                         tuple(self.captured.shape(v) for v in outputs),
                         _module_path(node, self.modules), self.find_tensor,
                         lambda tensor: self.materialise(tensor, node))
+
+    def _apart_as_data(self, value: Any, reader: fx.Node) -> Any:
+        """``value`` with each parameter that calls of several ops read (CaiT's class token: a
+        cat and an add) replaced by its ``param`` node, so each op reads it as data and the
+        parameter counts once."""
+        if isinstance(value, tuple):
+            return tuple(self._apart_as_data(v, reader) for v in value)
+        if isinstance(value, Tensor) and value.is_param and value.name in self.read_apart:
+            return self.materialise(value, reader)
+        return value
 
     # - results -
     def _apply(self, node: fx.Node, op: str, result: Any, outputs: List[Any]) -> None:
@@ -600,6 +613,28 @@ class _Converter:
                               "not counted"
         self.owner.update((p, tensor.name) for p in params if p not in self.owner)
         self.values[node] = tensor
+
+
+def _read_by_several_ops(graph: fx.Graph, kinds: Dict[str, Tuple[str, str]]) -> Set[str]:
+    """The parameters that calls of more than one ATen op read, through views (CaiT's class
+    token, joined to the tokens by a cat and updated by an add): a node of one op cannot share
+    another op's parameters, so the import writes each of them as a ``param`` node."""
+    apart: Set[str] = set()
+    for node in graph.nodes:
+        kind, target = kinds.get(node.name, (None, ""))
+        if node.op != "placeholder" or kind != PARAM:
+            continue
+        packets, pending = set(), [(node, user) for user in node.users]
+        while pending:
+            source, user = pending.pop()
+            packet = getattr(getattr(user.target, "overloadpacket", None), "__name__", user.name)
+            if packet not in REARRANGING:
+                packets.add(packet.rstrip("_"))
+            elif user.args and user.args[0] is source:      # a view of it (not reshape_as(x, it))
+                pending.extend((user, reader) for reader in user.users)
+        if len(packets) > 1:
+            apart.add(target)
+    return apart
 
 
 # ops whose DERIVED operands after the first are indices (read for their shape, SAM's and
