@@ -25,6 +25,8 @@ MAX_EXTENDS = 8                 # files in a space file's ``extends`` chain
 # -- spec fields -----------------------------------------------------------------------------------
 MAX_RESOLUTION = 8192           # a side of the input (also --resolution)
 MAX_CHANNELS = 65536            # widths, stem, head, in_channels, conv/linear ``out``, groups
+MAX_INPUTS = 16                 # inputs of an imported model (--input-shape, from_torch(inputs=))
+MAX_INPUT_RANK = 8              # dims of a further input's shape (a mask, a vector, a volume)
 MAX_STAGE_DEPTH = 1024          # blocks of one AnyNet or EfficientNet stage
 MAX_REGNET_DEPTH = 1024         # blocks of a RegNet, all stages (its ``depth``)
 MAX_TOTAL_DEPTH = 4096          # AnyNet blocks in all stages: no spec builds millions of layers
@@ -37,7 +39,7 @@ MAX_RANK = 64                   # dims of a tensor; a dim argument lies in -MAX_
 MAX_DIM_SIZE = 1 << 30          # one dimension's size, slice bounds, padding, shuffle groups
 MAX_NORM_SIZE = 1 << 20         # layer norm's normalized_shape entries, group norm's groups
 MAX_PARAM_DIM = 1 << 20         # entries of a learned parameter's shape (scale, bias ops)
-MAX_FEATURES = 1 << 30          # a linear layer's declared in_features
+MAX_FEATURES = 1 << 30          # a linear layer's declared in_features and its out
 MAX_KERNEL = 64                 # kernel, stride, dilation and padding of a conv or pool
 MAX_RESAMPLE_SIDE = 1 << 16     # an adaptive pool's or upsample's output side
 MAX_SCALE = 64                  # an upsample's scale factor

@@ -35,7 +35,8 @@ class ImportOptions:
     allow_unknown: bool = False
     timeout: float = DEFAULT_TIMEOUT_S          # not recorded: a property of the machine
     verbose: bool = False
-    input_shape: Optional[Tuple[int, ...]] = None   # the whole input (1, C, ...) instead
+    # the whole input (1, C, ...) instead, or a tuple of such shapes (several inputs)
+    input_shape: Optional[Tuple[Any, ...]] = None
 
 
 def imported_spec(target: str, options: ImportOptions) -> Any:
@@ -45,10 +46,12 @@ def imported_spec(target: str, options: ImportOptions) -> Any:
 
     require("torch", "import target", ("torch",))
 
+    from .spec import plain_shapes
+
     shape = options.input_shape
     return import_isolated(target, None if shape else options.resolution, None,
                            options.allow_unknown, options.timeout, options.verbose,
-                           list(shape) if shape else None)
+                           plain_shapes(shape))
 
 
 def graph_data(spec: Any) -> Dict[str, Any]:
@@ -61,6 +64,7 @@ def import_entry(target: str, conventions: Sequence[str], options: ImportOptions
     """A lock's record of one import target (``spec``: its import, when already made)."""
     from .count import count
     from .lockfile import refuse_unreadable
+    from .spec import plain_shapes
 
     spec = spec if spec is not None else imported_spec(target, options)
     counts = {}
@@ -68,7 +72,7 @@ def import_entry(target: str, conventions: Sequence[str], options: ImportOptions
         counts[convention] = count(spec, convention).totals()
         refuse_unreadable(target, counts[convention])
     resolution = options.resolution
-    shape = {"input_shape": list(options.input_shape)} if options.input_shape else {}
+    shape = {"input_shape": plain_shapes(options.input_shape)} if options.input_shape else {}
     return {"target": target,
             "resolution": list(resolution) if isinstance(resolution, tuple) else resolution,
             **shape, "allow_unknown": options.allow_unknown, "counts": counts,
@@ -87,16 +91,16 @@ class LockedImport:
 
 def read_import(fields: Any, lock_path: str) -> LockedImport:
     """One entry of a lock's ``imports``; every malformed field is a SpecError naming it."""
-    from .spec import check_input_shape, check_resolution
+    from .spec import check_input_shapes, check_resolution, frozen_shapes
 
     target, located = locked_target(fields.str("target", max_len=4096), fields, lock_path)
     resolution = check_resolution(fields.value("resolution"), fields.source,
                                   fields.sub_path("resolution"))
     shape = fields.value("input_shape", None)
     if shape is not None:
-        check_input_shape(shape, fields.source, fields.sub_path("input_shape"))
+        check_input_shapes(shape, fields.source, fields.sub_path("input_shape"))
     options = ImportOptions(resolution, fields.bool("allow_unknown", False),
-                            input_shape=tuple(shape) if shape is not None else None)
+                            input_shape=frozen_shapes(shape))
     counts = _read_counts(fields.mapping("counts"))
     graph = _read_graph(fields)
     fields.finish()
@@ -233,12 +237,13 @@ def _fresh_spec(locked: LockedImport, options: ImportOptions, module: Any) -> An
     run = replace(locked.options, timeout=options.timeout, verbose=options.verbose)
     if module is None:
         return imported_spec(locked.located, run)
+    from .spec import plain_shapes
     from .torch.importer import from_torch
 
     shape = run.input_shape
     return from_torch(module, None if shape else run.resolution,
                       allow_unknown=run.allow_unknown, source=locked.target,
-                      inputs=list(shape) if shape else None)
+                      inputs=plain_shapes(shape))
 
 
 def _count_changes(locked: LockedImport, spec: Any) -> list:

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Tuple, Union
 from .errors import SpecError
 from .fields import Fields, describe
 from .graph import GraphError
-from .limits import MAX_CHANNELS, MAX_RESOLUTION
+from .limits import MAX_CHANNELS, MAX_INPUT_RANK, MAX_INPUTS, MAX_RESOLUTION
 from .reading import check_shape, expect_mapping, read_data_file, read_stdin
 from .shipped import resolve_spec
 
@@ -62,30 +62,80 @@ RANKS = {3: "a 1D signal (1, C, L)", 4: "an image (1, C, H, W)", 5: "a volume (1
 
 def check_input_shape(shape: Any, source: str = "", field: str = "inputs") -> Tuple[
         Any, int]:
-    """The resolution and channels of one input's shape: ``(1, C, L)``, ``(1, C, H, W)`` or
-    ``(1, C, D, H, W)`` (a list or tuple of ints); the resolution is N for a square image,
-    else the tuple of sides. Other ranks, a batch other than 1, or several shapes are a
-    SpecError naming ``field``."""
-    if not isinstance(shape, (list, tuple)) or not shape:
-        raise SpecError(source, field, f"expected a shape (1, C, H, W), got {describe(shape)}")
-    if all(isinstance(s, (list, tuple)) for s in shape):
-        if len(shape) != 1:
-            raise SpecError(source, field, f"{len(shape)} inputs: netcalc imports models of one "
-                                           "input (several inputs are not supported yet)")
-        shape = shape[0]
-    if not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
+    """The resolution and channels of the first input of ``shape``: one input's shape or a list
+    of them (:func:`check_input_shapes`)."""
+    resolution, channels, _ = check_input_shapes(shape, source, field)
+    return resolution, channels
+
+
+def check_input_shapes(shapes: Any, source: str = "", field: str = "inputs") -> Tuple[
+        Any, int, Tuple[Tuple[int, ...], ...]]:
+    """The resolution and channels of the first input, and the shapes of the others, from one
+    input's shape ``(1, C, L)``, ``(1, C, H, W)`` or ``(1, C, D, H, W)`` (a list or tuple of
+    ints) or a list of shapes. The resolution is N for a square image, else the tuple of
+    sides; a further input is any shape of batch 1 (a mask, a second image, a vector). Other
+    ranks of the first, another batch, or a size out of bounds are a SpecError naming
+    ``field``."""
+    if not isinstance(shapes, (list, tuple)) or not shapes:
+        raise SpecError(source, field, f"expected a shape (1, C, H, W), got {describe(shapes)}")
+    if not all(isinstance(s, (list, tuple)) for s in shapes):
+        shapes = [shapes]
+    if len(shapes) > MAX_INPUTS:
+        raise SpecError(source, field, f"{len(shapes)} inputs: at most {MAX_INPUTS}")
+    resolution, channels = _first_input(shapes[0], source, f"{field}[0]" if len(shapes) > 1
+                                        else field)
+    extras = tuple(_further_input(shape, source, f"{field}[{i}]")
+                   for i, shape in enumerate(shapes[1:], 1))
+    return resolution, channels, extras
+
+
+def plain_shapes(shapes: Any) -> Any:
+    """Recorded input shapes (a tuple of ints, or of such tuples for several inputs) as JSON
+    holds them: a list, or a list of lists; None stays None."""
+    if shapes is None:
+        return None
+    return [list(s) for s in shapes] if isinstance(shapes[0], (list, tuple)) else list(shapes)
+
+
+def frozen_shapes(shapes: Any) -> Any:
+    """:func:`plain_shapes` undone: tuples, as ``ImportOptions`` records them."""
+    if shapes is None:
+        return None
+    return tuple(tuple(s) for s in shapes) if isinstance(shapes[0], (list, tuple)) \
+        else tuple(shapes)
+
+
+def _integers(shape: Any, source: str, field: str) -> Tuple[int, ...]:
+    if not isinstance(shape, (list, tuple)) or not all(
+            isinstance(s, int) and not isinstance(s, bool) for s in shape):
         raise SpecError(source, field, f"expected a shape of integers, got {describe(shape)}")
-    if len(shape) not in RANKS:
-        raise SpecError(source, field, f"{list(shape)} has {len(shape)} dims: netcalc imports "
-                                       f"one input, {RANKS[3]}, {RANKS[4]} or {RANKS[5]}")
-    if shape[0] != 1:
+    if shape and shape[0] != 1:
         raise SpecError(source, field, f"batch {shape[0]}: the shape's first dim must be 1 "
                                        "(netcalc counts one sample)")
+    return tuple(shape)
+
+
+def _first_input(shape: Any, source: str, field: str) -> Tuple[Any, int]:
+    shape = _integers(shape, source, field)
+    if len(shape) not in RANKS:
+        raise SpecError(source, field, f"{list(shape)} has {len(shape)} dims: netcalc's first "
+                                       f"input is {RANKS[3]}, {RANKS[4]} or {RANKS[5]}")
     if not 1 <= shape[1] <= MAX_CHANNELS:
         raise SpecError(source, field, f"{shape[1]} channels: expected 1 to {MAX_CHANNELS}")
     sides = tuple(_side(side, source, field, False) for side in shape[2:])
     square = len(sides) == 2 and sides[0] == sides[1]
     return (sides[0] if square else sides), shape[1]
+
+
+def _further_input(shape: Any, source: str, field: str) -> Tuple[int, ...]:
+    shape = _integers(shape, source, field)
+    if not 1 <= len(shape) <= MAX_INPUT_RANK:
+        raise SpecError(source, field, f"{list(shape)} has {len(shape)} dims: expected 1 to "
+                                       f"{MAX_INPUT_RANK}")
+    for size in shape:
+        if not 1 <= size <= MAX_RESOLUTION:
+            raise SpecError(source, field, f"size {size} is outside 1..{MAX_RESOLUTION}")
+    return shape
 
 
 def _side(value: Any, source: str, field: str, in_spec: bool) -> int:

@@ -52,6 +52,11 @@ KIND_CHOICES = {"cnn": ("cnn",), "transformer": ("transformer", "hybrid"),
 SEGMENTATION = ("fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
                 "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large")
 DETECTION_BACKBONES = ("resnet50_fpn", "resnet50_fpn_p6p7", "mobilenet_v3_large_fpn")
+# torchvision's vision transformers (issue 17), by their module in torchvision.models
+VISION_TRANSFORMERS = {
+    "vision_transformer": ("vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"),
+    "swin_transformer": ("swin_t", "swin_s", "swin_b", "swin_v2_t", "swin_v2_s", "swin_v2_b"),
+    "maxvit": ("maxvit_t",)}
 DEFAULT_SIZE = (224, 224)
 ODD_SIZE = (193, 257)
 # where a model refuses ODD_SIZE: the sides rounded up to the next multiple of 2, 4, ... 64
@@ -97,6 +102,8 @@ class Model:
             elif self.module == "segmentation":
                 module = getattr(tv.import_torchvision().models.segmentation, self.name)(
                     weights=None, weights_backbone=None)
+            elif self.module in VISION_TRANSFORMERS:
+                module = getattr(tv.import_torchvision().models, self.name)(weights=None)
             else:
                 tv.import_torchvision()
                 module = _detection_backbone(self.name)
@@ -128,7 +135,9 @@ def timm_model(name: str) -> Model:
 
 def torchvision_models() -> List[Model]:
     return ([Model("torchvision", "segmentation", name, "cnn") for name in SEGMENTATION]
-            + [Model("torchvision", "detection", name, "cnn") for name in DETECTION_BACKBONES])
+            + [Model("torchvision", "detection", name, "cnn") for name in DETECTION_BACKBONES]
+            + [Model("torchvision", module, name, "transformer")
+               for module, names in VISION_TRANSFORMERS.items() for name in names])
 
 
 def timm_modules() -> List[str]:

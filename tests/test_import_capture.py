@@ -199,8 +199,30 @@ def test_an_input_the_first_conv_does_not_read_is_captured_on_3_channels():
                                "channels did not run") for note in spec.raw["notes"])
     fvcore, by_torch = netcalc.count(spec, "fvcore"), netcalc.count(spec, "torch")
     assert fvcore.flops == 221_184
-    assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
-        measured(module, (1, 3, 32, 32))[:4]
+    for size in ((32, 32), (36, 44)):
+        fvcore, by_torch = netcalc.count(spec, "fvcore", size), netcalc.count(spec, "torch", size)
+        assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+            measured(module, (1, 3) + size)[:4]
+    # h // 4 and w // 4 of the view are "d2/4" and "d3/4"; torch.export's h // (h // 4) for
+    # the block's side is the 4 it is at every h the view accepts
+    assert spec.raw["layers"][0]["shape"] == [1, 3, "d2/4", 4, "d3/4", 4]
+
+
+SPLIT = {"family": "graph", "resolution": [32, 40], "in_channels": 3, "layers": [
+    {"op": "reshape", "shape": [1, 3, "d2/4", 4, "d3/4", 4]}]}
+
+
+def test_a_dim_split_in_n_follows_the_resolution_and_refuses_what_torch_refuses():
+    """(1, 3, 32, 40) -> (1, 3, 8, 4, 10, 4); at 36x44 (9, 11); 37 is no multiple of 4: torch's
+    view refuses it, and so does the spec."""
+    assert netcalc.expand(SPLIT).layers[0].shape == (1, 3, 8, 4, 10, 4)
+    assert netcalc.expand(SPLIT, (36, 44)).layers[0].shape == (1, 3, 9, 4, 11, 4)
+    with pytest.raises(netcalc.SpecError, match=r"layers\[0\].shape: reshape 'reshape_0': "
+                                                r"'d2/4': dim 2 is 37, not a multiple of 4"):
+        netcalc.expand(SPLIT, (37, 44))
+    for bad in ("d2/1", "d2/x", "d2/", "d/4"):
+        with pytest.raises(netcalc.SpecError, match=r"layers\[0\].shape\[2\]: .* is not an int"):
+            netcalc.expand({**SPLIT, "layers": [{"op": "reshape", "shape": [1, 3, bad, -1]}]})
 
 
 @pytest.mark.slow
@@ -227,10 +249,10 @@ def test_an_input_shape_sets_the_channels_and_the_resolution():
 
 
 @pytest.mark.parametrize("inputs,extra,message", [
-    ((1, 1), {}, r"\[1, 1\] has 2 dims: netcalc imports one input, a 1D signal \(1, C, L\), "
+    ((1, 1), {}, r"\[1, 1\] has 2 dims: netcalc's first input is a 1D signal \(1, C, L\), "
                  r"an image \(1, C, H, W\) or a volume \(1, C, D, H, W\)"),
     ((1, 1, 4, 5, 6, 7), {}, r"\[1, 1, 4, 5, 6, 7\] has 6 dims"),
-    ([(1, 1, 8, 8), (1, 2, 8, 8)], {}, "2 inputs: netcalc imports models of one input"),
+    ([(1, 1, 8, 8), (1, 2, 8, 8)] * 9, {}, "18 inputs: at most 16"),
     ((2, 1, 8, 8), {}, "batch 2: the shape's first dim must be 1"),
     ((1, 1, 8, 8), {"resolution": 8}, "give the resolution or the inputs' shape, not both"),
     ((1, 1, 8, 8), {"in_channels": 3}, "1 channels, but in_channels is 3"),
@@ -241,6 +263,137 @@ def test_a_bad_input_shape_is_a_one_line_error_before_anything_runs(inputs, extr
     module = nn.Sequential(nn.Conv2d(1, 4, 3))
     with pytest.raises(netcalc.ArgumentError, match="^inputs: " + message):
         netcalc.from_torch(module, inputs=inputs, **extra)
+
+
+@pytest.mark.parametrize("inputs,message", [
+    ([(1, 1, 8, 8), (2, 16)], r"^inputs\[1\]: batch 2: the shape's first dim must be 1"),
+    ([(1, 1, 8, 8), (1, 0)], r"^inputs\[1\]: size 0 is outside 1..8192"),
+    ([(1, 1, 8, 8), (1,) * 9], r"^inputs\[1\]: \[1, 1, 1, 1, 1, 1, 1, 1, 1\] has 9 dims"),
+    ([(1, 8), (1, 1, 8, 8)], r"^inputs\[0\]: \[1, 8\] has 2 dims: netcalc's first input is"),
+])
+def test_a_bad_further_input_is_named_by_its_place(inputs, message):
+    with pytest.raises(netcalc.ArgumentError, match=message):
+        netcalc.from_torch(nn.Sequential(nn.Conv2d(1, 4, 3)), inputs=inputs)
+
+
+# -- statistics of a map: EvoNorm, FilterResponseNorm ----------------------------------------------
+class MapStatistics(nn.Module):
+    """timm's EvoNorm (a variance over each map), FilterResponseNorm (the map's inverse rms
+    expanded to the map's shape, ``rms.expand(x.shape)``, then ``torch.maximum`` with a learned
+    threshold), and a std and a minimum besides."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.tau = nn.Conv2d(3, 8, 3), nn.Parameter(torch.zeros(1, 8, 1, 1))
+
+    def forward(self, x):
+        x = self.conv(x)
+        var = x.var(dim=(2, 3), unbiased=False, keepdim=True)
+        rms = x.square().mean(dim=(2, 3), keepdim=True).rsqrt().expand(x.shape)
+        y = torch.maximum(x * rms / (var + 1) + x.std(dim=1, keepdim=True), self.tau)
+        return torch.minimum(y, x)
+
+
+def test_map_statistics_count_as_traced_at_every_size():
+    """var, std, maximum and minimum cost nothing in either tool; the expand takes its sizes
+    from the map, so the spec counts at 37x51 as at 32x32 (fvcore: the conv's 27*8*30*30 =
+    194,400 flops at 32x32)."""
+    module = MapStatistics().eval()
+    spec = netcalc.from_torch(module, 32)
+    assert netcalc.count(spec, "fvcore").flops == 194_400
+    for size in ((32, 32), (37, 51)):
+        fvcore, by_torch = netcalc.count(spec, "fvcore", size), netcalc.count(spec, "torch", size)
+        assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+            measured(module, (1, 3) + size)[:4]
+    expand = next(layer for layer in spec.raw["layers"] if layer["op"] == "expand")
+    assert expand["shape"] == [-1, -1, "d2", "d3"] and len(expand["inputs"]) == 2
+
+
+class ResponseNorms(nn.Module):
+    """``torch.addcmul`` as ConvNeXt-V2's global response norm calls it (a learned input and
+    factor), of two computed tensors with a value, and a linear layer over 16,384 * 5 outputs
+    (CondConv mixes its experts' kernels so: out beyond 65,536)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.weight, self.bias = nn.Parameter(torch.ones(1, 8, 1, 1)), nn.Parameter(
+            torch.zeros(1, 8, 1, 1))
+        self.wide = nn.Linear(8, 81_920, bias=False)
+
+    def forward(self, x):
+        x = self.conv(x)
+        y = torch.addcmul(self.bias, self.weight, x)
+        y = torch.addcmul(x, y, x.sigmoid(), value=0.5)
+        return self.wide(y.mean((2, 3)))
+
+
+def test_addcmul_and_a_linear_layer_wider_than_any_channel_count_are_exact():
+    """fvcore: the conv's 27*8*30*30 = 194,400 flops and the linear's 8*81,920 = 655,360 at
+    32x32; addcmul is no flop in either tool. Params: the conv's 224, 16 learned, 655,360."""
+    module = ResponseNorms().eval()
+    spec = netcalc.from_torch(module, 32)
+    assert (netcalc.count(spec, "fvcore").flops, netcalc.count(spec, "fvcore").params) == (
+        194_400 + 655_360, 224 + 16 + 655_360)
+    for size in ((32, 32), (37, 51)):
+        fvcore, by_torch = netcalc.count(spec, "fvcore", size), netcalc.count(spec, "torch", size)
+        assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+            measured(module, (1, 3) + size)[:4]
+
+
+# -- several inputs ------------------------------------------------------------------------------
+class MaskedAndConditioned(nn.Module):
+    """forward(image, mask, vector): a conv of the image gated by a 1x1 conv of the mask (the
+    image's size), pooled, plus a linear of the vector."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.gate = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(1, 8, 1)
+        self.fc = nn.Linear(16, 8)
+
+    def forward(self, x, mask, vector):
+        return (self.conv(x) * torch.sigmoid(self.gate(mask))).mean((2, 3)) + self.fc(vector)
+
+
+class Siamese(nn.Module):
+    """forward(a, b): one conv (shared weights) on each image, pooled, joined, classified; the
+    two images never meet before pooling, so torch.export does not tie their sizes."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.head = nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.Linear(16, 2)
+
+    def forward(self, a, b):
+        return self.head(torch.cat([self.conv(a).mean((2, 3)), self.conv(b).mean((2, 3))], 1))
+
+
+def _at(shapes, size):
+    """The inputs at another size: a shape of the first input's rank takes its sides."""
+    return [tuple(s[:2]) + size if len(s) == len(shapes[0]) else s for s in shapes]
+
+
+@pytest.mark.parametrize("module,shapes", [
+    (MaskedAndConditioned, [(1, 3, 64, 64), (1, 1, 64, 64), (1, 16)]),
+    (Siamese, [(1, 3, 64, 64), (1, 3, 64, 64)]),
+])
+@pytest.mark.parametrize("symbolic_timeout", [
+    20, pytest.param(0, marks=pytest.mark.slow)], ids=["symbolic", "static"])
+def test_a_model_of_several_inputs_counts_as_traced_at_each_size(module, shapes,
+                                                                 symbolic_timeout):
+    """Every further input is an ``input`` node; an image-sized one follows the resolution.
+    By hand, MaskedAndConditioned at 64x64 is 2*27*8*4096 + 2*8*4096 + 2*16*8 = 1,835,264
+    FlopCounterMode flops; at 37x51 the traces give what the spec counts there."""
+    module = module().eval()
+    spec = netcalc.from_torch(module, inputs=shapes, symbolic_timeout=symbolic_timeout)
+    inputs = [layer for layer in spec.raw["layers"] if layer["op"] == "input"]
+    assert len(inputs) == len(shapes) - 1
+    for size in ((64, 64), (37, 51)):
+        fvcore, by_torch = netcalc.count(spec, "fvcore", size), netcalc.count(spec, "torch", size)
+        assert (fvcore.flops, fvcore.acts, by_torch.flops, by_torch.params) == \
+            measured(module, _at(shapes, size))[:4]
+    if module.__class__ is MaskedAndConditioned:
+        assert netcalc.count(spec, "torch").flops == 1_835_264
+        assert [layer["shape"] for layer in inputs] == [[1, 1, "d2", "d3"], [1, 16]]
 
 
 def test_netcalc_import_passes_the_input_shape_and_writes_it_in_the_header(monkeypatch):

@@ -54,10 +54,7 @@ def test_small_timm_cnns_are_exact(name):
 # -- slow tier: one model of each timm CNN module, torchvision's dense-prediction models ----------
 # what the torch.export importer does not take yet (the sweep of docs/import_sweep.md measured
 # each): strict xfails, so a fix shows as XPASS and the mark goes
-KNOWN_FAILURES = {
-    "tresnet": "its space-to-depth stem reshapes to sizes fixed at the traced resolution: the "
-               "spec fits 224x224 only, and the model also runs at 196x260",
-}
+KNOWN_FAILURES: dict = {}
 
 
 def known(name):
@@ -78,7 +75,8 @@ def test_smallest_model_of_each_timm_cnn_module_is_exact(module):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", [pytest.param(model, marks=known(model.name))
-                                   for model in lib.torchvision_models()], ids=lambda m: m.name)
+                                   for model in lib.torchvision_models() if model.kind == "cnn"],
+                         ids=lambda m: m.name)
 def test_torchvision_segmentation_and_detection_backbones_are_exact(model):
     assert_exact(model)
 

@@ -42,6 +42,17 @@ MODEL_PY = textwrap.dedent("""
     def build():
         return TinyNet()
 
+    class Gated(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.gate = nn.Conv2d(3, 8, 1), nn.Conv2d(1, 8, 1)
+
+        def forward(self, x, mask):
+            return self.conv(x) * self.gate(mask)
+
+    def gated():
+        return Gated()
+
     def broken():
         raise RuntimeError("no weights here")
 
@@ -222,6 +233,22 @@ def test_an_input_shape_is_recorded_and_imported_again(folder):
     (locked,) = read_lock_file("netcalc.lock").imports
     assert locked.options.input_shape == (1, 3, 32, 40) and locked.options.resolution == (32, 40)
     assert locked.counts["pycls"]["flops"] == 30_818
+    assert len(lock_differences("netcalc.lock")) == 0
+
+
+@pytest.mark.slow
+def test_several_input_shapes_are_recorded_and_imported_again(folder):
+    """Gated(x, mask) on 1x3x32x40 and a 1x1x32x40 mask, by hand (pycls): the convs
+    3*8*1280 + 8 and 8*1280 + 8 (the product is no flop in pycls): 40,976 flops; params
+    32 + 16 = 48.
+    The lock records both shapes; check imports with both again."""
+    result = run("lock", "model.py:gated", "--input-shape", "1x3x32x40", "--input-shape",
+                 "1x1x32x40", "-o", "netcalc.lock")
+    assert result.exit_code == 0, result.output
+    (locked,) = read_lock_file("netcalc.lock").imports
+    assert locked.options.input_shape == ((1, 3, 32, 40), (1, 1, 32, 40))
+    assert locked.options.resolution == (32, 40)
+    assert (locked.counts["pycls"]["flops"], locked.counts["pycls"]["params"]) == (40_976, 48)
     assert len(lock_differences("netcalc.lock")) == 0
 
 

@@ -459,12 +459,13 @@ def param_concat(draw, nodes):
              "index": draw(st.integers(0, 1))}]
 
 
-def constant(draw, nodes):
-    """A mask of some of a node's sizes (others 1) added to it, as Swin adds its window mask."""
+def constant(draw, nodes, op="constant"):
+    """A mask of some of a node's sizes (others 1) added to it, as Swin adds its window mask
+    (``op="input"``: a further input of the network shaped so, a mask given to forward)."""
     x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
     k = len(nodes)
     shape = [f"d{j}" if draw(st.booleans()) else 1 for j in range(len(x[1]))]
-    return [{"op": "constant", "input": x[0], "shape": shape, "name": f"c{k}"},
+    return [{"op": op, "input": x[0], "shape": shape, "name": f"c{k}"},
             {"op": "add", "inputs": [x[0], f"c{k}"]}]
 
 
@@ -487,7 +488,7 @@ PROPOSALS = {
     "elu": unary("elu", alpha=st.sampled_from([1.0, 0.5])),
     "softplus": unary("softplus", beta=st.sampled_from([1, 2]), threshold=st.just(20)),
     "prelu": prelu, "softmax": softmax,
-    **{op: binary(op) for op in ("add", "mul", "sub", "div")},
+    **{op: binary(op) for op in ("add", "mul", "sub", "div", "maximum", "minimum")},
     "param_mul": learned("param_mul"), "param_add": learned("param_add"),
     "concat": concat, "slice": slice_, "reshape": reshape, "permute": permute,
     "transpose": transpose, "channel_shuffle": channel_shuffle, "pad": pad, "mean": mean,
@@ -498,7 +499,7 @@ PROPOSALS = {
     "rms_norm": last_dims_norm("rms_norm"), "repeat": repeat,
     "repeat_interleave": repeat_interleave, "unfold": unfold, "im2col": im2col, "col2im": im2col,
     "instance_norm": instance_norm, "stack": stack, "flip": flip,
-    **{op: reduction(op) for op in ("sum", "amax", "amin")},
+    **{op: reduction(op) for op in ("sum", "amax", "amin", "var", "std")},
     **{op: unary(op) for op in ("abs", "neg", "sqrt", "rsqrt", "exp", "log", "sin", "cos")},
     "pow": unary("pow", exponent=st.sampled_from([2, 0.5, -1.0])),
     "sdpa": sdpa, "baddbmm": baddbmm, "einsum": einsum, "param": param, "expand": expand,
@@ -506,6 +507,7 @@ PROPOSALS = {
     "clamp": unary("clamp", min=st.sampled_from([-1.0, 0.1]), max=st.sampled_from([2.0, 6.0])),
     "vector_norm": vector_norm,
     "constant": constant, "param_concat": param_concat,
+    "input": lambda draw, nodes: constant(draw, nodes, "input"),
 }
 
 

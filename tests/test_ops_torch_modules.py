@@ -39,18 +39,20 @@ def netcalc_counts(op, attrs, in_shape, operands=1):
 
 
 def measured(module, in_shape):
-    """What fvcore (autograd on, as users call it), FlopCounterMode and numel say of a module."""
+    """What fvcore (autograd on, as users call it), FlopCounterMode and numel say of a module
+    (``in_shape``: the input's shape, or a list of the shapes of several inputs)."""
     from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
     from torch.utils.flop_counter import FlopCounterMode
 
     module.eval()
-    x = torch.rand(*in_shape)
+    xs = tuple(torch.rand(*shape) for shape in (
+        in_shape if isinstance(in_shape, list) else [in_shape]))
     with torch.enable_grad(), quiet_fvcore():
-        flops = FlopCountAnalysis(module, (x,)).unsupported_ops_warnings(False).total()
-        acts = ActivationCountAnalysis(module, (x,)).unsupported_ops_warnings(False).total()
+        flops = FlopCountAnalysis(module, xs).unsupported_ops_warnings(False).total()
+        acts = ActivationCountAnalysis(module, xs).unsupported_ops_warnings(False).total()
         counter = FlopCounterMode(display=False)
         with counter:
-            out = module(x)
+            out = module(*xs)
     return (flops, acts, counter.get_total_flops(), sum(p.numel() for p in module.parameters()),
             tuple(out.shape))
 

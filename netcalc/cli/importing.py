@@ -6,7 +6,7 @@ this process imports no torch and only the child's answer reaches the output.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import click
 
@@ -41,35 +41,50 @@ class Seconds(click.ParamType):
 
 
 class InputShape(click.ParamType):
-    """``--input-shape 1x1x224x224``: one input's shape, (1, C, H, W), (1, C, L) or
-    (1, C, D, H, W), checked as the API's ``inputs`` is."""
+    """``--input-shape 1x1x224x224``: one input's shape as a list of ints (the whole list of
+    inputs is checked by :func:`input_shapes`, as the API's ``inputs`` is)."""
 
     name = "1xCx..."
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        from ..spec import check_input_shape
-
         if not isinstance(value, str):
             return value
         parts = [p.strip() for p in value.lower().split("x")]
         if not all(p.isascii() and p.isdigit() and len(p) <= 9 for p in parts):
             self.fail(f"{safe_text(value, 40)!r} is not a shape like 1x3x224x224", param, ctx)
-        shape = [int(p) for p in parts]
-        try:
-            check_input_shape(shape, "", "--input-shape")
-        except SpecError as exc:
-            self.fail(exc.message, param, ctx)
-        return shape
+        return [int(p) for p in parts]
+
+
+INPUT_SHAPE_HELP = ("The input's whole shape: 1xCxHxW (1x1x224x224 for one channel), 1xCxL "
+                    "for a 1D signal, 1xCxDxHxW for a volume; repeat it for a model of several "
+                    "inputs, in forward's order (a further input's sides follow the first "
+                    "input's where they equal them)")
+
+
+def input_shapes(values: Sequence[list]) -> Optional[Tuple[Any, ...]]:
+    """The repeated ``--input-shape`` as recorded: None, one shape, or a tuple of shapes;
+    checked (a bad one is a SpecError naming the option)."""
+    from ..spec import check_input_shapes
+
+    if not values:
+        return None
+    check_input_shapes(list(values), "", "--input-shape")
+    return tuple(values[0]) if len(values) == 1 else tuple(tuple(v) for v in values)
+
+
+def shown_shapes(shapes: Tuple[Any, ...]) -> str:
+    """``1x3x224x224`` or ``1x3x64x64 --input-shape 1x16``, as the command line gives them."""
+    several = shapes if isinstance(shapes[0], tuple) else (shapes,)
+    return " --input-shape ".join("x".join(map(str, shape)) for shape in several)
 
 
 @main.command("import")
 @click.argument("target")
 @click.option("--resolution", type=RESOLUTION, default=None,
               help="Input size the module is captured at: N or HxW (192x256); default 224.")
-@click.option("--input-shape", "input_shape", type=InputShape(), default=None,
+@click.option("--input-shape", "input_shape", type=InputShape(), multiple=True,
               metavar="1xCx...",
-              help="The input's whole shape instead: 1xCxHxW (1x1x224x224 for one channel), "
-                   "1xCxL for a 1D signal, 1xCxDxHxW for a volume (default: the first conv's "
+              help=f"{INPUT_SHAPE_HELP}. Instead of --resolution (default: the first conv's "
                    "channels, else 3, at --resolution).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Write the YAML spec here (default: stdout).")
@@ -87,7 +102,7 @@ class InputShape(click.ParamType):
 @click.option("--verbose", is_flag=True,
               help="Show what the model's code and torch print (on stderr; hidden otherwise).")
 def import_command(target: str, resolution: Optional[Union[int, Tuple[int, int]]],
-                   input_shape: Optional[list], out: Optional[str], name: Optional[str],
+                   input_shape: Sequence[list], out: Optional[str], name: Optional[str],
                    allow_unknown: bool, timeout: float, symbolic_timeout: Optional[float],
                    verbose: bool) -> None:
     """Capture the torch module TARGET builds (torch.export) and write it as a graph spec.
@@ -106,21 +121,24 @@ def import_command(target: str, resolution: Optional[Union[int, Tuple[int, int]]
       netcalc import models/net.py:build --resolution 192x256 --name net
       netcalc import models/unet.py:build --input-shape 1x1x256x256
       netcalc import models/audio.py:build --input-shape 1x2x16000
+      netcalc import models/masked.py:build --input-shape 1x3x224x224 --input-shape 1x1x224x224
     """
     require("torch", "import", ("torch",))
     from ..export import to_yaml
+    from ..spec import plain_shapes
     from ..isolation import import_isolated
     from . import echo
 
-    if resolution is not None and input_shape is not None:
+    shapes = input_shapes(input_shape)
+    if resolution is not None and shapes is not None:
         raise SpecError("", "--input-shape", "give --resolution or --input-shape, not both")
-    if input_shape is None and resolution is None:
+    if shapes is None and resolution is None:
         resolution = 224
     spec = import_isolated(target, resolution, name, allow_unknown, timeout, verbose,
-                           input_shape, symbolic_timeout)
-    size = "x".join(map(str, input_shape or ([resolution] if isinstance(resolution, int)
-                                               else resolution)))
-    option = "--input-shape" if input_shape else "--resolution"
+                           plain_shapes(shapes), symbolic_timeout)
+    size = shown_shapes(shapes) if shapes else "x".join(
+        map(str, [resolution] if isinstance(resolution, int) else resolution))
+    option = "--input-shape" if shapes else "--resolution"
     # the target is the user's text: escaped, it stays one comment line
     text = f"# netcalc import {safe_text(target)} {option} {size}\n" + to_yaml(spec)
     for note in spec.raw.get("notes", ()):

@@ -17,9 +17,9 @@ from ..errors import SpecError, safe_text
 from ..extras import TRACED_CONVENTIONS
 from ..isolation import DEFAULT_TIMEOUT_S, is_import_target
 from ..rules import CONVENTIONS
-from ..spec import check_input_shape
+from ..spec import check_input_shape, plain_shapes
 from . import RESOLUTION, echo, main, with_progress
-from .importing import InputShape, Seconds
+from .importing import InputShape, Seconds, input_shapes
 from .outputs import output_path, wrote
 
 IMPORTING = object()     # validate's first step: importing torch and fvcore
@@ -214,10 +214,11 @@ def _layer_dict(change: Any) -> dict:
 @click.option("--resolution", type=RESOLUTION, default=None,
               help="Resolution to record (default: each spec's own; an import target is "
                    "captured at it, N or HxW, default 224).")
-@click.option("--input-shape", "input_shape", type=InputShape(), default=None,
+@click.option("--input-shape", "input_shape", type=InputShape(), multiple=True,
               metavar="1xCx...",
-              help="Import targets: capture them on an input of this whole shape, as netcalc "
-                   "import --input-shape does (recorded: check imports the same way).")
+              help="Import targets: capture them on inputs of these whole shapes (repeatable, "
+                   "one per input), as netcalc import --input-shape does (recorded: check "
+                   "imports the same way).")
 @click.option("--allow-unknown", is_flag=True,
               help="Import targets: record ops netcalc cannot count as free identity ops, as "
                    "netcalc import --allow-unknown does (recorded: check imports the same way).")
@@ -228,7 +229,7 @@ def _layer_dict(change: Any) -> dict:
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Write the lock file here instead of stdout.")
 def lock(specs: Sequence[str], targets: Sequence[str], convention: Iterable[str],
-         resolution: Optional[int], input_shape: Optional[list], allow_unknown: bool,
+         resolution: Optional[int], input_shape: Sequence[list], allow_unknown: bool,
          timeout: float, verbose: bool, out: Optional[str]) -> None:
     """Print a lock file of SPECs' and TARGETs' exact counts (JSON) for `netcalc check --lock`.
 
@@ -254,11 +255,12 @@ def lock(specs: Sequence[str], targets: Sequence[str], convention: Iterable[str]
         raise click.UsageError("give at least one SPEC or --import TARGET")
     conventions = tuple(dict.fromkeys(convention)) or ("pycls",)
     options = ImportOptions(allow_unknown=allow_unknown, timeout=timeout, verbose=verbose)
-    if input_shape is not None:
+    shapes = input_shapes(input_shape)
+    if shapes is not None:
         if resolution is not None:
             raise click.UsageError("give --resolution or --input-shape, not both")
-        options = replace(options, input_shape=tuple(input_shape),
-                          resolution=check_input_shape(input_shape)[0])
+        options = replace(options, input_shape=shapes,
+                          resolution=check_input_shape(plain_shapes(shapes))[0])
     text = dump_lock(make_lock(list(specs), conventions, resolution, targets, options))
     if out is None:
         echo(text, nl=False)

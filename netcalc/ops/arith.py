@@ -1,10 +1,10 @@
-"""Subtraction and division (like add and mul: two operands with broadcasting, or a constant), and
-a learned parameter tensor added to or multiplied with the operand (ConvNeXt's layer scale, a
-learned bias).
+"""Subtraction, division and the elementwise maximum and minimum (like add and mul: two operands
+with broadcasting, or a constant; FilterResponseNorm's ``torch.maximum(x, tau)``), and a learned
+parameter tensor added to or multiplied with the operand (ConvNeXt's layer scale, a learned bias).
 
-No convention counts them: fvcore 0.1.5 reports ``aten::sub``, ``rsub``, ``div``, ``mul`` and
-``add`` as unsupported operators (0 flops) and FlopCounterMode has no formula for them. A learned
-parameter tensor counts its elements as parameters.
+No convention counts them: fvcore 0.1.5 reports ``aten::sub``, ``rsub``, ``div``, ``mul``,
+``add``, ``maximum`` and ``minimum`` as unsupported operators (0 flops) and FlopCounterMode has no
+formula for them. A learned parameter tensor counts its elements as parameters.
 """
 
 import math
@@ -13,8 +13,8 @@ from typing import Any, Tuple
 
 from ..errors import GraphError
 from ..limits import MAX_PARAM_DIM
-from .aten import AtenCall, Node, NotModelled, Tensor
-from .elementwise import binary
+from .aten import PREVIOUS, AtenCall, Node, NotModelled, Tensor
+from .elementwise import binary, param_binary_node
 from .registry import OpDef, format_shape, is_concrete, register_op, zero
 
 
@@ -35,6 +35,8 @@ def rsub_from_aten(call: AtenCall) -> Any:
 
 binary("sub", rsub=rsub_from_aten)
 binary("div")
+binary("maximum")
+binary("minimum")
 
 
 @dataclass(frozen=True)
@@ -96,9 +98,27 @@ class ParamBinary(OpDef):
         return ((1, 4, 5, 6),), ParamAttrs((4, 1, 1))
 
 
+def addcmul_from_aten(call: AtenCall) -> list:
+    """``torch.addcmul(input, t1, t2, value=v)``, ``input + v * t1 * t2`` (ConvNeXt-V2's global
+    response norm, ``addcmul(bias, weight, x * nx)``): the product (``param_mul`` by a learned
+    factor), times v unless 1, then ``input`` added (a learned one written as its ``param``
+    node). fvcore 0.1.5 has no handle for ``aten::addcmul`` and FlopCounterMode no formula: 0,
+    as for the nodes it becomes."""
+    base, t1, t2 = (call.named.get(key) for key in ("self", "tensor1", "tensor2"))
+    learned = [t for t in (t1, t2) if isinstance(t, Tensor) and t.is_param]
+    if len(learned) == 1:
+        product = param_binary_node("mul", learned[0], t2 if learned[0] is t1 else t1)
+    else:
+        product = Node(inputs=(call.materialise(t1), call.materialise(t2)), op="mul")
+    value = float(call.arg("value", 1))
+    scale = [Node({"value": value}, op="mul")] if value != 1 else []
+    return [product, *scale, Node(inputs=(PREVIOUS, call.materialise(base)), op="add")]
+
+
 @register_op
 class ParamMul(ParamBinary):
     name, symbol = "param_mul", "mul"
+    aten = {"addcmul": addcmul_from_aten}
 
 
 @register_op

@@ -142,6 +142,11 @@ class Tensor:
         return self.kind == PARAM
 
 
+# in a chain of nodes, an operand that is the previous node's output (a step without inputs
+# reads only that)
+PREVIOUS = Tensor((), DATA, "<the previous node>")
+
+
 @dataclass(frozen=True)
 class Node:
     """One spec node (see the module docstring). ``fixed``: why the node holds a size of the
@@ -270,9 +275,38 @@ def alias(call: AtenCall) -> Alias:
     return Alias(call.first)
 
 
+SAMPLE_SIZES = range(16, 48)        # input sizes rules are evaluated at (:func:`sampled`): every
+#                                     stride up to MAX_SAME_STRIDE meets each residue twice
+SIDE_OFFSET = 37                    # sampled sides differ by this (an odd prime, past any stride)
+
+
+def sampled(sizes: Tuple[Any, ...], what: str, at_sizes: Sequence[int] = SAMPLE_SIZES) -> list:
+    """``sizes`` (ints and :class:`Dim`) at the traced input and at other input sizes: at every
+    size of ``at_sizes`` (:data:`SAMPLE_SIZES`; padding up to a multiple of a window samples
+    wider) through their symbolic rules (an export with symbolic sizes),
+    or at the probe sizes of static exports (rules that are the values there; the probes flip
+    the parity of every halving, so that each stride's residues differ); NotModelled (naming
+    ``what``) for rules of neither kind."""
+    rules = [size.rule for size in sizes if follows_input(size)]
+    if all(isinstance(rule, tuple) for rule in rules):
+        return list(zip(*(size.rule if follows_input(size) else (int(size),) * len(rules[0])
+                          for size in sizes)))
+    if not all(hasattr(rule, "free_symbols") and hasattr(rule, "subs") for rule in rules):
+        raise NotModelled(f"{what} that follows the input size by rules netcalc cannot read")
+    # each side its own values (h and w apart, so that a rule of w never passes for one of h)
+    symbols = sorted(set().union(*(rule.free_symbols for rule in rules)), key=str)
+    samples = [tuple(int(size) for size in sizes)]
+    for value in at_sizes:
+        at = {symbol: value + SIDE_OFFSET * i for i, symbol in enumerate(symbols)}
+        samples.append(tuple(int(size.rule.subs(at)) if follows_input(size) else int(size)
+                             for size in sizes))
+    return samples
+
+
 def reshape_target(source: Sequence[Any], out: Sequence[Any]) -> Optional[List[Any]]:
     """The spec's ``shape`` of a reshape from ``source`` to ``out`` that holds at every
-    resolution: a constant size stays an int, a size equal to input dim K is ``"dK"``, one other
+    resolution: a constant size stays an int, a size equal to input dim K is ``"dK"``, one
+    that is dim K split in N (TResNet's space-to-depth view, ``h // 4``) ``"dK/N"``, one other
     size that follows the input is -1. None when no such rule exists (two sizes follow the input
     without being dims of it): the reshape fits one resolution only."""
     entries: List[Any] = []
@@ -281,8 +315,36 @@ def reshape_target(source: Sequence[Any], out: Sequence[Any]) -> Optional[List[A
             entries.append(int(size))
             continue
         same = [k for k, d in enumerate(source) if same_size(d, size)]
-        entries.append(f"d{same[0]}" if same else -1)
+        entries.append(f"d{same[0]}" if same else _split_dim(source, size) or
+                       _constant_where_sampled(size) or -1)
     return entries if entries.count(-1) <= 1 else None
+
+
+def _constant_where_sampled(size: Any) -> Optional[int]:
+    """The size's value where its rule gives it at every sampled size: torch.export writes the
+    4 of TResNet's ``x.view(n, c, h // 4, 4, w // 4, 4)`` as ``h // (h // 4)``, which is 4 at
+    every h the view accepts (a multiple of 4)."""
+    try:
+        values = {value for (value,) in sampled((size,), "a size")}
+    except NotModelled:
+        return None
+    return int(size) if values == {int(size)} else None
+
+
+def _split_dim(source: Sequence[Any], size: Any) -> Optional[str]:
+    """``"dK/N"`` where ``size`` is dim K of ``source`` floor-divided by N at every sampled
+    size (the spec refuses a dim N does not divide, as torch's view does)."""
+    for k, d in enumerate(source):
+        if not follows_input(d) or int(size) < 1 or int(d) % int(size) or int(d) == int(size):
+            continue
+        parts = int(d) // int(size)
+        try:
+            samples = sampled((d, size), "a split dim")
+        except NotModelled:
+            return None
+        if all(part == whole // parts for whole, part in samples):
+            return f"d{k}/{parts}"
+    return None
 
 
 # ATen ops that only rearrange the elements of their one tensor operand (or copy them): a

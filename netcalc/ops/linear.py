@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 from ..caches import memoised
 from ..errors import GraphError
-from ..limits import MAX_CHANNELS, MAX_FEATURES
+from ..limits import MAX_FEATURES
 from .aten import AtenCall, Node, follows_input
 from .registry import OpDef, format_shape, is_concrete, numel_out, register_op
 
@@ -57,7 +57,9 @@ class Linear(OpDef):
     sampler_attrs = ("out",)
 
     def parse(self, f: Any) -> LinearAttrs:
-        return LinearAttrs(f.int("out", lo=1, hi=MAX_CHANNELS), f.bool("bias", True),
+        # out as wide as in_features may be: CondConv mixes its experts' kernels by a linear
+        # layer of out x in x k x k features (75,264 for EfficientNet-CC-B0)
+        return LinearAttrs(f.int("out", lo=1, hi=MAX_FEATURES), f.bool("bias", True),
                            f.int("in_features", None, lo=1, hi=MAX_FEATURES))
 
     def infer_shape(self, ins: Any, a: LinearAttrs) -> Any:

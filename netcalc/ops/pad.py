@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
-from .aten import AtenCall, Node, NotModelled, compact, follows_input, offset_between
+from .aten import AtenCall, Node, NotModelled, compact, follows_input, offset_between, sampled
 from ..limits import (MAX_DIM_SIZE, MAX_KERNEL, MAX_MULTIPLE, MAX_RANK, MAX_SAME_STRIDE,
                       MAX_SCALAR)
 from .registry import format_shape, is_concrete, register_op
@@ -116,10 +116,6 @@ def pad_from_aten(call: AtenCall) -> Node:
     return Node({"pad": [int(p) for p in amounts], **attrs})
 
 
-SAMPLE_SIZES = range(16, 48)        # input sizes the rules are evaluated at: every stride
-#                                     up to MAX_SAME_STRIDE meets each residue twice
-
-
 def same_padding_of(source: Tuple[Any, ...], amounts: Tuple[Any, ...]) -> dict:
     """The ``pad: {mode: same, ...}`` whose amounts equal ``amounts`` (F.pad order, sizes that
     follow the input) at every sampled input size: per spatial axis, the smallest stride, then
@@ -132,7 +128,7 @@ def same_padding_of(source: Tuple[Any, ...], amounts: Tuple[Any, ...]) -> dict:
     kernels, strides = [], []
     for axis in range(axes):
         before, after = amounts[2 * (axes - 1 - axis)], amounts[2 * (axes - 1 - axis) + 1]
-        samples = _samples((source[2 + axis], before, after))
+        samples = sampled((source[2 + axis], before, after), "padding")
         found = next(((k, s) for s in range(1, MAX_SAME_STRIDE + 1) for k in range(1, 2 * MAX_KERNEL)
                       if all(same_pads((x,), SamePadding(k, s)) == (b, a) for x, b, a in samples)),
                      None)
@@ -162,7 +158,7 @@ def multiple_padding_of(source: Tuple[Any, ...], amounts: Tuple[Any, ...]) -> di
         if not follows_input(size) and not follows_input(after):
             samples = [(int(size), int(after))]        # a dim of its own size: C, left as it is
         else:
-            samples = _samples((size, after), WIDE_SAMPLE_SIZES)
+            samples = sampled((size, after), "padding", WIDE_SAMPLE_SIZES)
         found = next((m for m in range(1, MAX_MULTIPLE + 1)
                       if all((-n) % m == pad for n, pad in samples)), None)
         if found is None:
@@ -170,27 +166,6 @@ def multiple_padding_of(source: Tuple[Any, ...], amounts: Tuple[Any, ...]) -> di
                               "than TF's 'same' padding or padding up to a multiple")
         of.append(found)
     return {"mode": "multiple", "of": of}
-
-
-def _samples(sizes: Tuple[Any, ...], at_sizes: range = SAMPLE_SIZES) -> list:
-    """``sizes`` (ints and :class:`~netcalc.ops.aten.Dim`) at the traced input and at other
-    input sizes: at every size of :data:`SAMPLE_SIZES` through their symbolic rules (an export
-    with symbolic sizes), or at the probe sizes of static exports (rules that are the values
-    there; the probes flip the parity of every halving, so that each stride's residues
-    differ); NotModelled for rules of neither kind."""
-    rules = [size.rule for size in sizes if follows_input(size)]
-    if all(isinstance(rule, tuple) for rule in rules):
-        return list(zip(*(size.rule if follows_input(size) else (int(size),) * len(rules[0])
-                          for size in sizes)))
-    if not all(hasattr(rule, "free_symbols") and hasattr(rule, "subs") for rule in rules):
-        raise NotModelled("padding that follows the input size by rules netcalc cannot read")
-    symbols = set().union(*(rule.free_symbols for rule in rules))
-    samples = [tuple(int(size) for size in sizes)]
-    for value in at_sizes:
-        at = {symbol: value for symbol in symbols}
-        samples.append(tuple(int(size.rule.subs(at)) if follows_input(size) else int(size)
-                             for size in sizes))
-    return samples
 
 
 @register_op

@@ -1,8 +1,9 @@
-"""Reductions over dims besides ``mean``: ``sum``, ``amax`` and ``amin`` (``x.max(dim)``'s values).
+"""Reductions over dims besides ``mean``: ``sum``, ``amax`` and ``amin`` (``x.max(dim)``'s values),
+``var`` and ``std`` (EvoNorm's statistics; the correction changes no size or count).
 
-No convention counts them: fvcore 0.1.5 reports ``aten::sum``, ``amax`` and ``amin`` as
-unsupported operators (0; ``max.dim`` it skips silently) and FlopCounterMode has no formula for
-them.
+No convention counts them: fvcore 0.1.5 reports ``aten::sum``, ``amax``, ``amin``, ``var`` and
+``std`` as unsupported operators (0; ``max.dim`` it skips silently) and FlopCounterMode has no
+formula for them.
 """
 
 from typing import Any
@@ -33,19 +34,15 @@ class Reduction(Mean):
         return lambda x: getattr(x, self.name)(a.dim, keepdim=a.keepdim)
 
 
-@register_op
-class Sum(Reduction):
-    name = "sum"
-    aten = {"sum": reduction_from_aten}
+def reduction(name: str, *packets: str) -> type:
+    """Register a :class:`Reduction` op ``name``, imported from ``aten.<packet>`` of each of
+    ``packets``."""
+    return register_op(type(name.capitalize(), (Reduction,), {
+        "name": name, "aten": {packet: reduction_from_aten for packet in packets}}))
 
 
-@register_op
-class Amax(Reduction):
-    name = "amax"
-    aten = {"amax": reduction_from_aten, "max": reduction_from_aten}
-
-
-@register_op
-class Amin(Reduction):
-    name = "amin"
-    aten = {"amin": reduction_from_aten, "min": reduction_from_aten}
+reduction("sum", "sum")
+reduction("amax", "amax", "max")
+reduction("amin", "amin", "min")
+reduction("var", "var")
+reduction("std", "std")

@@ -253,27 +253,45 @@ ReshapeEntry = Union[int, str]
 
 
 def size_entries(f: Any, key: str, min_len: int = 1) -> list:
-    """A list of sizes: ints 1..MAX_DIM_SIZE, -1, and "dK" (dim K of a shape the op names)."""
+    """A list of sizes: ints 1..MAX_DIM_SIZE, -1, "dK" (dim K of a shape the op names) and
+    "dK/N" (that dim split in N parts, each a whole size)."""
     entries = f.list(key, min_len=min_len, max_len=MAX_RANK)
     for i, entry in enumerate(entries):
         if isinstance(entry, str):
-            if not (entry[:1] == "d" and entry[1:].isdigit() and len(entry) <= 3):
-                raise f.error(f"{key}[{i}]", f"{entry!r} is not an int or 'dK' (dim K of the "
-                                             "input)")
+            if _dim_entry(entry) is None:
+                raise f.error(f"{key}[{i}]", f"{entry!r} is not an int, 'dK' (dim K of the "
+                                             "input) or 'dK/N' (dim K split in N)")
         elif isinstance(entry, bool) or not isinstance(entry, int) or not (
                 entry == -1 or 1 <= entry <= MAX_DIM_SIZE):
             raise f.error(f"{key}[{i}]", f"{entry!r} is not -1, a size 1..{MAX_DIM_SIZE} or 'dK'")
     return entries
 
 
+def _dim_entry(entry: str) -> Optional[Tuple[int, int]]:
+    """(K, N) of "dK" (N = 1) or "dK/N"; None for any other text."""
+    dim, split, parts = entry.partition("/")
+    if not (dim[:1] == "d" and dim[1:].isascii() and dim[1:].isdigit() and len(dim) <= 3):
+        return None
+    if split and not (parts.isascii() and parts.isdigit() and len(parts) <= 4
+                      and int(parts) >= 2):
+        return None
+    return int(dim[1:]), int(parts) if split else 1
+
+
 def resolve_entry(entry: ReshapeEntry, shape: Any, field: str = "shape") -> Any:
-    """A size entry with "dK" replaced by dim K of ``shape``."""
+    """A size entry with "dK" replaced by dim K of ``shape`` ("dK/N": that dim split in N;
+    a concrete dim that N does not divide is an error, as torch's view refuses it)."""
     if not isinstance(entry, str):
         return entry
-    k = int(entry[1:])
+    k, parts = _dim_entry(entry)      # type: ignore[misc]  (parsed by size_entries)
     if k >= len(shape):
         raise GraphError(f"{entry!r} names dim {k} of a rank-{len(shape)} input", field=field)
-    return shape[k]
+    if parts == 1:
+        return shape[k]
+    if is_concrete(shape[k]) and shape[k] % parts:
+        raise GraphError(f"{entry!r}: dim {k} is {shape[k]}, not a multiple of {parts}",
+                         field=field)
+    return shape[k] // parts
 
 
 @dataclass(frozen=True)
@@ -351,8 +369,9 @@ class Reshape(FreeTensorOp):
         return () if total == new else ((total, new),)
 
     def torch(self, ins: Any, out: Any, a: ReshapeAttrs) -> Any:
-        return lambda x, like=None: x.reshape([(x if like is None else like).shape[int(e[1:])]
-                                               if isinstance(e, str) else e for e in a.shape])
+        return lambda x, like=None: x.reshape([int(resolve_entry(e, (x if like is None else
+                                                                     like).shape))
+                                               for e in a.shape])
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), ReshapeAttrs(("d0", 2, -1, "d3"))

@@ -33,31 +33,45 @@ def on_operand(call: AtenCall, tensor: Any, node: Node) -> Node:
 
 def expand_from_aten(call: AtenCall) -> Any:
     """``aten.expand``: -1 or an unchanged size keeps a dim; a size that follows the input is
-    "dK" of the operand (other growth by such a size fits one resolution only)."""
+    "dK" of the operand, or else of an earlier data tensor of the whole new shape (timm's
+    ``rms.expand(x.shape)``: the second operand); other growth by such a size fits one
+    resolution only."""
     source = call.named.get("self")
     shape = tuple(source.shape)
-    new = len(call.out) - len(shape)
     if len(call.out) == len(shape) and all(map(same_size, call.out, shape)):
         return Alias(call.materialise(source))
+    entries, fixed = _expand_entries(call.out, shape, shape)
+    like = call.tensor_with(tuple(call.out)) if fixed else None
+    if like is None:
+        return on_operand(call, source, Node({"shape": entries}, op="expand", fixed=fixed))
+    entries, _ = _expand_entries(call.out, shape, like.shape)
+    return Node({"shape": entries}, inputs=(call.materialise(source), like), op="expand")
+
+
+def _expand_entries(out: Any, shape: Any, dims_of: Any) -> Tuple[list, str]:
+    """The expand's ``shape`` from ``shape`` to ``out``, "dK" naming dims of ``dims_of``, and
+    why it fits one resolution only ("" where it fits every one)."""
+    new = len(out) - len(shape)
     entries, fixed = [], ""
-    for k, size in enumerate(call.out):
+    for k, size in enumerate(out):
         old = shape[k - new] if k >= new else None
         if old is not None and same_size(size, old):
             entries.append(-1)
         elif follows_input(size):
-            same = [j for j, d in enumerate(shape) if same_size(d, size)]
+            same = [j for j, d in enumerate(dims_of) if same_size(d, size)]
             entries.append(f"d{same[0]}" if same else int(size))
             fixed = fixed or ("" if same else f"it grows to {int(size)}, which follows the input")
         else:
             entries.append(int(size))
-    return on_operand(call, source, Node({"shape": entries}, op="expand", fixed=fixed))
+    return entries, fixed
 
 
-def constant_node(tensor: Tensor, like: Tensor, same: Callable[[Any, Any], bool] = same_size
-                  ) -> Node:
+def constant_node(tensor: Tensor, like: Tensor, op: str = "constant",
+                  same: Callable[[Any, Any], bool] = same_size) -> Node:
     """A ``constant`` node standing for a buffer or a tensor built in forward (Swin's shifted-
     window mask), read next to the data tensor ``like``: a size equal to one of ``like``'s dims
-    (``same``) is "dK" of it, so the node follows the resolution as the mask does."""
+    (``same``) is "dK" of it, so the node follows the resolution as the mask does. (``op="input"``:
+    a further input of the model, shaped after the first in the same way.)"""
     entries, fixed = [], ""
     for size in tensor.shape:
         same_dims = [k for k, d in enumerate(like.shape) if same(d, size)]
@@ -67,7 +81,7 @@ def constant_node(tensor: Tensor, like: Tensor, same: Callable[[Any, Any], bool]
             entries.append(int(size))
             if follows_input(size):
                 fixed = fixed or f"its size {int(size)} follows the input by no dim of its operand"
-    return Node({"shape": entries}, inputs=(like,), op="constant", fixed=fixed)
+    return Node({"shape": entries}, inputs=(like,), op=op, fixed=fixed)
 
 
 def new_tensor_from_aten(call: AtenCall) -> Node:
@@ -248,6 +262,19 @@ class Constant(FreeTensorOp):
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), ConstantAttrs((1, "d1", 1, 6))
+
+
+@register_op
+class FurtherInput(Constant):
+    """A further input of the network (a mask, a second image, a conditioning vector), read
+    next to the network input: "dK" is dim K of its operand, so a mask of the image's size
+    follows ``--resolution`` as the image does. Like a constant, it costs nothing itself."""
+
+    name = "input"
+    aten: dict = {}         # a placeholder of the captured graph: the importer writes it
+
+    def example(self) -> Any:
+        return ((1, 3, 5, 6),), ConstantAttrs((1, 1, "d2", "d3"))
 
 
 # -- expand -----------------------------------------------------------------------------------------

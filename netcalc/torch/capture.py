@@ -3,9 +3,10 @@
 ``capture(module, in_channels, sides)`` exports the module (non-strict, eval mode, on fake
 tensors: no activation is ever allocated) on a (1, C, *sides) input (h and w of an image; the
 length of a 1D signal; d, h and w of a volume), every side dynamic, so every size in the graph
-is an expression of the input's symbols. Where that symbolic export fails, specialises a side
-to a constant, or runs past ``symbolic_timeout`` seconds (pad arithmetic on symbols can take
-minutes), the module is exported statically at three sizes instead (the asked one and two of
+is an expression of the input's symbols (a model of several inputs gets each further one at
+its own shape, :class:`Extra`, its sides tied to the first input's where they equal them).
+Where that symbolic export fails, specialises a side to a constant, or runs past
+``symbolic_timeout`` seconds (pad arithmetic on symbols can take minutes), the module is exported statically at three sizes instead (the asked one and two of
 other residues, :func:`probe_sizes`) and each size's rule is read from its three values; a
 module that exports at one size only is captured there, and its spec fits that size only.
 :class:`Captured` says which way its rules were found.
@@ -48,6 +49,26 @@ class SlowExport(BaseException):
 
 class ExportFailure(Exception):
     """torch.export refused the module at a size (its message is the first line of torch's)."""
+
+
+@dataclass(frozen=True)
+class Extra:
+    """A further input of the model, by its shape at the asked size: where its spatial sides
+    are the first input's there, they follow the first input's at every size (``--resolution``
+    applies to every spatial axis); any other shape stays as given."""
+
+    shape: Tuple[int, ...]
+    follows: bool
+
+    @classmethod
+    def of(cls, shape: Tuple[int, ...], sides: Sides) -> "Extra":
+        return cls(tuple(shape), len(shape) == 2 + len(sides) and tuple(shape[2:]) == sides)
+
+    def at(self, sides: Sides) -> Tuple[int, ...]:
+        return self.shape[:2] + tuple(sides) if self.follows else self.shape
+
+
+Extras = Tuple[Extra, ...]
 
 
 class Probed(tuple):
@@ -147,14 +168,18 @@ def shown(sides: Sides) -> str:
     return "x".join(map(str, sides))
 
 
-def export(module: nn.Module, in_channels: int, sides: Sides, dynamic: bool) -> Any:
-    """``torch.export`` of ``module`` on a (1, C, *sides) input (every side dynamic if asked)."""
-    x = torch.empty(1, in_channels, *sides, device=_device(module))
-    dims = ({2 + axis: torch.export.Dim.AUTO for axis in range(len(sides))},) if dynamic \
-        else None
+def export(module: nn.Module, in_channels: int, sides: Sides, dynamic: bool,
+           extras: Extras = ()) -> Any:
+    """``torch.export`` of ``module`` on a (1, C, *sides) input and the ``extras`` at
+    ``sides`` (every side that follows the input dynamic if asked)."""
+    shapes = [(1, in_channels, *sides)] + [extra.at(sides) for extra in extras]
+    args = tuple(torch.empty(*shape, device=_device(module)) for shape in shapes)
+    follows = [True] + [extra.follows for extra in extras]
+    dims = tuple({2 + axis: torch.export.Dim.AUTO for axis in range(len(sides))} if f else None
+                 for f in follows) if dynamic else None
     try:
         with quiet():
-            return torch.export.export(module, (x,), dynamic_shapes=dims, strict=False)
+            return torch.export.export(module, args, dynamic_shapes=dims, strict=False)
     except SlowExport:
         raise
     except Exception as exc:  # noqa: BLE001 -- torch and the model's code: one line up
@@ -172,10 +197,25 @@ def _first_line(exc: BaseException) -> str:
     return f"{line} ({DATA_DEPENDENT})" if "data-dependent" in line else line
 
 
-def input_node(program: Any) -> fx.Node:
-    """The placeholder of the user's input (the others are parameters, buffers, constants)."""
+def input_nodes(program: Any) -> List[fx.Node]:
+    """The placeholders of the user's inputs, in order (the others are parameters, buffers,
+    constants)."""
     user = set(program.graph_signature.user_inputs)
-    return next(n for n in program.graph.nodes if n.op == "placeholder" and n.name in user)
+    return [n for n in program.graph.nodes if n.op == "placeholder" and n.name in user]
+
+
+def _ties(program: Any, symbols: Tuple[Any, ...], extras: Extras) -> Dict[Any, Any]:
+    """Each symbol torch.export gave a side of a further input that follows the first one ->
+    the first input's symbol of that side (where the model's code did not tie them itself: a
+    second image that never meets the first)."""
+    ties: Dict[Any, Any] = {}
+    for node, extra in zip(input_nodes(program)[1:], extras):
+        if extra.follows:
+            for d, symbol in zip(node.meta["val"].shape[2:], symbols):
+                if isinstance(d, torch.SymInt) and d.node.expr.is_Symbol \
+                        and d.node.expr not in symbols:
+                    ties[d.node.expr] = symbol
+    return ties
 
 
 # -- symbolic ---------------------------------------------------------------------------------------
@@ -188,22 +228,23 @@ def _load_export_machinery() -> None:
         import torch.export._trace  # noqa: F401
 
 
-def _symbolic(module: nn.Module, in_channels: int, sides: Sides, timeout: float) -> Tuple[
-        Optional[Captured], str]:
+def _symbolic(module: nn.Module, in_channels: int, sides: Sides, timeout: float,
+              extras: Extras) -> Tuple[Optional[Captured], str]:
     """The symbolic capture, or None and why not."""
     _load_export_machinery()
     try:
         with bounded(timeout):
-            program = export(module, in_channels, sides, dynamic=True)
+            program = export(module, in_channels, sides, True, extras)
     except SlowExport:
         return None, f"{TOO_SLOW} {timeout:g} s"
     except ExportFailure as exc:
         return None, f"the symbolic export failed ({exc})"
-    dims = input_node(program).meta["val"].shape[2:]
+    dims = input_nodes(program)[0].meta["val"].shape[2:]
     if not all(isinstance(d, torch.SymInt) for d in dims):
         return None, "the module fixes a side to the traced size under symbolic export"
     symbols = tuple(d.node.expr for d in dims)
-    second = _second_size(dims[0].node.shape_env, symbols, sides)
+    ties = _ties(program, symbols, extras)
+    second = _second_size(dims[0].node.shape_env, symbols, sides, ties)
     values: Dict[Any, Dict[Any, int]] = {}
 
     def at(where: Sides) -> Callable[[Any], int]:
@@ -219,7 +260,7 @@ def _symbolic(module: nn.Module, in_channels: int, sides: Sides, timeout: float)
 
     def sizes(d: Any) -> Any:
         if isinstance(d, torch.SymInt):
-            expr = d.node.expr
+            expr = d.node.expr.xreplace(ties) if ties else d.node.expr
             return int(expr) if expr.is_number else Dim(int(d.node.hint), expr)
         return int(d)
 
@@ -243,11 +284,13 @@ def _domain(program: Any, symbols: Tuple[Any, ...]) -> Tuple[Tuple[int, Optional
     return tuple(ranges)
 
 
-def _second_size(env: Any, symbols: Tuple[Any, ...], sides: Sides) -> Optional[Sides]:
+def _second_size(env: Any, symbols: Tuple[Any, ...], sides: Sides,
+                 ties: Dict[Any, Any]) -> Optional[Sides]:
     """A second size, odd where it can be, at which every guard torch.export recorded on the
     sides holds (a ceil-mode pool guards the parity of its input: its captured size expression is
     torch's only where the guard holds). None if no nearby size satisfies them."""
-    guards = [g.expr for g in env.guards if g.expr.free_symbols <= set(symbols)]
+    exprs = [g.expr.xreplace(ties) if ties else g.expr for g in env.guards]
+    guards = [g for g in exprs if g.free_symbols <= set(symbols)]
     for step in (32, 64, 96, 16, 8, 4, 2, 1):
         odd = tuple(side + step + 1 - (side + step) % 2 for side in sides)
         even = tuple(side + step + (side + step) % 2 for side in sides)
@@ -292,25 +335,27 @@ def _same_graph(programs: List[Any]) -> bool:
     return all(o == ops[0] for o in ops[1:])
 
 
-def _static(module: nn.Module, in_channels: int, sides: Sides, why: str) -> Captured:
+def _static(module: nn.Module, in_channels: int, sides: Sides, why: str,
+            extras: Extras) -> Captured:
     """Exports at the :func:`probe_sizes` (each size's rule: its values there), or at ``sides``
     alone where the module refuses a probe size or computes another graph there."""
     sizes = probe_sizes(sides)
     listed = ", ".join(map(shown, sizes))
     try:
-        programs = [export(module, in_channels, size, False) for size in sizes]
+        programs = [export(module, in_channels, size, False, extras) for size in sizes]
         problem = "" if _same_graph(programs) else "its graph differs between sizes"
     except ExportFailure as exc:
         programs, problem = [], f"it does not export at each of {listed} ({exc})"
     if problem:
-        return one_size(module, in_channels, sides, f"{why}, and {problem}")
+        return one_size(module, in_channels, sides, f"{why}, and {problem}", extras)
     pairs = {node: twins for node, *twins in zip(*(p.graph.nodes for p in programs))}
     return _paired(programs[0], pairs, why, sizes)
 
 
-def one_size(module: nn.Module, in_channels: int, sides: Sides, why: str) -> Captured:
+def one_size(module: nn.Module, in_channels: int, sides: Sides, why: str,
+             extras: Extras = ()) -> Captured:
     """The module exported at ``sides`` alone: its spec holds that size's constants."""
-    program = export(module, in_channels, sides, False)
+    program = export(module, in_channels, sides, False, extras)
     return Captured(program, ONE_SIZE, f"fits only {shown(sides)}: {why}", [(sides, int)], int,
                     why=why, domain=tuple((side, side) for side in sides))
 
@@ -365,11 +410,12 @@ def paired_value(value: Any, *twins: Any) -> Any:
 
 
 def capture(module: nn.Module, in_channels: int, sides: Sides,
-            symbolic_timeout: float = SYMBOLIC_TIMEOUT) -> Captured:
+            symbolic_timeout: float = SYMBOLIC_TIMEOUT, extras: Extras = ()) -> Captured:
     """The module's ATen graph with sizes as rules (see the module docstring);
-    ``symbolic_timeout`` 0 skips the symbolic export. Raises :class:`ExportFailure` when it
-    exports at no size, the asked one included."""
+    ``symbolic_timeout`` 0 skips the symbolic export; ``extras``: the model's further inputs.
+    Raises :class:`ExportFailure` when it exports at no size, the asked one included."""
     if symbolic_timeout <= 0:
-        return _static(module, in_channels, sides, "symbolic export not asked for")
-    captured, why = _symbolic(module, in_channels, sides, symbolic_timeout)
-    return captured if captured is not None else _static(module, in_channels, sides, why)
+        return _static(module, in_channels, sides, "symbolic export not asked for", extras)
+    captured, why = _symbolic(module, in_channels, sides, symbolic_timeout, extras)
+    return captured if captured is not None else _static(module, in_channels, sides, why,
+                                                         extras)

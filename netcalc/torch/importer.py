@@ -35,14 +35,14 @@ from ..errors import ArgumentError, SpecError, exception_line
 from ..families.graph import AXES
 from ..graph import input_sides
 from ..ops import all_ops
-from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, DERIVED, PARAM, REARRANGING,
-                        Alias, AtenCall, Converter, Node, NotModelled, Parts, Tensor, aten_table,
-                        follows_input, lookup, same_size)
+from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, DERIVED, PARAM, PREVIOUS,
+                        REARRANGING, Alias, AtenCall, Converter, Node, NotModelled, Parts, Tensor,
+                        aten_table, follows_input, lookup, same_size)
 from ..ops.tokens import constant_node
-from ..spec import Spec, check_input_shape, check_resolution, load_spec
+from ..spec import Spec, check_input_shapes, check_resolution, load_spec
 from .constant_fold import costs_nothing, equal_everywhere, priced
-from .capture import (STATIC, SYMBOLIC_TIMEOUT, TOO_SLOW, Captured, ExportFailure, Sides,
-                      capture, one_size, paired_value, shown)
+from .capture import (STATIC, SYMBOLIC_TIMEOUT, TOO_SLOW, Captured, ExportFailure, Extra,
+                      Extras, Sides, capture, one_size, paired_value, shown)
 
 Resolution = Union[int, Tuple[int, int]]
 STAND_IN = "identity"       # what --allow-unknown records an unsupported op as
@@ -325,7 +325,9 @@ class _Converter:
         if not isinstance(val, torch.Tensor):
             return
         shape = self.captured.shape(val)
-        if kind == DATA:
+        if kind == DATA and self.data_values:
+            tensor = self._further_input(node, shape)
+        elif kind == DATA:
             tensor = Tensor(shape, DATA, "input")
             self.shapes["input"] = shape
             self.data_values.append(tensor)
@@ -333,6 +335,12 @@ class _Converter:
             tensor = Tensor(shape, kind, target)
             self.origins[tensor] = (node, None)
         self.values[node] = tensor
+
+    def _further_input(self, node: fx.Node, shape: Tuple[Any, ...]) -> Tensor:
+        """An ``input`` node, named as the forward's argument, shaped after the network input
+        (the first): its sides that follow the input are that input's dims."""
+        step = constant_node(Tensor(shape, DATA, node.name), self.data_values[0], op="input")
+        return self._emit(node, step, "input", [self.data_values[0]], [], shape)
 
     # - tensors computed without the input -
     def _constant(self, node: fx.Node, operands: List[fx.Node], outputs: List[Any]) -> None:
@@ -425,7 +433,7 @@ class _Converter:
             following = [size for size in tensor.shape if follows_input(size)]
             like = next((t for t in self.data_values if all(
                 any(equal_everywhere(d, size) for d in t.shape) for size in following)), anchor)
-            step = constant_node(tensor, like, equal_everywhere)
+            step = constant_node(tensor, like, same=equal_everywhere)
             return self._emit(origin, step, step.op, list(step.inputs), [], tensor.shape)
         return value if index is None else value[index]
 
@@ -503,7 +511,8 @@ class _Converter:
         params = self._params(node)
         value: Optional[Tensor] = None
         for i, step in enumerate(chain):
-            inputs = list(step.inputs) if step.inputs else [value or self._first_data(node)]
+            previous = value or self._first_data(node)
+            inputs = [previous if t is PREVIOUS else t for t in step.inputs] or [previous]
             last = i == len(chain) - 1
             value = self._emit(node, step, step.op or op, inputs, params if i == 0 else [],
                                self.captured.shape(out) if last else None)
@@ -669,14 +678,19 @@ def _unused_params(module: nn.Module, used: Set[str]) -> Dict[str, int]:
     return dict(unused)
 
 
+SEVERAL_INPUTS = ("; for a forward of several inputs, give the shape of each, in order "
+                  "(--input-shape repeated; from_torch(inputs=[shape, ...]))")
+
+
 def _capture(source: str, in_channels: int, sides: Sides,
              how: Callable[[], Captured]) -> Captured:
     try:
         return how()
     except ExportFailure as exc:
         shape = ", ".join(map(str, (1, in_channels) + tuple(sides)))
+        hint = SEVERAL_INPUTS if "missing a required argument" in str(exc) else ""
         raise RunFailure(source, "resolution", f"torch.export cannot capture it on a ({shape}) "
-                                               f"input: {exc}") from None
+                                               f"input: {exc}{hint}") from None
 
 
 def _walk(captured: Captured, module: nn.Module, allow_unknown: bool, source: str) -> _Converter:
@@ -694,35 +708,39 @@ LONGER = ("; a longer symbolic export may (netcalc import --symbolic-timeout, "
 
 
 def _converted(module: nn.Module, in_channels: int, sides: Sides, source: str,
-               allow_unknown: bool,
-               symbolic_timeout: float) -> Tuple[Captured, _Converter]:
+               allow_unknown: bool, symbolic_timeout: float,
+               extras: Extras) -> Tuple[Captured, _Converter]:
     """The captured graph, converted. Where static exports show a literal that follows the
     input by a rule no op can take from its values at the probe sizes (a TF-"same" pad), the
     module is captured at the asked size alone: a spec that fits that size, with the reason in
     its notes, rather than one whose constants are a row off at other sizes."""
     with eval_mode(module), torch.no_grad():
         captured = _capture(source, in_channels, sides,
-                            lambda: capture(module, in_channels, sides, symbolic_timeout))
+                            lambda: capture(module, in_channels, sides, symbolic_timeout,
+                                            extras))
         converter = _walk(captured, module, allow_unknown, source)
         if converter.unknown and captured.how == STATIC:
             why = f"{captured.why}, and its static exports cannot tell the rule of " \
                   f"{converter.unknown[0].describe()}" + (
                       LONGER if captured.why.startswith(TOO_SLOW) else "")
             captured = _capture(source, in_channels, sides,
-                                lambda: one_size(module, in_channels, sides, why))
+                                lambda: one_size(module, in_channels, sides, why, extras))
             converter = _walk(captured, module, allow_unknown, source)
     return captured, converter
 
 
 def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str] = None,
             allow_unknown: bool = False, source: str = "", in_channels: Optional[int] = None,
-            symbolic_timeout: float = SYMBOLIC_TIMEOUT) -> Imported:
-    """The graph-spec data of ``module`` (unchecked; :func:`from_torch` checks it)."""
+            symbolic_timeout: float = SYMBOLIC_TIMEOUT,
+            further_inputs: Sequence[Tuple[int, ...]] = ()) -> Imported:
+    """The graph-spec data of ``module`` (unchecked; :func:`from_torch` checks it);
+    ``further_inputs``: the shapes of the forward's arguments after the first."""
     source = source or type(module).__name__
     sides = _sides(resolution)
+    extras = tuple(Extra.of(shape, sides) for shape in further_inputs)
     in_channels, (captured, converter), guessed = _with_channels(
         in_channels, module, source, len(sides),
-        lambda c: _converted(module, c, sides, source, allow_unknown, symbolic_timeout))
+        lambda c: _converted(module, c, sides, source, allow_unknown, symbolic_timeout, extras))
     if converter.unknown and not allow_unknown:
         raise ImportFailure(source, "", _unsupported_message(converter.unknown))
     data: Dict[str, Any] = {
@@ -833,14 +851,15 @@ def import_checked(module: nn.Module, resolution: Optional[Resolution] = None,
     if not isinstance(module, nn.Module):
         raise ArgumentError("", "module", f"expected a torch.nn.Module, got "
                                           f"{type(module).__name__}")
+    further: Tuple[Tuple[int, ...], ...] = ()
     if inputs is not None:
-        resolution, in_channels = _from_inputs(inputs, resolution, in_channels)
+        resolution, in_channels, further = _from_inputs(inputs, resolution, in_channels)
     # 224 or (h, w), by name, before capturing
     resolution = check_resolution(224 if resolution is None else resolution, any_rank=True)
     source = source or name or type(module).__name__
     try:
         imported = convert(module, resolution, name, allow_unknown, source, in_channels,
-                           symbolic_timeout)
+                           symbolic_timeout, further)
     except SystemExit as exc:       # the model's own code, while it was captured
         raise SpecError(source, "", f"the module's code called sys.exit({exc.code!r}) while it "
                                     "was traced") from None
@@ -852,22 +871,23 @@ def import_checked(module: nn.Module, resolution: Optional[Resolution] = None,
     return spec, imported
 
 
-def _from_inputs(inputs: Any, resolution: Any, in_channels: Optional[int]) -> Tuple[Any, int]:
-    """The resolution and channels of ``inputs``: one input's shape ``(1, C, H, W)`` or a
-    tensor of that shape (or a list of one of them)."""
+def _from_inputs(inputs: Any, resolution: Any, in_channels: Optional[int]) -> Tuple[
+        Any, int, Tuple[Tuple[int, ...], ...]]:
+    """The resolution and channels of the first of ``inputs``, and the shapes of the others:
+    one input's shape ``(1, C, H, W)`` or a tensor of that shape, or a list of them."""
     inputs = _shape_of(inputs)
     if isinstance(inputs, (list, tuple)) and any(isinstance(i, torch.Tensor) for i in inputs):
         inputs = [_shape_of(i) for i in inputs]
     try:
-        resolution_of_shape, channels = check_input_shape(inputs)
+        resolution_of_shape, channels, further = check_input_shapes(inputs)
     except SpecError as exc:
-        raise ArgumentError("", "inputs", exc.message) from None
+        raise ArgumentError("", exc.field, exc.message) from None
     if resolution is not None:
         raise ArgumentError("", "inputs", "give the resolution or the inputs' shape, not both")
     if in_channels is not None and in_channels != channels:
         raise ArgumentError("", "inputs", f"{channels} channels, but in_channels is "
                                           f"{in_channels}")
-    return resolution_of_shape, channels
+    return resolution_of_shape, channels, further
 
 
 def _shape_of(value: Any) -> Any:
@@ -891,7 +911,9 @@ def from_torch(module: nn.Module, resolution: Optional[Resolution] = None,
     ``resolution``: the input size it is captured at, 224 (the default) or (h, w).
     ``in_channels``: the input's channels (default: the first conv's, else 3). ``inputs``: the
     input's shape instead of both, ``(1, C, H, W)`` (or a tensor of that shape); the spec's
-    ``resolution`` and ``in_channels`` record it. ``symbolic_timeout``:
+    ``resolution`` and ``in_channels`` record it. A list of shapes is a model of several
+    inputs (``forward(x, mask)``): each further input is an ``input`` node of the spec, whose
+    spatial sides follow the first input's where they equal them. ``symbolic_timeout``:
     seconds the export with dynamic h and w may take before static exports at two sizes replace
     it. Raises :class:`ImportFailure` (a :class:`~netcalc.SpecError`) naming every unsupported
     op (unless ``allow_unknown``: then they are free identity ops listed in the spec's notes), or

@@ -15,7 +15,11 @@ class Binary(nn.Module):
     """``x <op> other`` with broadcasting, or ``x <op> value`` for a constant operand."""
 
     FUNCTIONS = {"add": operator.add, "mul": operator.mul, "sub": operator.sub,
-                 "div": operator.truediv}
+                 "div": operator.truediv,
+                 "maximum": lambda x, o: x.clamp_min(o) if isinstance(o, float) else
+                 torch.maximum(x, o),
+                 "minimum": lambda x, o: x.clamp_max(o) if isinstance(o, float) else
+                 torch.minimum(x, o)}
 
     def __init__(self, op: str, value: Optional[float] = None):
         super().__init__()
