@@ -56,7 +56,7 @@ def test_grouped_conv_rules():
 
 
 def test_linear_bn_pool_rules():
-    fc = node("linear", 2048, 1, linear_attrs(1000, True), flat=True)
+    fc = node("linear", 2048, 1, linear_attrs(1000, True), flat=True, operands=1)
     assert fc.shape == (1, 1000)
     assert costs(PYCLS, fc) == (2_049_000, 2048 * 1000 + 1000, 1000)
     assert costs(FVCORE, fc)[0] == 2_048_000 and costs(TORCH, fc)[0] == 4_096_000

@@ -115,6 +115,8 @@ def test_a_constant_tensor_multiplied_in_is_exact_at_the_only_size_the_model_run
     "nextvit_small",        # tokens folded back into the grid
     "pvt_v2_b0",            # tokens folded back into the grid
     "test_vit",             # its position embedding resampled to the token grid
+    "edgenext_xx_small",    # Fourier positions by cumsum (netcalc lacks it): one constant node
+    "vit_tiny_patch16_dinov3_qkvb",     # a qkv bias joined in forward; a rotary grid (meshgrid)
 ])
 def test_transformers_the_sweep_fixed_are_exact(name):
     assert_exact(lib.timm_model(name))
@@ -126,10 +128,13 @@ def test_transformers_the_sweep_fixed_are_exact(name):
     # there: the reference is measured with autograd on
     "pit_ti_224",
     "vit_little_patch16_reg4_gap_256",      # a class token and 4 register tokens side by side
+    "convit_tiny",                          # 1 - sigmoid(gate): aten.rsub
+    "beit_base_patch16_224",                # its q, zero k and v biases joined in forward
+    "gcvit_xxtiny",         # its global query repeated for every window (repeat_interleave)
 ])
 def test_transformers_of_one_size_the_sweep_fixed_are_exact(name):
-    """Exact at their own size; their fixed position embeddings fit that size only (the model
-    runs at no rectangular size)."""
+    """Exact at their own size; their fixed position embeddings or windows fit that size only
+    (the model runs at no rectangular size)."""
     reference, verdict = lib.import_and_compare(lib.timm_model(name))
     assert verdict.ok, verdict.reason
     assert reference.odd_size is None

@@ -246,13 +246,13 @@ def upsample(draw, nodes):
     x = _operand(draw, nodes, _rank4)
     if x is None:
         return []
-    mode = draw(st.sampled_from(["nearest", "bilinear"]))
+    mode = draw(st.sampled_from(["nearest", "bilinear", "bicubic"]))
     node = {"op": "upsample", "input": x[0], "mode": mode}
     if draw(st.booleans()):
         node["size"] = _pair(draw, 1, 12)
     else:
         node["scale_factor"] = _pair(draw, 1, 2)
-    if mode == "bilinear" and draw(st.booleans()):
+    if mode != "nearest" and draw(st.booleans()):
         node["align_corners"] = draw(st.booleans())
     return [node]
 
@@ -279,27 +279,68 @@ def pad(draw, nodes):
         node["pad"] = {"mode": "same", "kernel": _per_axis(draw, x, 1, 4),
                        "stride": _per_axis(draw, x, 1, 3), "dilation": draw(st.integers(1, 2))}
         return [node]
+    if mode == "constant" and draw(st.booleans()):    # up to a multiple of a window (Swin)
+        dims = draw(st.integers(1, min(3, len(x[1]))))
+        node["pad"] = {"mode": "multiple", "of": [draw(st.integers(1, 4)) for _ in range(dims)]}
+        return [node]
     pairs = draw(st.integers(1, min(2, len(x[1]))))
     node["pad"] = draw(st.lists(st.integers(0, 2), min_size=2 * pairs, max_size=2 * pairs))
     return [node]
 
 
-def layer_norm(draw, nodes):
+def last_dims_norm(op, **attrs):
+    """A layer or RMS norm over the last one or two dims, or channels first over dim 1."""
+    def propose(draw, nodes):
+        x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
+        node = {"op": op, "input": x[0], "elementwise_affine": draw(st.booleans()),
+                **{k: draw(v) for k, v in attrs.items()}}
+        if _rank4(x) and draw(st.booleans()):
+            return [{**node, "normalized_shape": [x[1][1]], "channels_first": True}]
+        last = draw(st.integers(1, min(2, len(x[1]) - 1)))
+        return [{**node, "normalized_shape": list(x[1][-last:])}]
+    return propose
+
+
+def repeat(draw, nodes):
+    x = _operand(draw, nodes)
+    lead = draw(st.integers(0, 1))
+    return [{"op": "repeat", "input": x[0],
+             "repeats": [draw(st.integers(1, 2)) for _ in range(len(x[1]) + lead)]}]
+
+
+def repeat_interleave(draw, nodes):
+    x = _operand(draw, nodes)
+    return [{"op": "repeat_interleave", "input": x[0], "repeats": draw(st.integers(1, 3)),
+             "dim": draw(st.integers(-len(x[1]), len(x[1]) - 1))}]
+
+
+def unfold(draw, nodes):
     x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
-    affine = draw(st.booleans())
-    if _rank4(x) and draw(st.booleans()):
-        return [{"op": "layer_norm", "input": x[0], "normalized_shape": [x[1][1]],
-                 "channels_first": True, "elementwise_affine": affine}]
-    last = draw(st.integers(1, min(2, len(x[1]) - 1)))
-    return [{"op": "layer_norm", "input": x[0], "normalized_shape": list(x[1][-last:]),
-             "elementwise_affine": affine}]
+    dim = draw(st.integers(1, len(x[1]) - 1))
+    return [{"op": "unfold", "input": x[0], "dim": dim,
+             "size": draw(st.integers(1, x[1][dim])), "step": draw(st.integers(1, 3))}]
+
+
+def im2col(draw, nodes):
+    """Every window of a map as a column (F.unfold), and, half the time, the columns folded
+    back into the map (F.fold to its size, the second operand)."""
+    x = _operand(draw, nodes, _rank4)
+    if x is None:
+        return []
+    window = {"kernel": _pair(draw, 1, 3), "stride": _pair(draw, 1, 2),
+              "padding": draw(st.integers(0, 1))}
+    name = f"w{len(nodes)}"
+    columns = [{"op": "im2col", "input": x[0], "name": name, **window}]
+    if draw(st.booleans()):
+        return columns
+    return columns + [{"op": "col2im", "inputs": [name, x[0]], **window}]
 
 
 def group_norm(draw, nodes):
     x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
     groups = [g for g in range(1, x[1][1] + 1) if x[1][1] % g == 0]
     return [{"op": "group_norm", "input": x[0], "num_groups": draw(st.sampled_from(groups)),
-             "affine": draw(st.booleans())}]
+             "affine": draw(st.booleans()), "bias": draw(st.booleans())}]
 
 
 def learned(op):
@@ -453,10 +494,13 @@ PROPOSALS = {
     "transpose": transpose, "channel_shuffle": channel_shuffle, "pad": pad, "mean": mean,
     "adaptive_avgpool": windowed("adaptive_avgpool", output_size=st.integers(1, 4)),
     "adaptive_maxpool": windowed("adaptive_maxpool", output_size=st.integers(1, 4)),
-    "upsample": upsample, "matmul": matmul, "layer_norm": layer_norm, "group_norm": group_norm,
+    "upsample": upsample, "matmul": matmul, "group_norm": group_norm,
+    "layer_norm": last_dims_norm("layer_norm", bias=st.booleans()),
+    "rms_norm": last_dims_norm("rms_norm"), "repeat": repeat,
+    "repeat_interleave": repeat_interleave, "unfold": unfold, "im2col": im2col, "col2im": im2col,
     "instance_norm": instance_norm, "stack": stack, "flip": flip,
     **{op: reduction(op) for op in ("sum", "amax", "amin", "var", "std")},
-    **{op: unary(op) for op in ("abs", "neg", "sqrt", "rsqrt", "exp", "log")},
+    **{op: unary(op) for op in ("abs", "neg", "sqrt", "rsqrt", "exp", "log", "sin", "cos")},
     "pow": unary("pow", exponent=st.sampled_from([2, 0.5, -1.0])),
     "sdpa": sdpa, "baddbmm": baddbmm, "einsum": einsum, "param": param, "expand": expand,
     "select": select, "index": index, "roll": roll, "normalize": normalize,

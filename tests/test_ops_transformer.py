@@ -143,20 +143,25 @@ def test_einsum_converter_and_its_refusals():
         == Node({"equation": "bij,bjk->bik"}, inputs=(a, b))
     with pytest.raises(NotModelled, match="ellipsis"):
         convert("einsum", ((1, 4, 6),), equation="...ij,...jk->...ik", tensors=(a, b), path=None)
-    with pytest.raises(NotModelled, match="not computed from the input"):
-        convert("einsum", ((1, 4, 6),), equation="bij,jk->bik", tensors=(a, Tensor((5, 6), PARAM)),
-                path=None)
+    # a parameter operand is read as the param node the importer writes for it
+    table, written = Tensor((5, 6), PARAM, "table"), Tensor((5, 6), DATA, "table_node")
+    einsum = call("einsum", ((1, 4, 6),), equation="bij,jk->bik", tensors=(a, table), path=None)
+    einsum.materialiser = lambda tensor: written
+    assert aten_table(all_ops())["einsum"][1](einsum).inputs == (a, written)
 
 
 def test_class_token_concat_becomes_param_concat():
     tokens, cls = Tensor((1, 196, 768)), Tensor((1, 1, 768), PARAM, "class_token")
     assert convert("cat", ((1, 197, 768),), tensors=(cls, tokens), dim=1) == Node(
         {"param_shape": [1, 1, 768], "dim": 1, "index": 0}, inputs=(tokens,), op="param_concat")
-    with pytest.raises(NotModelled, match="parameters apart or repeated"):
-        convert("cat", ((1, 198, 768),), tensors=(cls, cls, tokens), dim=1)
-    with pytest.raises(NotModelled, match="parameters apart or repeated"):
-        convert("cat", ((1, 198, 768),), tensors=(cls, tokens, Tensor((1, 1, 768), PARAM, "r")),
-                dim=1)
+    # parameters apart or repeated are operands like any other, written as the importer's
+    # param nodes (its materialiser), each parameter once
+    written = {"class_token": Tensor((1, 1, 768), DATA, "cls"), "r": Tensor((1, 1, 768), DATA, "r")}
+    for operands in ((cls, cls, tokens), (cls, tokens, Tensor((1, 1, 768), PARAM, "r"))):
+        cat = call("cat", ((1, 198, 768),), tensors=operands, dim=1)
+        cat.materialiser = lambda tensor: written[tensor.name]
+        node = aten_table(all_ops())["cat"][1](cat)
+        assert node.inputs == tuple(written.get(t.name, t) for t in operands)
 
 
 def test_class_and_register_tokens_become_one_param_concat():
@@ -249,8 +254,9 @@ def test_unbind_roll_and_clamp_converters():
     y = Tensor((1, 8))
     assert convert("clamp_min", ((1, 8),), self=y, min=1e-12) == \
         Node({"min": 1e-12}, inputs=(y,), op="clamp")
-    with pytest.raises(NotModelled, match="tensor bound"):
-        convert("clamp", ((1, 8),), self=y, min=Tensor((1, 8)), max=None)
+    bound = Tensor((1, 8), DATA, "bound")
+    assert convert("clamp", ((1, 8),), self=y, min=bound, max=None) == \
+        Node({"tensor_min": True}, inputs=(y, bound), op="clamp")
 
 
 # -- modules written by others, traced with autograd on --------------------------------------------

@@ -13,13 +13,27 @@ from typing import Any, Tuple
 
 from ..errors import GraphError
 from ..limits import MAX_PARAM_DIM
-from .aten import PREVIOUS, AtenCall, Node, Tensor
+from .aten import PREVIOUS, AtenCall, Node, NotModelled, Tensor
 from .elementwise import binary, param_binary_node
 from .registry import OpDef, format_shape, is_concrete, register_op, zero
 
 
 
-binary("sub")
+def rsub_from_aten(call: AtenCall) -> Any:
+    """``aten.rsub`` (``number - x``, ConViT's ``1. - sigmoid(gate)``): of two tensors, ``sub``
+    with the operands swapped; of a number, ``neg`` then ``add`` of the number (free in every
+    convention, as rsub is)."""
+    x, other = call.named.get("self"), call.named.get("other")
+    if float(call.arg("alpha", 1)) != 1:
+        raise NotModelled("rsub with alpha")
+    if isinstance(other, Tensor):
+        return Node(inputs=(call.materialise(other), call.materialise(x)), op="sub")
+    if isinstance(other, bool) or not isinstance(other, (int, float)):
+        raise NotModelled(f"rsub of a tensor and {type(other).__name__}")
+    return [Node(inputs=(call.materialise(x),), op="neg"), Node({"value": float(other)}, op="add")]
+
+
+binary("sub", rsub=rsub_from_aten)
 binary("div")
 binary("maximum")
 binary("minimum")

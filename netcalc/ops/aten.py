@@ -280,9 +280,10 @@ SAMPLE_SIZES = range(16, 48)        # input sizes rules are evaluated at (:func:
 SIDE_OFFSET = 37                    # sampled sides differ by this (an odd prime, past any stride)
 
 
-def sampled(sizes: Tuple[Any, ...], what: str) -> list:
+def sampled(sizes: Tuple[Any, ...], what: str, at_sizes: Sequence[int] = SAMPLE_SIZES) -> list:
     """``sizes`` (ints and :class:`Dim`) at the traced input and at other input sizes: at every
-    size of :data:`SAMPLE_SIZES` through their symbolic rules (an export with symbolic sizes),
+    size of ``at_sizes`` (:data:`SAMPLE_SIZES`; padding up to a multiple of a window samples
+    wider) through their symbolic rules (an export with symbolic sizes),
     or at the probe sizes of static exports (rules that are the values there; the probes flip
     the parity of every halving, so that each stride's residues differ); NotModelled (naming
     ``what``) for rules of neither kind."""
@@ -295,7 +296,7 @@ def sampled(sizes: Tuple[Any, ...], what: str) -> list:
     # each side its own values (h and w apart, so that a rule of w never passes for one of h)
     symbols = sorted(set().union(*(rule.free_symbols for rule in rules)), key=str)
     samples = [tuple(int(size) for size in sizes)]
-    for value in SAMPLE_SIZES:
+    for value in at_sizes:
         at = {symbol: value + SIDE_OFFSET * i for i, symbol in enumerate(symbols)}
         samples.append(tuple(int(size.rule.subs(at)) if follows_input(size) else int(size)
                              for size in sizes))

@@ -29,7 +29,7 @@ from typing import Any, Optional
 
 from ..errors import GraphError
 from ..limits import MAX_ATTENTION_SCALE
-from .aten import AtenCall, Node, NotModelled
+from .aten import DATA, DERIVED, PARAM, AtenCall, Node, NotModelled, Tensor
 from .elementwise import broadcast, broadcast_mismatches
 from .registry import (OpDef, format_shape, is_concrete, numel_out, register_op, sizes_differ,
                        zero)
@@ -56,14 +56,16 @@ def _data_operands(call: AtenCall, names: Any) -> tuple:
 
 
 def sdpa_from_aten(call: AtenCall) -> Node:
-    """``aten.scaled_dot_product_attention`` in eval. A mask that is a parameter, buffer or
-    constant is left out: a mask changes no count of any convention."""
+    """``aten.scaled_dot_product_attention`` in eval. A mask changes no flops of any
+    convention: a buffer or constant one is left out, one computed from the input or from
+    parameters (CoAtNet's relative-position bias, looked up in its table) is the fourth
+    operand, so that its parameters count."""
     operands = _data_operands(call, ("query", "key", "value"))
     if float(call.arg("dropout_p", 0.0)):
         raise NotModelled("scaled_dot_product_attention with dropout (eval passes dropout_p=0)")
     mask = call.named.get("attn_mask")
-    if mask is not None and getattr(mask, "is_data", False):
-        operands += (mask,)
+    if isinstance(mask, Tensor) and mask.kind in (DATA, PARAM, DERIVED):
+        operands += (call.materialise(mask),)
     attrs = {key: value for key, value in (("is_causal", bool(call.arg("is_causal", False))),
                                            ("scale", call.arg("scale")),
                                            ("enable_gqa", bool(call.arg("enable_gqa", False))))

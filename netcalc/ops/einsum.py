@@ -132,15 +132,14 @@ def fvcore_einsum(ins: Any, out: Any, a: EinsumAttrs) -> Any:
 
 
 def einsum_from_aten(call: AtenCall) -> Node:
-    """``aten.einsum`` of one or two tensors computed from the input."""
+    """``aten.einsum`` of one or two tensors; one computed without the input (MViTv2's
+    relative-position table, looked up in forward) is written as the nodes computing it."""
     equation = str(call.arg("equation"))
     try:
         parse_equation(equation)
     except ValueError as exc:
         raise NotModelled(f"einsum {equation!r}: {exc}") from None
-    operands = tuple(call.arg("tensors"))
-    if not all(t.is_data for t in operands):
-        raise NotModelled("einsum of a tensor that is not computed from the input")
+    operands = tuple(call.materialise(t) for t in call.arg("tensors"))
     return Node({"equation": equation}, inputs=operands)
 
 

@@ -154,11 +154,12 @@ class Add(Binary):
                            f.bool("partial", False))
 
 
-def binary(name: str) -> type:
+def binary(name: str, **more_aten: Any) -> type:
     """Register a :class:`Binary` op ``name`` (its torch module applies the Python operator of that name),
-    imported from ``aten.<name>``."""
+    imported from ``aten.<name>`` (and the ATen ops of ``more_aten``: packet -> converter)."""
+    aten = {name: binary_from_aten, **more_aten}
     return register_op(type(name.capitalize(), (Binary,), {"name": name, "symbol": name,
-                                                           "aten": {name: binary_from_aten}}))
+                                                           "aten": aten}))
 
 
 binary("mul")

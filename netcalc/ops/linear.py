@@ -1,4 +1,6 @@
-"""Fully connected layers (``nn.Linear``), applied to the last dim of a tensor of any rank."""
+"""Fully connected layers (``nn.Linear``), applied to the last dim of a tensor of any rank; the
+bias learned, absent, or a second operand computed in forward (BEiT's q, zero k and v biases
+joined)."""
 from __future__ import annotations
 
 import math
@@ -9,7 +11,7 @@ from ..caches import memoised
 from ..errors import GraphError
 from ..limits import MAX_FEATURES
 from .aten import AtenCall, Node, follows_input
-from .registry import OpDef, is_concrete, numel_out, register_op
+from .registry import OpDef, format_shape, is_concrete, numel_out, register_op
 
 
 
@@ -30,24 +32,28 @@ def linear_macs(ins: Any, out: Any, a: LinearAttrs) -> Any:
 
 
 def _linear_bias(ins: Any, out: Any, a: LinearAttrs) -> Any:
-    return out[-1] * int(a.bias)
+    """One add per output feature, of a learned bias or a bias operand."""
+    return out[-1] * (int(a.bias) + len(ins) - 1)
 
 
 def linear_from_aten(call: AtenCall) -> Node:
-    """``aten.linear`` of a parameter weight (out, in) and optional parameter bias."""
+    """``aten.linear`` of a parameter weight (out, in) and a parameter bias, none, or a bias
+    computed in forward (written as the nodes computing it, read as the second operand)."""
     weight = call.param("weight")
     attrs: dict = {"out": int(weight.shape[0])}
     if follows_input(call.first.shape[-1]):     # flattened sizes: fits one resolution only
         attrs["in_features"] = int(weight.shape[1])
-    if call.param("bias", optional=True) is None:
-        attrs["bias"] = False
-    return Node(attrs)
+    bias = call.named.get("bias")
+    if bias is None or bias.is_param:
+        return Node(attrs if bias is not None else {**attrs, "bias": False})
+    return Node({**attrs, "bias": False}, inputs=(call.first, call.materialise(bias)))
 
 
 @register_op
 class Linear(OpDef):
     name = "linear"
     Attrs = LinearAttrs
+    arity = (1, 2)              # the second operand: a bias computed in forward
     sampler_attrs = ("out",)
 
     def parse(self, f: Any) -> LinearAttrs:
@@ -63,7 +69,18 @@ class Linear(OpDef):
         if a.in_features is not None and is_concrete(features) and features != a.in_features:
             raise GraphError(f"expects {a.in_features} input features, got {features}",
                              field="in_features")
+        if len(ins) == 2:
+            self._check_bias_operand(ins[1], a)
         return tuple(ins[0][:-1]) + (a.out,)
+
+    @staticmethod
+    def _check_bias_operand(bias: Any, a: LinearAttrs) -> None:
+        if a.bias:
+            raise GraphError("a learned bias and a bias operand: give one (bias: false)",
+                             field="bias")
+        if len(bias) != 1 or (is_concrete(bias[0]) and bias[0] != a.out):
+            raise GraphError(f"the bias operand must have shape ({a.out},), got "
+                             f"{format_shape(bias)}", field="inputs")
 
     def conditions(self, ins: Any, out: Any, a: LinearAttrs) -> Any:
         return () if a.in_features is None else ((ins[0][-1], a.in_features),)
@@ -77,6 +94,10 @@ class Linear(OpDef):
     aten = {"linear": linear_from_aten}
 
     def torch(self, ins: Any, out: Any, a: LinearAttrs) -> Any:
+        if len(ins) == 2:
+            from ..torch.tensor_modules import LinearWithBias
+
+            return LinearWithBias(ins[0][-1], a.out)
         from torch import nn
 
         return nn.Linear(ins[0][-1], a.out, bias=a.bias)

@@ -23,8 +23,8 @@ def matmul_macs(ins: Any, out: Any, a: Any) -> Any:
 
 
 def matmul_from_aten(call: AtenCall) -> Node:
-    """``aten.matmul``, ``bmm``, ``mm`` of two data tensors, or of a data tensor and a 2-D
-    parameter: a linear layer written by hand (SwiftFormer's ``query @ self.w_g``), which every
+    """``aten.matmul``, ``bmm``, ``mm`` of two tensors (one computed without the input is
+    written as its nodes), or of a data tensor and a 2-D parameter: a linear layer written by hand (SwiftFormer's ``query @ self.w_g``), which every
     convention counts as the bias-free ``linear`` it equals (fvcore's matmul and linear handles
     both count prod(x) * N flops and the output as acts; FlopCounterMode counts the ``mm`` of
     both)."""
@@ -33,10 +33,10 @@ def matmul_from_aten(call: AtenCall) -> Node:
             and len(operands[1].shape) == 2 and not follows_input(operands[0].shape[-1]):
         return Node({"out": int(operands[1].shape[1]), "bias": False}, inputs=operands[:1],
                     op="linear")
-    if len(operands) != 2 or not all(t.is_data for t in operands):
-        raise NotModelled(f"{call.op} with an operand that is not computed from the input "
-                          "(a 2-D parameter as the second one is modelled)")
-    return Node(inputs=tuple(operands))
+    if len(operands) != 2:
+        raise NotModelled(f"{call.op} of {len(operands)} tensors")
+    # any other operand computed without the input is written as the nodes computing it
+    return Node(inputs=tuple(call.materialise(t) for t in operands))
 
 
 @register_op

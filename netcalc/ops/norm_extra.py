@@ -2,9 +2,10 @@
 norm.
 
 fvcore 0.1.5 counts ``aten::layer_norm``, ``aten::group_norm`` and ``aten::instance_norm`` as 5
-flops per input element with an affine transform and 4 without; FlopCounterMode counts nothing.
-pycls counts no flops for its norms (``norm2d_cx``, ``layernorm_cx``: parameters only), and
-netcalc's pycls does the same for group and instance norm.
+flops per input element with an affine weight (a bias or not) and 4 without; it has no handle for
+``aten::rms_norm`` (0). FlopCounterMode counts nothing. pycls counts no flops for its norms
+(``norm2d_cx``, ``layernorm_cx``: parameters only), and netcalc's pycls does the same for group,
+instance and RMS norm.
 """
 
 import math
@@ -32,28 +33,53 @@ def _affine(call: AtenCall) -> bool:
     return weight is not None
 
 
+def _weight_and_bias(call: AtenCall, affine: str) -> dict:
+    """The attributes of a norm's learned weight and bias: both (none), a weight alone
+    (``bias: false``: ``nn.LayerNorm(bias=False)``, timm's ``GroupNorm1`` without bias), or
+    neither (the ``affine`` attribute false)."""
+    weight, bias = call.param("weight", optional=True), call.param("bias", optional=True)
+    if weight is None and bias is not None:
+        raise NotModelled(f"{call.op} with a bias but no weight")
+    if weight is None:
+        return {affine: False}
+    return {} if bias is not None else {"bias": False}
+
+
 def layer_norm_from_aten(call: AtenCall) -> Node:
+    return Node({"normalized_shape": [int(d) for d in call.arg("normalized_shape")],
+                 **_weight_and_bias(call, "elementwise_affine")})
+
+
+def rms_norm_from_aten(call: AtenCall) -> Node:
+    """``aten.rms_norm``: a learned weight, or none."""
     attrs: dict = {"normalized_shape": [int(d) for d in call.arg("normalized_shape")]}
-    if not _affine(call):
+    if call.param("weight", optional=True) is None:
         attrs["elementwise_affine"] = False
     return Node(attrs)
 
 
 def group_norm_from_aten(call: AtenCall) -> Node:
-    attrs: dict = {"num_groups": int(call.arg("num_groups"))}
-    if not _affine(call):
-        attrs["affine"] = False
-    return Node(attrs)
+    return Node({"num_groups": int(call.arg("num_groups")), **_weight_and_bias(call, "affine")})
 
 
 @dataclass(frozen=True)
 class LayerNormAttrs:
-    """The normalised trailing sizes (or the channels, channels_first) and affine."""
+    """The normalised trailing sizes (or the channels, channels_first), affine, and whether the
+    affine transform has a bias (RMS norm: never)."""
 
     normalized_shape: Tuple[int, ...]
     affine: bool = True                 # the spec's `elementwise_affine`
     channels_first: bool = False
     eps: float = 1e-5
+    bias: bool = True
+
+
+def _shape_fields(f: Any) -> Tuple[Any, ...]:
+    """The fields layer and RMS norms share: normalized_shape, elementwise_affine,
+    channels_first, eps."""
+    return (f.int_list("normalized_shape", lo=1, hi=MAX_NORM_SIZE, min_len=1, max_len=8),
+            f.bool("elementwise_affine", True), f.bool("channels_first", False),
+            f.float("eps", 1e-5, lo=0.0, hi=1.0))
 
 
 def normalised_dims(shape: Any, a: LayerNormAttrs) -> Tuple[Any, ...]:
@@ -80,10 +106,7 @@ class LayerNorm(OpDef):
     aten = {"layer_norm": layer_norm_from_aten}
 
     def parse(self, f: Any) -> LayerNormAttrs:
-        return LayerNormAttrs(f.int_list("normalized_shape", lo=1, hi=MAX_NORM_SIZE, min_len=1,
-                                         max_len=8),
-                              f.bool("elementwise_affine", True), f.bool("channels_first", False),
-                              f.float("eps", 1e-5, lo=0.0, hi=1.0))
+        return LayerNormAttrs(*_shape_fields(f), bias=f.bool("bias", True))
 
     def infer_shape(self, ins: Any, a: LayerNormAttrs) -> Any:
         shape = ins[0]
@@ -98,16 +121,21 @@ class LayerNorm(OpDef):
         return tuple((d, n) for d, n in zip(normalised_dims(ins[0], a), a.normalized_shape)
                      if d != n)
 
-    # a scale and a shift per normalised element, sized by the input's normalised dims
-    params = {"pycls": lambda ins, out, a: 2 * math.prod(normalised_dims(ins[0], a))
-                       * int(a.affine)}
+    # a scale (and a shift, unless bias is false) per normalised element, sized by the input's
+    # normalised dims
+    params = {"pycls": lambda ins, out, a: (1 + int(a.bias)) * math.prod(
+        normalised_dims(ins[0], a)) * int(a.affine)}
     flops = {"pycls": zero, "fvcore": _norm_flops, "torch": zero}
     acts = {"pycls": zero}
 
     def torch(self, ins: Any, out: Any, a: LayerNormAttrs) -> Any:
         from torch import nn
 
-        norm = nn.LayerNorm(a.normalized_shape, a.eps, a.affine)
+        return self._channels(nn.LayerNorm(a.normalized_shape, a.eps, a.affine, bias=a.bias), a)
+
+    @staticmethod
+    def _channels(norm: Any, a: LayerNormAttrs) -> Any:
+        """``norm`` as it is, or wrapped to normalise dim 1 (``channels_first``)."""
         if not a.channels_first:
             return norm
         from ..torch.tensor_modules import ChannelsFirst
@@ -118,13 +146,39 @@ class LayerNorm(OpDef):
         return ((1, 4, 5, 6),), LayerNormAttrs((4,), channels_first=True)
 
 
+@register_op
+class RmsNorm(LayerNorm):
+    """``nn.RMSNorm`` (``F.rms_norm``) over the last ``len(normalized_shape)`` dims (or dim 1
+    of a map, ``channels_first``): a learned scale per normalised element, no shift. fvcore 0.1.5
+    has no handle for ``aten::rms_norm`` and FlopCounterMode no formula: 0 flops in both."""
+
+    name = "rms_norm"
+    aten = {"rms_norm": rms_norm_from_aten}
+
+    def parse(self, f: Any) -> LayerNormAttrs:
+        return LayerNormAttrs(*_shape_fields(f), bias=False)
+
+    params = {"pycls": lambda ins, out, a: math.prod(normalised_dims(ins[0], a)) * int(a.affine)}
+    flops = {"pycls": zero}
+
+    def torch(self, ins: Any, out: Any, a: LayerNormAttrs) -> Any:
+        from torch import nn
+
+        return self._channels(nn.RMSNorm(a.normalized_shape, a.eps, a.affine), a)
+
+    def example(self) -> Any:
+        return ((1, 5, 6),), LayerNormAttrs((6,), bias=False)
+
+
 @dataclass(frozen=True)
 class GroupNormAttrs:
-    """The number of channel groups and whether an affine transform follows."""
+    """The number of channel groups, whether an affine transform follows, and whether it has a
+    bias."""
 
     num_groups: int
     affine: bool = True
     eps: float = 1e-5
+    bias: bool = True
 
 
 @register_op
@@ -137,7 +191,7 @@ class GroupNorm(OpDef):
 
     def parse(self, f: Any) -> GroupNormAttrs:
         return GroupNormAttrs(f.int("num_groups", lo=1, hi=MAX_NORM_SIZE), f.bool("affine", True),
-                              f.float("eps", 1e-5, lo=0.0, hi=1.0))
+                              f.float("eps", 1e-5, lo=0.0, hi=1.0), f.bool("bias", True))
 
     def infer_shape(self, ins: Any, a: GroupNormAttrs) -> Any:
         shape = ins[0]
@@ -154,14 +208,14 @@ class GroupNorm(OpDef):
                              field="num_groups")
         return shape
 
-    params = {"pycls": lambda ins, out, a: 2 * ins[0][1] * int(a.affine)}
+    params = {"pycls": lambda ins, out, a: (1 + int(a.bias)) * ins[0][1] * int(a.affine)}
     flops = {"pycls": zero, "fvcore": _norm_flops, "torch": zero}
     acts = {"pycls": zero}
 
     def torch(self, ins: Any, out: Any, a: GroupNormAttrs) -> Any:
         from torch import nn
 
-        return nn.GroupNorm(a.num_groups, ins[0][1], a.eps, a.affine)
+        return nn.GroupNorm(a.num_groups, ins[0][1], a.eps, a.affine, bias=a.bias)
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), GroupNormAttrs(2)

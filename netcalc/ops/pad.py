@@ -1,6 +1,7 @@
 """Padding (``F.pad``, ``nn.ZeroPad2d``, ``nn.ReflectionPad2d``, ``nn.ReplicationPad2d``,
-circular padding, and a conv's ``padding_mode``): fixed amounts, or TensorFlow's "same" padding
-computed from the input size (timm's ``tf_`` models pad each conv and pool that way). A negative
+circular padding, and a conv's ``padding_mode``): fixed amounts, TensorFlow's "same" padding
+computed from the input size (timm's ``tf_`` models pad each conv and pool that way), or padding
+after each dim up to a multiple of a window (Swin, DaViT, EfficientViT-M: ``(w - n % w) % w``). A negative
 amount of constant padding crops (``nn.ZeroPad2d((-1, 1, -1, 1))`` shifts a map by one: NASNet).
 
 Free in every convention, cropping included: fvcore 0.1.5 reports ``aten::pad`` as an unsupported
@@ -15,7 +16,8 @@ from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
 from .aten import AtenCall, Node, NotModelled, compact, follows_input, offset_between, sampled
-from ..limits import MAX_DIM_SIZE, MAX_KERNEL, MAX_RANK, MAX_SAME_STRIDE, MAX_SCALAR
+from ..limits import (MAX_DIM_SIZE, MAX_KERNEL, MAX_MULTIPLE, MAX_RANK, MAX_SAME_STRIDE,
+                      MAX_SCALAR)
 from .registry import format_shape, is_concrete, register_op
 from .spatial import Sizes, check_axes_agree, per_axis, plural, spatial_axes
 from .tensor import FreeTensorOp
@@ -42,6 +44,8 @@ class PadAttrs:
     value: float = 0.0                  # constant mode only
     mode: str = "constant"
     same: Optional[SamePadding] = None  # given: the amounts follow the input size
+    multiple: Tuple[int, ...] = ()      # given (last dim first): each dim padded after, up to a
+    #                                     multiple of its entry (1: not padded)
 
 
 def same_total(size: Any, kernel: int, stride: int, dilation: int) -> Any:
@@ -74,10 +78,22 @@ def same_pads(spatial: Tuple[Any, ...], same: SamePadding) -> Tuple[Any, ...]:
     return pads
 
 
+def multiple_pads(shape: Tuple[Any, ...], multiple: Tuple[int, ...]) -> Tuple[Any, ...]:
+    """F.pad's amounts that pad dim -1-i of ``shape`` after, up to a multiple of
+    ``multiple[i]``: ``(-n) mod m``, written ``m * ceil(n / m) - n`` (exact on sympy and numpy
+    sizes too)."""
+    pads: Tuple[Any, ...] = ()
+    for i, m in enumerate(multiple):
+        size = shape[len(shape) - 1 - i]
+        pads += (0, m * ((size + (m - 1)) // m) - size if m > 1 else 0)
+    return pads
+
+
 def pad_from_aten(call: AtenCall) -> Node:
     """``aten.pad`` (any mode), ``aten.constant_pad_nd`` and the reflection and replication
-    kernels: by constant amounts (negative ones crop, in constant mode), or by amounts that follow the input size as TF's
-    "same" padding does (found from the size rules, see :func:`same_padding_of`)."""
+    kernels: by constant amounts (negative ones crop, in constant mode), or by amounts that
+    follow the input size as TF's "same" padding does, or up to a multiple of a window (found
+    from the size rules, see :func:`same_padding_of` and :func:`multiple_padding_of`)."""
     amounts = call.arg("pad") or call.arg("padding")
     attrs: dict = {}
     mode = KERNEL_MODES.get(call.op.split("_pad")[0], call.arg("mode", "constant"))
@@ -87,7 +103,10 @@ def pad_from_aten(call: AtenCall) -> Node:
         attrs["value"] = float(call.arg("value"))
     source, out = call.first.shape, call.out
     if any(follows_input(p) for p in amounts):
-        return Node({"pad": same_padding_of(source, amounts), **attrs})
+        try:
+            return Node({"pad": same_padding_of(source, amounts), **attrs})
+        except NotModelled:
+            return Node({"pad": multiple_padding_of(source, amounts), **attrs})
     if any(follows_input(o) and offset_between(o, i) is None for o, i in zip(out, source)):
         raise NotModelled("padding that follows the input size, seen at two static sizes only "
                           "(which cannot tell its rule)")
@@ -121,6 +140,34 @@ def same_padding_of(source: Tuple[Any, ...], amounts: Tuple[Any, ...]) -> dict:
     return {"mode": "same", "kernel": compact(kernels), "stride": compact(strides)}
 
 
+WIDE_SAMPLE_SIZES = range(16, 16 + 8 * 256, 8)  # input sizes that meet every residue of a map
+#                                                 downsampled up to 32 times, modulo each window
+
+
+def multiple_padding_of(source: Tuple[Any, ...], amounts: Tuple[Any, ...]) -> dict:
+    """The ``pad: {mode: multiple, of: [...]}`` whose amounts equal ``amounts`` (F.pad order,
+    sizes that follow the input) at every sampled input size: per padded dim, nothing before
+    and, after, the smallest window ``m`` with ``(-n) mod m`` (1: no padding)."""
+    of = []
+    for i in range(len(amounts) // 2):
+        before, after = amounts[2 * i], amounts[2 * i + 1]
+        if follows_input(before) or int(before) != 0:
+            raise NotModelled("padding by amounts that follow the input size by a rule other "
+                              "than TF's 'same' padding or padding up to a multiple")
+        size = source[len(source) - 1 - i]
+        if not follows_input(size) and not follows_input(after):
+            samples = [(int(size), int(after))]        # a dim of its own size: C, left as it is
+        else:
+            samples = sampled((size, after), "padding", WIDE_SAMPLE_SIZES)
+        found = next((m for m in range(1, MAX_MULTIPLE + 1)
+                      if all((-n) % m == pad for n, pad in samples)), None)
+        if found is None:
+            raise NotModelled("padding by amounts that follow the input size by a rule other "
+                              "than TF's 'same' padding or padding up to a multiple")
+        of.append(found)
+    return {"mode": "multiple", "of": of}
+
+
 @register_op
 class Pad(FreeTensorOp):
     name = "pad"
@@ -133,7 +180,10 @@ class Pad(FreeTensorOp):
         mode = f.str("mode", "constant", choices=MODES)
         value = self._value(f, mode)
         if isinstance(f.value("pad"), dict):
-            return PadAttrs(value=value, mode=mode, same=self._same(f.mapping("pad")))
+            rule = f.mapping("pad")
+            if rule.str("mode", choices=("same", "multiple")) == "multiple":
+                return PadAttrs(value=value, mode=mode, multiple=self._multiple(rule))
+            return PadAttrs(value=value, mode=mode, same=self._same(rule))
         pad = f.int_list("pad", lo=-MAX_DIM_SIZE, hi=MAX_DIM_SIZE, min_len=2,
                          max_len=2 * MAX_RANK)
         if len(pad) % 2:
@@ -155,8 +205,13 @@ class Pad(FreeTensorOp):
         return f.float("value", lo=-MAX_SCALAR, hi=MAX_SCALAR)
 
     @staticmethod
+    def _multiple(f: Any) -> Tuple[int, ...]:
+        multiple = f.int_list("of", lo=1, hi=MAX_MULTIPLE, min_len=1, max_len=MAX_RANK)
+        f.finish()
+        return multiple
+
+    @staticmethod
     def _same(f: Any) -> SamePadding:
-        f.str("mode", choices=("same",))
         window = {"kernel": f.per_axis("kernel", lo=1, hi=MAX_KERNEL),
                   "stride": f.per_axis("stride", 1, lo=1, hi=MAX_KERNEL),
                   "dilation": f.per_axis("dilation", 1, lo=1, hi=MAX_KERNEL)}
@@ -165,7 +220,10 @@ class Pad(FreeTensorOp):
         return SamePadding(**window)
 
     def pads(self, shape: Any, a: PadAttrs) -> Tuple[Any, ...]:
-        """F.pad's amounts for an input of ``shape`` (computed from it under "same")."""
+        """F.pad's amounts for an input of ``shape`` (computed from it under "same" and
+        "multiple")."""
+        if a.multiple:
+            return multiple_pads(tuple(shape), a.multiple)
         if a.same is None:
             return a.pad
         return same_pads(tuple(shape[2:spatial_axes(self.name, shape) + 2]), a.same)
@@ -205,7 +263,7 @@ class Pad(FreeTensorOp):
     def conditions(self, ins: Any, out: Any, a: PadAttrs) -> Any:
         """Reflect and circular padding of a resolution-dependent dim need it wide enough, and
         so does cropping (at least one element left)."""
-        if a.same is not None or (a.mode not in _LIMIT and min(a.pad) >= 0):
+        if a.same is not None or a.multiple or (a.mode not in _LIMIT and min(a.pad) >= 0):
             return ()
         pads, conditions = a.pad, []
         for i in range(len(pads) // 2):
@@ -224,7 +282,7 @@ class Pad(FreeTensorOp):
         import torch.nn.functional as F
 
         fill = {"value": a.value} if a.mode == "constant" else {}
-        if a.same is None:
+        if a.same is None and not a.multiple:
             return lambda x: F.pad(x, a.pad, a.mode, **fill)
         return lambda x: F.pad(x, self.pads(tuple(x.shape), a), a.mode, **fill)
 

@@ -12,37 +12,91 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from ..limits import MAX_SCALAR
-from .aten import AtenCall, Node, NotModelled
+from ..errors import GraphError
+from .attention import broadcasts_into
+from .aten import AtenCall, Node, NotModelled, Tensor
+from .registry import format_shape
 from .registry import register_op
 from .resample import Mean
 from .shape import DIM, normalise_dim
 from .simple import FreeElementwise
-from .unary import FreeFunction, unary_from_aten
+from .unary import FreeFunction
 
 
 
 @dataclass(frozen=True)
 class ClampAttrs:
-    """The bounds (None: unbounded on that side; at least one is given)."""
+    """The bounds (None: unbounded on that side; at least one is given): numbers, or operands
+    after x (``tensor_min``, ``tensor_max``, in that order)."""
 
     min: Optional[float] = None
     max: Optional[float] = None
+    tensor_min: bool = False
+    tensor_max: bool = False
+
+
+def clamp_from_aten(call: AtenCall) -> Node:
+    """``aten.clamp``, ``clamp_min``, ``clamp_max``, ``clip`` of a data tensor or of one
+    computed without the input (Swin v2's ``logit_scale.clamp(max=...)``); a bound is a number,
+    or a tensor read as an operand (Gemma 4's clamp buffers)."""
+    attrs: dict = {}
+    bounds = []
+    for key in ("min", "max"):
+        bound = call.named.get(key)
+        if isinstance(bound, Tensor):
+            attrs[f"tensor_{key}"] = True
+            bounds.append(call.materialise(bound))
+        elif bound is not None:
+            if not isinstance(bound, (int, float)) or isinstance(bound, bool):
+                raise NotModelled(f"{call.op} with a bound of {type(bound).__name__}")
+            attrs[key] = float(bound)
+    x = call.named.get("self")
+    if not isinstance(x, Tensor):
+        raise NotModelled(f"{call.op} of a non-tensor")
+    return Node(attrs, inputs=(call.materialise(x), *bounds), op="clamp")
 
 
 @register_op
 class Clamp(FreeFunction):
-    """``torch.clamp(x, min, max)`` (``clamp_min``/``clamp_max`` give one bound)."""
+    """``torch.clamp(x, min, max)`` (``clamp_min``/``clamp_max`` give one bound), each bound a
+    number or a tensor operand that broadcasts to x."""
 
     name, function = "clamp", "clamp"
     Attrs = ClampAttrs
-    aten = {packet: unary_from_aten for packet in ("clamp", "clamp_min", "clamp_max", "clip")}
+    arity = (1, 3)
+    aten = {packet: clamp_from_aten for packet in ("clamp", "clamp_min", "clamp_max", "clip")}
 
     def parse(self, f: Any) -> ClampAttrs:
         low = f.float("min", None, lo=-MAX_SCALAR, hi=MAX_SCALAR)
         high = f.float("max", None, lo=-MAX_SCALAR, hi=MAX_SCALAR)
-        if low is None and high is None:
+        tensor_min, tensor_max = f.bool("tensor_min", False), f.bool("tensor_max", False)
+        if (low is not None and tensor_min) or (high is not None and tensor_max):
+            raise f.error("min" if tensor_min else "max", "a number and a tensor bound on one "
+                                                          "side: give one")
+        if low is None and high is None and not (tensor_min or tensor_max):
             raise f.error("min", "clamp needs min, max or both")
-        return ClampAttrs(low, high)
+        return ClampAttrs(low, high, tensor_min, tensor_max)
+
+    def infer_shape(self, ins: Any, a: ClampAttrs) -> Any:
+        operands = 1 + int(a.tensor_min) + int(a.tensor_max)
+        if len(ins) != operands:
+            raise GraphError(f"needs {operands} operands (x and its tensor bounds), got "
+                             f"{len(ins)}", field="inputs")
+        for bound in ins[1:]:
+            if not broadcasts_into(bound, ins[0]):
+                raise GraphError(f"a bound of shape {format_shape(bound)} does not broadcast to "
+                                 f"x's {format_shape(ins[0])}", field="inputs")
+        return ins[0]
+
+    def torch(self, ins: Any, out: Any, a: ClampAttrs) -> Any:
+        import torch
+
+        def clamp(x: Any, *bounds: Any) -> Any:
+            given = iter(bounds)
+            low = next(given) if a.tensor_min else a.min
+            high = next(given) if a.tensor_max else a.max
+            return torch.clamp(x, low, high)
+        return clamp
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), ClampAttrs(None, 4.6)

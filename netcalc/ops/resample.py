@@ -2,8 +2,8 @@
 size, and upsampling.
 
 fvcore 0.1.5 counts ``aten::adaptive_avg_pool2d`` as 1 flop per input element (whatever the output
-size; its 1D and 3D twins it reports as unsupported, 0), ``aten::upsample_nearest2d`` as 1 and ``aten::upsample_bilinear2d`` as 4 per output element;
-``aten::mean`` and ``aten::adaptive_max_pool2d`` it reports as unsupported (0). FlopCounterMode
+size; its 1D and 3D twins it reports as unsupported, 0), ``aten::upsample_nearest2d`` as 1 and ``aten::upsample_bilinear2d`` as 4 per output element
+(``upsample_bicubic2d`` it has no handle for: 0); ``aten::mean`` and ``aten::adaptive_max_pool2d`` it reports as unsupported (0). FlopCounterMode
 counts none of them. pycls treats adaptive pools as its pools (average: nothing; max: output
 elements are activations) and has no upsampling, for which netcalc's pycls takes fvcore's count.
 """
@@ -142,7 +142,10 @@ class UpsampleAttrs:
     align_corners: Optional[bool] = None
 
 
-FLOPS_PER_OUTPUT = {"nearest": 1, "bilinear": 4}    # fvcore's upsample handles
+# fvcore's upsample handles; it has none for bicubic (0), and netcalc's pycls takes its counts
+FLOPS_PER_OUTPUT = {"nearest": 1, "bilinear": 4, "bicubic": 0}
+MODES = {"upsample_nearest2d": "nearest", "upsample_bilinear2d": "bilinear",
+         "upsample_bicubic2d": "bicubic"}
 
 
 def _upsample_flops(ins: Any, out: Any, a: UpsampleAttrs) -> Any:
@@ -150,12 +153,12 @@ def _upsample_flops(ins: Any, out: Any, a: UpsampleAttrs) -> Any:
 
 
 def upsample_from_aten(call: AtenCall) -> Node:
-    """``aten.upsample_nearest2d`` / ``upsample_bilinear2d``: the output size as a rule of the
+    """``aten.upsample_nearest2d`` / ``upsample_bilinear2d`` / ``upsample_bicubic2d``: the output size as a rule of the
     input: a whole-number scale of the operand, else the size of an earlier tensor
     (``interpolate(y, size=x.shape[-2:])``), else a constant size."""
     source = call.first
-    attrs: dict = {"mode": "nearest" if "nearest" in call.op else "bilinear"}
-    if attrs["mode"] == "bilinear" and call.arg("align_corners", False):
+    attrs: dict = {"mode": MODES[call.op]}
+    if attrs["mode"] != "nearest" and call.arg("align_corners", False):
         attrs["align_corners"] = True
     out, size = call.out[2:], source.shape[2:]
     scales = [scale_between(o, s) for o, s in zip(out, size)]
@@ -181,7 +184,7 @@ class Upsample(OpDef):
     name = "upsample"
     Attrs = UpsampleAttrs
     arity = (1, 2)
-    aten = {"upsample_nearest2d": upsample_from_aten, "upsample_bilinear2d": upsample_from_aten}
+    aten = {packet: upsample_from_aten for packet in MODES}
 
     def parse(self, f: Any) -> UpsampleAttrs:
         mode = f.str("mode", "nearest", choices=tuple(FLOPS_PER_OUTPUT))
@@ -191,8 +194,8 @@ class Upsample(OpDef):
             raise f.error("size", "give one of size and scale_factor, not both")
         align = f.bool("align_corners", None)
         if align is not None and mode == "nearest":
-            raise f.error("align_corners", "applies to bilinear only (torch refuses it for "
-                                           "nearest)")
+            raise f.error("align_corners", "applies to bilinear and bicubic only (torch "
+                                           "refuses it for nearest)")
         return UpsampleAttrs(mode, size, scale, align)
 
     def infer_shape(self, ins: Any, a: UpsampleAttrs) -> Any:

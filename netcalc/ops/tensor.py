@@ -38,11 +38,14 @@ class ConcatAttrs:
     dim: int = 1
 
 
-def concat_from_aten(call: AtenCall) -> Node:
+def concat_from_aten(call: AtenCall) -> Any:
     """``aten.cat`` of data tensors; with learned operands side by side (ViT's class token,
     DINOv3's class and register tokens), a ``param_concat`` of them joined as one learned tensor
     (netcalc/ops/tokens.py): its params are theirs."""
-    tensors = tuple(call.arg("tensors"))
+    # an empty operand adds nothing (Qwen3-ViT joins its 0 prefix tokens to the rest)
+    tensors = tuple(t for t in call.arg("tensors") if all(int(d) for d in t.shape))
+    if len(tensors) == 1:
+        return Alias(call.materialise(tensors[0]))
     dim = int(call.arg("dim", 0))
     learned = [i for i, t in enumerate(tensors) if t.is_param]
     data = tuple(t for t in tensors if t.is_data)
@@ -53,10 +56,10 @@ def concat_from_aten(call: AtenCall) -> Node:
         shape[dim] = sum(int(tensors[i].shape[dim]) for i in learned)
         return Node({"param_shape": shape, "dim": dim, "index": learned[0]}, inputs=data,
                     op="param_concat")
-    if len(data) != len(tensors):
-        raise NotModelled("cat of a tensor that is not computed from the input (or of "
-                          "parameters apart or repeated)")
-    return Node({} if dim == 1 else {"dim": dim}, inputs=tensors)
+    # any other operand computed without the input (BEiT's zero k bias between the learned q
+    # and v biases) is written as the nodes computing it
+    return Node({} if dim == 1 else {"dim": dim},
+                inputs=tuple(call.materialise(t) for t in tensors))
 
 
 @register_op
@@ -249,10 +252,10 @@ def _slice_problem(size: int, a: SliceAttrs) -> Optional[Tuple[str, str]]:
 ReshapeEntry = Union[int, str]
 
 
-def size_entries(f: Any, key: str) -> list:
+def size_entries(f: Any, key: str, min_len: int = 1) -> list:
     """A list of sizes: ints 1..MAX_DIM_SIZE, -1, "dK" (dim K of a shape the op names) and
     "dK/N" (that dim split in N parts, each a whole size)."""
-    entries = f.list(key, min_len=1, max_len=MAX_RANK)
+    entries = f.list(key, min_len=min_len, max_len=MAX_RANK)
     for i, entry in enumerate(entries):
         if isinstance(entry, str):
             if _dim_entry(entry) is None:
@@ -341,7 +344,7 @@ class Reshape(FreeTensorOp):
                                                      "reshape_as", "view_as")}
 
     def parse(self, f: Any) -> ReshapeAttrs:
-        entries = size_entries(f, "shape")
+        entries = size_entries(f, "shape", min_len=0)     # []: one element as a 0-d tensor
         if entries.count(-1) > 1:
             raise f.error("shape", "holds -1 more than once")
         return ReshapeAttrs(tuple(entries))
@@ -495,9 +498,8 @@ class StackAttrs:
 
 
 def stack_from_aten(call: AtenCall) -> Node:
-    tensors = tuple(call.arg("tensors"))
-    if not all(t.is_data for t in tensors):
-        raise NotModelled("stack of a tensor that is not computed from the input")
+    """``aten.stack``; an operand computed without the input is written as its nodes."""
+    tensors = tuple(call.materialise(t) for t in call.arg("tensors"))
     dim = int(call.arg("dim", 0))
     return Node({} if dim == 0 else {"dim": dim}, inputs=tensors)
 

@@ -9,7 +9,7 @@ formula for them. A learned tensor counts its elements as parameters.
 
 import math
 from dataclasses import dataclass
-from typing import Any, Tuple
+from typing import Any, Callable, Tuple
 
 from ..errors import GraphError
 from .aten import (CONSTANT, Alias, AtenCall, Node, NotModelled, Parts, Tensor, follows_input,
@@ -66,16 +66,17 @@ def _expand_entries(out: Any, shape: Any, dims_of: Any) -> Tuple[list, str]:
     return entries, fixed
 
 
-def constant_node(tensor: Tensor, like: Tensor, op: str = "constant") -> Node:
+def constant_node(tensor: Tensor, like: Tensor, op: str = "constant",
+                  same: Callable[[Any, Any], bool] = same_size) -> Node:
     """A ``constant`` node standing for a buffer or a tensor built in forward (Swin's shifted-
     window mask), read next to the data tensor ``like``: a size equal to one of ``like``'s dims
-    is "dK" of it, so the node follows the resolution as the mask does. (``op="input"``: a
-    further input of the model, shaped after the first in the same way.)"""
+    (``same``) is "dK" of it, so the node follows the resolution as the mask does. (``op="input"``:
+    a further input of the model, shaped after the first in the same way.)"""
     entries, fixed = [], ""
     for size in tensor.shape:
-        same = [k for k, d in enumerate(like.shape) if same_size(d, size)]
-        if follows_input(size) and same:
-            entries.append(f"d{same[0]}")
+        same_dims = [k for k, d in enumerate(like.shape) if same(d, size)]
+        if follows_input(size) and same_dims:
+            entries.append(f"d{same_dims[0]}")
         else:
             entries.append(int(size))
             if follows_input(size):
@@ -248,7 +249,7 @@ class Constant(FreeTensorOp):
         **{packet: kept_from_aten for packet in ("fill_", "masked_fill", "eq", "ne")}}
 
     def parse(self, f: Any) -> ConstantAttrs:
-        shape = size_entries(f, "shape")
+        shape = size_entries(f, "shape", min_len=0)      # []: a 0-d buffer (a scalar bound)
         if -1 in shape:
             raise f.error("shape", "-1 has no meaning for a constant: give the size or 'dK'")
         return ConstantAttrs(tuple(shape))

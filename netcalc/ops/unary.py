@@ -1,9 +1,9 @@
-"""Elementwise math on one tensor: ``abs``, ``neg``, ``sqrt``, ``rsqrt``, ``exp``, ``log`` and
-``pow`` by a constant exponent.
+"""Elementwise math on one tensor: ``abs``, ``neg``, ``sqrt``, ``rsqrt``, ``exp``, ``log``,
+``sin``, ``cos`` and ``pow`` by a constant exponent.
 
 No convention counts them: fvcore 0.1.5 reports ``aten::abs``, ``neg``, ``sqrt``, ``rsqrt``,
-``exp``, ``log``, ``pow`` and ``square`` as unsupported operators (0) and FlopCounterMode has no
-formula for them.
+``exp``, ``log``, ``sin``, ``cos``, ``pow`` and ``square`` as unsupported operators (0) and
+FlopCounterMode has no formula for them.
 """
 
 from dataclasses import dataclass
@@ -18,18 +18,10 @@ from .simple import FreeElementwise
 
 def unary_from_aten(call: AtenCall) -> Any:
     """An elementwise op of a data tensor or of a parameter (Swin v2's
-    ``logit_scale.clamp(max=...).exp()``); clamp's bounds must be numbers."""
+    ``logit_scale.clamp(max=...).exp()``)."""
     from .tokens import on_operand      # tokens imports tensor ops; elementwise math need not
 
-    attrs = {}
-    for key in ("min", "max"):
-        bound = call.named.get(key)
-        if bound is not None:
-            if not isinstance(bound, (int, float)) or isinstance(bound, bool):
-                raise NotModelled(f"{call.op} with a tensor bound (number bounds are modelled)")
-            attrs[key] = float(bound)
-    op = "clamp" if call.op.startswith("clamp") else call.op
-    return on_operand(call, call.named.get("self"), Node(attrs, op=op))
+    return on_operand(call, call.named.get("self"), Node(op=call.op))
 
 
 class FreeFunction(FreeElementwise):
@@ -50,7 +42,7 @@ class FreeFunction(FreeElementwise):
         return lambda x: fn(x, *values)
 
 
-for _name in ("abs", "neg", "sqrt", "rsqrt", "exp", "log"):
+for _name in ("abs", "neg", "sqrt", "rsqrt", "exp", "log", "sin", "cos"):
     register_op(type(_name.capitalize(), (FreeFunction,), {"name": _name, "function": _name}))
 
 

@@ -40,6 +40,7 @@ from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, DERIVED, PAR
                         aten_table, follows_input, lookup, same_size)
 from ..ops.tokens import constant_node
 from ..spec import Spec, check_input_shapes, check_resolution, load_spec
+from .constant_fold import costs_nothing, equal_everywhere, priced
 from .capture import (STATIC, SYMBOLIC_TIMEOUT, TOO_SLOW, Captured, ExportFailure, Extra,
                       Extras, Sides, capture, one_size, paired_value, shown)
 
@@ -211,6 +212,7 @@ class _Converter:
         self.data_values: List[Tensor] = []             # for tensor_with, in graph order
         self.kinds = {spec.arg.name: (KINDS.get(spec.kind.name, CONSTANT), spec.target or "")
                       for spec in captured.program.graph_signature.input_specs}
+        self.read_apart = _read_by_several_ops(captured.program.graph, self.kinds)
 
     # - reading values -
     def describe(self, value: Any) -> Any:
@@ -281,8 +283,8 @@ class _Converter:
         name = getattr(getattr(node.target, "overloadpacket", None), "__name__", None)
         namespace = getattr(node.target, "namespace", "")
         operands = [a for a in node.all_input_nodes if a in self.values or a in self.poisoned]
-        if name in CONSTANT_FACTORIES and namespace == "aten":
-            return self._constant(node, [], outputs)
+        if name in CONSTANT_FACTORIES and namespace == "aten" or _empty(self.captured, outputs):
+            return self._constant(node, [], outputs)    # no data (an empty slice: none at all)
         if not any(a in self.poisoned or self.values[a].is_data for a in operands):
             return self._constant(node, operands, outputs)
         entry = lookup(self.table, name) if namespace == "aten" and name else None
@@ -350,7 +352,8 @@ class _Converter:
         several = isinstance(node.meta.get("val"), (list, tuple))
         shapes = [self.captured.shape(v) for v in outputs]
         packet = getattr(getattr(node.target, "overloadpacket", None), "__name__", "")
-        param = self._only_parameter(sources)
+        # a product of a parameter (Gemma 4's one-hot positions @ table) is no resize of it
+        param = None if priced(packet, self.table, ("torch",)) else self._only_parameter(sources)
         if not sources:
             kinds = [(CONSTANT, node.name)] * len(shapes)
         elif (len(sources) == 1 and not several and packet in REARRANGING
@@ -401,9 +404,10 @@ class _Converter:
             raise NotModelled(f"a {tensor.kind} tensor read before any tensor computed from the "
                               "input")
         origin, index = self.origins[tensor]
-        if tensor.kind == DERIVED:
-            value = self._derived(origin)
-            value = value if index is None else value[index]
+        resized = tensor.is_param and origin.op == "call_function" and any(
+            map(follows_input, tensor.shape))       # a parameter resized to the input: its ops
+        if tensor.kind == DERIVED or resized:
+            value = self._derived_or_constant(tensor, origin, index, anchor)
         else:
             step = (Node({"param_shape": [int(d) for d in tensor.shape]}, (anchor,), "param")
                     if tensor.is_param else constant_node(tensor, anchor))
@@ -414,6 +418,28 @@ class _Converter:
         if tensor.is_param:
             self.written.add(tensor.name)
         return value
+
+    def _derived_or_constant(self, tensor: Tensor, origin: fx.Node, index: Optional[int],
+                             anchor: Tensor) -> Tensor:
+        """The nodes computing ``tensor``; where netcalc lacks one of its ops, one ``constant``
+        node, if that counts the same (:func:`~netcalc.torch.constant_fold.costs_nothing`),
+        its sizes that follow the input read from an earlier tensor that has them all (else
+        from ``anchor``)."""
+        try:
+            value = self._derived(origin)
+        except NotModelled:
+            if not costs_nothing(origin, self._kind, self.table):
+                raise
+            following = [size for size in tensor.shape if follows_input(size)]
+            like = next((t for t in self.data_values if all(
+                any(equal_everywhere(d, size) for d in t.shape) for size in following)), anchor)
+            step = constant_node(tensor, like, same=equal_everywhere)
+            return self._emit(origin, step, step.op, list(step.inputs), [], tensor.shape)
+        return value if index is None else value[index]
+
+    def _kind(self, node: fx.Node) -> Optional[str]:
+        value = self.values.get(node)
+        return value.kind if value is not None else None
 
     def _derived(self, node: fx.Node) -> Any:
         """The data value(s) of the data-independent call ``node``, its nodes written: its
@@ -428,7 +454,7 @@ class _Converter:
                               "which has no netcalc op")
         operands = [a for a in node.all_input_nodes if a in self.values]
         written = {a: self.materialise(self.values[a], node) for i, a in enumerate(operands)
-                   if i == 0 or self.values[a].kind == DERIVED}
+                   if i == 0 or (self.values[a].kind == DERIVED and name not in INDEXING)}
         saved = (self.overrides, self.values.get(node), self.parts.get(node))
         self.overrides = {**saved[0], **written}
         try:
@@ -449,10 +475,22 @@ class _Converter:
             theirs = [_bound(twin) for twin in twins]
             named = {key: paired_value(value, *(t.get(key) for t in theirs))
                      for key, value in named.items()}
+        if self.read_apart:         # parameters several ops read: their param nodes, as data
+            named = {key: self._apart_as_data(value, node) for key, value in named.items()}
         return AtenCall(name, node.target._overloadname, self.describe(tuple(node.args)), named,
                         tuple(self.captured.shape(v) for v in outputs),
                         _module_path(node, self.modules), self.find_tensor,
                         lambda tensor: self.materialise(tensor, node))
+
+    def _apart_as_data(self, value: Any, reader: fx.Node) -> Any:
+        """``value`` with each parameter that calls of several ops read (CaiT's class token: a
+        cat and an add) replaced by its ``param`` node, so each op reads it as data and the
+        parameter counts once."""
+        if isinstance(value, tuple):
+            return tuple(self._apart_as_data(v, reader) for v in value)
+        if isinstance(value, Tensor) and value.is_param and value.name in self.read_apart:
+            return self.materialise(value, reader)
+        return value
 
     # - results -
     def _apply(self, node: fx.Node, op: str, result: Any, outputs: List[Any]) -> None:
@@ -584,6 +622,38 @@ class _Converter:
                               "not counted"
         self.owner.update((p, tensor.name) for p in params if p not in self.owner)
         self.values[node] = tensor
+
+
+def _read_by_several_ops(graph: fx.Graph, kinds: Dict[str, Tuple[str, str]]) -> Set[str]:
+    """The parameters that calls of more than one ATen op read, through views (CaiT's class
+    token, joined to the tokens by a cat and updated by an add): a node of one op cannot share
+    another op's parameters, so the import writes each of them as a ``param`` node."""
+    apart: Set[str] = set()
+    for node in graph.nodes:
+        kind, target = kinds.get(node.name, (None, ""))
+        if node.op != "placeholder" or kind != PARAM:
+            continue
+        packets, pending = set(), [(node, user) for user in node.users]
+        while pending:
+            source, user = pending.pop()
+            packet = getattr(getattr(user.target, "overloadpacket", None), "__name__", user.name)
+            if packet not in REARRANGING:
+                packets.add(packet.rstrip("_"))
+            elif user.args and user.args[0] is source:      # a view of it (not reshape_as(x, it))
+                pending.extend((user, reader) for reader in user.users)
+        if len(packets) > 1:
+            apart.add(target)
+    return apart
+
+
+# ops whose DERIVED operands after the first are indices (read for their shape, SAM's and
+# MViTv2's relative coordinates computed from aranges): they stay unwritten
+INDEXING = frozenset({"index", "index_select"})
+
+
+def _empty(captured: Captured, outputs: List[Any]) -> bool:
+    """Whether every output has no elements (Qwen3-ViT's ``q[:, :, :0]`` of no prefix tokens)."""
+    return all(any(int(d) == 0 for d in captured.shape(v)) for v in outputs)
 
 
 def _bound(node: fx.Node) -> Dict[str, Any]:

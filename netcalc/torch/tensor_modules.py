@@ -117,3 +117,15 @@ class ConvWithWeight(nn.Module):
 
     def forward(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         return self.conv(x, weight, self.bias, **self.window)
+
+
+class LinearWithBias(nn.Module):
+    """A linear layer whose bias is its second operand (computed in forward: BEiT joins a learned
+    q bias, a zero k bias and a learned v bias); its weight is learned."""
+
+    def __init__(self, in_features: int, out: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(out, in_features))
+
+    def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x, self.weight, bias)
