@@ -275,8 +275,10 @@ def alias(call: AtenCall) -> Alias:
     return Alias(call.first)
 
 
-SAMPLE_SIZES = range(16, 48)        # input sizes rules are evaluated at (:func:`sampled`): every
-#                                     stride up to MAX_SAME_STRIDE meets each residue twice
+# input sizes rules are evaluated at (:func:`sampled`): every stride up to MAX_SAME_STRIDE meets
+# each residue twice; then sizes past any stem's stride, so that a size padded up to a window of
+# a map 16 or 32 times smaller (SAM's 14 at every side up to 224) is not taken for a constant
+SAMPLE_SIZES = (*range(16, 48), 97, 224, 389, 512)
 SIDE_OFFSET = 37                    # sampled sides differ by this (an odd prime, past any stride)
 
 
