@@ -29,6 +29,9 @@ CANNOT_ROUND_TRIP: dict = {
     "constant": "its output is built from sizes alone, so a model of it alone imports to no node "
                 "(a constant comes in as an operand of the op reading it, Swin's shifted-window "
                 "mask: tests/test_ops_transformer.py)",
+    "input": "netcalc's module of it builds the further input from the first one's sizes, so a "
+             "model of it alone imports to no node (a further input comes from a forward of "
+             "several inputs: tests/test_import_capture.py)",
 }
 FAST = ("conv", "bn", "linear", "upsample", "concat", "param_mul")
 
