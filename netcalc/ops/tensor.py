@@ -369,8 +369,9 @@ class Reshape(FreeTensorOp):
         return () if total == new else ((total, new),)
 
     def torch(self, ins: Any, out: Any, a: ReshapeAttrs) -> Any:
-        return lambda x, like=None: x.reshape([int(resolve_entry(e, (x if like is None else
-                                                                     like).shape))
+        # no int(): under torch.export a size stays symbolic (int() would fix it)
+        return lambda x, like=None: x.reshape([resolve_entry(e, (x if like is None else
+                                                                 like).shape)
                                                for e in a.shape])
 
     def example(self) -> Any:
