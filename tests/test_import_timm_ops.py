@@ -519,3 +519,72 @@ def test_a_parameter_two_ops_read_is_one_param_node():
     # 392, the class token 8 (once), the linear 72
     fvcore = netcalc.count(spec, "fvcore", (16, 16))
     assert (fvcore.flops, fvcore.params) == (16 * 8 * 48 + 17 * 64, 472)
+
+
+class FourierPositions(nn.Module):
+    """XCiT's position encoding: a grid of the patch grid's size built in forward from
+    ``arange(1, h + 1)`` and ``arange(1, w + 1)`` (each repeated across the other side), sin and
+    cos of it, then a learned 1x1 conv, added to the tokens."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+        self.project = nn.Conv2d(4, 8, 1)
+
+    def forward(self, x):
+        x = self.patch(x)
+        h, w = x.shape[2:]
+        rows = torch.arange(1, h + 1).float().unsqueeze(1).repeat(1, 1, w)
+        cols = torch.arange(1, w + 1).float().repeat(1, h, 1)
+        grid = torch.cat([rows.sin(), rows.cos(), cols.sin(), cols.cos()]).unsqueeze(0)
+        return (x + self.project(grid)).flatten(2)
+
+
+def test_a_position_grid_built_from_the_patch_grids_sides_follows_the_resolution():
+    spec = assert_as_traced(FourierPositions(), ((16, 16), (20, 28)))
+    # each arange (the rows' one unsqueezed) is a constant sized by the patch grid's side (the
+    # patch conv's output), and its repeat grows to the grid's other side, read from the grid
+    constants = [layer["shape"] for layer in spec.raw["layers"] if layer["op"] == "constant"]
+    assert constants == [["d2", 1], ["d3"]]
+    repeats = [layer["repeats"] for layer in spec.raw["layers"] if layer["op"] == "repeat"]
+    assert repeats == [[1, 1, "d3"], [1, "d2", 1]]
+    # at 20x28 the grid is 5x7: the patch conv 35*8*48 and the projection 35*8*4 MACs (fvcore)
+    assert netcalc.count(spec, "fvcore", (20, 28)).flops == 35 * 8 * 48 + 35 * 8 * 4
+
+
+class RelativePositions(nn.Module):
+    """MViTv2's relative positions: keys pooled to a grid half the queries', a learned table
+    looked up by the distances between the two grids' rows (built in forward from their sizes),
+    and the attention viewed as (1, qh, qw, kh, kw) to add them, written back in place."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+        self.pool = nn.Conv2d(8, 8, 2, 2)
+        self.table = nn.Parameter(torch.rand(64, 8))
+
+    def forward(self, x):
+        q = self.patch(x)
+        k = self.pool(q)
+        (qh, qw), (kh, kw) = q.shape[2:], k.shape[2:]
+        attn = q.flatten(2).transpose(1, 2) @ k.flatten(2)
+        distance = torch.arange(qh)[:, None] - torch.arange(kh)[None, :] + kh - 1
+        rows = torch.einsum("bhwc,hkc->bhwk", q.permute(0, 2, 3, 1), self.table[distance])
+        attn[:, :] = (attn.view(1, qh, qw, kh, kw) + rows[..., None]).view(1, qh * qw, kh * kw)
+        return attn.softmax(-1)
+
+
+def test_relative_positions_between_two_grids_follow_the_resolution():
+    spec = assert_as_traced(RelativePositions(), ((16, 16), (20, 28)))
+    layers = {layer["name"]: layer for layer in spec.raw["layers"]}
+    # the index is (qh, kh): the queries' grid's height (dim 1 of the permuted queries), then
+    # the keys' (dim 2 of the pooled grid, after the queries' 4 dims)
+    assert layers["index-2"]["inputs"][1:] == ["permute", "pool"]
+    assert layers["index-2"]["index_shape"] == ["d1", "d6"]
+    # the view's (qh, qw, kh) are the einsum's last three dims, kw the pooled grid's last
+    assert layers["view"]["inputs"] == ["matmul", "einsum", "pool"]
+    assert layers["view"]["shape"] == [1, "d1", "d2", "d3", "d7"]
+    # at 20x28: queries 5x7, keys 2x3 (35 and 6 tokens). fvcore's MACs: the patch conv 35*8*48,
+    # the pool 6*8*32, q @ k 35*6*8, the einsum 5*7*2*8 (the adds and the copy cost nothing)
+    assert netcalc.count(spec, "fvcore", (20, 28)).flops == (
+        35 * 8 * 48 + 6 * 8 * 32 + 35 * 6 * 8 + 5 * 7 * 2 * 8)

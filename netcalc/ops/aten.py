@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 DATA, PARAM, BUFFER, CONSTANT, DERIVED = "data", "param", "buffer", "constant", "derived"
+MAX_LIKES = 3       # further operands of a node whose "dK" entries name their dims
 
 
 class NotModelled(Exception):
@@ -190,6 +191,7 @@ class AtenCall:
     module: str = ""                          # qualified name of the module it runs in
     finder: Callable[[Sequence[Any]], Optional[Tensor]] = lambda sizes: None
     materialiser: Optional[Callable[[Tensor], Tensor]] = None
+    earlier: Sequence[Tensor] = ()            # the data tensors before the call, in graph order
 
     def arg(self, name: str, default: Any = None) -> Any:
         """The argument ``name`` (given, or the schema's default), else ``default``."""
@@ -228,6 +230,23 @@ class AtenCall:
         (``interpolate(y, size=x.shape[-2:])``: the spec then takes its size from x)."""
         return self.finder(sizes)
 
+    def sizes_from_earlier(self, sizes: Sequence[Any]) -> Optional[Tuple[List[Tensor], list]]:
+        """Earlier data tensors (at most :data:`MAX_LIKES`) that hold every size of ``sizes``
+        that follows the input as one of their dims, and ``sizes`` as entries: ints, and "dK"
+        for dim K of those tensors' shapes laid end to end (MViTv2's relative-position index
+        is (qh, kh): the pooled queries' height, then the pooled keys'). None where some size
+        is no dim of any earlier tensor."""
+        likes: List[Tensor] = []
+        for size in filter(follows_input, sizes):
+            if any(same_size(d, size) for like in likes for d in like.shape):
+                continue
+            like = next((t for t in reversed(self.earlier)
+                         if any(same_size(d, size) for d in t.shape)), None)
+            if like is None or len(likes) == MAX_LIKES:
+                return None
+            likes.append(like)
+        return likes, entries_over(likes, sizes)
+
     def materialise(self, tensor: Tensor) -> Tensor:
         """``tensor`` as a data operand: itself if it is data, else the spec node the importer
         writes for it (a ``param`` or ``constant`` node, then the ops that computed it from
@@ -248,6 +267,14 @@ class AtenCall:
             what = value.kind if isinstance(value, Tensor) else "missing"
             raise NotModelled(f"{self.op} with a {name} that is not a parameter ({what})")
         return value
+
+
+def entries_over(likes: Sequence[Tensor], sizes: Sequence[Any]) -> list:
+    """``sizes`` as spec entries: ints, and "dK" for a size that follows the input, dim K of
+    the ``likes``' shapes laid end to end (each such size is one of their dims)."""
+    dims = [d for like in likes for d in like.shape]
+    return [next(f"d{k}" for k, d in enumerate(dims) if same_size(d, size))
+            if follows_input(size) else int(size) for size in sizes]
 
 
 # -- helpers for converters ---------------------------------------------------------------------------

@@ -24,11 +24,13 @@ def _to_size_of(call: AtenCall, counts: Any, node: Node) -> Node:
     growing = [k for k, c in enumerate(counts) if follows_input(c)]
     if not growing:
         return node
-    like = call.tensor_with(call.out)        # its trailing dims are the output's
+    # its trailing dims are the output's from the first growing one (XCiT's position grid
+    # ``arange(w).repeat(1, h, 1)`` is (1, h, w): the patch grid (1, C, h, w) ends in (h, w))
+    like = call.tensor_with(tuple(call.out[growing[0]:]))
     if like is None:
         return Node(node.attrs, fixed="its repeat counts follow the input, and no earlier "
                                       "tensor ends in its output's shape")
-    lead = len(like.shape) - len(call.out)
+    lead = len(like.shape) - len(call.out)      # dim k of the output is dim lead + k of like
     repeats = node.attrs["repeats"]
     if isinstance(repeats, list):
         entries: Any = [f"d{lead + k}" if k in growing else c for k, c in enumerate(repeats)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, fields
 from typing import Any, Callable, Sequence
 
-from .aten import Alias, AtenCall, Node, NotModelled, alias, same_op
+from .aten import DERIVED, Alias, AtenCall, Node, NotModelled, Tensor, alias, same_op
 from .registry import OpDef, register_op, zero
 
 
@@ -85,6 +85,19 @@ def dropout_from_aten(call: AtenCall) -> Alias:
     return alias(call)
 
 
+def copied_into(call: AtenCall) -> Alias:
+    """``dst.copy_(src)`` into a view of a tensor computed from the input (MViTv2 adds its
+    relative positions with ``attn[:, :, 1:, 1:] = ...``): the copy computes nothing, the
+    tensor keeps its shape, and the ops that computed ``src`` are nodes already, counted as
+    the model runs them. Neither fvcore 0.1.5 nor FlopCounterMode prices ``copy_``."""
+    dst, src = call.named.get("self"), call.named.get("src")
+    if not (isinstance(dst, Tensor) and dst.is_data):
+        raise NotModelled("copy_ into a tensor that is not computed from the input")
+    if isinstance(src, Tensor) and src.kind == DERIVED:
+        raise NotModelled("copy_ of a tensor computed from parameters alone")
+    return Alias(dst)
+
+
 free_elementwise("relu", "ReLU", aten=("relu",))
 free_elementwise("silu", "SiLU", aten=("silu",))
 free_elementwise("sigmoid", "Sigmoid", aten=("sigmoid",))
@@ -96,8 +109,9 @@ register_op(type("Identity", (FreeElementwise,), {
     "__doc__": "Stochastic depth and dropout in eval mode, or any no-op kept for naming. "
                "Imported ATen ops that only pass their input on (copies, casts, detach) "
                "leave no node.",
-    "aten": {packet: alias for packet in ("clone", "contiguous", "detach", "alias",
-                                          "lift_fresh_copy", "_to_copy", "to", "type_as")}}))
+    "aten": {**{packet: alias for packet in ("clone", "contiguous", "detach", "alias",
+                                             "lift_fresh_copy", "_to_copy", "to", "type_as")},
+             "copy_": copied_into}}))
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,12 @@ reports as unsupported and counts 0. FlopCounterMode counts none of them.
 
 import math
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from ..errors import GraphError
 from ..limits import MAX_DIM_SIZE, MAX_RANK
-from .aten import (Alias, AtenCall, Node, NotModelled, Parts, follows_input, offset_between,
-                   reshape_target, same_size)
+from .aten import (MAX_LIKES, Alias, AtenCall, Node, NotModelled, Parts, entries_over,
+                   follows_input, offset_between, reshape_target, same_size)
 from .registry import OpDef, format_shape, is_concrete, register_op, sizes_differ, zero
 from .shape import DIM, normalise_dim
 
@@ -296,10 +296,10 @@ def resolve_entry(entry: ReshapeEntry, shape: Any, field: str = "shape") -> Any:
 
 @dataclass(frozen=True)
 class ReshapeAttrs:
-    """The new shape: ints, at most one -1, and "dK" (dim K of the input, or of the second
-    operand when there is one)."""
+    """The new shape: ints, at most one -1, and "dK" (dim K of the input, or of the further
+    operands' shapes laid end to end when there are some)."""
 
-    shape: Tuple[ReshapeEntry, ...]     # ints (-1 at most once) and "dK": dim K of the input
+    shape: Tuple[ReshapeEntry, ...]     # ints (-1 at most once) and "dK"
 
 
 def reshape_from_aten(call: AtenCall) -> Any:
@@ -324,21 +324,44 @@ def reshape_from_aten(call: AtenCall) -> Any:
 
 def _sized_like(call: AtenCall, out: Sequence[Any]) -> Optional[Node]:
     """Tokens folded back into a grid, ``(1, C, L) -> (1, C, h', w')``: a reshape whose sizes
-    are read from an earlier tensor of that grid (the second operand; "dK" is its dim K)."""
+    are read from earlier tensors of that grid (the further operands; "dK" is dim K of their
+    shapes laid end to end). MViTv2's relative positions view the attention as
+    ``(1, heads, qh, qw, kh, kw)``: the pooled queries' grid, then the pooled keys'."""
     following = [k for k, size in enumerate(out) if follows_input(size)]
-    like = call.tensor_with(tuple(out[following[0]:following[-1] + 1]))
-    if like is None:
+    likes = _grids_of(call, tuple(out[following[0]:following[-1] + 1]))
+    found = (likes, entries_over(likes, out)) if likes else call.sizes_from_earlier(out)
+    if found is None:
         return None
-    entries = [next(f"d{j}" for j, d in enumerate(like.shape) if same_size(d, size))
-               if follows_input(size) else int(size) for size in out]
-    return Node({"shape": entries}, inputs=(call.first, like))
+    return Node({"shape": found[1]}, inputs=(call.first, *found[0]))
+
+
+def _grids_of(call: AtenCall, sizes: Tuple[Any, ...]) -> Optional[List[Any]]:
+    """Earlier tensors, at most :data:`MAX_LIKES`, that end in ``sizes`` cut into runs, each
+    run the longest that one tensor ends in (None if some run ends no tensor)."""
+    likes: List[Any] = []
+    start = 0
+    while start < len(sizes):
+        found = next(((end, like) for end in range(len(sizes), start, -1)
+                      for like in [call.tensor_with(sizes[start:end])] if like is not None),
+                     None)
+        if found is None or len(likes) == MAX_LIKES:
+            return None
+        start, like = found
+        likes.append(like)
+    return likes
+
+
+def _named_dims(ins: Sequence[Any]) -> Tuple[Any, ...]:
+    """The dims a reshape's "dK" names: the further operands' laid end to end, else the
+    input's own."""
+    return tuple(d for shape in ins[1:] for d in shape) if len(ins) > 1 else tuple(ins[0])
 
 
 @register_op
 class Reshape(FreeTensorOp):
     name = "reshape"
     Attrs = ReshapeAttrs
-    arity = (1, 2)      # a second operand: the tensor whose dims "dK" names
+    arity = (1, 1 + MAX_LIKES)  # further operands: the tensors whose dims "dK" names
     aten = {packet: reshape_from_aten for packet in ("view", "reshape", "_unsafe_view",
                                                      "unsqueeze", "squeeze", "unflatten",
                                                      "reshape_as", "view_as")}
@@ -351,7 +374,7 @@ class Reshape(FreeTensorOp):
 
     def infer_shape(self, ins: Any, a: ReshapeAttrs) -> Any:
         shape = ins[0]
-        dims = [resolve_entry(entry, ins[-1]) for entry in a.shape]
+        dims = [resolve_entry(entry, _named_dims(ins)) for entry in a.shape]
         total = math.prod(shape)
         known = math.prod(d for d in dims if not (is_concrete(d) and d == -1))
         if -1 in dims:
@@ -370,9 +393,8 @@ class Reshape(FreeTensorOp):
 
     def torch(self, ins: Any, out: Any, a: ReshapeAttrs) -> Any:
         # no int(): under torch.export a size stays symbolic (int() would fix it)
-        return lambda x, like=None: x.reshape([resolve_entry(e, (x if like is None else
-                                                                 like).shape)
-                                               for e in a.shape])
+        return lambda x, *likes: x.reshape([resolve_entry(e, _named_dims(
+            [x.shape] + [like.shape for like in likes])) for e in a.shape])
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), ReshapeAttrs(("d0", 2, -1, "d3"))

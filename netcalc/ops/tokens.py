@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Tuple
 
 from ..errors import GraphError
-from .aten import (CONSTANT, Alias, AtenCall, Node, NotModelled, Parts, Tensor, follows_input,
-                   same_size)
+from .aten import (CONSTANT, MAX_LIKES, Alias, AtenCall, Node, NotModelled, Parts, Tensor,
+                   follows_input, same_size)
 from .registry import format_shape, register_op, sizes_differ
 from .shape import normalise_dim
 from ..limits import MAX_DIM_SIZE, MAX_RANK
@@ -127,8 +127,14 @@ def index_from_aten(call: AtenCall) -> Any:
     expected = tuple(source.shape[:dim]) + tuple(index.shape) + tuple(source.shape[dim + 1:])
     if len(expected) != len(call.out) or not all(map(same_size, expected, call.out)):
         raise NotModelled("indexing with a boolean mask (an integer index buffer is modelled)")
-    return on_operand(call, source, Node({"dim": dim, "index_shape": [int(d) for d in index.shape]},
-                                         op="index"))
+    # an index built in forward from the sizes (MViTv2's distances between the query and key
+    # grids) takes its sizes from earlier tensors
+    found = call.sizes_from_earlier(index.shape) or ([], [int(d) for d in index.shape])
+    node = Node({"dim": dim, "index_shape": found[1]}, op="index",
+                fixed="" if found[0] or not any(map(follows_input, index.shape)) else
+                f"its index's sizes {[int(d) for d in index.shape]} follow the input")
+    read = on_operand(call, source, node)
+    return Node(read.attrs, inputs=(*read.inputs, *found[0]), op="index", fixed=node.fixed)
 
 
 def roll_from_aten(call: AtenCall) -> Node:
@@ -382,10 +388,11 @@ class Select(FreeTensorOp):
 # -- index with a buffer ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IndexAttrs:
-    """``x[..., idx]`` along ``dim`` with an integer buffer ``idx`` of ``index_shape``."""
+    """``x[..., idx]`` along ``dim`` with an integer buffer ``idx`` of ``index_shape`` (ints,
+    and "dK": dim K of the further operands' shapes laid end to end)."""
 
     dim: int
-    index_shape: Tuple[int, ...]
+    index_shape: Tuple[ReshapeEntry, ...]
 
 
 @register_op
@@ -396,16 +403,19 @@ class Index(FreeTensorOp):
 
     name = "index"
     Attrs = IndexAttrs
+    arity = (1, 1 + MAX_LIKES)      # further operands: the tensors whose dims "dK" names
     aten = {"index": index_from_aten, "index_select": index_from_aten}
 
     def parse(self, f: Any) -> IndexAttrs:
-        return IndexAttrs(f.int("dim", 0, **DIM),
-                          f.int_list("index_shape", lo=1, hi=MAX_DIM_SIZE, min_len=1, max_len=8))
+        entries = size_entries(f, "index_shape")
+        if -1 in entries:
+            raise f.error("index_shape", "-1 has no meaning for an index: give the size or 'dK'")
+        return IndexAttrs(f.int("dim", 0, **DIM), tuple(entries))
 
     def infer_shape(self, ins: Any, a: IndexAttrs) -> Any:
         shape = ins[0]
         dim = normalise_dim(a.dim, len(shape))
-        out = tuple(shape[:dim]) + a.index_shape + tuple(shape[dim + 1:])
+        out = tuple(shape[:dim]) + _index_shape(ins, a) + tuple(shape[dim + 1:])
         if len(out) > MAX_RANK:
             raise GraphError(f"gives {len(out)} dims, more than {MAX_RANK}", field="index_shape")
         return out
@@ -413,10 +423,22 @@ class Index(FreeTensorOp):
     def torch(self, ins: Any, out: Any, a: IndexAttrs) -> Any:
         from ..torch.tensor_modules import IndexWithBuffer
 
-        return IndexWithBuffer(normalise_dim(a.dim, len(ins[0])), a.index_shape)
+        dim = normalise_dim(a.dim, len(ins[0]))
+        if len(ins) == 1:
+            return IndexWithBuffer(dim, a.index_shape)
+        return IndexWithBuffer(dim, sized=lambda shapes: _index_shape(shapes, a))
 
     def example(self) -> Any:
         return ((9, 3),), IndexAttrs(0, (4, 4))
+
+
+def _index_shape(ins: Any, a: IndexAttrs) -> Tuple[Any, ...]:
+    """The index's shape, "dK" read from the further operands' dims laid end to end."""
+    if len(ins) == 1 and any(isinstance(entry, str) for entry in a.index_shape):
+        raise GraphError("'dK' names a dim of a further operand, and the node has none",
+                         field="index_shape")
+    dims = tuple(d for shape in ins[1:] for d in shape)
+    return tuple(resolve_entry(entry, dims, "index_shape") for entry in a.index_shape)
 
 
 # -- roll -------------------------------------------------------------------------------------------

@@ -410,9 +410,10 @@ class _Converter:
             value = self._derived_or_constant(tensor, origin, index, anchor)
         else:
             step = (Node({"param_shape": [int(d) for d in tensor.shape]}, (anchor,), "param")
-                    if tensor.is_param else constant_node(tensor, anchor))
+                    if tensor.is_param else
+                    constant_node(tensor, self._sized_after(tensor, anchor, same_size)))
             place = origin if origin.op == "call_function" else reader
-            value = self._emit(place, step, step.op, [anchor],
+            value = self._emit(place, step, step.op, list(step.inputs),
                                [tensor.name] if tensor.is_param else [], tensor.shape)
         self.materialised[tensor] = value
         if tensor.is_param:
@@ -430,12 +431,19 @@ class _Converter:
         except NotModelled:
             if not costs_nothing(origin, self._kind, self.table):
                 raise
-            following = [size for size in tensor.shape if follows_input(size)]
-            like = next((t for t in self.data_values if all(
-                any(equal_everywhere(d, size) for d in t.shape) for size in following)), anchor)
+            like = self._sized_after(tensor, anchor, equal_everywhere)
             step = constant_node(tensor, like, same=equal_everywhere)
             return self._emit(origin, step, step.op, list(step.inputs), [], tensor.shape)
         return value if index is None else value[index]
+
+    def _sized_after(self, tensor: Tensor, anchor: Tensor,
+                     same: Callable[[Any, Any], bool]) -> Tensor:
+        """The earlier data tensor that has every size of ``tensor`` that follows the input
+        (XCiT's ``arange(h)`` of the patch grid's height: the grid), else ``anchor``: the
+        constant node written for ``tensor`` reads its sizes from it."""
+        following = [size for size in tensor.shape if follows_input(size)]
+        return next((t for t in self.data_values if all(
+            any(same(d, size) for d in t.shape) for size in following)), anchor)
 
     def _kind(self, node: fx.Node) -> Optional[str]:
         value = self.values.get(node)
@@ -480,7 +488,7 @@ class _Converter:
         return AtenCall(name, node.target._overloadname, self.describe(tuple(node.args)), named,
                         tuple(self.captured.shape(v) for v in outputs),
                         _module_path(node, self.modules), self.find_tensor,
-                        lambda tensor: self.materialise(tensor, node))
+                        lambda tensor: self.materialise(tensor, node), self.data_values)
 
     def _apart_as_data(self, value: Any, reader: fx.Node) -> Any:
         """``value`` with each parameter that calls of several ops read (CaiT's class token: a

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -67,15 +67,23 @@ class LearnedTensor(nn.Module):
 
 
 class IndexWithBuffer(nn.Module):
-    """``x[..., index]`` along ``dim`` with an integer index buffer (zeros: always in range)."""
+    """``x[..., index]`` along ``dim`` with an integer index buffer (zeros: always in range) of
+    ``index_shape``; or, with ``sized`` (the operands' shapes -> the index's shape), an index
+    built in forward from the sizes of the further operands."""
 
-    def __init__(self, dim: int, index_shape: Sequence[int]):
+    def __init__(self, dim: int, index_shape: Sequence[int] = (),
+                 sized: Optional[Callable[[List[Any]], Tuple[Any, ...]]] = None):
         super().__init__()
         self.dim = dim
-        self.register_buffer("index", torch.zeros(tuple(index_shape), dtype=torch.long))
+        self.sized = sized
+        if sized is None:
+            self.register_buffer("index", torch.zeros(tuple(index_shape), dtype=torch.long))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[(slice(None),) * self.dim + (self.index,)]
+    def forward(self, x: torch.Tensor, *likes: torch.Tensor) -> torch.Tensor:
+        index = self.index if self.sized is None else torch.zeros(
+            self.sized([x.shape, *(like.shape for like in likes)]), dtype=torch.long,
+            device=x.device)
+        return x[(slice(None),) * self.dim + (index,)]
 
 
 class ParamConcat(nn.Module):
