@@ -18,6 +18,7 @@ Examples:
   python benchmarks/bench_import_timm.py --modules resnet regnet --jobs 2
   python benchmarks/bench_import_timm.py --models resnet18 fcn_resnet50 --doc none
   python benchmarks/bench_import_timm.py --resume                # the whole sweep, continued
+  python benchmarks/bench_import_timm.py --sample 40 --out /tmp/s.csv --doc none   # timing
   python benchmarks/bench_import_timm.py --table-only            # the docs table from the CSV
 (needs torch, fvcore, torchvision and timm: pip install -e ".[test]"; a log of the models' own
 output goes beside the CSV)
@@ -27,6 +28,7 @@ import csv
 import itertools
 import multiprocessing
 import os
+import random
 import statistics
 import sys
 import time
@@ -359,6 +361,9 @@ def parse(argv=None):
                         "torchvision's models all")
     parser.add_argument("--limit", type=int, help="the first N models, taken one per module "
                         "in turn")
+    parser.add_argument("--sample", type=int, metavar="N", help="N models drawn at random "
+                        "from the selection (--seed), to time imports on a sample")
+    parser.add_argument("--seed", type=int, default=0, help="the draw of --sample (default 0)")
     parser.add_argument("--jobs", type=int, default=1, help="models at a time, each in its own "
                         "process (default 1)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per model before "
@@ -374,8 +379,9 @@ def parse(argv=None):
     parser.add_argument("--table-only", action="store_true", help="only rewrite the table from "
                         "the CSV")
     args = parser.parse_args(argv)
-    if args.jobs < 1 or (args.limit is not None and args.limit < 1) or args.timeout <= 0:
-        parser.error("--jobs, --limit and --timeout must be positive")
+    if args.jobs < 1 or args.timeout <= 0 or any(
+            n is not None and n < 1 for n in (args.limit, args.sample)):
+        parser.error("--jobs, --limit, --sample and --timeout must be positive")
     try:
         args.fvcore_max = parse_quantity(args.fvcore_max, "flops")
     except ValueError as exc:
@@ -392,6 +398,8 @@ def main(argv=None):
         kept = read_rows(args.out) if args.resume else []
         done = {(r["library"], r["model"]) for r in kept}
         models = [m for m in select(args) if (m.library, m.name) not in done][:args.limit]
+        if args.sample is not None:
+            models = random.Random(args.seed).sample(models, min(args.sample, len(models)))
         settings = Settings(args.jobs, args.timeout, args.fvcore_max,
                             os.path.splitext(args.out)[0] + ".log")
         with open(args.out, "w" if not args.resume else "a", newline="") as handle:

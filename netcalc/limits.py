@@ -32,6 +32,7 @@ MAX_REGNET_DEPTH = 1024         # blocks of a RegNet, all stages (its ``depth``)
 MAX_TOTAL_DEPTH = 4096          # AnyNet blocks in all stages: no spec builds millions of layers
 MAX_LAYERS = 100_000            # layers of a graph spec
 MAX_OPERANDS = 1024             # inputs of one graph layer
+MAX_LIKES = 3                   # further operands a reshape, index or slice reads "dK" sizes of
 MAX_NOTES, MAX_NOTE_CHARS = 10_000, 1000    # a graph spec's notes, and the length of one
 
 # -- op attributes ---------------------------------------------------------------------------------

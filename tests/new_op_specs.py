@@ -253,6 +253,14 @@ CASES.update({
     "conv_padding_by_name": [conv(8), {"op": "pad", "pad": [1, 2, 1, 2]},
                              conv(6, kernel=4, padding=0, string_padding=True),
                              conv(4, string_padding=True)],
+    # LowFormer's crop: a map padded at its end, computed on, and cut back to the sizes of the
+    # map before the padding (slices whose stop is a dim of that map, the second operand)
+    "slice_to_a_map": [conv(8, name="map"), {"op": "pad", "pad": [0, 3, 0, 2]},
+                       conv(8, name="padded"),
+                       {"op": "slice", "inputs": ["padded", "map"], "dim": 2, "stop": "d2",
+                        "name": "rows"},
+                       {"op": "slice", "inputs": ["rows", "map"], "dim": 3, "stop": "d3"},
+                       conv(4)],
     "elementwise_math": [conv(8), {"op": "abs"}, {"op": "neg"}, {"op": "exp"}, {"op": "sqrt"},
                          {"op": "rsqrt"}, {"op": "log"}, {"op": "pow"},
                          {"op": "pow", "exponent": -0.5}, conv(4)],
@@ -261,7 +269,7 @@ CASES.update({
 # one resolution and without closed forms (the slow tier runs everything)
 SWEEP_CASES = ("same_pad", "conv_transpose", "conv3d", "conv1d", "pad_modes",
                "same_pad_short_window", "instance_norm", "stack", "reductions", "flip",
-               "elementwise_math", "conv_padding_by_name")
+               "elementwise_math", "conv_padding_by_name", "slice_to_a_map")
 SLOW_SWEEP_CASES = SWEEP_CASES[3:]
 
 

@@ -588,3 +588,53 @@ def test_relative_positions_between_two_grids_follow_the_resolution():
     # the pool 6*8*32, q @ k 35*6*8, the einsum 5*7*2*8 (the adds and the copy cost nothing)
     assert netcalc.count(spec, "fvcore", (20, 28)).flops == (
         35 * 8 * 48 + 6 * 8 * 32 + 35 * 6 * 8 + 5 * 7 * 2 * 8)
+
+
+class Float32Attention(nn.Module):
+    """EfficientViT's linear attention, computed in float32 under ``torch.autocast(...,
+    enabled=False)``: torch.export keeps the block as a higher-order call of a subgraph."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+
+    def forward(self, x):
+        tokens = self.patch(x).flatten(2)
+        with torch.autocast(device_type="cpu", dtype=torch.bfloat16, enabled=False):
+            context = tokens.float() @ tokens.transpose(1, 2).float()
+        with torch.set_grad_enabled(False):
+            return context @ tokens
+
+
+def test_blocks_under_autocast_or_set_grad_enabled_are_their_ops():
+    spec = assert_as_traced(Float32Attention(), ((16, 16), (20, 28)))
+    assert ops(spec).count("matmul") == 2
+    # at 20x28, 35 tokens of 8: the patch conv 35*8*48, then (8 x 35) @ (35 x 8) and
+    # (8 x 8) @ (8 x 35): 8*8*35 MACs each (fvcore)
+    assert netcalc.count(spec, "fvcore", (20, 28)).flops == 35 * 8 * 48 + 2 * 8 * 8 * 35
+
+
+class UpsampledAndCropped(nn.Module):
+    """LowFormer's attention output: a map upsampled by a transposed conv, which overshoots an
+    odd side, cropped back to the block input's sides with ``o[..., :H, :W]``."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 2, 2)
+        self.down = nn.Conv2d(8, 8, 3, 2, 1)
+        self.up = nn.ConvTranspose2d(8, 8, 4, 2, 1, groups=8)
+
+    def forward(self, x):
+        x = self.patch(x)
+        h, w = x.shape[-2:]
+        return x + self.up(self.down(x))[..., :h, :w]
+
+
+def test_a_map_cropped_to_an_earlier_maps_sides():
+    spec = assert_as_traced(UpsampledAndCropped(), ((16, 16), (18, 30)))
+    crops = [layer for layer in spec.raw["layers"] if layer["op"] == "slice"]
+    assert [(c["inputs"][1], c["stop"]) for c in crops] == [("patch", "d2"), ("patch", "d3")]
+    # at 18x30 the map is 9x15, halved to 5x8 and upsampled to 10x16 before the crop: fvcore's
+    # MACs are the patch conv 135*8*12, the down conv 40*8*72 and the transposed conv, which
+    # fvcore prices per input element, 40*8*16
+    assert netcalc.count(spec, "fvcore", (18, 30)).flops == 135 * 96 + 40 * 576 + 40 * 128

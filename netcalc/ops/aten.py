@@ -53,8 +53,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ..limits import MAX_LIKES
+
 DATA, PARAM, BUFFER, CONSTANT, DERIVED = "data", "param", "buffer", "constant", "derived"
-MAX_LIKES = 3       # further operands of a node whose "dK" entries name their dims
 
 
 class NotModelled(Exception):

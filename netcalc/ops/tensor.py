@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from ..errors import GraphError
-from ..limits import MAX_DIM_SIZE, MAX_RANK
-from .aten import (MAX_LIKES, Alias, AtenCall, Node, NotModelled, Parts, entries_over,
-                   follows_input, offset_between, reshape_target, same_size)
+from ..limits import MAX_DIM_SIZE, MAX_LIKES, MAX_RANK
+from .aten import (Alias, AtenCall, Node, NotModelled, Parts, entries_over, follows_input,
+                   offset_between, reshape_target, same_size)
 from .registry import OpDef, format_shape, is_concrete, register_op, sizes_differ, zero
 from .shape import DIM, normalise_dim
 
@@ -101,11 +101,13 @@ class Concat(FreeTensorOp):
 # -- slice ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SliceAttrs:
-    """One dim and Python slice bounds along it."""
+    """One dim and Python slice bounds along it; a ``stop`` of ``"dK"`` is dim K of a second
+    operand (LowFormer crops its upsampled map back with ``o[..., :H, :W]``, H and W an
+    earlier map's)."""
 
     dim: int
     start: Optional[int] = None
-    stop: Optional[int] = None
+    stop: Optional[Union[int, str]] = None
     step: int = 1                   # Swin's patch merging takes x[..., 0::2, 1::2, :]
 
 
@@ -145,7 +147,13 @@ def slice_from_aten(call: AtenCall) -> Any:
     dim = int(call.arg("dim", 0)) % len(source.shape)
     size = source.shape[dim]
     if call.op == "slice":
-        return slice_node(dim, call.arg("start"), call.arg("end"), size, int(call.arg("step", 1)))
+        stop, step = call.arg("end"), int(call.arg("step", 1))
+        found = call.sizes_from_earlier((stop,)) if _crops_to_another_size(stop, size) else None
+        if found is not None:
+            node = slice_node(dim, call.arg("start"), None, size, step)
+            return Node({**node.attrs, "stop": found[1][0]}, (source, *found[0]), "slice",
+                        node.fixed)
+        return slice_node(dim, call.arg("start"), stop, size, step)
     if call.op == "narrow":
         start = call.arg("start")
         return slice_node(dim, start, int(start) + int(call.arg("length")), size)
@@ -153,6 +161,12 @@ def slice_from_aten(call: AtenCall) -> Any:
     sliced = slice_node(dim, index, None if index == -1 else index + 1, size)
     kept = tuple(source.shape[:dim]) + (1,) + tuple(source.shape[dim + 1:])
     return [sliced, Node({"shape": reshape_target(kept, call.out)}, op="reshape")]
+
+
+def _crops_to_another_size(stop: Any, size: Any) -> bool:
+    """A stop that follows the input by no offset from the dim it cuts: a size of another
+    tensor (``o[..., :H]``, H the map's height before it was upsampled)."""
+    return follows_input(stop) and offset_between(stop, size) is None
 
 
 def parts_from_aten(call: AtenCall) -> Parts:
@@ -183,18 +197,26 @@ class Slice(FreeTensorOp):
 
     name = "slice"
     Attrs = SliceAttrs
+    arity = (1, 2)      # a second operand: the tensor whose dim a "dK" stop names
     aten = {"slice": slice_from_aten, "narrow": slice_from_aten, "select": slice_from_aten,
             "chunk": parts_from_aten, "split": parts_from_aten, "split_with_sizes": parts_from_aten}
 
     def parse(self, f: Any) -> SliceAttrs:
+        stop = f.value("stop", None)
+        if not isinstance(stop, str):
+            stop = f.int("stop", None, lo=-MAX_DIM_SIZE, hi=MAX_DIM_SIZE)
+        elif _dim_entry(stop) is None or "/" in stop:
+            raise f.error("stop", f"{stop[:40]!r} is not an int or 'dK' (dim K of the second "
+                                  "operand)")
         return SliceAttrs(f.int("dim", **DIM), f.int("start", None, lo=-MAX_DIM_SIZE, hi=MAX_DIM_SIZE),
-                          f.int("stop", None, lo=-MAX_DIM_SIZE, hi=MAX_DIM_SIZE),
-                          f.int("step", 1, lo=1, hi=MAX_DIM_SIZE))
+                          stop, f.int("step", 1, lo=1, hi=MAX_DIM_SIZE))
 
     def infer_shape(self, ins: Any, a: SliceAttrs) -> Any:
         shape = ins[0]
         dim = normalise_dim(a.dim, len(shape))
         size = shape[dim]
+        if isinstance(a.stop, str):
+            return _to_size_of(ins, a, dim)
         start, stop = _span(size, a)
         problem = _slice_problem(size, a) if is_concrete(size) else None
         if problem is None and is_concrete(stop - start) and stop - start < 1:
@@ -206,8 +228,16 @@ class Slice(FreeTensorOp):
 
     def conditions(self, ins: Any, out: Any, a: SliceAttrs) -> Any:
         """A slice of a resolution-dependent dim needs that dim at least as long as its bounds:
-        stated as ``min(size, least) == least`` for the closed forms' domain."""
+        stated as ``min(size, least) == least`` for the closed forms' domain (``least``: the
+        other operand's dim, for a "dK" stop)."""
         size = ins[0][normalise_dim(a.dim, len(ins[0]))]
+        if isinstance(a.stop, str):
+            stop = resolve_entry(a.stop, ins[1], "stop")
+            if is_concrete(size) and is_concrete(stop):
+                return ()
+            import sympy    # only closed forms have symbolic sizes
+
+            return ((sympy.Min(size, stop), stop),)
         if is_concrete(size):
             return ()
         reach = abs(a.start or 0) + abs(a.stop or 0) + 2
@@ -219,11 +249,30 @@ class Slice(FreeTensorOp):
         return ((sympy.Min(size, least), least),)
 
     def torch(self, ins: Any, out: Any, a: SliceAttrs) -> Any:
-        index = (slice(None),) * normalise_dim(a.dim, len(ins[0])) + (slice(a.start, a.stop, a.step),)
+        before = (slice(None),) * normalise_dim(a.dim, len(ins[0]))
+        if isinstance(a.stop, str):
+            return lambda x, like: x[before + (slice(a.start, resolve_entry(
+                a.stop, like.shape), a.step),)]
+        index = before + (slice(a.start, a.stop, a.step),)
         return lambda x: x[index]
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), SliceAttrs(-1, 1, -2)
+
+
+def _to_size_of(ins: Any, a: SliceAttrs, dim: int) -> Any:
+    """The shape of ``x[..., start:stop:step]`` whose stop is dim K of the second operand."""
+    if len(ins) < 2:
+        raise GraphError(f"stop {a.stop!r} names a dim of a second operand, and the node has "
+                         "one operand", field="stop")
+    shape, stop = ins[0], resolve_entry(a.stop, ins[1], "stop")
+    start = _bound(a.start, 0, shape[dim])
+    if is_concrete(shape[dim]) and is_concrete(stop) and not 0 <= start < stop <= shape[dim]:
+        first = "" if a.start is None else a.start
+        raise GraphError(f"[{first}:{a.stop}] of dim {a.dim} (size {shape[dim]}) with "
+                         f"{a.stop} = {stop} is empty or beyond the dim", field="stop")
+    taken = (stop - start + (a.step - 1)) // a.step
+    return tuple(shape[:dim]) + (taken,) + tuple(shape[dim + 1:])
 
 
 def _bound(value: Optional[int], default: Any, size: Any) -> Any:

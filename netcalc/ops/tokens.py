@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Tuple
 
 from ..errors import GraphError
-from .aten import (CONSTANT, MAX_LIKES, Alias, AtenCall, Node, NotModelled, Parts, Tensor,
-                   follows_input, same_size)
+from .aten import (CONSTANT, Alias, AtenCall, Node, NotModelled, Parts, Tensor, follows_input,
+                   same_size)
 from .registry import format_shape, register_op, sizes_differ
 from .shape import normalise_dim
-from ..limits import MAX_DIM_SIZE, MAX_RANK
+from ..limits import MAX_DIM_SIZE, MAX_LIKES, MAX_RANK
 from .tensor import (DIM, Concat, ConcatAttrs, FreeTensorOp, ReshapeEntry,
                      Slice, SliceAttrs, resolve_entry, size_entries)
 

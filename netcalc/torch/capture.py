@@ -134,6 +134,21 @@ def quiet() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def without_stack_traces() -> Iterator[None]:
+    """torch.export records the Python stack of every node it traces (a traceback extracted
+    and symbolised per op: several percent of an export); the importer names layers from
+    ``nn_module_stack`` and never reads a stack."""
+    from torch.fx import config as fx_config
+
+    recorded = fx_config.do_not_emit_stack_traces
+    fx_config.do_not_emit_stack_traces = True
+    try:
+        yield
+    finally:
+        fx_config.do_not_emit_stack_traces = recorded
+
+
+@contextlib.contextmanager
 def bounded(seconds: float) -> Iterator[None]:
     """Raise :class:`SlowExport` after ``seconds`` (SIGALRM, main thread only), keeping an
     outer alarm (``netcalc import --timeout``) running: when it fires first, it wins."""
@@ -178,12 +193,69 @@ def export(module: nn.Module, in_channels: int, sides: Sides, dynamic: bool,
     dims = tuple({2 + axis: torch.export.Dim.AUTO for axis in range(len(sides))} if f else None
                  for f in follows) if dynamic else None
     try:
-        with quiet():
-            return torch.export.export(module, args, dynamic_shapes=dims, strict=False)
+        with quiet(), without_stack_traces():
+            program = torch.export.export(module, args, dynamic_shapes=dims, strict=False)
     except SlowExport:
         raise
     except Exception as exc:  # noqa: BLE001 -- torch and the model's code: one line up
         raise ExportFailure(_first_line(exc)) from None
+    inline_wrapped(program.graph_module)
+    return program
+
+
+# higher-order ops torch.export keeps a block of forward in: ``with torch.autocast(...)`` and
+# ``with torch.set_grad_enabled(...)`` (EfficientViT's attention runs in float32 under autocast)
+WRAPPERS = frozenset({"wrap_with_autocast", "wrap_with_set_grad_enabled"})
+
+
+def inline_wrapped(graph_module: Any) -> None:
+    """Each block torch.export wrapped in a higher-order call (:data:`WRAPPERS`) written into
+    the graph in its place: its ops are the model's, counted like any other (neither fvcore
+    nor FlopCounterMode sees the wrapper, only the ops)."""
+    graph = graph_module.graph
+    while True:
+        node = next((n for n in graph.nodes if n.op == "call_function"
+                     and getattr(n.target, "__name__", "") in WRAPPERS), None)
+        if node is None:
+            return
+        at = next(i for i, a in enumerate(node.args)
+                  if isinstance(a, fx.Node) and a.op == "get_attr")
+        body = getattr(graph_module, node.args[at].target)
+        results = _inline_body(graph_module, node, body, node.args[at + 1:])
+        for user in list(node.users):       # the block's outputs, read with getitem
+            user.replace_all_uses_with(results[user.args[1]])
+            graph.erase_node(user)
+        graph.erase_node(node)
+
+
+def _inline_body(graph_module: Any, node: fx.Node, body: Any, operands: Any) -> List[Any]:
+    """The nodes of ``body`` copied before ``node``, its placeholders read as ``operands``;
+    its outputs (as copied)."""
+    graph = graph_module.graph
+    inputs = [n for n in body.graph.nodes if n.op == "placeholder"]
+    copies: Dict[fx.Node, Any] = dict(zip(inputs, operands))
+    with graph.inserting_before(node):
+        for inner in body.graph.nodes:
+            if inner.op == "output":
+                return [copies[n] if isinstance(n, fx.Node) else n for n in inner.args[0]]
+            if inner.op == "placeholder":
+                continue
+            copy = graph.node_copy(inner, lambda n: copies[n])
+            if inner.op == "get_attr":          # a nested block, or a constant of the body
+                copy.target = _free_attribute(graph_module, inner.target)
+                setattr(graph_module, copy.target, getattr(body, inner.target))
+            copy.meta.setdefault("nn_module_stack", node.meta.get("nn_module_stack"))
+            copies[inner] = copy
+    raise ExportFailure(f"the block of {node.target} has no output")
+
+
+def _free_attribute(graph_module: Any, name: str) -> str:
+    """``name``, or ``name_K`` with the least K that ``graph_module`` has no attribute of."""
+    found, k = name, 1
+    while hasattr(graph_module, found):
+        k += 1
+        found = f"{name}_{k}"
+    return found
 
 
 DATA_DEPENDENT = ("Python control flow on tensor values (an `if` on a sum, a loop over "
