@@ -638,3 +638,33 @@ def test_a_map_cropped_to_an_earlier_maps_sides():
     # MACs are the patch conv 135*8*12, the down conv 40*8*72 and the transposed conv, which
     # fvcore prices per input element, 40*8*16
     assert netcalc.count(spec, "fvcore", (18, 30)).flops == 135 * 96 + 40 * 576 + 40 * 128
+
+
+class NaFlexPatches(nn.Module):
+    """NaFlexViT's patch embedding: the image cut into 4x4 patches by a view and a permute (no
+    map of the patch grid's shape ever exists), a linear layer, and a learned 3x3 grid of
+    position embeddings resized to the patch grid with antialiased bicubic interpolation."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(48, 8)
+        self.positions = nn.Parameter(torch.rand(1, 8, 3, 3))
+
+    def forward(self, x):
+        gh, gw = x.shape[2] // 4, x.shape[3] // 4
+        patches = x.view(1, 3, gh, 4, gw, 4).permute(0, 2, 4, 3, 5, 1)
+        tokens = self.embed(patches.reshape(1, gh * gw, 48))
+        grid = F.interpolate(self.positions, size=(gh, gw), mode="bicubic", antialias=True)
+        return tokens + grid.flatten(2).transpose(1, 2)
+
+
+def test_a_position_grid_resized_to_a_patch_grid_only_a_view_holds():
+    spec = assert_as_traced(NaFlexPatches(), ((16, 16), (20, 28)))
+    resize = next(layer for layer in spec.raw["layers"] if layer["op"] == "upsample")
+    # the grid's sides are dims 1 and 2 of the permuted patches, (1, gh, gw, 4, 4, 3)
+    assert (resize["mode"], resize["size"], resize["inputs"][1]) == ("bicubic", ["d1", "d2"],
+                                                                      "permute")
+    # at 20x28, 35 patches: the linear 35*8*48 MACs in fvcore; the resize costs nothing in
+    # either tool; params the linear 392 and the grid 72
+    fvcore = netcalc.count(spec, "fvcore", (20, 28))
+    assert (fvcore.flops, fvcore.params) == (35 * 8 * 48, 392 + 72)

@@ -106,9 +106,9 @@ def addcmul_from_aten(call: AtenCall) -> list:
     as for the nodes it becomes."""
     base, t1, t2 = (call.named.get(key) for key in ("self", "tensor1", "tensor2"))
     learned = [t for t in (t1, t2) if isinstance(t, Tensor) and t.is_param]
-    if len(learned) == 1:
-        product = param_binary_node("mul", learned[0], t2 if learned[0] is t1 else t1)
-    else:
+    product = param_binary_node("mul", learned[0], t2 if learned[0] is t1 else t1) if len(
+        learned) == 1 else None
+    if product is None:
         product = Node(inputs=(call.materialise(t1), call.materialise(t2)), op="mul")
     value = float(call.arg("value", 1))
     scale = [Node({"value": value}, op="mul")] if value != 1 else []

@@ -53,7 +53,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from ..limits import MAX_LIKES
+from ..caches import memoised
+from ..limits import MAX_LIKES, MAX_MEMO_ENTRIES
 
 DATA, PARAM, BUFFER, CONSTANT, DERIVED = "data", "param", "buffer", "constant", "derived"
 
@@ -86,9 +87,14 @@ def follows_input(size: Any) -> bool:
 
 
 def same_size(a: Any, b: Any) -> bool:
-    """Equal at every resolution (a constant never equals a size that follows the input)."""
+    """Equal at every resolution (a constant never equals a size that follows the input): the
+    same rule, or symbolic rules written differently that agree at every sampled size (a map
+    padded up to a multiple of a window, ``h + (7 - h % 7) % 7``, and its windows folded back,
+    ``7 * (h' // 7)``; a rotary table's ``ceil(h // 16 - 0.5)`` rows and a patch grid's
+    ``h // 16``)."""
     if isinstance(a, Dim) or isinstance(b, Dim):
-        return isinstance(a, Dim) and isinstance(b, Dim) and a.rule == b.rule
+        return isinstance(a, Dim) and isinstance(b, Dim) and int(a) == int(b) and (
+            a.rule == b.rule or _agree(a.rule, b.rule))
     return a == b
 
 
@@ -321,16 +327,43 @@ def sampled(sizes: Tuple[Any, ...], what: str, at_sizes: Sequence[int] = SAMPLE_
     if all(isinstance(rule, tuple) for rule in rules):
         return list(zip(*(size.rule if follows_input(size) else (int(size),) * len(rules[0])
                           for size in sizes)))
-    if not all(hasattr(rule, "free_symbols") and hasattr(rule, "subs") for rule in rules):
+    if not all(map(_symbolic, rules)):
         raise NotModelled(f"{what} that follows the input size by rules netcalc cannot read")
     # each side its own values (h and w apart, so that a rule of w never passes for one of h)
-    symbols = sorted(set().union(*(rule.free_symbols for rule in rules)), key=str)
-    samples = [tuple(int(size) for size in sizes)]
-    for value in at_sizes:
-        at = {symbol: value + SIDE_OFFSET * i for i, symbol in enumerate(symbols)}
-        samples.append(tuple(int(size.rule.subs(at)) if follows_input(size) else int(size)
-                             for size in sizes))
-    return samples
+    symbols = tuple(sorted(set().union(*(rule.free_symbols for rule in rules)), key=str))
+    columns = [_values(size.rule, symbols, tuple(at_sizes)) if follows_input(size) else
+               (int(size),) * len(at_sizes) for size in sizes]
+    return [tuple(int(size) for size in sizes)] + list(zip(*columns))
+
+
+def _symbolic(rule: Any) -> bool:
+    return hasattr(rule, "free_symbols") and hasattr(rule, "xreplace")
+
+
+@memoised(MAX_MEMO_ENTRIES)
+def _values(rule: Any, symbols: Tuple[Any, ...],
+            at_sizes: Tuple[int, ...] = SAMPLE_SIZES) -> Tuple[int, ...]:
+    """A symbolic rule's values at ``at_sizes``, symbol i at ``size + i * SIDE_OFFSET``
+    (memoised: a model's thousands of sizes share a few hundred rules)."""
+    import sympy    # only symbolic captures have sympy rules
+
+    values = []
+    for size in at_sizes:
+        at = {symbol: sympy.Integer(size + SIDE_OFFSET * i) for i, symbol in enumerate(symbols)}
+        value = rule.xreplace(at)
+        values.append(int(value if value.is_number else rule.subs(at)))
+    return tuple(values)
+
+
+def _agree(a: Any, b: Any) -> bool:
+    """Two symbolic rules with the same values at every sampled size (each side its own)."""
+    if not (_symbolic(a) and _symbolic(b)):
+        return False
+    symbols = tuple(sorted(a.free_symbols | b.free_symbols, key=str))
+    try:
+        return _values(a, symbols) == _values(b, symbols)
+    except (TypeError, ValueError):     # a rule that does not evaluate to a number
+        return False
 
 
 def reshape_target(source: Sequence[Any], out: Sequence[Any]) -> Optional[List[Any]]:
@@ -351,14 +384,19 @@ def reshape_target(source: Sequence[Any], out: Sequence[Any]) -> Optional[List[A
 
 
 def _constant_where_sampled(size: Any) -> Optional[int]:
-    """The size's value where its rule gives it at every sampled size: torch.export writes the
-    4 of TResNet's ``x.view(n, c, h // 4, 4, w // 4, 4)`` as ``h // (h // 4)``, which is 4 at
-    every h the view accepts (a multiple of 4)."""
+    """The size's value where its rule gives it at every sampled size, or at every sampled
+    multiple of it: torch.export writes the 4 of TResNet's ``x.view(n, c, h // 4, 4, w // 4,
+    4)`` as ``h // (h // 4)``, which is 4 at every h the view accepts (a multiple of 4), and
+    NaFlexViT's patch size 16 as ``h // (h // 16)``, 16 at every multiple of 16 (not at 40)."""
+    value = int(size)
     try:
-        values = {value for (value,) in sampled((size,), "a size")}
+        values = {v for (v,) in sampled((size,), "a size")}
+        if values != {value} and value > 0:
+            values = {v for (v,) in sampled((size,), "a size", tuple(
+                k * value for k in SAMPLE_SIZES))}
     except NotModelled:
         return None
-    return int(size) if values == {int(size)} else None
+    return value if values == {value} else None
 
 
 def _split_dim(source: Sequence[Any], size: Any) -> Optional[str]:

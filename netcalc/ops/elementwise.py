@@ -40,10 +40,12 @@ def broadcast_mismatches(a: Shape, b: Shape) -> Tuple[Tuple[Any, Any], ...]:
     return tuple((x, y) for x, y in zip(a, b) if not (x == y or x == 1 or y == 1))
 
 
-def param_binary_node(op: str, param: Tensor, other: Tensor) -> Node:
+def param_binary_node(op: str, param: Tensor, other: Tensor) -> Optional[Node]:
     """``param_add``/``param_mul`` of a data tensor and a parameter. A parameter resized in
     forward to a shape that follows the input (timm's position embedding, interpolated to the
-    token grid when ``dynamic_img_size``) is ``resampled``: its own shape, the operand's size."""
+    token grid when ``dynamic_img_size``) is ``resampled``: its own shape, the operand's size.
+    None for a parameter resized to another rank (NaFlexViT's (1, C, h, w) grid read as
+    tokens): the nodes that resize it are written instead."""
     # computed from one parameter, to a size that follows the input, at that parameter's rank
     # or with leading dims of 1 added (timm's CLIP attention pool resizes its (50, 2048)
     # embedding to (1, N, 2048)); another rank or width: computed otherwise, as XCiT's conv of
@@ -51,8 +53,10 @@ def param_binary_node(op: str, param: Tensor, other: Tensor) -> Node:
     learned = tuple(param.learned)
     if learned and len(learned) < len(param.shape) and learned[-1] == int(param.shape[-1]):
         learned = (1,) * (len(param.shape) - len(learned)) + learned
-    resampled = bool(learned) and any(map(follows_input, param.shape)) and len(
-        learned) == len(param.shape)
+    resized = bool(learned) and any(map(follows_input, param.shape))
+    if resized and len(learned) != len(param.shape):
+        return None
+    resampled = resized
     attrs: dict = {"param_shape": [int(d) for d in (learned if resampled else param.shape)]}
     if resampled:
         attrs["resampled"] = True
@@ -75,8 +79,9 @@ def binary_from_aten(call: AtenCall) -> Node:
     params = [t for t in (a, b) if t.is_param]
     if len(params) == 1 and op in ("add", "mul"):
         other = b if params[0] is a else a
-        if other.is_data:
-            return param_binary_node(op, params[0], other)
+        node = param_binary_node(op, params[0], other) if other.is_data else None
+        if node is not None:
+            return node
     return Node(inputs=(call.materialise(a), call.materialise(b)))
 
 

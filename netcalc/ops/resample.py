@@ -19,6 +19,7 @@ from .registry import OpDef, check_rank, numel_out, register_op, zero
 from .shape import DIM, normalise_dim
 from .pool import adaptive_avg_pool2d_flops
 from .spatial import Pair, Sizes, per_axis, spatial_axes
+from .tensor import dim_entry, resolve_entry
 
 
 
@@ -137,7 +138,7 @@ class UpsampleAttrs:
     the size of a second operand)."""
 
     mode: str = "nearest"
-    size: Optional[Pair] = None
+    size: Optional[Tuple[Any, Any]] = None  # [h, w]; or ["dK", "dJ"]: dims of a second operand
     scale_factor: Optional[Pair] = None
     align_corners: Optional[bool] = None
 
@@ -145,7 +146,11 @@ class UpsampleAttrs:
 # fvcore's upsample handles; it has none for bicubic (0), and netcalc's pycls takes its counts
 FLOPS_PER_OUTPUT = {"nearest": 1, "bilinear": 4, "bicubic": 0}
 MODES = {"upsample_nearest2d": "nearest", "upsample_bilinear2d": "bilinear",
-         "upsample_bicubic2d": "bicubic"}
+         "upsample_bicubic2d": "bicubic",
+         # antialiased bicubic (``interpolate(..., antialias=True)``, NaFlexViT's position
+         # embedding): the same size; fvcore has no handle for either (0), FlopCounterMode
+         # counts neither
+         "_upsample_bicubic2d_aa": "bicubic"}
 
 
 def _upsample_flops(ins: Any, out: Any, a: UpsampleAttrs) -> Any:
@@ -170,6 +175,9 @@ def upsample_from_aten(call: AtenCall) -> Node:
     like = call.tensor_with(out)
     if like is not None:
         return Node(attrs, inputs=(source, like))
+    found = call.sizes_from_earlier(out)      # a grid no tensor ends in (NaFlexViT's patches)
+    if found is not None and len(found[0]) == 1:
+        return Node({**attrs, "size": found[1]}, inputs=(source, found[0][0]))
     return Node({**attrs, "size": compact(out)},
                 fixed=f"its output size {[int(d) for d in out]} follows the input by no rule "
                       "netcalc writes")
@@ -188,7 +196,7 @@ class Upsample(OpDef):
 
     def parse(self, f: Any) -> UpsampleAttrs:
         mode = f.str("mode", "nearest", choices=tuple(FLOPS_PER_OUTPUT))
-        size = f.pair("size", None, lo=1, hi=MAX_RESAMPLE_SIDE)
+        size = _dims_of_operand(f) or f.pair("size", None, lo=1, hi=MAX_RESAMPLE_SIDE)
         scale = f.pair("scale_factor", None, lo=1, hi=MAX_SCALE)
         if size is not None and scale is not None:
             raise f.error("size", "give one of size and scale_factor, not both")
@@ -201,6 +209,11 @@ class Upsample(OpDef):
     def infer_shape(self, ins: Any, a: UpsampleAttrs) -> Any:
         shape = ins[0]
         check_rank("upsample", shape, (4,), "a (N, C, H, W) input")
+        if a.size is not None and isinstance(a.size[0], str):
+            if len(ins) != 2:
+                raise GraphError(f"size {list(a.size)} names dims of a second operand, and "
+                                 "the node has one operand", field="size")
+            return tuple(shape[:2]) + tuple(resolve_entry(e, ins[1], "size") for e in a.size)
         if (len(ins) == 2) == (a.size is not None or a.scale_factor is not None):
             raise GraphError("give exactly one of size, scale_factor and a second operand "
                              "(`with`) whose size it takes", field="size")
@@ -221,10 +234,21 @@ class Upsample(OpDef):
         if len(ins) == 2:
             from ..torch.tensor_modules import UpsampleLike
 
-            return UpsampleLike(a.mode, a.align_corners)
+            return UpsampleLike(a.mode, a.align_corners, a.size)
         scale = None if a.scale_factor is None else tuple(float(s) for s in a.scale_factor)
         return nn.Upsample(a.size, scale, a.mode, a.align_corners)
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), UpsampleAttrs("bilinear", scale_factor=(2, 3))
+
+
+def _dims_of_operand(f: Any) -> Optional[Tuple[str, str]]:
+    """``size: ["dK", "dJ"]``: dims K and J of the second operand (None: not that form)."""
+    raw = f.value("size", None)
+    if not (isinstance(raw, list) and raw and all(isinstance(e, str) for e in raw)):
+        return None
+    if len(raw) != 2 or any(dim_entry(e) is None or "/" in e for e in raw):
+        raise f.error("size", "expected [h, w] as ints, or as 'dK' (dim K of the second "
+                              "operand)")
+    return raw[0], raw[1]
 

@@ -205,7 +205,7 @@ class Slice(FreeTensorOp):
         stop = f.value("stop", None)
         if not isinstance(stop, str):
             stop = f.int("stop", None, lo=-MAX_DIM_SIZE, hi=MAX_DIM_SIZE)
-        elif _dim_entry(stop) is None or "/" in stop:
+        elif dim_entry(stop) is None or "/" in stop:
             raise f.error("stop", f"{stop[:40]!r} is not an int or 'dK' (dim K of the second "
                                   "operand)")
         return SliceAttrs(f.int("dim", **DIM), f.int("start", None, lo=-MAX_DIM_SIZE, hi=MAX_DIM_SIZE),
@@ -307,7 +307,7 @@ def size_entries(f: Any, key: str, min_len: int = 1) -> list:
     entries = f.list(key, min_len=min_len, max_len=MAX_RANK)
     for i, entry in enumerate(entries):
         if isinstance(entry, str):
-            if _dim_entry(entry) is None:
+            if dim_entry(entry) is None:
                 raise f.error(f"{key}[{i}]", f"{entry!r} is not an int, 'dK' (dim K of the "
                                              "input) or 'dK/N' (dim K split in N)")
         elif isinstance(entry, bool) or not isinstance(entry, int) or not (
@@ -316,7 +316,7 @@ def size_entries(f: Any, key: str, min_len: int = 1) -> list:
     return entries
 
 
-def _dim_entry(entry: str) -> Optional[Tuple[int, int]]:
+def dim_entry(entry: str) -> Optional[Tuple[int, int]]:
     """(K, N) of "dK" (N = 1) or "dK/N"; None for any other text."""
     dim, split, parts = entry.partition("/")
     if not (dim[:1] == "d" and dim[1:].isascii() and dim[1:].isdigit() and len(dim) <= 3):
@@ -332,7 +332,7 @@ def resolve_entry(entry: ReshapeEntry, shape: Any, field: str = "shape") -> Any:
     a concrete dim that N does not divide is an error, as torch's view refuses it)."""
     if not isinstance(entry, str):
         return entry
-    k, parts = _dim_entry(entry)      # type: ignore[misc]  (parsed by size_entries)
+    k, parts = dim_entry(entry)      # type: ignore[misc]  (parsed by size_entries)
     if k >= len(shape):
         raise GraphError(f"{entry!r} names dim {k} of a rank-{len(shape)} input", field=field)
     if parts == 1:

@@ -9,7 +9,7 @@ formula for them. A learned tensor counts its elements as parameters.
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Tuple
+from typing import Any, Tuple
 
 from ..errors import GraphError
 from .aten import (CONSTANT, Alias, AtenCall, Node, NotModelled, Parts, Tensor, follows_input,
@@ -66,15 +66,14 @@ def _expand_entries(out: Any, shape: Any, dims_of: Any) -> Tuple[list, str]:
     return entries, fixed
 
 
-def constant_node(tensor: Tensor, like: Tensor, op: str = "constant",
-                  same: Callable[[Any, Any], bool] = same_size) -> Node:
+def constant_node(tensor: Tensor, like: Tensor, op: str = "constant") -> Node:
     """A ``constant`` node standing for a buffer or a tensor built in forward (Swin's shifted-
     window mask), read next to the data tensor ``like``: a size equal to one of ``like``'s dims
-    (``same``) is "dK" of it, so the node follows the resolution as the mask does. (``op="input"``:
+    is "dK" of it, so the node follows the resolution as the mask does. (``op="input"``:
     a further input of the model, shaped after the first in the same way.)"""
     entries, fixed = [], ""
     for size in tensor.shape:
-        same_dims = [k for k, d in enumerate(like.shape) if same(d, size)]
+        same_dims = [k for k, d in enumerate(like.shape) if same_size(d, size)]
         if follows_input(size) and same_dims:
             entries.append(f"d{same_dims[0]}")
         else:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, Optional, Tuple
 
 from torch import fx
 
-from ..ops.aten import CONSTANT_FACTORIES, DATA, PARAM, follows_input, lookup, same_size
+from ..ops.aten import CONSTANT_FACTORIES, DATA, PARAM, lookup
 from ..rules import get_convention
 
 # ATen ops netcalc does not import that a reference prices: a constant computed through one of
@@ -64,27 +64,3 @@ def _packet(node: fx.Node) -> Optional[str]:
     if getattr(target, "namespace", "") != "aten":
         return None
     return getattr(getattr(target, "overloadpacket", None), "__name__", None)
-
-
-SAMPLE_SIZES = (33, 64, 97, 160, 224, 301, 384)    # input sizes two size rules are compared at
-
-
-def equal_everywhere(a: Any, b: Any) -> bool:
-    """Whether two sizes are equal at every input size: the same rule, or two symbolic rules
-    written differently that agree at every sampled size (a rotary table's
-    ``ceil(h // 16 - 0.5)`` rows, from ``torch.arange`` of floats, and a patch grid's
-    ``h // 16``); each symbol takes its own values."""
-    if same_size(a, b):
-        return True
-    if not (follows_input(a) and follows_input(b)) or isinstance(a.rule, tuple) \
-            or isinstance(b.rule, tuple):
-        return False
-    symbols = sorted(a.rule.free_symbols | b.rule.free_symbols, key=str)
-    try:
-        for value in SAMPLE_SIZES:
-            at = {symbol: value + 13 * k for k, symbol in enumerate(symbols)}
-            if int(a.rule.subs(at)) != int(b.rule.subs(at)):
-                return False
-    except (TypeError, ValueError):     # a rule that does not evaluate to a number
-        return False
-    return True

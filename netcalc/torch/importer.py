@@ -40,7 +40,7 @@ from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, DERIVED, PAR
                         aten_table, follows_input, lookup, same_size)
 from ..ops.tokens import constant_node
 from ..spec import Spec, check_input_shapes, check_resolution, load_spec
-from .constant_fold import costs_nothing, equal_everywhere, priced
+from .constant_fold import costs_nothing, priced
 from .capture import (STATIC, SYMBOLIC_TIMEOUT, TOO_SLOW, Captured, ExportFailure, Extra,
                       Extras, Sides, capture, one_size, paired_value, shown)
 
@@ -411,7 +411,7 @@ class _Converter:
         else:
             step = (Node({"param_shape": [int(d) for d in tensor.shape]}, (anchor,), "param")
                     if tensor.is_param else
-                    constant_node(tensor, self._sized_after(tensor, anchor, same_size)))
+                    constant_node(tensor, self._sized_after(tensor, anchor)))
             place = origin if origin.op == "call_function" else reader
             value = self._emit(place, step, step.op, list(step.inputs),
                                [tensor.name] if tensor.is_param else [], tensor.shape)
@@ -431,19 +431,17 @@ class _Converter:
         except NotModelled:
             if not costs_nothing(origin, self._kind, self.table):
                 raise
-            like = self._sized_after(tensor, anchor, equal_everywhere)
-            step = constant_node(tensor, like, same=equal_everywhere)
+            step = constant_node(tensor, self._sized_after(tensor, anchor))
             return self._emit(origin, step, step.op, list(step.inputs), [], tensor.shape)
         return value if index is None else value[index]
 
-    def _sized_after(self, tensor: Tensor, anchor: Tensor,
-                     same: Callable[[Any, Any], bool]) -> Tensor:
+    def _sized_after(self, tensor: Tensor, anchor: Tensor) -> Tensor:
         """The earlier data tensor that has every size of ``tensor`` that follows the input
         (XCiT's ``arange(h)`` of the patch grid's height: the grid), else ``anchor``: the
         constant node written for ``tensor`` reads its sizes from it."""
         following = [size for size in tensor.shape if follows_input(size)]
         return next((t for t in self.data_values if all(
-            any(same(d, size) for d in t.shape) for size in following)), anchor)
+            any(same_size(d, size) for d in t.shape) for size in following)), anchor)
 
     def _kind(self, node: fx.Node) -> Optional[str]:
         value = self.values.get(node)

@@ -43,13 +43,19 @@ class ChannelsFirst(nn.Module):
 class UpsampleLike(nn.Module):
     """``F.interpolate(x, size=like.shape[-2:])``: FPN's and segmentation heads' form."""
 
-    def __init__(self, mode: str, align_corners: Optional[bool]):
+    def __init__(self, mode: str, align_corners: Optional[bool],
+                 dims: Optional[Sequence[str]] = None):
         super().__init__()
         self.mode = mode
         self.align_corners = align_corners
+        self.dims = dims        # "dK" entries: the sizes are those dims of like, not its last two
 
     def forward(self, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        return nn.functional.interpolate(x, size=like.shape[-2:], mode=self.mode,
+        from ..ops.tensor import resolve_entry
+
+        size = like.shape[-2:] if self.dims is None else [resolve_entry(e, like.shape)
+                                                          for e in self.dims]
+        return nn.functional.interpolate(x, size=size, mode=self.mode,
                                          align_corners=self.align_corners)
 
 
