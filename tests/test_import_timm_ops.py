@@ -668,3 +668,56 @@ def test_a_position_grid_resized_to_a_patch_grid_only_a_view_holds():
     # either tool; params the linear 392 and the grid 72
     fvcore = netcalc.count(spec, "fvcore", (20, 28))
     assert (fvcore.flops, fvcore.params) == (35 * 8 * 48, 392 + 72)
+
+
+class Float32RmsNorm(nn.Module):
+    """timm's ``RmsNormFp32`` (DeepSeek's ViT): ``rms_norm(x.float(), ..., self.weight.float())``,
+    where torch.export checks the weight's dtype before the cast (an assertion that reads it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+        self.weight = nn.Parameter(torch.rand(8))
+
+    def forward(self, x):
+        tokens = self.patch(x).flatten(2).transpose(1, 2)
+        return F.rms_norm(tokens.float(), (8,), self.weight.float(), 1e-6)
+
+
+def test_a_weight_cast_to_float32_is_still_the_norms_parameter():
+    spec = assert_as_traced(Float32RmsNorm(), ((16, 16), (20, 28)))
+    norm = next(layer for layer in spec.raw["layers"] if layer["op"] == "rms_norm")
+    assert norm.get("elementwise_affine", True) is True
+    # params: the conv 392 and the norm's weight 8; the norm costs no flops in either tool
+    fvcore = netcalc.count(spec, "fvcore", (20, 28))
+    assert (fvcore.flops, fvcore.params) == (35 * 8 * 48, 392 + 8)
+
+
+class FixedBasis(nn.Module):
+    """CSATv2's DCT stem, in small: a map upsampled to the sides of an earlier 5-D tensor (no map
+    of that size exists), then a linear layer whose weight is a fixed buffer, not a parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(3, 3, 4, 4, bias=False)
+        self.register_buffer("basis", torch.rand(5, 3))
+
+    def forward(self, x):
+        half = x.reshape(1, 3, 1, *x.shape[2:])[..., ::2, ::2]
+        up = F.interpolate(self.down(x), size=half.shape[-2:], mode="bilinear")
+        return F.linear(up.flatten(2).transpose(1, 2), self.basis)
+
+
+def test_a_linear_by_a_buffer_and_an_upsample_to_a_5d_tensors_sides():
+    spec = assert_as_traced(FixedBasis(), ((16, 16), (20, 28)))
+    layers = {layer["op"]: layer for layer in spec.raw["layers"]}
+    assert layers["upsample"]["size"] == ["d3", "d4"]
+    # the buffer is a constant node (no params), transposed, then the matmul's second operand
+    constant, transposed, product = spec.raw["layers"][-3:]
+    assert [constant["op"], transposed["op"], product["op"]] == ["constant", "transpose",
+                                                                 "matmul"]
+    assert constant["shape"] == [5, 3] and product["inputs"][1] == transposed["name"]
+    # at 20x28: the conv 5*7*3*48 MACs, the bilinear upsample to 10x14 fvcore's 4 per output
+    # 3*10*14*4, the linear by the buffer 140 rows * 3 * 5; params: the conv's 144 only
+    fvcore = netcalc.count(spec, "fvcore", (20, 28))
+    assert (fvcore.flops, fvcore.params) == (35 * 3 * 48 + 3 * 140 * 4 + 140 * 3 * 5, 144)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 from ..caches import memoised
 from ..errors import GraphError
 from ..limits import MAX_FEATURES
-from .aten import AtenCall, Node, follows_input
+from .aten import PREVIOUS, AtenCall, Node, Tensor, follows_input
 from .registry import OpDef, format_shape, is_concrete, numel_out, register_op
 
 
@@ -38,7 +38,11 @@ def _linear_bias(ins: Any, out: Any, a: LinearAttrs) -> Any:
 
 def linear_from_aten(call: AtenCall) -> Node:
     """``aten.linear`` of a parameter weight (out, in) and a parameter bias, none, or a bias
-    computed in forward (written as the nodes computing it, read as the second operand)."""
+    computed in forward (written as the nodes computing it, read as the second operand); of a
+    fixed weight, a buffer or constant, the ``matmul`` it is (:func:`_by_a_fixed_weight`)."""
+    weight = call.named.get("weight")
+    if isinstance(weight, Tensor) and not weight.is_param and not weight.is_data:
+        return _by_a_fixed_weight(call, weight)
     weight = call.param("weight")
     attrs: dict = {"out": int(weight.shape[0])}
     if follows_input(call.first.shape[-1]):     # flattened sizes: fits one resolution only
@@ -47,6 +51,19 @@ def linear_from_aten(call: AtenCall) -> Node:
     if bias is None or bias.is_param:
         return Node(attrs if bias is not None else {**attrs, "bias": False})
     return Node({**attrs, "bias": False}, inputs=(call.first, call.materialise(bias)))
+
+
+def _by_a_fixed_weight(call: AtenCall, weight: Tensor) -> List[Node]:
+    """``linear(x, w, b)`` with a buffer or constant ``w`` (CSATv2's DCT matrix): ``x @ w.T``,
+    then ``+ b``. A buffer holds no parameters, so the spec holds none for it; fvcore 0.1.5
+    prices the matmul as its linear handle does (a MAC per weight per row), and
+    FlopCounterMode runs the same mm."""
+    steps = [Node({"dim0": 0, "dim1": 1}, inputs=(call.materialise(weight),), op="transpose"),
+             Node(inputs=(call.first, PREVIOUS), op="matmul")]
+    bias = call.named.get("bias")
+    if bias is not None:
+        steps.append(Node(inputs=(PREVIOUS, call.materialise(bias)), op="add"))
+    return steps
 
 
 @register_op

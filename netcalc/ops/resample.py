@@ -173,8 +173,11 @@ def upsample_from_aten(call: AtenCall) -> Node:
     if not any(follows_input(d) for d in out):
         return Node({**attrs, "size": compact(out)})
     like = call.tensor_with(out)
-    if like is not None:
+    if like is not None and len(like.shape) == 4:
         return Node(attrs, inputs=(source, like))
+    if like is not None:        # ends in (h, w) but is no map (CSATv2's (1, 3, h, w, 64))
+        rank = len(like.shape)
+        return Node({**attrs, "size": [f"d{rank - 2}", f"d{rank - 1}"]}, inputs=(source, like))
     found = call.sizes_from_earlier(out)      # a grid no tensor ends in (NaFlexViT's patches)
     if found is not None and len(found[0]) == 1:
         return Node({**attrs, "size": found[1]}, inputs=(source, found[0][0]))

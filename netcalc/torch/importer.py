@@ -643,6 +643,8 @@ def _read_by_several_ops(graph: fx.Graph, kinds: Dict[str, Tuple[str, str]]) -> 
         while pending:
             source, user = pending.pop()
             packet = getattr(getattr(user.target, "overloadpacket", None), "__name__", user.name)
+            if user.meta.get("val") is None:     # an assertion (``weight.float()`` checks it)
+                continue
             if packet not in REARRANGING:
                 packets.add(packet.rstrip("_"))
             elif user.args and user.args[0] is source:      # a view of it (not reshape_as(x, it))
