@@ -721,3 +721,35 @@ def test_a_linear_by_a_buffer_and_an_upsample_to_a_5d_tensors_sides():
     # 3*10*14*4, the linear by the buffer 140 rows * 3 * 5; params: the conv's 144 only
     fvcore = netcalc.count(spec, "fvcore", (20, 28))
     assert (fvcore.flops, fvcore.params) == (35 * 3 * 48 + 3 * 140 * 4 + 140 * 3 * 5, 144)
+
+
+class FactoredPositions(nn.Module):
+    """NaFlexViT's factored position embedding: a row table and a column table, each resized to
+    the patch grid's side by 1D linear interpolation, added as a (1, h, 1, C) column and a
+    (1, 1, w, C) row that broadcast to the grid."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+        self.rows = nn.Parameter(torch.rand(1, 3, 8))
+        self.cols = nn.Parameter(torch.rand(1, 3, 8))
+
+    def forward(self, x):
+        grid = self.patch(x).permute(0, 2, 3, 1)
+        gh, gw = grid.shape[1:3]
+        rows = F.interpolate(self.rows.transpose(1, 2), size=gh, mode="linear").transpose(1, 2)
+        cols = F.interpolate(self.cols.transpose(1, 2), size=gw, mode="linear").transpose(1, 2)
+        return grid + (rows.unsqueeze(2) + cols.unsqueeze(1))
+
+
+def test_row_and_column_tables_resized_by_1d_linear_interpolation():
+    spec = assert_as_traced(FactoredPositions(), ((16, 16), (20, 28)))
+    resizes = [layer for layer in spec.raw["layers"] if layer["op"] == "upsample"]
+    # each table's length is a side of an earlier map (its second operand): the rows' the grid's
+    # height (dim 1 of the channel-last grid), the columns' its width (dim 3 of the conv's map)
+    assert [(r["mode"], r["size"]) for r in resizes] == [("linear", ["d1"]), ("linear", ["d3"])]
+    assert [r["inputs"][1] for r in resizes] == ["permute", "patch"]
+    # the tables are param nodes (24 params each), the conv 392; fvcore prices neither the 1D
+    # interpolation nor the adds: at 20x28 only the conv, 35*8*48 MACs
+    fvcore = netcalc.count(spec, "fvcore", (20, 28))
+    assert (fvcore.flops, fvcore.params) == (35 * 8 * 48, 392 + 2 * 24)

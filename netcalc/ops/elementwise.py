@@ -8,7 +8,7 @@ from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
 from ..limits import MAX_SCALAR
-from .aten import AtenCall, Node, NotModelled, Tensor, follows_input
+from .aten import AtenCall, Node, NotModelled, Tensor, follows_input, same_size
 from .registry import OpDef, Shape, format_shape, is_concrete, register_op, zero
 
 
@@ -45,7 +45,8 @@ def param_binary_node(op: str, param: Tensor, other: Tensor) -> Optional[Node]:
     forward to a shape that follows the input (timm's position embedding, interpolated to the
     token grid when ``dynamic_img_size``) is ``resampled``: its own shape, the operand's size.
     None for a parameter resized to another rank (NaFlexViT's (1, C, h, w) grid read as
-    tokens): the nodes that resize it are written instead."""
+    tokens) or to a shape that broadcasts (its (1, 1, w, C) row added to a (1, h, 1, C)
+    column): the nodes that resize it are written instead."""
     # computed from one parameter, to a size that follows the input, at that parameter's rank
     # or with leading dims of 1 added (timm's CLIP attention pool resizes its (50, 2048)
     # embedding to (1, N, 2048)); another rank or width: computed otherwise, as XCiT's conv of
@@ -54,8 +55,9 @@ def param_binary_node(op: str, param: Tensor, other: Tensor) -> Optional[Node]:
     if learned and len(learned) < len(param.shape) and learned[-1] == int(param.shape[-1]):
         learned = (1,) * (len(param.shape) - len(learned)) + learned
     resized = bool(learned) and any(map(follows_input, param.shape))
-    if resized and len(learned) != len(param.shape):
-        return None
+    if resized and (len(learned) != len(param.shape) or len(param.shape) != len(other.shape)
+                    or not all(map(same_size, param.shape, other.shape))):
+        return None     # resized to other than the operand's shape: broadcast, its ops written
     resampled = resized
     attrs: dict = {"param_shape": [int(d) for d in (learned if resampled else param.shape)]}
     if resampled:

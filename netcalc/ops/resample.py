@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
+from ..fields import Fields
 from ..limits import MAX_RANK, MAX_RESAMPLE_SIDE, MAX_SCALE
 from .aten import AtenCall, Node, NotModelled, Parts, compact, follows_input, scale_between
 from .registry import OpDef, check_rank, numel_out, register_op, zero
@@ -143,9 +144,11 @@ class UpsampleAttrs:
     align_corners: Optional[bool] = None
 
 
-# fvcore's upsample handles; it has none for bicubic (0), and netcalc's pycls takes its counts
-FLOPS_PER_OUTPUT = {"nearest": 1, "bilinear": 4, "bicubic": 0}
+# fvcore's upsample handles; it has none for bicubic nor 1D linear (0), and netcalc's pycls
+# takes its counts
+FLOPS_PER_OUTPUT = {"nearest": 1, "bilinear": 4, "bicubic": 0, "linear": 0}
 MODES = {"upsample_nearest2d": "nearest", "upsample_bilinear2d": "bilinear",
+         "upsample_linear1d": "linear",      # a (N, C, L) signal (NaFlexViT's factored tables)
          "upsample_bicubic2d": "bicubic",
          # antialiased bicubic (``interpolate(..., antialias=True)``, NaFlexViT's position
          # embedding): the same size; fvcore has no handle for either (0), FlopCounterMode
@@ -173,11 +176,12 @@ def upsample_from_aten(call: AtenCall) -> Node:
     if not any(follows_input(d) for d in out):
         return Node({**attrs, "size": compact(out)})
     like = call.tensor_with(out)
-    if like is not None and len(like.shape) == 4:
+    if like is not None and len(like.shape) == len(source.shape):
         return Node(attrs, inputs=(source, like))
     if like is not None:        # ends in (h, w) but is no map (CSATv2's (1, 3, h, w, 64))
         rank = len(like.shape)
-        return Node({**attrs, "size": [f"d{rank - 2}", f"d{rank - 1}"]}, inputs=(source, like))
+        return Node({**attrs, "size": [f"d{rank - len(out) + k}" for k in range(len(out))]},
+                    inputs=(source, like))
     found = call.sizes_from_earlier(out)      # a grid no tensor ends in (NaFlexViT's patches)
     if found is not None and len(found[0]) == 1:
         return Node({**attrs, "size": found[1]}, inputs=(source, found[0][0]))
@@ -199,8 +203,9 @@ class Upsample(OpDef):
 
     def parse(self, f: Any) -> UpsampleAttrs:
         mode = f.str("mode", "nearest", choices=tuple(FLOPS_PER_OUTPUT))
-        size = _dims_of_operand(f) or f.pair("size", None, lo=1, hi=MAX_RESAMPLE_SIDE)
-        scale = f.pair("scale_factor", None, lo=1, hi=MAX_SCALE)
+        sides = _sides(mode)
+        size = _dims_of_operand(f, sides) or _per_side(f, "size", sides, MAX_RESAMPLE_SIDE)
+        scale = _per_side(f, "scale_factor", sides, MAX_SCALE)
         if size is not None and scale is not None:
             raise f.error("size", "give one of size and scale_factor, not both")
         align = f.bool("align_corners", None)
@@ -211,7 +216,9 @@ class Upsample(OpDef):
 
     def infer_shape(self, ins: Any, a: UpsampleAttrs) -> Any:
         shape = ins[0]
-        check_rank("upsample", shape, (4,), "a (N, C, H, W) input")
+        sides = _sides(a.mode)
+        layout = "a (N, C, L)" if sides == 1 else "a (N, C, H, W)"
+        check_rank("upsample", shape, (2 + sides,), f"{layout} input ({a.mode})")
         if a.size is not None and isinstance(a.size[0], str):
             if len(ins) != 2:
                 raise GraphError(f"size {list(a.size)} names dims of a second operand, and "
@@ -221,11 +228,11 @@ class Upsample(OpDef):
             raise GraphError("give exactly one of size, scale_factor and a second operand "
                              "(`with`) whose size it takes", field="size")
         if len(ins) == 2:
-            check_rank("upsample", ins[1], (4,), "a (N, C, H, W) second operand")
+            check_rank("upsample", ins[1], (2 + sides,), f"{layout} second operand")
             return tuple(shape[:2]) + tuple(ins[1][2:])
         if a.size is not None:
             return tuple(shape[:2]) + tuple(a.size)
-        return tuple(shape[:2]) + (shape[2] * a.scale_factor[0], shape[3] * a.scale_factor[1])
+        return tuple(shape[:2]) + tuple(d * k for d, k in zip(shape[2:], a.scale_factor))
 
     params = {"pycls": zero}
     flops = {"pycls": _upsample_flops, "torch": zero}
@@ -245,13 +252,30 @@ class Upsample(OpDef):
         return ((1, 4, 5, 6),), UpsampleAttrs("bilinear", scale_factor=(2, 3))
 
 
-def _dims_of_operand(f: Any) -> Optional[Tuple[str, str]]:
+def _sides(mode: str) -> int:
+    """The spatial sides an upsample of ``mode`` resizes: 1D linear one, the others h and w."""
+    return 1 if mode == "linear" else 2
+
+
+def _per_side(f: Any, key: str, sides: int, hi: int) -> Optional[Tuple[int, ...]]:
+    """An int, or a list of one per side, as a tuple of ``sides`` ints (None: not given)."""
+    if sides == 2:
+        return f.pair(key, None, lo=1, hi=hi)
+    raw = f.value(key, None)
+    if isinstance(raw, list):
+        if len(raw) != 1:
+            raise f.error(key, f"expected an integer or [l], got {len(raw)} entries")
+        raw = raw[0]
+    return None if raw is None else (Fields({key: raw}, f.source, f.path).int(key, lo=1, hi=hi),)
+
+
+def _dims_of_operand(f: Any, sides: int) -> Optional[Tuple[str, ...]]:
     """``size: ["dK", "dJ"]``: dims K and J of the second operand (None: not that form)."""
     raw = f.value("size", None)
     if not (isinstance(raw, list) and raw and all(isinstance(e, str) for e in raw)):
         return None
-    if len(raw) != 2 or any(dim_entry(e) is None or "/" in e for e in raw):
-        raise f.error("size", "expected [h, w] as ints, or as 'dK' (dim K of the second "
-                              "operand)")
-    return raw[0], raw[1]
+    if len(raw) != sides or any(dim_entry(e) is None or "/" in e for e in raw):
+        raise f.error("size", f"expected {sides} sizes as ints, or as 'dK' (dim K of the "
+                              "second operand)")
+    return tuple(raw)
 

@@ -53,8 +53,8 @@ class UpsampleLike(nn.Module):
     def forward(self, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         from ..ops.tensor import resolve_entry
 
-        size = like.shape[-2:] if self.dims is None else [resolve_entry(e, like.shape)
-                                                          for e in self.dims]
+        size = like.shape[2:] if self.dims is None else [resolve_entry(e, like.shape)
+                                                         for e in self.dims]
         return nn.functional.interpolate(x, size=size, mode=self.mode,
                                          align_corners=self.align_corners)
 
