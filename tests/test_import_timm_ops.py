@@ -753,3 +753,35 @@ def test_row_and_column_tables_resized_by_1d_linear_interpolation():
     # interpolation nor the adds: at 20x28 only the conv, 35*8*48 MACs
     fvcore = netcalc.count(spec, "fvcore", (20, 28))
     assert (fvcore.flops, fvcore.params) == (35 * 8 * 48, 392 + 2 * 24)
+
+
+class LatentQueryPool(nn.Module):
+    """timm's attention pool (``attn_pool`` of SigLIP-style ViTs): a learned latent query attends
+    over the tokens, fused ``scaled_dot_product_attention`` with a parameter as its query."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+        self.latent = nn.Parameter(torch.rand(1, 1, 8))
+        self.kv = nn.Linear(8, 16)
+
+    def forward(self, x):
+        tokens = self.patch(x).flatten(2).transpose(1, 2)
+        k, v = self.kv(tokens).unsqueeze(1).chunk(2, dim=-1)
+        return F.scaled_dot_product_attention(self.latent.unsqueeze(1), k, v)
+
+
+def test_attention_with_a_learned_query_counts_its_parameters():
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    # the math backend: FlopCounterMode has no formula for CPU's fused kernel (0)
+    with sdpa_kernel(SDPBackend.MATH):
+        spec = assert_as_traced(LatentQueryPool(), ((16, 16), (20, 28)))
+    sdpa = next(layer for layer in spec.raw["layers"] if layer["op"] == "sdpa")
+    assert len(sdpa["inputs"]) == 3
+    # at 20x28, 35 tokens: FlopCounterMode's attention is 2 * (1 * 35 * 8) * 2 = 1,120 flops
+    # (q @ k^T and the weights @ v), beside the conv 2*35*8*48 and the linear 2*35*8*16; the
+    # latent's 8 params count once
+    torch_counts = netcalc.count(spec, "torch", (20, 28))
+    assert torch_counts.flops == 2 * 35 * 8 * 48 + 2 * 35 * 8 * 16 + 2 * 35 * 8 * 2
+    assert torch_counts.params == 392 + 8 + 144

@@ -47,12 +47,14 @@ def broadcasts_into(small: Any, target: Any) -> bool:
 
 
 def _data_operands(call: AtenCall, names: Any) -> tuple:
-    """The named tensor arguments, each computed from the input (else NotModelled)."""
+    """The named tensor arguments as data operands: one computed without the input (an
+    attention pool's learned query) is written as the nodes computing it; at least one must
+    be computed from the input (else NotModelled)."""
     found = tuple(call.named.get(name) for name in names)
-    if not all(t is not None and getattr(t, "is_data", False) for t in found):
-        raise NotModelled(f"{call.op} of a tensor that is not computed from the input "
-                          f"({', '.join(names)} are modelled as data)")
-    return found
+    if not all(isinstance(t, Tensor) for t in found) or not any(t.is_data for t in found):
+        raise NotModelled(f"{call.op} of tensors none of which is computed from the input "
+                          f"({', '.join(names)})")
+    return tuple(call.materialise(t) for t in found)
 
 
 def sdpa_from_aten(call: AtenCall) -> Node:
