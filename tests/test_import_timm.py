@@ -117,6 +117,11 @@ def test_a_constant_tensor_multiplied_in_is_exact_at_the_only_size_the_model_run
     "test_vit",             # its position embedding resampled to the token grid
     "edgenext_xx_small",    # Fourier positions by cumsum (netcalc lacks it): one constant node
     "vit_tiny_patch16_dinov3_qkvb",     # a qkv bias joined in forward; a rotary grid (meshgrid)
+    "xcit_nano_12_p8_224",  # a position grid from arange of the patch grid's sides
+    "efficientvit_b0",      # attention under torch.autocast (a wrapped block)
+    "lowformer_b0",         # an upsampled map cropped to an earlier map's sides
+    "crossvit_tiny_240",    # resizes other sizes to its own: captured where it does
+    "csatv2",               # a linear by a buffer; an upsample to a 5-D tensor's sides
 ])
 def test_transformers_the_sweep_fixed_are_exact(name):
     assert_exact(lib.timm_model(name))

@@ -333,7 +333,10 @@ def sampled(sizes: Tuple[Any, ...], what: str, at_sizes: Sequence[int] = SAMPLE_
     symbols = tuple(sorted(set().union(*(rule.free_symbols for rule in rules)), key=str))
     columns = [_values(size.rule, symbols, tuple(at_sizes)) if follows_input(size) else
                (int(size),) * len(at_sizes) for size in sizes]
-    return [tuple(int(size) for size in sizes)] + list(zip(*columns))
+    # a size where some rule is undefined (a division by a size that is 0 there: the model
+    # refuses that input) is no sample
+    return [tuple(int(size) for size in sizes)] + [row for row in zip(*columns)
+                                                   if None not in row]
 
 
 def _symbolic(rule: Any) -> bool:
@@ -347,11 +350,14 @@ def _values(rule: Any, symbols: Tuple[Any, ...],
     (memoised: a model's thousands of sizes share a few hundred rules)."""
     import sympy    # only symbolic captures have sympy rules
 
-    values = []
+    values: List[Optional[int]] = []
     for size in at_sizes:
         at = {symbol: sympy.Integer(size + SIDE_OFFSET * i) for i, symbol in enumerate(symbols)}
-        value = rule.xreplace(at)
-        values.append(int(value if value.is_number else rule.subs(at)))
+        try:
+            value = rule.xreplace(at)
+            values.append(int(value if value.is_number else rule.subs(at)))
+        except ZeroDivisionError:       # undefined there (None: no sample)
+            values.append(None)
     return tuple(values)
 
 
@@ -390,13 +396,18 @@ def _constant_where_sampled(size: Any) -> Optional[int]:
     NaFlexViT's patch size 16 as ``h // (h // 16)``, 16 at every multiple of 16 (not at 40)."""
     value = int(size)
     try:
-        values = {v for (v,) in sampled((size,), "a size")}
+        values = _values_where_defined(size, SAMPLE_SIZES)
         if values != {value} and value > 0:
-            values = {v for (v,) in sampled((size,), "a size", tuple(
-                k * value for k in SAMPLE_SIZES))}
+            values = _values_where_defined(size, tuple(k * value for k in SAMPLE_SIZES))
     except NotModelled:
         return None
     return value if values == {value} else None
+
+
+def _values_where_defined(size: Any, at_sizes: Tuple[int, ...]) -> set:
+    """The size's values at ``at_sizes`` (an empty set where it is undefined at most)."""
+    samples = sampled((size,), "a size", at_sizes)
+    return {v for (v,) in samples} if 2 * (len(samples) - 1) >= len(at_sizes) else set()
 
 
 def _split_dim(source: Sequence[Any], size: Any) -> Optional[str]:

@@ -41,6 +41,7 @@ SYMBOLIC_TIMEOUT = 20.0          # seconds the symbolic export may take before t
 SYMBOLIC, STATIC, ONE_SIZE = "symbolic", "static sizes", "one size"    # Captured.how
 DYNAMIC = {1: "dynamic length", 2: "dynamic h and w", 3: "dynamic d, h and w"}
 TOO_SLOW = "the symbolic export took over"        # Captured.why when it ran past its time
+GRAPH_DIFFERS = "its graph differs between sizes"  # ... when static exports differ
 
 
 class SlowExport(BaseException):
@@ -415,7 +416,7 @@ def _static(module: nn.Module, in_channels: int, sides: Sides, why: str,
     listed = ", ".join(map(shown, sizes))
     try:
         programs = [export(module, in_channels, size, False, extras) for size in sizes]
-        problem = "" if _same_graph(programs) else "its graph differs between sizes"
+        problem = "" if _same_graph(programs) else GRAPH_DIFFERS
     except ExportFailure as exc:
         programs, problem = [], f"it does not export at each of {listed} ({exc})"
     if problem:

@@ -31,7 +31,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set,
 import torch
 from torch import fx, nn
 
-from ..errors import ArgumentError, SpecError, exception_line
+from ..errors import ArgumentError, NetcalcError, SpecError, exception_line
 from ..families.graph import AXES
 from ..graph import input_sides
 from ..ops import all_ops
@@ -41,8 +41,9 @@ from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, DERIVED, PAR
 from ..ops.tokens import constant_node
 from ..spec import Spec, check_input_shapes, check_resolution, load_spec
 from .constant_fold import costs_nothing, priced
-from .capture import (STATIC, SYMBOLIC_TIMEOUT, TOO_SLOW, Captured, ExportFailure, Extra,
-                      Extras, Sides, capture, one_size, paired_value, shown)
+from .capture import (GRAPH_DIFFERS, ONE_SIZE, STATIC, SYMBOLIC, SYMBOLIC_TIMEOUT, TOO_SLOW,
+                      Captured, ExportFailure, Extra, Extras, Sides, capture, one_size,
+                      paired_value, probe_sizes, shown)
 
 Resolution = Union[int, Tuple[int, int]]
 STAND_IN = "identity"       # what --allow-unknown records an unsupported op as
@@ -92,6 +93,7 @@ class Imported:
     numel: int = 0                                                  # the module's parameters
     unknown: List[Unknown] = field(default_factory=list)
     how: str = ""                                                   # how sizes were captured
+    why: str = ""                                   # why not symbolically (Captured.why)
 
 
 # -- inputs ---------------------------------------------------------------------------------------------
@@ -763,7 +765,8 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
     data["notes"] = notes
     return Imported(data, converter.shapes, captured.checks, converter.node_params, unused,
                     converter.shared, converter.uncounted,
-                    sum(p.numel() for p in module.parameters()), converter.unknown, captured.how)
+                    sum(p.numel() for p in module.parameters()), converter.unknown, captured.how,
+                    captured.why)
 
 
 LOWEST_DYNAMIC_SIDE = 2     # torch.export's floor for a dynamic side (it specialises 0 and 1)
@@ -871,12 +874,76 @@ def import_checked(module: nn.Module, resolution: Optional[Resolution] = None,
     except SystemExit as exc:       # the model's own code, while it was captured
         raise SpecError(source, "", f"the module's code called sys.exit({exc.code!r}) while it "
                                     "was traced") from None
+    spec = _checked_spec(imported, source)
+    if _fits_one_size(spec) and _branches(imported) and not further and not allow_unknown:
+        general = _general_branch(module, resolution, spec, name, source, in_channels,
+                                  symbolic_timeout)
+        if general is not None:
+            return general
+    return spec, imported
+
+
+def _checked_spec(imported: Imported, source: str) -> Spec:
+    """The spec of ``imported``, checked against its capture; the checks' notes added."""
     spec = _load(imported.data, source)
     notes = _fvcore_blind_spots(spec) + check(imported, spec, source)
     if notes:       # a new dict: specs are cached by the data they were loaded from
         imported.data = {**imported.data, "notes": imported.data["notes"] + notes}
         spec = _load(imported.data, source)
-    return spec, imported
+    return spec
+
+
+FITS_ONLY = "fits only"     # how a note that pins the spec to the traced size begins
+
+
+def _fits_one_size(spec: Spec) -> bool:
+    return any(note.startswith(FITS_ONLY) for note in spec.raw.get("notes", ()))
+
+
+def _branches(imported: Imported) -> bool:
+    """Whether a spec that fits one size may come from a branch of the model's code taken at
+    that size alone: captured symbolically (a shape fixed by the branch), or statically with
+    a graph that differs at other sizes; not where the model refuses other sizes or where its
+    symbolic export was too slow (it would be again)."""
+    if imported.why.startswith(TOO_SLOW):
+        return False
+    return imported.how == SYMBOLIC or (imported.how == ONE_SIZE and GRAPH_DIFFERS in imported.why)
+
+
+def _general_branch(module: nn.Module, resolution: Resolution, spec: Spec, name: Optional[str],
+                    source: str, in_channels: Optional[int],
+                    symbolic_timeout: float) -> Optional[Tuple[Spec, Imported]]:
+    """A spec that holds beyond the asked size, where the asked one fits it alone because the
+    model's code takes a special branch there (it pads or resizes only where a size needs it:
+    CPU-Bone's windows, CrossViT's image): the module captured at a size of other residues
+    (:func:`~netcalc.torch.capture.probe_sizes`), where it takes its general branch, if that
+    spec fits more than that size and counts what the asked size's own capture counts at the
+    asked size, in every convention. None where no such spec exists."""
+    sides = _sides(resolution)
+    if len(sides) != 2:
+        return None
+    other = probe_sizes(sides)[1]
+    try:
+        imported = convert(module, other, name, False, source, in_channels, symbolic_timeout)
+        general = _checked_spec(imported, source)
+        if _fits_one_size(general) or _counts(general, sides) != _counts(spec, sides):
+            return None
+    except (NetcalcError, SystemExit):      # the other size refused, or counted otherwise
+        return None
+    imported.data = {**imported.data, "resolution": _resolution(sides), "notes": [
+        f"size rules from a capture at {shown(other)}: at {shown(sides)} the model takes a "
+        "branch of its code that fits that size alone (its own capture there counts the same "
+        "in every convention)"] + imported.data["notes"]}
+    return _load(imported.data, source), imported
+
+
+def _counts(spec: Spec, sides: Sides) -> List[Tuple[int, int, int]]:
+    """(flops, params, acts) of ``spec`` at ``sides`` in every convention."""
+    import netcalc
+
+    return [tuple(getattr(netcalc.count(spec, convention, sides), quantity)
+                  for quantity in ("flops", "params", "acts"))
+            for convention in ("pycls", "fvcore", "torch")]
 
 
 def _from_inputs(inputs: Any, resolution: Any, in_channels: Optional[int]) -> Tuple[
