@@ -785,3 +785,33 @@ def test_attention_with_a_learned_query_counts_its_parameters():
     torch_counts = netcalc.count(spec, "torch", (20, 28))
     assert torch_counts.flops == 2 * 35 * 8 * 48 + 2 * 35 * 8 * 16 + 2 * 35 * 8 * 2
     assert torch_counts.params == 392 + 8 + 144
+
+
+class PadWhereNeeded(nn.Module):
+    """CPU-Bone's attention input: padded up to a multiple of 4 only where a side needs it
+    (``if pad_h or pad_w``): at 16 x 16 the code runs without the pad, and torch.export records
+    that check as a guard on the sides, not as a range."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 2, 2)
+        self.down = nn.Conv2d(8, 8, 4, 4)
+
+    def forward(self, x):
+        x = self.patch(x)
+        pad_h, pad_w = (-x.shape[2]) % 4, (-x.shape[3]) % 4
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h))
+        return self.down(x)
+
+
+def test_a_size_check_that_fails_elsewhere_is_checked_by_a_capture_there():
+    # captured at 16 x 16 without the pad; at the sizes of other residues the recorded check
+    # fails, a capture there counts otherwise (with the pad), so the spec of 16 x 16 is held to
+    # it and the import takes the capture of such a size, which counts the same at 16 x 16
+    spec = assert_as_traced(PadWhereNeeded(), ((16, 16), (18, 30), (22, 26), (32, 40)))
+    assert spec.raw["notes"][0].startswith("size rules from a capture at ")
+    assert "pad" in ops(spec) and "resolution_range" not in spec.raw
+    # at 18 x 30 the map is 9 x 15, padded to 12 x 16: the down conv 3*4*8*128 MACs (fvcore)
+    # after the patch conv 9*15*8*12
+    assert netcalc.count(spec, "fvcore", (18, 30)).flops == 3 * 4 * 8 * 128 + 9 * 15 * 8 * 12

@@ -140,8 +140,10 @@ def same_padding_of(source: Tuple[Any, ...], amounts: Tuple[Any, ...]) -> dict:
     return {"mode": "same", "kernel": compact(kernels), "stride": compact(strides)}
 
 
-WIDE_SAMPLE_SIZES = range(16, 16 + 8 * 256, 8)  # input sizes that meet every residue of a map
-#                                                 downsampled up to 32 times, modulo each window
+# input sizes that meet every residue of a map, modulo each window: every size up to 271 (a map
+# halved once meets every residue modulo 4 only at consecutive sizes), then every 8th up to
+# 2,063 (a map downsampled 32 times meets every residue modulo a window of 7)
+WIDE_SAMPLE_SIZES = (*range(16, 272), *range(272, 16 + 8 * 256, 8))
 
 
 def multiple_padding_of(source: Tuple[Any, ...], amounts: Tuple[Any, ...]) -> dict:

@@ -103,6 +103,9 @@ class Captured:
     why: str = ""                                 # why the sizes are not symbolic
     # per side: the lowest and highest size (None: none) the capture holds for
     domain: Optional[Tuple[Tuple[int, Optional[int]], ...]] = None
+    # sizes of other residues where a check torch.export recorded on the sides fails: the
+    # model may take another branch of its code there
+    branch_sizes: List[Sides] = field(default_factory=list)
 
     def shape(self, value: Any) -> Tuple[Any, ...]:
         return tuple(self.sizes(d) for d in value.shape)
@@ -317,7 +320,8 @@ def _symbolic(module: nn.Module, in_channels: int, sides: Sides, timeout: float,
         return None, "the module fixes a side to the traced size under symbolic export"
     symbols = tuple(d.node.expr for d in dims)
     ties = _ties(program, symbols, extras)
-    second = _second_size(dims[0].node.shape_env, symbols, sides, ties)
+    guards = _guards(dims[0].node.shape_env, symbols, ties)
+    second = _second_size(guards, symbols, sides)
     values: Dict[Any, Dict[Any, int]] = {}
 
     def at(where: Sides) -> Callable[[Any], int]:
@@ -340,9 +344,11 @@ def _symbolic(module: nn.Module, in_channels: int, sides: Sides, timeout: float,
     checks = [(sides, at(sides))] + ([(second, at(second))] if second else [])
     fits_only = "" if second else (f"fits only {shown(sides)}: the size checks torch.export "
                                    "recorded for the module fail at every other size tried")
+    branch_sizes = [size for size in probe_sizes(sides)[1:]
+                    if not _all_hold(guards, symbols, size)]
     return Captured(program, SYMBOLIC, "size rules from torch.export's symbolic shapes "
                     f"({DYNAMIC[len(sides)]})", checks, sizes, fits_only=fits_only,
-                    domain=_domain(program, symbols)), ""
+                    domain=_domain(program, symbols), branch_sizes=branch_sizes), ""
 
 
 def _domain(program: Any, symbols: Tuple[Any, ...]) -> Tuple[Tuple[int, Optional[int]], ...]:
@@ -357,18 +363,29 @@ def _domain(program: Any, symbols: Tuple[Any, ...]) -> Tuple[Tuple[int, Optional
     return tuple(ranges)
 
 
-def _second_size(env: Any, symbols: Tuple[Any, ...], sides: Sides,
-                 ties: Dict[Any, Any]) -> Optional[Sides]:
+def _guards(env: Any, symbols: Tuple[Any, ...], ties: Dict[Any, Any]) -> List[Any]:
+    """The checks torch.export recorded on the input's sides alone."""
+    exprs = [g.expr.xreplace(ties) if ties else g.expr for g in env.guards]
+    return [g for g in exprs if g.free_symbols <= set(symbols)]
+
+
+def _all_hold(guards: List[Any], symbols: Tuple[Any, ...], size: Sides) -> bool:
+    at = dict(zip(symbols, size))
+    try:
+        return all(bool(g.subs(at)) for g in guards)
+    except ZeroDivisionError:       # undefined there: the model refuses the size
+        return False
+
+
+def _second_size(guards: List[Any], symbols: Tuple[Any, ...], sides: Sides) -> Optional[Sides]:
     """A second size, odd where it can be, at which every guard torch.export recorded on the
     sides holds (a ceil-mode pool guards the parity of its input: its captured size expression is
     torch's only where the guard holds). None if no nearby size satisfies them."""
-    exprs = [g.expr.xreplace(ties) if ties else g.expr for g in env.guards]
-    guards = [g for g in exprs if g.free_symbols <= set(symbols)]
     for step in (32, 64, 96, 16, 8, 4, 2, 1):
         odd = tuple(side + step + 1 - (side + step) % 2 for side in sides)
         even = tuple(side + step + (side + step) % 2 for side in sides)
         for size in (odd, even):
-            if all(bool(g.subs(dict(zip(symbols, size)))) for g in guards):
+            if _all_hold(guards, symbols, size):
                 return size
     return None
 

@@ -94,6 +94,7 @@ class Imported:
     unknown: List[Unknown] = field(default_factory=list)
     how: str = ""                                                   # how sizes were captured
     why: str = ""                                   # why not symbolically (Captured.why)
+    branch_sizes: List[Sides] = field(default_factory=list)     # Captured.branch_sizes
 
 
 # -- inputs ---------------------------------------------------------------------------------------------
@@ -719,15 +720,16 @@ LONGER = ("; a longer symbolic export may (netcalc import --symbolic-timeout, "
 
 def _converted(module: nn.Module, in_channels: int, sides: Sides, source: str,
                allow_unknown: bool, symbolic_timeout: float,
-               extras: Extras) -> Tuple[Captured, _Converter]:
+               extras: Extras, at_one_size: bool = False) -> Tuple[Captured, _Converter]:
     """The captured graph, converted. Where static exports show a literal that follows the
     input by a rule no op can take from its values at the probe sizes (a TF-"same" pad), the
     module is captured at the asked size alone: a spec that fits that size, with the reason in
     its notes, rather than one whose constants are a row off at other sizes."""
     with eval_mode(module), torch.no_grad():
-        captured = _capture(source, in_channels, sides,
-                            lambda: capture(module, in_channels, sides, symbolic_timeout,
-                                            extras))
+        captured = _capture(source, in_channels, sides, (
+            lambda: one_size(module, in_channels, sides, "captured to check another branch",
+                             extras)) if at_one_size else
+            lambda: capture(module, in_channels, sides, symbolic_timeout, extras))
         converter = _walk(captured, module, allow_unknown, source)
         if converter.unknown and captured.how == STATIC:
             why = f"{captured.why}, and its static exports cannot tell the rule of " \
@@ -742,15 +744,17 @@ def _converted(module: nn.Module, in_channels: int, sides: Sides, source: str,
 def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str] = None,
             allow_unknown: bool = False, source: str = "", in_channels: Optional[int] = None,
             symbolic_timeout: float = SYMBOLIC_TIMEOUT,
-            further_inputs: Sequence[Tuple[int, ...]] = ()) -> Imported:
+            further_inputs: Sequence[Tuple[int, ...]] = (), at_one_size: bool = False) -> Imported:
     """The graph-spec data of ``module`` (unchecked; :func:`from_torch` checks it);
-    ``further_inputs``: the shapes of the forward's arguments after the first."""
+    ``further_inputs``: the shapes of the forward's arguments after the first; ``at_one_size``:
+    one static export at ``resolution`` (its constants: that size's counts)."""
     source = source or type(module).__name__
     sides = _sides(resolution)
     extras = tuple(Extra.of(shape, sides) for shape in further_inputs)
     in_channels, (captured, converter), guessed = _with_channels(
         in_channels, module, source, len(sides),
-        lambda c: _converted(module, c, sides, source, allow_unknown, symbolic_timeout, extras))
+        lambda c: _converted(module, c, sides, source, allow_unknown, symbolic_timeout, extras,
+                             at_one_size))
     if converter.unknown and not allow_unknown:
         raise ImportFailure(source, "", _unsupported_message(converter.unknown))
     data: Dict[str, Any] = {
@@ -766,7 +770,7 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
     return Imported(data, converter.shapes, captured.checks, converter.node_params, unused,
                     converter.shared, converter.uncounted,
                     sum(p.numel() for p in module.parameters()), converter.unknown, captured.how,
-                    captured.why)
+                    captured.why, captured.branch_sizes)
 
 
 LOWEST_DYNAMIC_SIDE = 2     # torch.export's floor for a dynamic side (it specialises 0 and 1)
@@ -875,9 +879,15 @@ def import_checked(module: nn.Module, resolution: Optional[Resolution] = None,
         raise SpecError(source, "", f"the module's code called sys.exit({exc.code!r}) while it "
                                     "was traced") from None
     spec = _checked_spec(imported, source)
-    if _fits_one_size(spec) and _branches(imported) and not further and not allow_unknown:
-        general = _general_branch(module, resolution, spec, name, source, in_channels,
-                                  symbolic_timeout)
+    if further or allow_unknown:
+        return spec, imported
+    other = _another_branch(module, spec, imported, name, source, in_channels)
+    if other is not None:
+        spec = _pinned(imported, resolution, other, source)
+    if _fits_one_size(spec) and _branches(imported):
+        candidates = ([other] if other is not None else []) + probe_sizes(_sides(resolution))[1:]
+        general = _general_branch(module, resolution, spec, candidates, name, source,
+                                  in_channels, symbolic_timeout)
         if general is not None:
             return general
     return spec, imported
@@ -900,6 +910,36 @@ def _fits_one_size(spec: Spec) -> bool:
     return any(note.startswith(FITS_ONLY) for note in spec.raw.get("notes", ()))
 
 
+def _another_branch(module: nn.Module, spec: Spec, imported: Imported, name: Optional[str],
+                    source: str, in_channels: Optional[int]) -> Optional[Sides]:
+    """A size at which the model runs another branch of its code that counts otherwise than
+    the spec: checked at each size of other residues where a check torch.export recorded at
+    the asked size fails (a pad that runs only where a side needs it), by one static export
+    there. None where the model refuses those sizes or counts there as the spec does."""
+    for size in imported.branch_sizes:
+        try:
+            there = _checked_spec(convert(module, size, name, False, source, in_channels,
+                                          at_one_size=True), source)
+            differs = _counts(there, size) != _counts(spec, size)
+        except (NetcalcError, SystemExit):      # the model, or the spec, refuses that size
+            continue
+        if differs:
+            return size
+    return None
+
+
+def _pinned(imported: Imported, resolution: Resolution, other: Sides, source: str) -> Spec:
+    """The spec of ``imported`` held to the asked size: at ``other`` the model runs another
+    branch of its code."""
+    sides = _sides(resolution)
+    imported.data = {**imported.data, "resolution_range": {
+        axis: [side, side] for axis, side in zip(AXES[len(sides)], sides)}, "notes": imported.data[
+            "notes"] + [f"{FITS_ONLY} {shown(sides)}: at {shown(other)} the model runs another "
+                        "branch of its code (a size check torch.export recorded fails there), "
+                        "which counts otherwise"]}
+    return _load(imported.data, source)
+
+
 def _branches(imported: Imported) -> bool:
     """Whether a spec that fits one size may come from a branch of the model's code taken at
     that size alone: captured symbolically (a shape fixed by the branch), or statically with
@@ -910,31 +950,36 @@ def _branches(imported: Imported) -> bool:
     return imported.how == SYMBOLIC or (imported.how == ONE_SIZE and GRAPH_DIFFERS in imported.why)
 
 
-def _general_branch(module: nn.Module, resolution: Resolution, spec: Spec, name: Optional[str],
-                    source: str, in_channels: Optional[int],
+def _general_branch(module: nn.Module, resolution: Resolution, spec: Spec,
+                    candidates: List[Sides], name: Optional[str], source: str,
+                    in_channels: Optional[int],
                     symbolic_timeout: float) -> Optional[Tuple[Spec, Imported]]:
     """A spec that holds beyond the asked size, where the asked one fits it alone because the
     model's code takes a special branch there (it pads or resizes only where a size needs it:
-    CPU-Bone's windows, CrossViT's image): the module captured at a size of other residues
-    (:func:`~netcalc.torch.capture.probe_sizes`), where it takes its general branch, if that
-    spec fits more than that size and counts what the asked size's own capture counts at the
-    asked size, in every convention. None where no such spec exists."""
+    CPU-Bone's windows, CrossViT's image): the module captured at the first of ``candidates``
+    (a size where another branch ran, then sizes of other residues) whose spec fits more than
+    that size, counts what the asked size's own capture counts at the asked size in every
+    convention, and runs no other branch at its own sizes of other residues. None where no
+    such spec exists."""
     sides = _sides(resolution)
     if len(sides) != 2:
         return None
-    other = probe_sizes(sides)[1]
-    try:
-        imported = convert(module, other, name, False, source, in_channels, symbolic_timeout)
-        general = _checked_spec(imported, source)
-        if _fits_one_size(general) or _counts(general, sides) != _counts(spec, sides):
-            return None
-    except (NetcalcError, SystemExit):      # the other size refused, or counted otherwise
-        return None
-    imported.data = {**imported.data, "resolution": _resolution(sides), "notes": [
-        f"size rules from a capture at {shown(other)}: at {shown(sides)} the model takes a "
-        "branch of its code that fits that size alone (its own capture there counts the same "
-        "in every convention)"] + imported.data["notes"]}
-    return _load(imported.data, source), imported
+    for other in candidates[:2]:
+        try:
+            imported = convert(module, other, name, False, source, in_channels,
+                               symbolic_timeout)
+            general = _checked_spec(imported, source)
+            if _fits_one_size(general) or _counts(general, sides) != _counts(spec, sides) \
+                    or _another_branch(module, general, imported, name, source, in_channels):
+                continue
+        except (NetcalcError, SystemExit):      # the other size refused, or counted otherwise
+            continue
+        imported.data = {**imported.data, "resolution": _resolution(sides), "notes": [
+            f"size rules from a capture at {shown(other)}: at {shown(sides)} the model takes "
+            "a branch of its code that fits that size alone (its own capture there counts the "
+            "same in every convention)"] + imported.data["notes"]}
+        return _load(imported.data, source), imported
+    return None
 
 
 def _counts(spec: Spec, sides: Sides) -> List[Tuple[int, int, int]]:
