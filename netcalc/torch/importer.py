@@ -917,15 +917,27 @@ def _another_branch(module: nn.Module, spec: Spec, imported: Imported, name: Opt
     the asked size fails (a pad that runs only where a side needs it), by one static export
     there. None where the model refuses those sizes or counts there as the spec does."""
     for size in imported.branch_sizes:
-        try:
-            there = _checked_spec(convert(module, size, name, False, source, in_channels,
-                                          at_one_size=True), source)
-            differs = _counts(there, size) != _counts(spec, size)
-        except (NetcalcError, SystemExit):      # the model, or the spec, refuses that size
-            continue
-        if differs:
-            return size
+        for accepted in _rounded(size):
+            try:
+                there = _checked_spec(convert(module, accepted, name, False, source,
+                                              in_channels, at_one_size=True), source)
+            except (NetcalcError, SystemExit):      # the model refuses that size
+                continue
+            try:
+                differs = _counts(there, accepted) != _counts(spec, accepted)
+            except NetcalcError:                    # the spec refuses it (its range)
+                differs = False
+            if differs:
+                return accepted
+            break
     return None
+
+
+def _rounded(size: Sides) -> List[Sides]:
+    """``size``, then its sides rounded up to multiples of 2, 4, ... 64: sizes a model that
+    needs whole patches or windows accepts (SAM's multiples of 16)."""
+    return list(dict.fromkeys([size] + [tuple(-(-side // k) * k for side in size)
+                                        for k in (2, 4, 8, 16, 32, 64)]))
 
 
 def _pinned(imported: Imported, resolution: Resolution, other: Sides, source: str) -> Spec:
