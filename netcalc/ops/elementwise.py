@@ -8,7 +8,7 @@ from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
 from ..limits import MAX_SCALAR
-from .aten import AtenCall, Node, NotModelled, Tensor, follows_input, same_size
+from .aten import AtenCall, Node, NotModelled, Tensor, follows_input
 from .registry import OpDef, Shape, format_shape, is_concrete, register_op, zero
 
 
@@ -56,8 +56,9 @@ def param_binary_node(op: str, param: Tensor, other: Tensor) -> Optional[Node]:
         learned = (1,) * (len(param.shape) - len(learned)) + learned
     resized = bool(learned) and any(map(follows_input, param.shape))
     if resized and (len(learned) != len(param.shape) or len(param.shape) != len(other.shape)
-                    or not all(map(same_size, param.shape, other.shape))):
-        return None     # resized to other than the operand's shape: broadcast, its ops written
+                    or any((int(p) == 1) != (int(o) == 1)
+                           for p, o in zip(param.shape, other.shape))):
+        return None     # resized to a shape that broadcasts against the operand: its ops written
     resampled = resized
     attrs: dict = {"param_shape": [int(d) for d in (learned if resampled else param.shape)]}
     if resampled:
