@@ -73,6 +73,9 @@ DEFAULT_MAX_PIECES = 200        # each costs up to ~64 expansions: `steps` under
 MIN_PROBES, MAX_PROBES = 65, 2049
 MAX_PERIOD = 4096               # domain conditions with a longer period are written as equations
 
+# -- importing (netcalc.torch) ---------------------------------------------------------------------
+GUARD_SCAN = 512                # sides scanned each way from the asked one for a failing size check
+
 # -- command line ----------------------------------------------------------------------------------
 MAX_SIDE_DIGITS = 9             # digits of one --resolution side read as a number (more: too large)
 MAX_TIMEOUT_S = 1_000_000       # import --timeout in seconds (about 11 days: no finite limit is longer)

@@ -213,8 +213,9 @@ def _torch_flops_with_autograd(module: Any, size: Size) -> int:
 def odd_within_range(spec: Any) -> Optional[Size]:
     """Where the imported spec has a resolution_range (the model branches on its size, found
     by torch.export): 193x257 with each side raised to the range's first odd side (timm's
-    vgg11, h, w >= 224: 225x257), where :func:`odd_size`'s search starts, so the odd size is
-    one the spec holds for; None otherwise, or where the range holds no such size."""
+    vgg11, h, w >= 224: 225x257) or lowered to its last (torchvision's Swin-T imported at 224,
+    sides up to 227: 193x227), so the odd size is one the spec holds for; None otherwise, or
+    where the range holds no odd side."""
     limits = spec.raw.get("resolution_range")
     if not limits or sorted(limits) != ["h", "w"]:
         return None
@@ -222,7 +223,9 @@ def odd_within_range(spec: Any) -> Optional[Size]:
     for axis, side in zip("hw", ODD_SIZE):
         low, high = limits[axis]
         side = max(side, low + 1 - low % 2)
-        if high is not None and side > high:
+        if high is not None:
+            side = min(side, high - 1 + high % 2)
+        if side < low:
             return None
         sides.append(side)
     return sides[0], sides[1]

@@ -182,7 +182,9 @@ def test_ci_runs_the_readme_test_command_then_the_slow_tier():
                    if line.startswith("python3 -m venv") and "pytest" in line)
     with open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8") as handle:
         steps = [line for line in handle.read().splitlines() if line and line[0] not in "#"]
-    assert steps[-2:] == [command, "python -m pytest -q -m slow || [ $? -eq 5 ]"]
+    # the slow tier on two workers, one torch thread each
+    slow = "OMP_NUM_THREADS=1 python -m pytest -q -m slow -n 2 || [ $? -eq 5 ]"
+    assert steps[-2:] == [command, slow]
 
 
 # -- rewriting the shown outputs after an intended change -------------------------------------------

@@ -164,9 +164,12 @@ def slice_from_aten(call: AtenCall) -> Any:
 
 
 def _crops_to_another_size(stop: Any, size: Any) -> bool:
-    """A stop that follows the input by no offset from the dim it cuts: a size of another
-    tensor (``o[..., :H]``, H the map's height before it was upsampled)."""
-    return follows_input(stop) and offset_between(stop, size) is None
+    """A stop that follows the input and is not the end of the dim it cuts: a size of another
+    tensor (``o[..., :H]``, H the map's height before it was upsampled or padded), where an
+    earlier tensor has it. Read before a constant offset from the end: at the probe sizes of
+    a static capture a crop after padding to whole windows can be 5 short of the end at each
+    (DaViT), and the map before the padding is what it crops to."""
+    return follows_input(stop) and offset_between(stop, size) != 0
 
 
 def parts_from_aten(call: AtenCall) -> Parts:

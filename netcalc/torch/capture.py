@@ -35,8 +35,10 @@ from torch import fx, nn
 from ..errors import exception_line
 from ..isolation import VERBOSE_ENV
 from ..ops.aten import Dim
+from .guards import all_hold, nearest_failures, recorded, second_size
 
 Sides = Tuple[int, ...]         # the input's spatial sides: (l), (h, w) or (d, h, w)
+LOWEST_DYNAMIC_SIDE = 2     # torch.export's floor for a dynamic side (it specialises 0 and 1)
 SYMBOLIC_TIMEOUT = 20.0          # seconds the symbolic export may take before the fallback
 SYMBOLIC, STATIC, ONE_SIZE = "symbolic", "static sizes", "one size"    # Captured.how
 DYNAMIC = {1: "dynamic length", 2: "dynamic h and w", 3: "dynamic d, h and w"}
@@ -106,6 +108,11 @@ class Captured:
     # sizes of other residues where a check torch.export recorded on the sides fails: the
     # model may take another branch of its code there
     branch_sizes: List[Sides] = field(default_factory=list)
+    # where some do: per side, up and down from the asked size, the first size where a check
+    # fails (axis, the last side where all held, that size)
+    edges: List[Tuple[int, int, Sides]] = field(default_factory=list)
+    # static: a pad or crop of the first size is absent at another (the identity there)
+    absent: bool = False
 
     def shape(self, value: Any) -> Tuple[Any, ...]:
         return tuple(self.sizes(d) for d in value.shape)
@@ -320,8 +327,8 @@ def _symbolic(module: nn.Module, in_channels: int, sides: Sides, timeout: float,
         return None, "the module fixes a side to the traced size under symbolic export"
     symbols = tuple(d.node.expr for d in dims)
     ties = _ties(program, symbols, extras)
-    guards = _guards(dims[0].node.shape_env, symbols, ties)
-    second = _second_size(guards, symbols, sides)
+    guards = recorded(dims[0].node.shape_env, symbols, ties)
+    second = second_size(guards, symbols, sides)
     values: Dict[Any, Dict[Any, int]] = {}
 
     def at(where: Sides) -> Callable[[Any], int]:
@@ -345,10 +352,13 @@ def _symbolic(module: nn.Module, in_channels: int, sides: Sides, timeout: float,
     fits_only = "" if second else (f"fits only {shown(sides)}: the size checks torch.export "
                                    "recorded for the module fail at every other size tried")
     branch_sizes = [size for size in probe_sizes(sides)[1:]
-                    if not _all_hold(guards, symbols, size)]
+                    if not all_hold(guards, symbols, size)]
+    domain = _domain(program, symbols)
+    edges = nearest_failures(guards, symbols, sides, max(LOWEST_DYNAMIC_SIDE, min(lo for lo, _ in domain))
+                             ) if branch_sizes else []
     return Captured(program, SYMBOLIC, "size rules from torch.export's symbolic shapes "
                     f"({DYNAMIC[len(sides)]})", checks, sizes, fits_only=fits_only,
-                    domain=_domain(program, symbols), branch_sizes=branch_sizes), ""
+                    domain=domain, branch_sizes=branch_sizes, edges=edges), ""
 
 
 def _domain(program: Any, symbols: Tuple[Any, ...]) -> Tuple[Tuple[int, Optional[int]], ...]:
@@ -363,33 +373,6 @@ def _domain(program: Any, symbols: Tuple[Any, ...]) -> Tuple[Tuple[int, Optional
     return tuple(ranges)
 
 
-def _guards(env: Any, symbols: Tuple[Any, ...], ties: Dict[Any, Any]) -> List[Any]:
-    """The checks torch.export recorded on the input's sides alone."""
-    exprs = [g.expr.xreplace(ties) if ties else g.expr for g in env.guards]
-    return [g for g in exprs if g.free_symbols <= set(symbols)]
-
-
-def _all_hold(guards: List[Any], symbols: Tuple[Any, ...], size: Sides) -> bool:
-    at = dict(zip(symbols, size))
-    try:
-        return all(bool(g.subs(at)) for g in guards)
-    except ZeroDivisionError:       # undefined there: the model refuses the size
-        return False
-
-
-def _second_size(guards: List[Any], symbols: Tuple[Any, ...], sides: Sides) -> Optional[Sides]:
-    """A second size, odd where it can be, at which every guard torch.export recorded on the
-    sides holds (a ceil-mode pool guards the parity of its input: its captured size expression is
-    torch's only where the guard holds). None if no nearby size satisfies them."""
-    for step in (32, 64, 96, 16, 8, 4, 2, 1):
-        odd = tuple(side + step + 1 - (side + step) % 2 for side in sides)
-        even = tuple(side + step + (side + step) % 2 for side in sides)
-        for size in (odd, even):
-            if _all_hold(guards, symbols, size):
-                return size
-    return None
-
-
 def _whole(bound: Any) -> Optional[int]:
     return int(bound) if isinstance(bound, sympy.Integer) else None
 
@@ -398,6 +381,12 @@ def _whole(bound: Any) -> Optional[int]:
 PROBE_CYCLE = 64                 # residues of each side taken mod 64: parities through 5 halvings
 PROBE_OFFSETS = (32, 160)         # least offsets of the 2nd and 3rd static sizes' first side
 AXIS_OFFSET = 64                  # ... and of each further side, more than the one before
+# wide probes, for a model that pads its maps to whole windows: a stage of stride 32 padded to
+# 7-wide windows is 14 at 257, 320 and 446, so 160 apart the padded side looks constant, and h
+# and w 64 apart look alike; 480 and 256 apart they differ (Twins, DaViT). The flips keep
+# residues mod 64 in step, so a stride-8 map padded to 8-wide windows can pad by 4 at all three
+# (Swin V2 at 289x353): a fourth size, 100 and 148 further than the asked one, breaks the step
+WIDE_PROBE_OFFSETS, WIDE_AXIS_OFFSET, OUT_OF_STEP = (32, 480), 256, (100, 48)
 
 
 def _probe_side(side: int, offset: int, residue: int) -> int:
@@ -406,39 +395,114 @@ def _probe_side(side: int, offset: int, residue: int) -> int:
     return start + (residue - start) % PROBE_CYCLE
 
 
-def probe_sizes(sides: Sides) -> List[Sides]:
+def probe_sizes(sides: Sides, wide: bool = False) -> List[Sides]:
     """The asked size, then two sizes whose halvings have the other parity at every level up to
     stride 32: ``ceil(s / 2**i)`` (a stride-2 conv padded k//2, TF's "same" pad, whose amount
     is ``k - 1`` or ``k - 2`` by parity) for the second, ``floor(s / 2**i)`` (a 2x2 pool) for
     the third. A literal equal at all three is a constant; at two sizes of one residue a
     parity-dependent pad would look constant. The sides get different offsets, so that a
-    square input still tells a size of h from one of w."""
-    offsets = [[first + AXIS_OFFSET * axis for axis in range(len(sides))]
-               for first in PROBE_OFFSETS]
+    square input still tells a size of h from one of w. ``wide``: farther apart
+    (:data:`WIDE_PROBE_OFFSETS`), and a fourth size out of step with them."""
+    firsts, apart = (WIDE_PROBE_OFFSETS, WIDE_AXIS_OFFSET) if wide else (PROBE_OFFSETS,
+                                                                         AXIS_OFFSET)
+    offsets = [[first + apart * axis for axis in range(len(sides))] for first in firsts]
     ceil_flip = tuple(_probe_side(side, off, 1 - side) for side, off in zip(sides, offsets[0]))
     floor_flip = tuple(_probe_side(side, off, -1 - side) for side, off in zip(sides, offsets[1]))
-    return [sides, ceil_flip, floor_flip]
+    first, apart = OUT_OF_STEP
+    out_of_step = tuple(side + first + apart * axis for axis, side in enumerate(sides))
+    return [sides, ceil_flip, floor_flip] + ([out_of_step] if wide else [])
 
 
-def _same_graph(programs: List[Any]) -> bool:
-    ops = [[(n.op, str(n.target)) for n in p.graph.nodes] for p in programs]
-    return all(o == ops[0] for o in ops[1:])
+# ops that return their input's shape and cost nothing: a model may run them at some sizes only
+# (``.contiguous()`` after a crop that made a copy), so they are left out when graphs are compared
+SHAPE_KEEPING = frozenset({"aten.contiguous.default", "aten.clone.default", "aten.alias.default"})
+# ops a model runs only where a size needs them and that are the identity where it does not: a
+# pad to whole windows, the crop back after it (Twins' and DaViT's ``if pad_r > 0 or pad_b > 0``)
+IDENTITY_WHERE_ABSENT = {"aten.constant_pad_nd.default": "pad",
+                         "aten.slice.Tensor": "end"}
+
+
+class _IdentityTwin:
+    """A node of the first static export that another size's export lacks because it is the
+    identity there (no pad, no crop; a shape-keeping copy): at that size it reads its input's
+    twin and has its shape, with the literal that makes it the identity (pads of 0, a slice to
+    the end)."""
+
+    def __init__(self, node: fx.Node, source: Any):
+        self.target, self.kwargs = node.target, dict(node.kwargs)
+        value = source.meta.get("val")
+        self.meta = {"val": value}
+        args = [source] + list(node.args[1:])
+        literal = IDENTITY_WHERE_ABSENT.get(str(node.target))
+        if literal == "pad":
+            args[1] = [0] * len(node.args[1])
+        elif literal == "end":
+            dim = node.args[1] if len(node.args) > 1 else 0
+            while len(args) < 4:
+                args.append(0 if len(args) == 2 else None)
+            args[3] = int(value.shape[dim])
+        self.args = tuple(args)
+
+
+def _signature(node: fx.Node) -> Tuple[Any, ...]:
+    slice_dim = node.args[1] if str(node.target) == "aten.slice.Tensor" and len(node.args) > 1 \
+        else None       # a crop of h and one of w are different ops
+    return node.op, str(node.target), slice_dim
+
+
+def _aligned(programs: List[Any]) -> Optional[Dict[fx.Node, List[Any]]]:
+    """Each node of the first export -> its twins at the other sizes, where the other exports
+    are the first one's graph less ops that are the identity at their size
+    (:data:`IDENTITY_WHERE_ABSENT`, :data:`SHAPE_KEEPING`); None where they differ otherwise
+    (an op the first export lacks: the first size does less work than the others)."""
+    first = list(programs[0].graph.nodes)
+    if all([_signature(n) for n in p.graph.nodes] == [_signature(n) for n in first]
+           for p in programs[1:]):
+        return {node: twins for node, *twins in zip(*(p.graph.nodes for p in programs))}
+    pairs: Dict[fx.Node, List[Any]] = {node: [] for node in first}
+    for program in programs[1:]:
+        theirs = [n for n in program.graph.nodes if str(n.target) not in SHAPE_KEEPING]
+        twin: Dict[fx.Node, Any] = {}
+        at = 0
+        for node in first:          # in graph order: an absent node's input has its twin
+            if str(node.target) in SHAPE_KEEPING:
+                pass
+            elif at < len(theirs) and _signature(theirs[at]) == _signature(node):
+                twin[node], at = theirs[at], at + 1
+                pairs[node].append(twin[node])
+                continue
+            elif str(node.target) not in IDENTITY_WHERE_ABSENT:
+                return None
+            source = node.args[0] if node.args and isinstance(node.args[0], fx.Node) else None
+            if source not in twin:
+                return None
+            twin[node] = _IdentityTwin(node, twin[source])
+            pairs[node].append(twin[node])
+        if at != len(theirs):
+            return None
+    return pairs
 
 
 def _static(module: nn.Module, in_channels: int, sides: Sides, why: str,
-            extras: Extras) -> Captured:
+            extras: Extras, wide: bool = False) -> Captured:
     """Exports at the :func:`probe_sizes` (each size's rule: its values there), or at ``sides``
-    alone where the module refuses a probe size or computes another graph there."""
-    sizes = probe_sizes(sides)
+    alone where the module refuses a probe size or computes another graph there (beyond ops
+    that are the identity at a size, :func:`_aligned`)."""
+    sizes = probe_sizes(sides, wide)
     listed = ", ".join(map(shown, sizes))
     try:
         programs = [export(module, in_channels, size, False, extras) for size in sizes]
-        problem = "" if _same_graph(programs) else GRAPH_DIFFERS
+        if wide:    # the graph of most ops first: where the others lack a pad or a crop (the
+            # identity at their size), their nodes pair with its nodes (the asked size first if
+            # equal). Not at the narrow probes: there a padded side can look constant
+            order = sorted(range(len(sizes)), key=lambda i: -len(programs[i].graph.nodes))
+            programs, sizes = [programs[i] for i in order], [sizes[i] for i in order]
+        pairs = _aligned(programs)
+        problem = "" if pairs is not None else GRAPH_DIFFERS
     except ExportFailure as exc:
-        programs, problem = [], f"it does not export at each of {listed} ({exc})"
-    if problem:
+        pairs, problem = None, f"it does not export at each of {listed} ({exc})"
+    if pairs is None:
         return one_size(module, in_channels, sides, f"{why}, and {problem}", extras)
-    pairs = {node: twins for node, *twins in zip(*(p.graph.nodes for p in programs))}
     return _paired(programs[0], pairs, why, sizes)
 
 
@@ -461,7 +525,9 @@ def _paired(program: Any, pairs: Dict[fx.Node, List[fx.Node]], why: str,
     listed = ", ".join(map(shown, sizes))
     captured = Captured(program, STATIC, f"size rules from static exports at {listed} ({why})",
                         [(size, _at_probe(i)) for i, size in enumerate(sizes)], twins=pairs,
-                        why=why)
+                        why=why, absent=any(
+                            isinstance(t, _IdentityTwin) and str(t.target) in IDENTITY_WHERE_ABSENT
+                            for twins in pairs.values() for t in twins))
     twins: Dict[int, List[Any]] = {}
     for node in program.graph.nodes:
         mine, theirs = node.meta.get("val"), [t.meta.get("val") for t in pairs[node]]
@@ -497,6 +563,12 @@ def paired_value(value: Any, *twins: Any) -> Any:
     if type(value) is int and all(type(t) is int for t in twins):
         return _probed_size(value, list(twins))
     return value
+
+
+def wide_static(module: nn.Module, in_channels: int, sides: Sides, why: str,
+                extras: Extras = ()) -> Captured:
+    """Static exports at the wide probe sizes (:func:`probe_sizes`)."""
+    return _static(module, in_channels, sides, why, extras, wide=True)
 
 
 def capture(module: nn.Module, in_channels: int, sides: Sides,

@@ -41,9 +41,9 @@ from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, DERIVED, PAR
 from ..ops.tokens import constant_node
 from ..spec import Spec, check_input_shapes, check_resolution, load_spec
 from .constant_fold import costs_nothing, priced
-from .capture import (GRAPH_DIFFERS, ONE_SIZE, STATIC, SYMBOLIC, SYMBOLIC_TIMEOUT, TOO_SLOW,
-                      Captured, ExportFailure, Extra, Extras, Sides, capture, one_size,
-                      paired_value, probe_sizes, shown)
+from .capture import (GRAPH_DIFFERS, LOWEST_DYNAMIC_SIDE, ONE_SIZE, STATIC, SYMBOLIC,
+                      SYMBOLIC_TIMEOUT, TOO_SLOW, Captured, ExportFailure, Extra, Extras, Sides, capture, one_size,
+                      paired_value, probe_sizes, shown, wide_static)
 
 Resolution = Union[int, Tuple[int, int]]
 STAND_IN = "identity"       # what --allow-unknown records an unsupported op as
@@ -95,6 +95,8 @@ class Imported:
     how: str = ""                                                   # how sizes were captured
     why: str = ""                                   # why not symbolically (Captured.why)
     branch_sizes: List[Sides] = field(default_factory=list)     # Captured.branch_sizes
+    edges: List[Tuple[int, int, Sides]] = field(default_factory=list)  # Captured.edges
+    absent: bool = False                                        # Captured.absent
 
 
 # -- inputs ---------------------------------------------------------------------------------------------
@@ -714,22 +716,26 @@ def _walk(captured: Captured, module: nn.Module, allow_unknown: bool, source: st
     return converter
 
 
+AUTO, WIDE = "auto", "wide"     # convert(how=...): besides ONE_SIZE
 LONGER = ("; a longer symbolic export may (netcalc import --symbolic-timeout, "
           "from_torch(symbolic_timeout=...))")
 
 
 def _converted(module: nn.Module, in_channels: int, sides: Sides, source: str,
                allow_unknown: bool, symbolic_timeout: float,
-               extras: Extras, at_one_size: bool = False) -> Tuple[Captured, _Converter]:
+               extras: Extras, how: str = AUTO) -> Tuple[Captured, _Converter]:
     """The captured graph, converted. Where static exports show a literal that follows the
     input by a rule no op can take from its values at the probe sizes (a TF-"same" pad), the
     module is captured at the asked size alone: a spec that fits that size, with the reason in
     its notes, rather than one whose constants are a row off at other sizes."""
+    ways = {AUTO: lambda: capture(module, in_channels, sides, symbolic_timeout, extras),
+            WIDE: lambda: wide_static(module, in_channels, sides, "its symbolic export is too "
+                                      "slow; wide probe sizes, for maps padded to windows",
+                                      extras),
+            ONE_SIZE: lambda: one_size(module, in_channels, sides,
+                                       "captured to check another branch", extras)}
     with eval_mode(module), torch.no_grad():
-        captured = _capture(source, in_channels, sides, (
-            lambda: one_size(module, in_channels, sides, "captured to check another branch",
-                             extras)) if at_one_size else
-            lambda: capture(module, in_channels, sides, symbolic_timeout, extras))
+        captured = _capture(source, in_channels, sides, ways[how])
         converter = _walk(captured, module, allow_unknown, source)
         if converter.unknown and captured.how == STATIC:
             why = f"{captured.why}, and its static exports cannot tell the rule of " \
@@ -744,17 +750,18 @@ def _converted(module: nn.Module, in_channels: int, sides: Sides, source: str,
 def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str] = None,
             allow_unknown: bool = False, source: str = "", in_channels: Optional[int] = None,
             symbolic_timeout: float = SYMBOLIC_TIMEOUT,
-            further_inputs: Sequence[Tuple[int, ...]] = (), at_one_size: bool = False) -> Imported:
+            further_inputs: Sequence[Tuple[int, ...]] = (), how: str = AUTO) -> Imported:
     """The graph-spec data of ``module`` (unchecked; :func:`from_torch` checks it);
-    ``further_inputs``: the shapes of the forward's arguments after the first; ``at_one_size``:
-    one static export at ``resolution`` (its constants: that size's counts)."""
+    ``further_inputs``: the shapes of the forward's arguments after the first; ``how``: AUTO
+    (symbolic, else static), WIDE (static at wide probe sizes) or ONE_SIZE (one static export
+    at ``resolution``: its constants, that size's counts)."""
     source = source or type(module).__name__
     sides = _sides(resolution)
     extras = tuple(Extra.of(shape, sides) for shape in further_inputs)
     in_channels, (captured, converter), guessed = _with_channels(
         in_channels, module, source, len(sides),
         lambda c: _converted(module, c, sides, source, allow_unknown, symbolic_timeout, extras,
-                             at_one_size))
+                             how))
     if converter.unknown and not allow_unknown:
         raise ImportFailure(source, "", _unsupported_message(converter.unknown))
     data: Dict[str, Any] = {
@@ -770,10 +777,7 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
     return Imported(data, converter.shapes, captured.checks, converter.node_params, unused,
                     converter.shared, converter.uncounted,
                     sum(p.numel() for p in module.parameters()), converter.unknown, captured.how,
-                    captured.why, captured.branch_sizes)
-
-
-LOWEST_DYNAMIC_SIDE = 2     # torch.export's floor for a dynamic side (it specialises 0 and 1)
+                    captured.why, captured.branch_sizes, captured.edges, captured.absent)
 
 
 def _resolution_range(captured: Captured) -> Optional[Dict[str, List[Optional[int]]]]:
@@ -881,13 +885,16 @@ def import_checked(module: nn.Module, resolution: Optional[Resolution] = None,
     spec = _checked_spec(imported, source)
     if further or allow_unknown:
         return spec, imported
+    spec, beyond = _narrowed(module, spec, imported, resolution, name, source, in_channels)
     other = _another_branch(module, spec, imported, name, source, in_channels)
     if other is not None:
         spec = _pinned(imported, resolution, other, source)
-    if _fits_one_size(spec) and _branches(imported):
-        candidates = ([other] if other is not None else []) + probe_sizes(_sides(resolution))[1:]
+    if (_fits_one_size(spec) or beyond is not None) and _branches(imported):
+        candidates = [size for size in (other, beyond) if size is not None] + probe_sizes(
+            _sides(resolution))[1:]
+        how = WIDE if imported.why.startswith(TOO_SLOW) else AUTO
         general = _general_branch(module, resolution, spec, candidates, name, source,
-                                  in_channels, symbolic_timeout)
+                                  in_channels, symbolic_timeout, how)
         if general is not None:
             return general
     return spec, imported
@@ -910,27 +917,79 @@ def _fits_one_size(spec: Spec) -> bool:
     return any(note.startswith(FITS_ONLY) for note in spec.raw.get("notes", ()))
 
 
+SAME, OTHER, REFUSED = "same", "other", "refused"     # the spec at a size of another branch
+
+
+def _verdict(module: nn.Module, spec: Spec, size: Sides, name: Optional[str], source: str,
+             in_channels: Optional[int]) -> Optional[Tuple[Sides, str]]:
+    """At the first size near ``size`` the model accepts (:func:`_rounded`), captured there by
+    one static export: SAME where the spec counts what that capture counts in every convention,
+    OTHER where it counts otherwise, REFUSED where the spec cannot count that size. None where
+    the model refuses every one of those sizes."""
+    for accepted in _rounded(size):
+        try:
+            there = _checked_spec(convert(module, accepted, name, False, source, in_channels,
+                                          how=ONE_SIZE), source)
+        except (NetcalcError, SystemExit):      # the model refuses that size
+            continue
+        try:
+            return accepted, OTHER if _counts(there, accepted) != _counts(spec, accepted) else SAME
+        except NetcalcError:                    # the spec refuses it (its range, its shapes)
+            return accepted, REFUSED
+    return None
+
+
 def _another_branch(module: nn.Module, spec: Spec, imported: Imported, name: Optional[str],
                     source: str, in_channels: Optional[int]) -> Optional[Sides]:
     """A size at which the model runs another branch of its code that counts otherwise than
     the spec: checked at each size of other residues where a check torch.export recorded at
-    the asked size fails (a pad that runs only where a side needs it), by one static export
-    there. None where the model refuses those sizes or counts there as the spec does."""
-    for size in imported.branch_sizes:
-        for accepted in _rounded(size):
-            try:
-                there = _checked_spec(convert(module, accepted, name, False, source,
-                                              in_channels, at_one_size=True), source)
-            except (NetcalcError, SystemExit):      # the model refuses that size
-                continue
-            try:
-                differs = _counts(there, accepted) != _counts(spec, accepted)
-            except NetcalcError:                    # the spec refuses it (its range)
-                differs = False
-            if differs:
-                return accepted
-            break
+    the asked size fails (a pad that runs only where a side needs it), and for a static
+    capture whose pads or crops ran at some of its sizes only, at the asked size and one of
+    neither residue. None where the model refuses those sizes, or where the spec counts as
+    the model does or refuses them."""
+    sizes = list(imported.branch_sizes)
+    if imported.absent:
+        sides = _sides(imported.data["resolution"])
+        sizes += [sides, _off_probes(sides)]
+    for size in sizes:
+        found = _verdict(module, spec, size, name, source, in_channels)
+        if found is not None and found[1] == OTHER:
+            return found[0]
     return None
+
+
+def _narrowed(module: nn.Module, spec: Spec, imported: Imported, resolution: Resolution,
+              name: Optional[str], source: str, in_channels: Optional[int]
+              ) -> Tuple[Spec, Optional[Sides]]:
+    """The spec with its ``resolution_range`` ended before each nearest size along a side
+    where a recorded check fails (:attr:`Imported.edges`) and the model, captured there, counts
+    otherwise or runs what the spec cannot count (torchvision's Swin imported at 224 with a
+    long symbolic export holds for sides up to 227, where its last stage is still one window);
+    and the first such size where the model counts otherwise (None if none)."""
+    sides = _sides(resolution)
+    axes = AXES[len(sides)]
+    ranges = {axis: list(bounds) for axis, bounds in (
+        imported.data.get("resolution_range") or {a: [1, None] for a in axes}).items()}
+    notes, beyond = [], None
+    for axis, held, failing in imported.edges:
+        found = _verdict(module, spec, failing, name, source, in_channels)
+        if found is None or found[1] == SAME:
+            continue
+        if found[1] == OTHER and beyond is None:
+            beyond = found[0]
+        lo, hi = ranges[axes[axis]]
+        ranges[axes[axis]] = [lo, held if hi is None else min(hi, held)] \
+            if failing[axis] > sides[axis] else [max(lo, held), hi]
+        notes.append(f"holds for {axes[axis]} up to {held}" if failing[axis] > sides[axis]
+                     else f"holds for {axes[axis]} from {held}")
+        notes[-1] += (f": at {shown(found[0])} the model runs another branch of its code (a "
+                      "size check torch.export recorded fails there), which the spec "
+                      + ("counts otherwise" if found[1] == OTHER else "cannot count"))
+    if not notes:
+        return spec, None
+    imported.data = {**imported.data, "resolution_range": ranges,
+                     "notes": imported.data["notes"] + notes}
+    return _load(imported.data, source), beyond
 
 
 def _rounded(size: Sides) -> List[Sides]:
@@ -955,34 +1014,34 @@ def _pinned(imported: Imported, resolution: Resolution, other: Sides, source: st
 def _branches(imported: Imported) -> bool:
     """Whether a spec that fits one size may come from a branch of the model's code taken at
     that size alone: captured symbolically (a shape fixed by the branch), or statically with
-    a graph that differs at other sizes; not where the model refuses other sizes or where its
-    symbolic export was too slow (it would be again)."""
-    if imported.why.startswith(TOO_SLOW):
-        return False
+    a graph that differs at other sizes (where the symbolic export was too slow, the other
+    capture is static, at wide probe sizes); not where the model refuses other sizes."""
     return imported.how == SYMBOLIC or (imported.how == ONE_SIZE and GRAPH_DIFFERS in imported.why)
 
 
 def _general_branch(module: nn.Module, resolution: Resolution, spec: Spec,
                     candidates: List[Sides], name: Optional[str], source: str,
-                    in_channels: Optional[int],
-                    symbolic_timeout: float) -> Optional[Tuple[Spec, Imported]]:
+                    in_channels: Optional[int], symbolic_timeout: float,
+                    how: str) -> Optional[Tuple[Spec, Imported]]:
     """A spec that holds beyond the asked size, where the asked one fits it alone because the
     model's code takes a special branch there (it pads or resizes only where a size needs it:
     CPU-Bone's windows, CrossViT's image): the module captured at the first of ``candidates``
     (a size where another branch ran, then sizes of other residues) whose spec fits more than
     that size, counts what the asked size's own capture counts at the asked size in every
-    convention, and runs no other branch at its own sizes of other residues. None where no
-    such spec exists."""
+    convention, and holds where the model runs other branches (:func:`_holds_elsewhere`);
+    ``how``: WIDE where the symbolic export was too slow (Twins, DaViT, torchvision's Swin).
+    None where no such spec exists."""
     sides = _sides(resolution)
     if len(sides) != 2:
         return None
     for other in candidates[:2]:
         try:
             imported = convert(module, other, name, False, source, in_channels,
-                               symbolic_timeout)
+                               symbolic_timeout, how=how)
             general = _checked_spec(imported, source)
             if _fits_one_size(general) or _counts(general, sides) != _counts(spec, sides) \
-                    or _another_branch(module, general, imported, name, source, in_channels):
+                    or not _holds_elsewhere(module, general, imported, sides, name, source,
+                                            in_channels):
                 continue
         except (NetcalcError, SystemExit):      # the other size refused, or counted otherwise
             continue
@@ -992,6 +1051,27 @@ def _general_branch(module: nn.Module, resolution: Resolution, spec: Spec,
             "same in every convention)"] + imported.data["notes"]}
         return _load(imported.data, source), imported
     return None
+
+
+def _holds_elsewhere(module: nn.Module, spec: Spec, imported: Imported, sides: Sides,
+                     name: Optional[str], source: str, in_channels: Optional[int]) -> bool:
+    """Whether the spec of a capture at another size than ``sides`` holds where the model runs
+    other branches: it counts as the model does where a check its capture recorded fails, and
+    where the capture was static (no check recorded), at one size of neither probe residue."""
+    if _another_branch(module, spec, imported, name, source, in_channels) is not None:
+        return False
+    if imported.how != STATIC:
+        return True
+    found = _verdict(module, spec, _off_probes(sides), name, source, in_channels)
+    return found is not None and found[1] == SAME
+
+
+def _off_probes(sides: Sides) -> Sides:
+    """A size of neither probe residue near ``sides`` (each side 31 less, then 32 more: 193x256
+    for 224): where a static capture, which records no size check, is checked once more (a pad
+    that ran at some probe sizes only, a spec from a capture at another size)."""
+    return tuple(max(LOWEST_DYNAMIC_SIDE, side - 31 + 63 * axis)
+                 for axis, side in enumerate(sides))
 
 
 def _counts(spec: Spec, sides: Sides) -> List[Tuple[int, int, int]]:

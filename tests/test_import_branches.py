@@ -1,0 +1,107 @@
+"""Models whose code branches on the input size: where the spec of one import holds.
+
+torch.export records each check the model's code makes of a size; where one fails, the model
+may run another branch there. The counts expected here are what fvcore and FlopCounterMode trace
+on the module itself at each size (``traced_totals``), or a hand derivation where stated.
+"""
+import random
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("fvcore")
+
+import sympy  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.utils._sympy.functions import FloorDiv, Mod  # noqa: E402
+
+import netcalc  # noqa: E402
+from netcalc.torch.guards import all_hold, nearest_failures  # noqa: E402
+from netcalc.torch.importer import import_checked, imported_totals, traced_totals  # noqa: E402
+
+H, W = sympy.symbols("s0 s1", integer=True, positive=True)
+PADDED = FloorDiv(H, 4) + Mod(7 - Mod(FloorDiv(H, 4), 7), 7)    # h/4 padded to whole windows
+# the kinds of check Swin's export records: a comparison, a disjunction, a product's residue
+CHECKS = [sympy.Le(PADDED, 7), sympy.Ne(FloorDiv(PADDED, 7), 0),
+          sympy.Or(sympy.Eq(Mod(PADDED * FloorDiv(W, 4), 7), 0), sympy.Ne(W, 3))]
+
+
+def test_checks_are_evaluated_as_sympy_evaluates_them():
+    draw = random.Random(0)
+    for _ in range(200):
+        size = (draw.randint(2, 64), draw.randint(2, 64))
+        expected = all(bool(check.subs({H: size[0], W: size[1]})) for check in CHECKS)
+        assert all_hold(CHECKS, (H, W), size) == expected, size
+
+
+def test_nearest_failing_sizes_along_each_side():
+    # at h = 20 the padded h/4 is 7: it stays 7 up to h = 31 (h/4 = 7), is 14 from 32 and 0
+    # below 4; w appears in the disjunction only, which holds at every w (at w = 3 the product
+    # is 0, a multiple of 7): no failing size along w
+    assert nearest_failures(CHECKS, (H, W), (20, 24), 2) == [(0, 31, (32, 24)), (0, 4, (3, 24))]
+
+
+class WindowsPaddedWhereNeeded(nn.Module):
+    """Twins' and DaViT's window attention, in two stages: the (B, H, W, C) map padded to whole
+    7 x 7 windows only where a side needs it (``if pad_r > 0 or pad_b > 0``), attention within
+    each window, and the crop back. At 112 x 112 (maps of 28 and 14) no stage pads."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+        self.down = nn.Conv2d(8, 16, 2, 2)
+        self.mix = nn.ModuleList([nn.Linear(8, 8), nn.Linear(16, 16)])
+
+    @staticmethod
+    def windows(x, mix):
+        b, h, w, c = x.shape
+        pad_r, pad_b = (7 - w % 7) % 7, (7 - h % 7) % 7
+        if pad_r > 0 or pad_b > 0:
+            x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
+        hp, wp = x.shape[1], x.shape[2]
+        x = x.view(b, hp // 7, 7, wp // 7, 7, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, 49, c)
+        x = mix(x)
+        x = (x @ x.transpose(1, 2)).softmax(-1) @ x
+        x = x.view(b, hp // 7, wp // 7, 7, 7, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
+        if pad_r > 0 or pad_b > 0:
+            x = x[:, :h, :w, :].contiguous()
+        return x
+
+    def forward(self, x):
+        x = self.windows(self.patch(x).permute(0, 2, 3, 1), self.mix[0])
+        x = self.down(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        return self.windows(x, self.mix[1])
+
+
+SIZES = ((112, 112), (97, 129), (150, 171))
+
+
+def test_windows_padded_where_needed_count_at_every_size_from_one_import():
+    # the symbolic export taken for too slow (as Twins' takes minutes): at 112 x 112 the static
+    # exports of other sizes pad where 112 does not, so the spec comes from static exports at
+    # another size, whose pads are 0 at 112, checked there and at one more size
+    module = WindowsPaddedWhereNeeded().eval()
+    spec, _ = import_checked(module, SIZES[0], symbolic_timeout=0.001)
+    assert spec.raw["notes"][0].startswith("size rules from a capture at ")
+    assert "resolution_range" not in spec.raw
+    assert sum(layer["op"] == "pad" for layer in spec.raw["layers"]) == 2
+    for size in SIZES:
+        assert imported_totals(spec, size) == traced_totals(module, size), size
+    # at 97 x 129 the maps are 24 x 32, padded to 28 x 35 (20 windows), and 12 x 16, padded to
+    # 14 x 21 (6 windows): FlopCounterMode's two batched products per window are
+    # 2 * 2 * 49 * 49 * c flops each, beside the convs and linears
+    attention = 2 * 2 * 49 * 49 * (20 * 8 + 6 * 16)
+    convs = 2 * 24 * 32 * 8 * 48 + 2 * 12 * 16 * 16 * 32
+    linears = 2 * 28 * 35 * 8 * 8 + 2 * 14 * 21 * 16 * 16
+    assert netcalc.count(spec, "torch", (97, 129)).flops == attention + convs + linears
+
+
+def test_a_static_capture_whose_pads_run_at_some_probe_sizes_only():
+    # captured at 97 x 129, where both stages pad: the static exports of other sizes skip a
+    # pad and its crop where their maps fill whole windows; those ops are the identity there
+    module = WindowsPaddedWhereNeeded().eval()
+    spec, imported = import_checked(module, SIZES[1], symbolic_timeout=0)
+    assert imported.absent and "resolution_range" not in spec.raw
+    for size in SIZES:
+        assert imported_totals(spec, size) == traced_totals(module, size), size
