@@ -92,17 +92,20 @@ class Fixed(nn.Module):
         return self.fc(self.conv(x).view(1, 4 * 16 * 16))
 
 
-def test_a_view_with_constants_is_marked_as_fitting_one_resolution_only():
-    """torch.export keeps h and w symbolic, but records the view's check of h * w as a guard
-    that no other size near 32x32 satisfies: the spec says it fits 32x32 only, and its linear
-    layer keeps its 1024 input features, so counting it at another size is an error."""
-    from netcalc.torch.importer import import_checked
+def test_a_view_with_constants_is_held_to_the_sides_it_runs_at():
+    """torch.export keeps h and w symbolic, but records the view's check of the 16 x 16 map as
+    a guard: it holds for sides 31 and 32 (the stride-2 conv's map is 16 at both), and at 30
+    and 33 the model does not run. The spec's range says so, and its linear layer keeps its
+    1024 input features."""
+    from netcalc.torch.importer import import_checked, imported_totals, traced_totals
 
-    spec, _ = import_checked(Fixed(), 32)
+    module = Fixed().eval()
+    spec, _ = import_checked(module, 32)
     assert spec.raw["layers"][2]["in_features"] == 1024
-    assert spec.raw["notes"][1] == ("fits only 32x32: the size checks torch.export recorded for "
-                                    "the module fail at every other size tried")
-    with pytest.raises(netcalc.SpecError, match="expects 1024 input features, got 4356"):
+    assert spec.raw["resolution_range"] == {"h": [31, 32], "w": [31, 32]}
+    assert "holds for h up to 32: at 33x32 the model does not run" in spec.raw["notes"]
+    assert imported_totals(spec, (31, 32)) == traced_totals(module, (31, 32))
+    with pytest.raises(netcalc.SpecError, match="65x65 is outside resolution_range"):
         netcalc.count(spec, "torch", 65)
 
 

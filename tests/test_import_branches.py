@@ -17,7 +17,7 @@ from torch import nn  # noqa: E402
 from torch.utils._sympy.functions import FloorDiv, Mod  # noqa: E402
 
 import netcalc  # noqa: E402
-from netcalc.torch.guards import all_hold, nearest_failures  # noqa: E402
+from netcalc.torch.guards import all_hold, inside, nearest_failures  # noqa: E402
 from netcalc.torch.importer import import_checked, imported_totals, traced_totals  # noqa: E402
 
 H, W = sympy.symbols("s0 s1", integer=True, positive=True)
@@ -39,7 +39,10 @@ def test_nearest_failing_sizes_along_each_side():
     # at h = 20 the padded h/4 is 7: it stays 7 up to h = 31 (h/4 = 7), is 14 from 32 and 0
     # below 4; w appears in the disjunction only, which holds at every w (at w = 3 the product
     # is 0, a multiple of 7): no failing size along w
-    assert nearest_failures(CHECKS, (H, W), (20, 24), 2) == [(0, 31, (32, 24)), (0, 4, (3, 24))]
+    failures = nearest_failures(CHECKS, (H, W), (20, 24), 2)
+    assert failures == [(0, 31, (32, 24)), (0, 4, (3, 24))]
+    # a second size to check the capture at: h at the farthest odd side it holds
+    assert inside(CHECKS, (H, W), (20, 24), failures) == (31, 24)
 
 
 class WindowsPaddedWhereNeeded(nn.Module):

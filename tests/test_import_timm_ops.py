@@ -815,3 +815,26 @@ def test_a_size_check_that_fails_elsewhere_is_checked_by_a_capture_there():
     # at 18 x 30 the map is 9 x 15, padded to 12 x 16: the down conv 3*4*8*128 MACs (fvcore)
     # after the patch conv 9*15*8*12
     assert netcalc.count(spec, "fvcore", (18, 30)).flops == 3 * 4 * 8 * 128 + 9 * 15 * 8 * 12
+
+
+class DifferentialMix(nn.Module):
+    """timm's DiffAttention: a weight computed from parameters in forward (``exp(sum(q1 * k1))
+    - exp(sum(q2 * k2))``), cast like the queries with ``type_as``, scales one of two maps."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 4, 4)
+        self.lambda_q, self.lambda_k = nn.Parameter(torch.randn(4)), nn.Parameter(torch.randn(4))
+
+    def forward(self, x):
+        q = self.conv(x).flatten(2)
+        weight = torch.exp(torch.sum(self.lambda_q * self.lambda_k, dim=-1)).type_as(q)
+        return q.relu() - weight * q.sigmoid()
+
+
+def test_a_cast_like_another_tensor_is_the_cast_tensor():
+    # type_as(q) is the weight in q's dtype, not q: before, the import read q there, and the
+    # spec of timm's vit_dwee_patch16_reg1_gap_256 failed to load (a mul of two maps of
+    # different shapes); the weight is one value, so the mul is elementwise over the map
+    spec = assert_as_traced(DifferentialMix(), ((16, 16), (19, 26)))
+    assert netcalc.count(spec, "torch", (16, 16)).params == 8 * 48 + 8 + 4 + 4

@@ -98,6 +98,13 @@ def copied_into(call: AtenCall) -> Alias:
     return Alias(dst)
 
 
+def cast_like(call: AtenCall) -> Alias:
+    """``a.type_as(b)``: ``a`` in ``b``'s dtype, whatever ``b`` is (DiffAttention's lambda, a
+    value computed from parameters, cast like the queries: not the queries)."""
+    value = call.arg("self")
+    return Alias(value) if isinstance(value, Tensor) else alias(call)
+
+
 free_elementwise("relu", "ReLU", aten=("relu",))
 free_elementwise("silu", "SiLU", aten=("silu",))
 free_elementwise("sigmoid", "Sigmoid", aten=("sigmoid",))
@@ -110,8 +117,8 @@ register_op(type("Identity", (FreeElementwise,), {
                "Imported ATen ops that only pass their input on (copies, casts, detach) "
                "leave no node.",
     "aten": {**{packet: alias for packet in ("clone", "contiguous", "detach", "alias",
-                                             "lift_fresh_copy", "_to_copy", "to", "type_as")},
-             "copy_": copied_into}}))
+                                             "lift_fresh_copy", "_to_copy", "to")},
+             "type_as": cast_like, "copy_": copied_into}}))
 
 
 @dataclass(frozen=True)

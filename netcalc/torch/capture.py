@@ -35,7 +35,7 @@ from torch import fx, nn
 from ..errors import exception_line
 from ..isolation import VERBOSE_ENV
 from ..ops.aten import Dim
-from .guards import all_hold, nearest_failures, recorded, second_size
+from .guards import all_hold, inside, nearest_failures, recorded, second_size
 
 Sides = Tuple[int, ...]         # the input's spatial sides: (l), (h, w) or (d, h, w)
 LOWEST_DYNAMIC_SIDE = 2     # torch.export's floor for a dynamic side (it specialises 0 and 1)
@@ -328,7 +328,12 @@ def _symbolic(module: nn.Module, in_channels: int, sides: Sides, timeout: float,
     symbols = tuple(d.node.expr for d in dims)
     ties = _ties(program, symbols, extras)
     guards = recorded(dims[0].node.shape_env, symbols, ties)
-    second = second_size(guards, symbols, sides)
+    domain = _domain(program, symbols)
+    branch_sizes = [size for size in probe_sizes(sides)[1:]
+                    if not all_hold(guards, symbols, size)]
+    lowest = max(LOWEST_DYNAMIC_SIDE, min(lo for lo, _ in domain))
+    edges = nearest_failures(guards, symbols, sides, lowest) if branch_sizes else []
+    second = second_size(guards, symbols, sides) or inside(guards, symbols, sides, edges)
     values: Dict[Any, Dict[Any, int]] = {}
 
     def at(where: Sides) -> Callable[[Any], int]:
@@ -351,11 +356,6 @@ def _symbolic(module: nn.Module, in_channels: int, sides: Sides, timeout: float,
     checks = [(sides, at(sides))] + ([(second, at(second))] if second else [])
     fits_only = "" if second else (f"fits only {shown(sides)}: the size checks torch.export "
                                    "recorded for the module fail at every other size tried")
-    branch_sizes = [size for size in probe_sizes(sides)[1:]
-                    if not all_hold(guards, symbols, size)]
-    domain = _domain(program, symbols)
-    edges = nearest_failures(guards, symbols, sides, max(LOWEST_DYNAMIC_SIDE, min(lo for lo, _ in domain))
-                             ) if branch_sizes else []
     return Captured(program, SYMBOLIC, "size rules from torch.export's symbolic shapes "
                     f"({DYNAMIC[len(sides)]})", checks, sizes, fits_only=fits_only,
                     domain=domain, branch_sizes=branch_sizes, edges=edges), ""

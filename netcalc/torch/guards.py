@@ -111,3 +111,17 @@ def nearest_failures(guards: List[Any], symbols: Tuple[Any, ...], sides: Sides,
                     found.append((axis, other - step, size))
                     break
     return found
+
+
+def inside(guards: List[Any], symbols: Tuple[Any, ...], sides: Sides,
+           failures: List[Tuple[int, int, Sides]]) -> Optional[Sides]:
+    """A second size within the sides the :func:`nearest_failures` leave, at which every check
+    holds: each side at the farthest it holds (an odd one first), where :func:`second_size`,
+    which looks above the asked size only, finds none (EfficientViT-M at 224 holds down to
+    193). None where the asked size is alone."""
+    size = list(sides)
+    for axis, held, _ in sorted(failures, key=lambda f: (f[0], f[1] % 2 == 0)):
+        if size[axis] == sides[axis] and held != sides[axis]:
+            size[axis] = held
+    found = tuple(size)
+    return found if found != sides and all_hold(guards, symbols, found) else None

@@ -921,12 +921,13 @@ SAME, OTHER, REFUSED = "same", "other", "refused"     # the spec at a size of an
 
 
 def _verdict(module: nn.Module, spec: Spec, size: Sides, name: Optional[str], source: str,
-             in_channels: Optional[int]) -> Optional[Tuple[Sides, str]]:
-    """At the first size near ``size`` the model accepts (:func:`_rounded`), captured there by
-    one static export: SAME where the spec counts what that capture counts in every convention,
-    OTHER where it counts otherwise, REFUSED where the spec cannot count that size. None where
-    the model refuses every one of those sizes."""
-    for accepted in _rounded(size):
+             in_channels: Optional[int], keep: Callable[[Sides], bool] = lambda size: True
+             ) -> Optional[Tuple[Sides, str]]:
+    """At the first size near ``size`` the model accepts (:func:`_rounded`, those ``keep``
+    keeps), captured there by one static export: SAME where the spec counts what that capture
+    counts in every convention, OTHER where it counts otherwise, REFUSED where the spec cannot
+    count that size. None where the model refuses every one of those sizes."""
+    for accepted in filter(keep, _rounded(size)):
         try:
             there = _checked_spec(convert(module, accepted, name, False, source, in_channels,
                                           how=ONE_SIZE), source)
@@ -962,34 +963,43 @@ def _narrowed(module: nn.Module, spec: Spec, imported: Imported, resolution: Res
               name: Optional[str], source: str, in_channels: Optional[int]
               ) -> Tuple[Spec, Optional[Sides]]:
     """The spec with its ``resolution_range`` ended before each nearest size along a side
-    where a recorded check fails (:attr:`Imported.edges`) and the model, captured there, counts
-    otherwise or runs what the spec cannot count (torchvision's Swin imported at 224 with a
-    long symbolic export holds for sides up to 227, where its last stage is still one window);
-    and the first such size where the model counts otherwise (None if none)."""
+    where a recorded check fails (:attr:`Imported.edges`) and the model does not run, runs
+    what the spec cannot count, or, captured there, counts otherwise (torchvision's Swin
+    imported at 224 with a long symbolic export holds for sides up to 227, where its last
+    stage is still one window); and the first size where it counts otherwise (None if none)."""
     sides = _sides(resolution)
     axes = AXES[len(sides)]
     ranges = {axis: list(bounds) for axis, bounds in (
         imported.data.get("resolution_range") or {a: [1, None] for a in axes}).items()}
     notes, beyond = [], None
     for axis, held, failing in imported.edges:
-        found = _verdict(module, spec, failing, name, source, in_channels)
-        if found is None or found[1] == SAME:
+        upward = failing[axis] > sides[axis]
+        found = _verdict(module, spec, failing, name, source, in_channels,  # past the edge
+                         lambda size, a=axis, h=held, up=upward: (size[a] > h) == up)
+        if found is not None and found[1] == SAME:
             continue
-        if found[1] == OTHER and beyond is None:
+        if found is not None and found[1] == OTHER and beyond is None:
             beyond = found[0]
         lo, hi = ranges[axes[axis]]
-        ranges[axes[axis]] = [lo, held if hi is None else min(hi, held)] \
-            if failing[axis] > sides[axis] else [max(lo, held), hi]
-        notes.append(f"holds for {axes[axis]} up to {held}" if failing[axis] > sides[axis]
-                     else f"holds for {axes[axis]} from {held}")
-        notes[-1] += (f": at {shown(found[0])} the model runs another branch of its code (a "
-                      "size check torch.export recorded fails there), which the spec "
-                      + ("counts otherwise" if found[1] == OTHER else "cannot count"))
+        ranges[axes[axis]] = [lo, held if hi is None else min(hi, held)] if upward \
+            else [max(lo, held), hi]
+        notes.append(_edge_note(axes[axis], upward, held, failing, found))
     if not notes:
         return spec, None
     imported.data = {**imported.data, "resolution_range": ranges,
                      "notes": imported.data["notes"] + notes}
     return _load(imported.data, source), beyond
+
+
+def _edge_note(axis: str, upward: bool, held: int, failing: Sides,
+               found: Optional[Tuple[Sides, str]]) -> str:
+    """Why the spec's range ends at ``held`` on ``axis``."""
+    where = f"holds for {axis} {'up to' if upward else 'from'} {held}"
+    if found is None:
+        return f"{where}: at {shown(failing)} the model does not run"
+    return (f"{where}: at {shown(found[0])} the model runs another branch of its code (a size "
+            "check torch.export recorded fails there), which the spec "
+            + ("counts otherwise" if found[1] == OTHER else "cannot count"))
 
 
 def _rounded(size: Sides) -> List[Sides]:
