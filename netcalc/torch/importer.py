@@ -42,8 +42,8 @@ from ..ops.tokens import constant_node
 from ..spec import Spec, check_input_shapes, check_resolution, load_spec
 from .constant_fold import costs_nothing, priced
 from .capture import (GRAPH_DIFFERS, LOWEST_DYNAMIC_SIDE, ONE_SIZE, STATIC, SYMBOLIC,
-                      SYMBOLIC_TIMEOUT, TOO_SLOW, Captured, ExportFailure, Extra, Extras, Sides, capture, one_size,
-                      paired_value, probe_sizes, shown, wide_static)
+                      SYMBOLIC_TIMEOUT, TOO_SLOW, Captured, ExportFailure, Extra, Extras, Sides,
+                      capture, one_size, paired_value, probe_sizes, shown, wide_static)
 
 Resolution = Union[int, Tuple[int, int]]
 STAND_IN = "identity"       # what --allow-unknown records an unsupported op as
