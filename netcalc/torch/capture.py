@@ -465,18 +465,17 @@ def _aligned(programs: List[Any]) -> Optional[Dict[fx.Node, List[Any]]]:
         twin: Dict[fx.Node, Any] = {}
         at = 0
         for node in first:          # in graph order: an absent node's input has its twin
-            if str(node.target) in SHAPE_KEEPING:
-                pass
-            elif at < len(theirs) and _signature(theirs[at]) == _signature(node):
+            target = str(node.target)
+            if target not in SHAPE_KEEPING and at < len(theirs) \
+                    and _signature(theirs[at]) == _signature(node):
                 twin[node], at = theirs[at], at + 1
-                pairs[node].append(twin[node])
-                continue
-            elif str(node.target) not in IDENTITY_WHERE_ABSENT:
+            elif target in SHAPE_KEEPING or target in IDENTITY_WHERE_ABSENT:
+                source = node.args[0] if node.args else None
+                if not isinstance(source, fx.Node) or source not in twin:
+                    return None
+                twin[node] = _IdentityTwin(node, twin[source])
+            else:
                 return None
-            source = node.args[0] if node.args and isinstance(node.args[0], fx.Node) else None
-            if source not in twin:
-                return None
-            twin[node] = _IdentityTwin(node, twin[source])
             pairs[node].append(twin[node])
         if at != len(theirs):
             return None
