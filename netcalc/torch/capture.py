@@ -456,8 +456,8 @@ def _aligned(programs: List[Any]) -> Optional[Dict[fx.Node, List[Any]]]:
     (:data:`IDENTITY_WHERE_ABSENT`, :data:`SHAPE_KEEPING`); None where they differ otherwise
     (an op the first export lacks: the first size does less work than the others)."""
     first = list(programs[0].graph.nodes)
-    if all([_signature(n) for n in p.graph.nodes] == [_signature(n) for n in first]
-           for p in programs[1:]):
+    signatures = [_signature(n) for n in first]
+    if all([_signature(n) for n in p.graph.nodes] == signatures for p in programs[1:]):
         return {node: twins for node, *twins in zip(*(p.graph.nodes for p in programs))}
     pairs: Dict[fx.Node, List[Any]] = {node: [] for node in first}
     for program in programs[1:]:
