@@ -261,6 +261,11 @@ CASES.update({
                         "name": "rows"},
                        {"op": "slice", "inputs": ["rows", "map"], "dim": 3, "stop": "d3"},
                        conv(4)],
+    # Qwen3-ViT's position grid in outline: a map resized to 7 x 7 only where it is not 7 x 7
+    # already (sides 28 to 31; at the sizes the cases run, always resized)
+    "upsample_if_resized": [conv(8, kernel=4, stride=4, padding=0),
+                            {"op": "upsample", "mode": "bilinear", "size": [7, 7],
+                             "align_corners": True, "only_if_resized": True}, conv(4)],
     "elementwise_math": [conv(8), {"op": "abs"}, {"op": "neg"}, {"op": "exp"}, {"op": "sqrt"},
                          {"op": "rsqrt"}, {"op": "log"}, {"op": "pow"},
                          {"op": "pow", "exponent": -0.5}, conv(4)],

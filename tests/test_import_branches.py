@@ -17,6 +17,7 @@ from torch import nn  # noqa: E402
 from torch.utils._sympy.functions import FloorDiv, Mod  # noqa: E402
 
 import netcalc  # noqa: E402
+from netcalc.symbolic.closed_form import count_symbolic  # noqa: E402
 from netcalc.torch.guards import all_hold, inside, nearest_failures  # noqa: E402
 from netcalc.torch.importer import import_checked, imported_totals, traced_totals  # noqa: E402
 
@@ -108,3 +109,59 @@ def test_a_static_capture_whose_pads_run_at_some_probe_sizes_only():
     assert imported.absent and "resolution_range" not in spec.raw
     for size in SIZES:
         assert imported_totals(spec, size) == traced_totals(module, size), size
+
+
+class PositionGridResized(nn.Module):
+    """Qwen3-ViT's position embedding in outline: a learned 4 x 4 grid added to the tokens,
+    resized bilinearly to the patch grid (``where_needed``: only where the two differ)."""
+
+    def __init__(self, where_needed=True):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 4, 4)
+        self.pos = nn.Parameter(torch.randn(1, 16, 8))
+        self.where_needed = where_needed
+
+    def forward(self, x):
+        x = self.conv(x)
+        rows, cols = x.shape[-2:]
+        pos = self.pos
+        if (rows, cols) != (4, 4) or not self.where_needed:
+            grid = self.pos.reshape(1, 4, 4, 8).permute(0, 3, 1, 2)
+            grid = F.interpolate(grid, size=(rows, cols), mode="bilinear", align_corners=True)
+            pos = grid.permute(0, 2, 3, 1).reshape(1, rows * cols, 8)
+        return x.flatten(2).transpose(1, 2) + pos
+
+
+def test_a_parameter_resized_by_a_priced_interpolation_is_written_as_its_ops():
+    # fvcore prices aten::upsample_bilinear2d at 4 per output element: the resize is no free
+    # resampling of the parameter (before, the symbolic capture dropped it there and the
+    # fvcore convention counted 0, while a static capture wrote the op)
+    module = PositionGridResized(where_needed=False).eval()
+    spec, _ = import_checked(module, 16)
+    for size in ((16, 16), (20, 28)):
+        assert imported_totals(spec, size) == traced_totals(module, size), size
+    ops = [layer["op"] for layer in spec.raw["layers"]]
+    assert "upsample" in ops and "param_add" not in ops
+    # at 20 x 28 the grid is 5 x 7: the conv 35*8*48 MACs and the resize 4 * 8*35; acts 8*35
+    fvcore = netcalc.count(spec, "fvcore", (20, 28))
+    assert (fvcore.flops, fvcore.acts, fvcore.params) == (35 * 8 * 48 + 4 * 8 * 35, 280, 392 + 128)
+
+
+def test_a_resize_the_model_skips_at_the_asked_size_counts_everywhere_else():
+    # imported at 16 (a 4 x 4 grid: no resize), the spec comes from a capture where the grid
+    # is resized, its upsample marked to run only where it resizes: before, the spec held for
+    # sides 16 to 19 alone (elsewhere the model runs the resize, which it lacked)
+    spec, _ = import_checked(PositionGridResized().eval(), 16)
+    resize = [layer for layer in spec.raw["layers"] if layer["op"] == "upsample"]
+    assert [layer.get("only_if_resized") for layer in resize] == [True]
+    for size in ((16, 16), (16, 19), (16, 20), (20, 28), (17, 23)):
+        assert imported_totals(spec, size) == traced_totals(
+            PositionGridResized().eval(), size), size
+    # fvcore prices the resize at 4 per output element: at 20 x 28, 4 * 8 * 35 beside the conv's
+    # 35 * 8 * 48 MACs; at 16 x 16 the conv alone
+    assert netcalc.count(spec, "fvcore", (20, 28)).flops == 35 * 8 * 48 + 4 * 8 * 35
+    assert netcalc.count(spec, "fvcore", (16, 16)).flops == 16 * 8 * 48
+    # the closed form counts the resize: sizes with a 4 x 4 grid are outside its domain
+    closed = count_symbolic(spec, "fvcore", axes="hw")
+    assert closed.domain.endswith("(floor(h/4), floor(w/4)) != (4, 4)")
+    assert closed.evaluate(closed.total("flops"), (20, 28)) == 35 * 8 * 48 + 4 * 8 * 35

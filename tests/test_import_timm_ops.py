@@ -838,3 +838,4 @@ def test_a_cast_like_another_tensor_is_the_cast_tensor():
     # different shapes); the weight is one value, so the mul is elementwise over the map
     spec = assert_as_traced(DifferentialMix(), ((16, 16), (19, 26)))
     assert netcalc.count(spec, "torch", (16, 16)).params == 8 * 48 + 8 + 4 + 4
+

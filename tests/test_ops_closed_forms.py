@@ -77,3 +77,15 @@ def test_a_size_outside_closed_forms_is_a_clear_refusal(name):
     with pytest.raises(netcalc.SpecError, match=rf"layer {OUTSIDE_CLOSED_FORMS[name]}: pad: "
                                                 r"closed forms cover sizes floor\(\(r \+ c\)/m\)"):
         count_symbolic(spec(name), "fvcore")
+
+
+def test_an_upsample_only_where_resized_leaves_the_unchanged_sizes_out_of_the_domain():
+    """The closed form counts the resize; at sides 28 to 31 (a 7 x 7 map) the model skips it,
+    so the closed form's domain leaves them out and says so."""
+    closed = count_symbolic(SPECS["upsample_if_resized"], "fvcore")
+    assert [r for r in range(24, 36) if not closed.accepts(r)] == [28, 29, 30, 31]
+    assert "floor(r/4) != 7" in closed.domain
+    closed_hw = count_symbolic(SPECS["upsample_if_resized"], "fvcore", axes="hw")
+    assert not closed_hw.accepts((28, 31)) and closed_hw.accepts((28, 32))
+    assert closed_hw.evaluate(closed_hw.total("flops"), (28, 32)) == \
+        netcalc.count(SPECS["upsample_if_resized"], "fvcore", (28, 32)).flops

@@ -7,10 +7,10 @@ import netcalc
 from new_op_specs import RECTANGLE, SQUARE, spec
 
 
-def node_costs(op, convention, resolution=SQUARE):
-    """The costs of the ``op`` nodes of the spec that exercises ``op``, in graph order (found by
-    op, not by their generated names)."""
-    report = netcalc.count(spec(op, resolution), convention)
+def node_costs(op, convention, resolution=SQUARE, case=None):
+    """The costs of the ``op`` nodes of the spec that exercises ``op`` (or of ``case``), in
+    graph order (found by op, not by their generated names)."""
+    report = netcalc.count(spec(case or op, resolution), convention)
     return [dict(zip(("flops", "params", "acts"), cost))
             for layer, cost in zip(report.graph.layers, report.costs) if layer.op == op]
 
@@ -78,3 +78,15 @@ def test_adaptive_windows_are_torchs():
         assert pooled == pytest.approx(expected)
         maxed = torch.nn.functional.adaptive_max_pool1d(ramp, m).flatten().tolist()
         assert maxed == [hi - 1 for lo, hi in adaptive_windows(n, m)]
+
+
+def test_an_upsample_the_model_skips_where_the_size_is_unchanged():
+    """``only_if_resized``: the 4 x 4 / 4 conv's 7 x 7 map at sides 28 to 31 is not resized (0),
+    at 32 its 8 x 8 map is: bilinear, 4 per output element in fvcore, 4 x 8 x 49 = 1,568."""
+    def resize_flops(resolution):
+        return [cost["flops"] for cost in node_costs("upsample", "fvcore", resolution,
+                                                      case="upsample_if_resized")]
+
+    assert resize_flops(32) == [1_568]
+    assert resize_flops(28) == resize_flops(31) == resize_flops((28, 30)) == [0]
+    assert resize_flops((28, 32)) == [1_568]    # 7 x 8: one side resized, the whole output priced

@@ -105,3 +105,12 @@ def test_network_counts_what_the_tools_find_in_torchvisions_modules(path, resolu
         measured["fvcore.flops"].total, measured["fvcore.acts"].total, params)
     assert netcalc.count(path, "torch", resolution).flops == measured["torch.flops"].total
     assert measured["torch.numel"].total == params
+
+
+@pytest.mark.parametrize("resolution", [28, (28, 30), (28, 33)])
+def test_an_upsample_only_where_resized_is_skipped_as_the_model_does(resolution):
+    # the module built for 28 (and 28 x 30) is the identity where the 7 x 7 map needs no
+    # resize: fvcore and FlopCounterMode see no upsample, as the spec counts; at 28 x 33 (7 x 8)
+    # it resizes
+    assert_exact(validate_conventions(spec("upsample_if_resized", resolution),
+                                      ("fvcore", "torch")))

@@ -16,7 +16,8 @@ An op definition (a subclass of :class:`OpDef` decorated with :func:`register_op
   node's module again (:func:`shared`) counts 0 params: :func:`register_op` wraps every params
   rule for that, so no rule looks;
 - ``conditions(ins, out, attrs)``: pairs of sizes that must be equal for the shapes to work, which
-  closed forms in the resolution must assume (empty for most ops);
+  closed forms in the resolution must assume (empty for most ops); ``exceptions``: pairs of
+  which closed forms assume one differs, where a rule counts by :func:`resized`;
 - ``torch(ins, out, attrs)``: the torch module (or callable) the op builds to. It imports torch
   inside the function: the analytic core never imports torch;
 - ``aten``: the ATen ops the op is imported from (``netcalc import``, ``from_torch``), a
@@ -25,6 +26,9 @@ An op definition (a subclass of :class:`OpDef` decorated with :func:`register_op
   what a converter returns, and :class:`~netcalc.ops.aten.NotModelled` for variants the op does
   not model. Empty for ops no torch model computes as such (the importer's table and the docs'
   table of supported torch ops are generated from these mappings);
+- ``free_forms`` (optional): those of its ATen forms that cost nothing in some conventions
+  where the op's rules are not zero (bicubic upsampling: fvcore has no handle), so that the
+  importer knows a resize of a parameter by such a call to be free;
 - ``example()``: one concrete ``(input shapes, attrs)`` the op accepts, on which
   tests/test_ops_registry.py runs every facet (rules on int, sympy and numpy sizes; the torch
   module's output shape against ``infer_shape``).
@@ -32,7 +36,8 @@ An op definition (a subclass of :class:`OpDef` decorated with :func:`register_op
 **Rules for rule authors.** A rule is a pure function of shapes and attributes, evaluated on
 Python ints (counting), sympy expressions (closed forms) and numpy arrays (the design-space
 sampler tabulates a rule over many channel counts at once). So a rule uses only ``+``, ``*``,
-``//`` and :func:`math.prod` on sizes, never ``if``/``min``/``max`` or comparisons on them;
+``//`` and :func:`math.prod` on sizes, never ``if``/``min``/``max`` or comparisons on them
+(:func:`resized` is the one comparison, for an op the model runs only where a size changes);
 a boolean attribute enters as a factor (``out[1] * int(a.bias)``: sympy refuses a bool
 factor). Channel counts come from the shapes (``ins[0][1]``, ``out[1]``), not from the
 attributes, because the sampler substitutes shapes: a parameter sized by the input (a layer
@@ -79,6 +84,9 @@ class OpDef:
     flops: Mapping[str, Rule]
     acts: Mapping[str, Rule]
     aten: Mapping[str, Callable[..., Any]] = {}     # ATen packet -> converter (ops/aten.py)
+    # ATen packets of ``aten`` whose calls cost nothing in these conventions although the op's
+    # rules there are not zero (a mode its rule prices at 0: bicubic upsampling in fvcore)
+    free_forms: Mapping[str, Tuple[str, ...]] = {}
 
     def parse(self, f: Any) -> Any:
         raise NotImplementedError
@@ -87,6 +95,12 @@ class OpDef:
         raise NotImplementedError
 
     def conditions(self, ins: Sequence[Shape], out: Shape, a: Any) -> Tuple[Tuple[Any, Any], ...]:
+        return ()
+
+    def exceptions(self, ins: Sequence[Shape], out: Shape, a: Any) -> Tuple[Tuple[Any, Any], ...]:
+        """Pairs of sizes where all are equal the op costs otherwise than its closed form
+        (:func:`resized`: an upsample the model skips where the size is unchanged); closed
+        forms assume some pair differs."""
         return ()
 
     def torch(self, ins: Sequence[Shape], out: Shape, a: Any) -> Any:
@@ -130,6 +144,10 @@ def malformed_facets(op: OpDef) -> list:
     if not set(op.sampler_attrs) <= set(SAMPLER_ATTRS):
         wrong.append(f"sampler_attrs {op.sampler_attrs!r} names attributes other than "
                      f"{', '.join(SAMPLER_ATTRS)}")
+    for packet, conventions in op.free_forms.items():
+        if packet not in op.aten or not set(conventions) <= set(CONVENTION_NAMES):
+            wrong.append(f"free_forms[{packet!r}] is no ATen form of the op free in named "
+                         "conventions")
     return wrong
 
 
@@ -237,6 +255,19 @@ def numel_in(ins: Sequence[Shape], out: Shape, a: Any) -> Any:
 
 def is_concrete(size: Any) -> bool:
     return isinstance(size, int)
+
+
+def resized(pairs: Sequence[Tuple[Any, Any]]) -> Any:
+    """1 where some (input size, output size) pair differs, else 0: the one comparison a rule
+    may make, for an op the model runs only where it changes a size (the size, elementwise, on
+    numpy arrays). On sympy sizes that may be equal it is 1: closed forms assume a pair
+    differs and say so (:meth:`OpDef.exceptions`)."""
+    if any(getattr(size, "free_symbols", None) for pair in pairs for size in pair):
+        return 1
+    differs: Any = False
+    for x, y in pairs:
+        differs = differs | (x != y)
+    return differs * 1
 
 
 def sizes_differ(x: Any, y: Any) -> bool:

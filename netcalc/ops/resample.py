@@ -16,7 +16,8 @@ from ..errors import GraphError
 from ..fields import Fields
 from ..limits import MAX_RANK, MAX_RESAMPLE_SIDE, MAX_SCALE
 from .aten import AtenCall, Node, NotModelled, Parts, compact, follows_input, scale_between
-from .registry import OpDef, check_rank, numel_out, register_op, zero
+from .registry import (CONVENTION_NAMES, OpDef, check_rank, numel_out, register_op, resized,
+                       zero)
 from .shape import DIM, normalise_dim
 from .pool import adaptive_avg_pool2d_flops
 from .spatial import Pair, Sizes, per_axis, spatial_axes
@@ -142,6 +143,7 @@ class UpsampleAttrs:
     size: Optional[Tuple[Any, Any]] = None  # [h, w]; or ["dK", "dJ"]: dims of a second operand
     scale_factor: Optional[Pair] = None
     align_corners: Optional[bool] = None
+    only_if_resized: bool = False   # the model skips the call where the size is unchanged
 
 
 # fvcore's upsample handles; it has none for bicubic nor 1D linear (0), and netcalc's pycls
@@ -157,7 +159,12 @@ MODES = {"upsample_nearest2d": "nearest", "upsample_bilinear2d": "bilinear",
 
 
 def _upsample_flops(ins: Any, out: Any, a: UpsampleAttrs) -> Any:
-    return FLOPS_PER_OUTPUT[a.mode] * math.prod(out)
+    flops = FLOPS_PER_OUTPUT[a.mode] * math.prod(out)
+    return flops * resized(_resized_sides(ins, out)) if a.only_if_resized else flops
+
+
+def _resized_sides(ins: Any, out: Any) -> Tuple[Tuple[Any, Any], ...]:
+    return tuple(zip(ins[0][2:], out[2:]))
 
 
 def upsample_from_aten(call: AtenCall) -> Node:
@@ -194,12 +201,19 @@ def upsample_from_aten(call: AtenCall) -> Node:
 class Upsample(OpDef):
     """``nn.Upsample`` / ``F.interpolate`` of a (N, C, H, W) map to ``size``, by a whole-number
     ``scale_factor`` (a fractional one would make torch's float rounding part of the size), or
-    to the spatial size of a second operand (``with``: ``interpolate(y, size=x.shape[-2:])``)."""
+    to the spatial size of a second operand (``with``: ``interpolate(y, size=x.shape[-2:])``).
+    ``only_if_resized``: the model calls it only where the output size differs from the
+    input's (Qwen3-ViT's position grid, resized to the patch grid unless they agree; MobileViT's
+    maps, resized to whole patches where they are not): where they agree it is the identity
+    and costs nothing."""
 
     name = "upsample"
     Attrs = UpsampleAttrs
     arity = (1, 2)
     aten = {packet: upsample_from_aten for packet in MODES}
+    # bicubic and 1D linear cost nothing in fvcore (no handle) nor in torch (no formula)
+    free_forms = {packet: CONVENTION_NAMES for packet, mode in MODES.items()
+                  if FLOPS_PER_OUTPUT[mode] == 0}
 
     def parse(self, f: Any) -> UpsampleAttrs:
         mode = f.str("mode", "nearest", choices=tuple(FLOPS_PER_OUTPUT))
@@ -212,7 +226,7 @@ class Upsample(OpDef):
         if align is not None and mode == "nearest":
             raise f.error("align_corners", "applies to bilinear and bicubic only (torch "
                                            "refuses it for nearest)")
-        return UpsampleAttrs(mode, size, scale, align)
+        return UpsampleAttrs(mode, size, scale, align, f.bool("only_if_resized", False))
 
     def infer_shape(self, ins: Any, a: UpsampleAttrs) -> Any:
         shape = ins[0]
@@ -234,6 +248,9 @@ class Upsample(OpDef):
             return tuple(shape[:2]) + tuple(a.size)
         return tuple(shape[:2]) + tuple(d * k for d, k in zip(shape[2:], a.scale_factor))
 
+    def exceptions(self, ins: Any, out: Any, a: UpsampleAttrs) -> Any:
+        return _resized_sides(ins, out) if a.only_if_resized else ()
+
     params = {"pycls": zero}
     flops = {"pycls": _upsample_flops, "torch": zero}
     acts = {"pycls": zero}
@@ -241,12 +258,14 @@ class Upsample(OpDef):
     def torch(self, ins: Any, out: Any, a: UpsampleAttrs) -> Any:
         from torch import nn
 
-        if len(ins) == 2:
-            from ..torch.tensor_modules import UpsampleLike
+        from ..torch.tensor_modules import UpsampleIfResized, UpsampleLike
 
-            return UpsampleLike(a.mode, a.align_corners, a.size)
-        scale = None if a.scale_factor is None else tuple(float(s) for s in a.scale_factor)
-        return nn.Upsample(a.size, scale, a.mode, a.align_corners)
+        if len(ins) == 2:
+            module = UpsampleLike(a.mode, a.align_corners, a.size)
+        else:
+            scale = None if a.scale_factor is None else tuple(float(s) for s in a.scale_factor)
+            module = nn.Upsample(a.size, scale, a.mode, a.align_corners)
+        return UpsampleIfResized(module, tuple(out[2:])) if a.only_if_resized else module
 
     def example(self) -> Any:
         return ((1, 4, 5, 6),), UpsampleAttrs("bilinear", scale_factor=(2, 3))

@@ -99,12 +99,20 @@ class ClosedForm:
 
 
 def condition_words(condition: Any) -> str:
-    """A shape condition in words: ``r a multiple of 8`` for ``Eq(8*floor(r/8), r)``.
+    """A shape condition in words: ``r a multiple of 8`` for ``Eq(8*floor(r/8), r)``;
+    ``(floor(h/16), floor(w/16)) != (48, 48)`` for sizes of which one must differ.
 
     Where both sides are linear in one input side and its floors and ceilings, their
     difference repeats with the period M of those floors: the condition is a set of residues
     of the side modulo M, read off one period exactly. Anything else is written as the
     equation ``lhs = rhs``."""
+    if not isinstance(condition, sympy.Eq):      # some sizes differ: Or of Ne
+        parts = condition.args if isinstance(condition, sympy.Or) else (condition,)
+        pairs = [(p.lhs, p.rhs) if p.lhs.free_symbols else (p.rhs, p.lhs) for p in parts]
+        if len(pairs) == 1:
+            return f"{pairs[0][0]} != {pairs[0][1]}"
+        return (f"({', '.join(str(x) for x, _ in pairs)}) != "
+                f"({', '.join(str(y) for _, y in pairs)})")
     residues = _residues(condition)
     if residues is None:
         return f"{condition.lhs} = {condition.rhs}"
@@ -268,15 +276,22 @@ class OutsideClosedForms(ValueError):
 # -- shapes that must agree ------------------------------------------------------------------------
 def shape_conditions(graph: LayerGraph) -> Tuple[Any, ...]:
     """What the closed forms assume: sizes each op's ``conditions`` requires equal, where they
-    differ as functions of r (never for the shipped families; possible in hand-written graphs)."""
+    differ as functions of r (never for the shipped families; possible in hand-written graphs),
+    and, for an op the model skips where its sizes agree (``exceptions``), that some differ."""
     found = []
     for node in graph.layers:
-        for x, y in get_op(node.op).conditions(node.in_shapes, node.shape, node.attrs):
+        op = get_op(node.op)
+        for x, y in op.conditions(node.in_shapes, node.shape, node.attrs):
             if sympy.expand(x - y) == 0:        # equal once multiplied out: no condition
                 continue
             condition = sympy.Eq(x, y)
             if condition is not sympy.true and condition not in found:
                 found.append(condition)
+        # an op the model skips where its sizes agree: the closed form assumes one differs
+        pairs = op.exceptions(node.in_shapes, node.shape, node.attrs)
+        condition = sympy.Or(*(sympy.Ne(x, y) for x, y in pairs)) if pairs else sympy.true
+        if condition is not sympy.true and condition not in found:
+            found.append(condition)
     return tuple(found)
 
 

@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping, Optional, Tuple
 
 from torch import fx
 
+from ..ops import OPS
 from ..ops.aten import CONSTANT_FACTORIES, DATA, PARAM, lookup
 from ..rules import get_convention
 
@@ -55,7 +56,9 @@ def priced(packet: Optional[str], table: Mapping[str, Tuple[str, Any]],
     entry = lookup(table, packet)
     if entry is None:
         return packet in PRICED_UNIMPORTED
-    return any(entry[0] not in get_convention(name).free_ops() for name in conventions)
+    free_forms = OPS[entry[0]].free_forms.get(packet, ())
+    return any(entry[0] not in get_convention(name).free_ops() and name not in free_forms
+               for name in conventions)
 
 
 def _packet(node: fx.Node) -> Optional[str]:

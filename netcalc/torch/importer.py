@@ -357,8 +357,11 @@ class _Converter:
         several = isinstance(node.meta.get("val"), (list, tuple))
         shapes = [self.captured.shape(v) for v in outputs]
         packet = getattr(getattr(node.target, "overloadpacket", None), "__name__", "")
-        # a product of a parameter (Gemma 4's one-hot positions @ table) is no resize of it
-        param = None if priced(packet, self.table, ("torch",)) else self._only_parameter(sources)
+        # a product of a parameter (Gemma 4's one-hot positions @ table) is no resize of it, nor
+        # a resize a reference prices (Qwen3-ViT's bilinear position grid: fvcore's 4 per
+        # output element): both are written as their ops
+        param = None if priced(packet, self.table, ("fvcore", "torch")) \
+            else self._only_parameter(sources)
         if not sources:
             kinds = [(CONSTANT, node.name)] * len(shapes)
         elif (len(sources) == 1 and not several and packet in REARRANGING
@@ -966,7 +969,9 @@ def _narrowed(module: nn.Module, spec: Spec, imported: Imported, resolution: Res
     where a recorded check fails (:attr:`Imported.edges`) and the model does not run, runs
     what the spec cannot count, or, captured there, counts otherwise (torchvision's Swin
     imported at 224 with a long symbolic export holds for sides up to 227, where its last
-    stage is still one window); and the first size where it counts otherwise (None if none)."""
+    stage is still one window); and the first size where the model runs and the spec counts
+    otherwise or cannot count (None if none): where a capture there may give a spec that holds
+    more widely."""
     sides = _sides(resolution)
     axes = AXES[len(sides)]
     ranges = {axis: list(bounds) for axis, bounds in (
@@ -978,7 +983,7 @@ def _narrowed(module: nn.Module, spec: Spec, imported: Imported, resolution: Res
                          lambda size, a=axis, h=held, up=upward: (size[a] > h) == up)
         if found is not None and found[1] == SAME:
             continue
-        if found is not None and found[1] == OTHER and beyond is None:
+        if found is not None and beyond is None:   # counted otherwise, or not counted
             beyond = found[0]
         lo, hi = ranges[axes[axis]]
         ranges[axes[axis]] = [lo, held if hi is None else min(hi, held)] if upward \
@@ -1049,7 +1054,9 @@ def _general_branch(module: nn.Module, resolution: Resolution, spec: Spec,
             imported = convert(module, other, name, False, source, in_channels,
                                symbolic_timeout, how=how)
             general = _checked_spec(imported, source)
-            if _fits_one_size(general) or _counts(general, sides) != _counts(spec, sides) \
+            if _counts(general, sides) != _counts(spec, sides):
+                general = _skipping_unchanged_resizes(general, imported, spec, sides, source)
+            if general is None or _fits_one_size(general) \
                     or not _holds_elsewhere(module, general, imported, sides, name, source,
                                             in_channels):
                 continue
@@ -1061,6 +1068,32 @@ def _general_branch(module: nn.Module, resolution: Resolution, spec: Spec,
             "same in every convention)"] + imported.data["notes"]}
         return _load(imported.data, source), imported
     return None
+
+
+def _skipping_unchanged_resizes(general: Spec, imported: Imported, spec: Spec, sides: Sides,
+                               source: str) -> Optional[Spec]:
+    """``general`` (a capture at another size than ``sides``) with its upsamples that keep their
+    size at ``sides`` marked ``only_if_resized``, where that makes it count at ``sides`` what
+    ``spec``, the capture there, counts in every convention: the model skips those resizes
+    where the size is unchanged (Qwen3-ViT's position grid at 768 x 768, its 48 x 48 table).
+    None where no such upsample explains the difference."""
+    import netcalc
+
+    report = netcalc.count(general, "torch", sides)
+    unchanged = {layer.name for layer in report.graph.layers if layer.op == "upsample"
+                 and tuple(layer.in_shapes[0][2:]) == tuple(layer.shape[2:])}
+    if not unchanged:
+        return None
+    layers = [{**layer, "only_if_resized": True} if layer.get("name") in unchanged else layer
+              for layer in imported.data["layers"]]
+    data = {**imported.data, "layers": layers, "notes": imported.data["notes"] + [
+        f"{len(unchanged)} upsample(s) run only where they resize ({', '.join(sorted(unchanged))}"
+        f"): the model's capture at {shown(sides)}, where they keep the size, lacks them"]}
+    marked = _load(data, source)
+    if _counts(marked, sides) != _counts(spec, sides):
+        return None
+    imported.data = data
+    return marked
 
 
 def _holds_elsewhere(module: nn.Module, spec: Spec, imported: Imported, sides: Sides,

@@ -59,6 +59,20 @@ class UpsampleLike(nn.Module):
                                          align_corners=self.align_corners)
 
 
+class UpsampleIfResized(nn.Module):
+    """An upsample the model runs only where it changes the size (``only_if_resized``): the
+    identity where the input already has the output's sides (the module is built for one
+    resolution, whose output sides it is given)."""
+
+    def __init__(self, upsample: nn.Module, sides: Sequence[int]):
+        super().__init__()
+        self.upsample = upsample
+        self.sides = tuple(int(s) for s in sides)
+
+    def forward(self, x: torch.Tensor, *like: torch.Tensor) -> torch.Tensor:
+        return x if tuple(x.shape[2:]) == self.sides else self.upsample(x, *like)
+
+
 class LearnedTensor(nn.Module):
     """A learned tensor (a class token, a relative-position table); the operand only orders it."""
 
