@@ -839,3 +839,32 @@ def test_a_cast_like_another_tensor_is_the_cast_tensor():
     spec = assert_as_traced(DifferentialMix(), ((16, 16), (19, 26)))
     assert netcalc.count(spec, "torch", (16, 16)).params == 8 * 48 + 8 + 4 + 4
 
+
+
+class RelativePositionLookup(nn.Module):
+    """lambda_resnet26rpt's relative positions in outline: a (7, 7, 4) table indexed by two
+    index buffers (the rows' and the columns' offsets of each pair of a 4 x 4 grid), then a
+    matmul with the queries."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 4, 4)
+        self.pos_emb = nn.Parameter(torch.randn(7, 7, 4))
+        grid = torch.stack(torch.meshgrid(torch.arange(4), torch.arange(4), indexing="ij"))
+        offsets = grid.flatten(1)[:, None, :] - grid.flatten(1)[:, :, None] + 3
+        self.register_buffer("offsets", offsets, persistent=False)
+
+    def forward(self, x):
+        queries = self.conv(x).flatten(2).unsqueeze(1)              # (1, 1, 4, 16)
+        return self.pos_emb[self.offsets[0], self.offsets[1]] @ queries
+
+
+def test_a_table_indexed_by_two_index_buffers_is_one_lookup_of_its_merged_dims():
+    # before: "indexing with several index tensors"; now the table's first two dims are merged
+    # (49, 4) and looked up once, to (16, 16, 4): shapes and counts as the model's
+    spec = assert_as_traced(RelativePositionLookup(), ((16, 16),))
+    assert ops(spec)[-4:] == ["param", "reshape", "index", "matmul"]
+    # the matmul (16, 16, 4) @ (1, 1, 4, 16): 16 * 16 * 16 outputs of 4 MACs; params 4*48 + 4
+    # and the table's 196
+    fvcore = netcalc.count(spec, "fvcore", (16, 16))
+    assert (fvcore.flops, fvcore.params) == (16 * 4 * 48 + 16 ** 3 * 4, 196 + 196)

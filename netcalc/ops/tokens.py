@@ -9,11 +9,11 @@ formula for them. A learned tensor counts its elements as parameters.
 
 import math
 from dataclasses import dataclass
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
-from .aten import (CONSTANT, Alias, AtenCall, Node, NotModelled, Parts, Tensor, follows_input,
-                   same_size)
+from .aten import (CONSTANT, PREVIOUS, Alias, AtenCall, Node, NotModelled, Parts, Tensor,
+                   follows_input, same_size)
 from .registry import format_shape, register_op, sizes_differ
 from .shape import normalise_dim
 from ..limits import MAX_DIM_SIZE, MAX_LIKES, MAX_RANK
@@ -110,30 +110,52 @@ def expand_as_from_aten(call: AtenCall) -> Node:
 
 
 def index_from_aten(call: AtenCall) -> Any:
-    """``aten.index`` with one index tensor that is a buffer or constant (a relative-position
-    table looked up by its index), and ``index_select``."""
+    """``aten.index`` with index tensors that are buffers or constants (a relative-position
+    table looked up by its index), and ``index_select``. Several index tensors of one shape on
+    adjacent dims of a tensor of fixed sizes (lambda_resnet26rpt's ``pos_emb[idx_h, idx_w]``)
+    look up one element each: the dims they index are merged (a ``reshape``) and indexed once,
+    which keeps the shape and costs the same (nothing)."""
     source = call.named.get("self")
     if call.op == "index_select":
-        dim, index = int(call.arg("dim")) % len(source.shape), call.named.get("index")
+        given = [(int(call.arg("dim")) % len(source.shape), call.named.get("index"))]
     else:
         given = [(k, t) for k, t in enumerate(call.arg("indices")) if t is not None]
-        if len(given) != 1:
-            raise NotModelled("indexing with several index tensors (one is modelled)")
-        dim, index = given[0]
-    if not isinstance(index, Tensor) or index.is_data:
+    dim, index = given[0]
+    if not all(isinstance(t, Tensor) and not t.is_data for _, t in given):
         raise NotModelled("indexing with an index computed from the input (a fixed index "
                           "buffer is modelled)")
-    expected = tuple(source.shape[:dim]) + tuple(index.shape) + tuple(source.shape[dim + 1:])
+    last = dim + len(given)
+    if [k for k, _ in given] != list(range(dim, last)) or any(
+            tuple(t.shape) != tuple(index.shape) for _, t in given):
+        raise NotModelled("indexing with several index tensors on dims apart or of different "
+                          "shapes (one shape, on adjacent dims, is modelled)")
+    expected = tuple(source.shape[:dim]) + tuple(index.shape) + tuple(source.shape[last:])
     if len(expected) != len(call.out) or not all(map(same_size, expected, call.out)):
         raise NotModelled("indexing with a boolean mask (an integer index buffer is modelled)")
+    merged = _merged(call, source, dim, last)
     # an index built in forward from the sizes (MViTv2's distances between the query and key
     # grids) takes its sizes from earlier tensors
     found = call.sizes_from_earlier(index.shape) or ([], [int(d) for d in index.shape])
     node = Node({"dim": dim, "index_shape": found[1]}, op="index",
                 fixed="" if found[0] or not any(map(follows_input, index.shape)) else
                 f"its index's sizes {[int(d) for d in index.shape]} follow the input")
+    if merged is not None:
+        return [merged, Node(node.attrs, inputs=(PREVIOUS, *found[0]), op="index",
+                             fixed=node.fixed)]
     read = on_operand(call, source, node)
     return Node(read.attrs, inputs=(*read.inputs, *found[0]), op="index", fixed=node.fixed)
+
+
+def _merged(call: AtenCall, source: Tensor, dim: int, last: int) -> Optional[Node]:
+    """The ``reshape`` of ``source`` that merges dims ``dim`` to ``last - 1`` into one (None
+    for one dim)."""
+    if last - dim == 1:
+        return None
+    if not all(isinstance(d, int) for d in source.shape):
+        raise NotModelled("indexing with several index tensors a tensor whose sizes follow "
+                          "the input")
+    shape = [*source.shape[:dim], math.prod(source.shape[dim:last]), *source.shape[last:]]
+    return on_operand(call, source, Node({"shape": shape}, op="reshape"))
 
 
 def roll_from_aten(call: AtenCall) -> Node:
