@@ -85,7 +85,10 @@ CASES = {
                          {"op": "adaptive_maxpool", "output_size": [30, 2]}],
     "upsample": [conv(8), {"op": "upsample", "scale_factor": 2}, conv(4, stride=2),
                  {"op": "upsample", "mode": "bilinear", "size": [11, 13], "align_corners": True},
-                 {"op": "upsample", "mode": "bilinear", "scale_factor": [1, 3]}, conv(4)],
+                 {"op": "upsample", "mode": "bilinear", "scale_factor": [1, 3]},
+                 # antialiased (NaFlexViT's position grids): fvcore and FlopCounterMode count 0
+                 {"op": "upsample", "mode": "bilinear", "size": [9, 7], "antialias": True},
+                 conv(4)],
     "matmul": [conv(8, name="x"), {"op": "flatten", "start_dim": 2},
                {"op": "transpose", "dim0": 1, "dim1": 2, "name": "tokens"},
                {"op": "linear", "out": 8, "name": "q"},

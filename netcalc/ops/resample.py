@@ -144,22 +144,22 @@ class UpsampleAttrs:
     scale_factor: Optional[Pair] = None
     align_corners: Optional[bool] = None
     only_if_resized: bool = False   # the model skips the call where the size is unchanged
+    antialias: bool = False         # bilinear and bicubic: free in every convention
 
 
-# fvcore's upsample handles; it has none for bicubic nor 1D linear (0), and netcalc's pycls
-# takes its counts
+# fvcore's upsample handles; it has none for bicubic, 1D linear nor any antialiased resize (0),
+# and netcalc's pycls takes its counts
 FLOPS_PER_OUTPUT = {"nearest": 1, "bilinear": 4, "bicubic": 0, "linear": 0}
 MODES = {"upsample_nearest2d": "nearest", "upsample_bilinear2d": "bilinear",
          "upsample_linear1d": "linear",      # a (N, C, L) signal (NaFlexViT's factored tables)
-         "upsample_bicubic2d": "bicubic",
-         # antialiased bicubic (``interpolate(..., antialias=True)``, NaFlexViT's position
-         # embedding): the same size; fvcore has no handle for either (0), FlopCounterMode
-         # counts neither
-         "_upsample_bicubic2d_aa": "bicubic"}
+         "upsample_bicubic2d": "bicubic"}
+# ``interpolate(..., antialias=True)`` (NaFlexViT's position embeddings): the same sizes; fvcore
+# has no handle for these (0) and FlopCounterMode no formula
+ANTIALIASED = {"_upsample_bicubic2d_aa": "bicubic", "_upsample_bilinear2d_aa": "bilinear"}
 
 
 def _upsample_flops(ins: Any, out: Any, a: UpsampleAttrs) -> Any:
-    flops = FLOPS_PER_OUTPUT[a.mode] * math.prod(out)
+    flops = FLOPS_PER_OUTPUT[a.mode] * math.prod(out) * int(not a.antialias)
     return flops * resized(_resized_sides(ins, out)) if a.only_if_resized else flops
 
 
@@ -172,9 +172,11 @@ def upsample_from_aten(call: AtenCall) -> Node:
     input: a whole-number scale of the operand, else the size of an earlier tensor
     (``interpolate(y, size=x.shape[-2:])``), else a constant size."""
     source = call.first
-    attrs: dict = {"mode": MODES[call.op]}
+    attrs: dict = {"mode": MODES.get(call.op) or ANTIALIASED[call.op]}
     if attrs["mode"] != "nearest" and call.arg("align_corners", False):
         attrs["align_corners"] = True
+    if call.op in ANTIALIASED:
+        attrs["antialias"] = True
     out, size = call.out[2:], source.shape[2:]
     scales = [scale_between(o, s) for o, s in zip(out, size)]
     resizes = any(follows_input(d) for d in size)
@@ -210,10 +212,11 @@ class Upsample(OpDef):
     name = "upsample"
     Attrs = UpsampleAttrs
     arity = (1, 2)
-    aten = {packet: upsample_from_aten for packet in MODES}
-    # bicubic and 1D linear cost nothing in fvcore (no handle) nor in torch (no formula)
-    free_forms = {packet: CONVENTION_NAMES for packet, mode in MODES.items()
-                  if FLOPS_PER_OUTPUT[mode] == 0}
+    aten = {packet: upsample_from_aten for packet in (*MODES, *ANTIALIASED)}
+    # bicubic, 1D linear and antialiased resizes cost nothing in fvcore (no handle) nor in
+    # torch (no formula)
+    free_forms = {packet: CONVENTION_NAMES for packet in (
+        *ANTIALIASED, *(packet for packet, mode in MODES.items() if FLOPS_PER_OUTPUT[mode] == 0))}
 
     def parse(self, f: Any) -> UpsampleAttrs:
         mode = f.str("mode", "nearest", choices=tuple(FLOPS_PER_OUTPUT))
@@ -226,7 +229,12 @@ class Upsample(OpDef):
         if align is not None and mode == "nearest":
             raise f.error("align_corners", "applies to bilinear and bicubic only (torch "
                                            "refuses it for nearest)")
-        return UpsampleAttrs(mode, size, scale, align, f.bool("only_if_resized", False))
+        antialias = f.bool("antialias", False)
+        if antialias and mode not in ANTIALIASED.values():
+            raise f.error("antialias", f"applies to {' and '.join(ANTIALIASED.values())} only "
+                                       "(torch refuses it otherwise)")
+        return UpsampleAttrs(mode, size, scale, align, f.bool("only_if_resized", False),
+                             antialias)
 
     def infer_shape(self, ins: Any, a: UpsampleAttrs) -> Any:
         shape = ins[0]
@@ -260,8 +268,9 @@ class Upsample(OpDef):
 
         from ..torch.tensor_modules import UpsampleIfResized, UpsampleLike
 
-        if len(ins) == 2:
-            module = UpsampleLike(a.mode, a.align_corners, a.size)
+        if len(ins) == 2 or a.antialias:    # nn.Upsample has no antialias
+            module = UpsampleLike(a.mode, a.align_corners, a.size, a.antialias,
+                                  None if len(ins) == 2 else tuple(out[2:]))
         else:
             scale = None if a.scale_factor is None else tuple(float(s) for s in a.scale_factor)
             module = nn.Upsample(a.size, scale, a.mode, a.align_corners)

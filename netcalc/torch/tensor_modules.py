@@ -41,22 +41,31 @@ class ChannelsFirst(nn.Module):
 
 
 class UpsampleLike(nn.Module):
-    """``F.interpolate(x, size=like.shape[-2:])``: FPN's and segmentation heads' form."""
+    """``F.interpolate(x, size=like.shape[-2:])``: FPN's and segmentation heads' form; or, with
+    ``sides`` and no second operand, to those sides (an antialiased resize, which nn.Upsample
+    cannot make)."""
 
     def __init__(self, mode: str, align_corners: Optional[bool],
-                 dims: Optional[Sequence[str]] = None):
+                 dims: Optional[Sequence[str]] = None, antialias: bool = False,
+                 sides: Optional[Sequence[int]] = None):
         super().__init__()
         self.mode = mode
         self.align_corners = align_corners
         self.dims = dims        # "dK" entries: the sizes are those dims of like, not its last two
+        self.antialias = antialias
+        self.sides = sides
 
-    def forward(self, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, like: Optional[torch.Tensor] = None) -> torch.Tensor:
         from ..ops.tensor import resolve_entry
 
-        size = like.shape[2:] if self.dims is None else [resolve_entry(e, like.shape)
-                                                         for e in self.dims]
+        if like is None:
+            size = self.sides
+        else:
+            size = like.shape[2:] if self.dims is None else [resolve_entry(e, like.shape)
+                                                             for e in self.dims]
         return nn.functional.interpolate(x, size=size, mode=self.mode,
-                                         align_corners=self.align_corners)
+                                         align_corners=self.align_corners,
+                                         antialias=self.antialias)
 
 
 class UpsampleIfResized(nn.Module):
