@@ -41,6 +41,7 @@ MAX_DIM_SIZE = 1 << 30          # one dimension's size, slice bounds, padding, s
 MAX_NORM_SIZE = 1 << 20         # layer norm's normalized_shape entries, group norm's groups
 MAX_PARAM_DIM = 1 << 20         # entries of a learned parameter's shape (scale, bias ops)
 MAX_FEATURES = 1 << 30          # a linear layer's declared in_features and its out
+MAX_RECURRENT_LAYERS = 64       # stacked layers of one LSTM
 MAX_KERNEL = 64                 # kernel, stride, dilation and padding of a conv or pool
 MAX_RESAMPLE_SIDE = 1 << 16     # an adaptive pool's or upsample's output side
 MAX_SCALE = 64                  # an upsample's scale factor

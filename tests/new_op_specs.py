@@ -15,7 +15,7 @@ NEW_OPS = ("hardswish", "hardsigmoid", "gelu", "tanh", "softmax", "leaky_relu", 
            "conv_transpose", "instance_norm", "stack", "flip", "sum", "amax", "amin", "abs", "neg",
            "sqrt", "rsqrt", "exp", "log", "pow", "sdpa", "baddbmm", "einsum", "param", "expand",
            "select", "index", "roll", "clamp", "normalize", "vector_norm", "constant",
-           "param_concat")
+           "param_concat", "lstm")
 # ops checked inside another op's case (one graph for all elementwise math)
 CASE_OF = {op: "elementwise_math" for op in ("abs", "neg", "sqrt", "rsqrt", "pow")}
 CASE_OF.update({"amax": "reductions", "amin": "reductions", "sum": "reductions"})
@@ -264,6 +264,9 @@ CASES.update({
                         "name": "rows"},
                        {"op": "slice", "inputs": ["rows", "map"], "dim": 3, "stop": "d3"},
                        conv(4)],
+    # Sequencer's LSTM in outline: the map's positions one sequence, two stacked layers
+    "lstm": [*TOKENS, {"op": "lstm", "hidden": 6, "num_layers": 2, "batch_first": True,
+                       "bidirectional": True}, {"op": "linear", "out": 4}],
     # Qwen3-ViT's position grid in outline: a map resized to 7 x 7 only where it is not 7 x 7
     # already (sides 28 to 31; at the sizes the cases run, always resized)
     "upsample_if_resized": [conv(8, kernel=4, stride=4, padding=0),

@@ -868,3 +868,38 @@ def test_a_table_indexed_by_two_index_buffers_is_one_lookup_of_its_merged_dims()
     # and the table's 196
     fvcore = netcalc.count(spec, "fvcore", (16, 16))
     assert (fvcore.flops, fvcore.params) == (16 * 4 * 48 + 16 ** 3 * 4, 196 + 196)
+
+
+class RowsThroughAnLstm(nn.Module):
+    """Sequencer's bidirectional LSTM in outline: each row of the map a sequence."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 4, 4)
+        self.rnn = nn.LSTM(8, 6, batch_first=True, bidirectional=True)
+
+    def forward(self, x):
+        x = self.conv(x).permute(0, 2, 3, 1)
+        batch, rows, cols, channels = x.shape
+        out, _ = self.rnn(x.reshape(-1, cols, channels))
+        return out.reshape(batch, rows, cols, -1)
+
+
+def test_an_lstm_over_the_rows_of_a_map():
+    # torch.export fixes an LSTM's sequence length (its kernel steps through it), so the sizes
+    # come from static exports, as for timm's Sequencer, whose symbolic export takes over 20 s;
+    # FlopCounterMode counts the unfused kernel (the CPU's oneDNN one has no formula), as on
+    # the meta device
+    module = RowsThroughAnLstm().eval()
+    spec, _ = import_checked(module, 16, symbolic_timeout=0.001)
+    assert "lstm" in ops(spec)
+    with torch.backends.mkldnn.flags(enabled=False):
+        for size in ((16, 16), (20, 28), (17, 23)):
+            assert imported_totals(spec, size) == traced_totals(module, size), size
+    # at 20 x 28: 5 sequences of 7 steps, 2 directions of 4 gates of 6 reading 8 + 6 features:
+    # 35 * 2 * 24 * 14 MACs, 2 per MAC in FlopCounterMode; fvcore has no handle (0)
+    torch_count = netcalc.count(spec, "torch", (20, 28))
+    conv_flops = 2 * 35 * 8 * 48
+    assert torch_count.flops - conv_flops == 2 * 35 * 2 * 24 * 14
+    assert torch_count.params == 8 * 48 + 8 + 2 * (24 * 14 + 2 * 24)
+    assert netcalc.count(spec, "fvcore", (20, 28)).flops == 35 * 8 * 48

@@ -14,7 +14,7 @@ from .registry import OPS, OpDef, get_op, register_op, unregister_op
 _GROUPS = ("simple", "conv", "norm", "pool", "linear", "elementwise", "shape")
 _LAZY_GROUPS: tuple = ("activation_extra", "arith", "tensor", "resample", "norm_extra", "matmul",
                        "pad", "reduce", "unary", "attention", "einsum", "tokens",
-                       "pointwise", "repeat", "windows")
+                       "pointwise", "repeat", "windows", "recurrent")
 for _group in _GROUPS:
     import_module(f".{_group}", __name__)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import torch
@@ -80,6 +81,24 @@ class UpsampleIfResized(nn.Module):
 
     def forward(self, x: torch.Tensor, *like: torch.Tensor) -> torch.Tensor:
         return x if tuple(x.shape[2:]) == self.sides else self.upsample(x, *like)
+
+
+class UnfusedLstm(nn.Module):
+    """``nn.LSTM`` run without oneDNN, its output only: on the CPU the unfused kernel's
+    ``addmm`` calls are what FlopCounterMode counts (as on the meta device); the fused one has
+    no formula. fvcore sees one ``aten::lstm`` either way."""
+
+    def __init__(self, in_features: int, hidden: int, num_layers: int, bias: bool,
+                 batch_first: bool, bidirectional: bool):
+        super().__init__()
+        self.lstm = nn.LSTM(in_features, hidden, num_layers, bias, batch_first,
+                            bidirectional=bidirectional)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with warnings.catch_warnings():     # the flags' note on Intel GPUs' TF32
+            warnings.simplefilter("ignore", UserWarning)
+            with torch.backends.mkldnn.flags(enabled=False):
+                return self.lstm(x)[0]
 
 
 class LearnedTensor(nn.Module):
