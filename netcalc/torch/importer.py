@@ -888,16 +888,16 @@ def import_checked(module: nn.Module, resolution: Optional[Resolution] = None,
     spec = _checked_spec(imported, source)
     if further or allow_unknown:
         return spec, imported
-    spec, beyond = _narrowed(module, spec, imported, resolution, name, source, in_channels)
-    other = _another_branch(module, spec, imported, name, source, in_channels)
+    model = _Model(module, name, source, in_channels, symbolic_timeout)
+    spec, beyond = _narrowed(model, spec, imported, resolution)
+    other = _another_branch(model, spec, imported)
     if other is not None:
         spec = _pinned(imported, resolution, other, source)
     if (_fits_one_size(spec) or beyond is not None) and _branches(imported):
         candidates = [size for size in (other, beyond) if size is not None] + probe_sizes(
             _sides(resolution))[1:]
         how = WIDE if imported.why.startswith(TOO_SLOW) else AUTO
-        general = _general_branch(module, resolution, spec, candidates, name, source,
-                                  in_channels, symbolic_timeout, how)
+        general = _general_branch(model, resolution, spec, candidates, how)
         if general is not None:
             return general
     return spec, imported
@@ -923,18 +923,43 @@ def _fits_one_size(spec: Spec) -> bool:
 SAME, OTHER, REFUSED = "same", "other", "refused"     # the spec at a size of another branch
 
 
-def _verdict(module: nn.Module, spec: Spec, size: Sides, name: Optional[str], source: str,
-             in_channels: Optional[int], keep: Callable[[Sides], bool] = lambda size: True
-             ) -> Optional[Tuple[Sides, str]]:
+@dataclass
+class _Model:
+    """The module an import captures, as it is captured, and the spec of its static export
+    at each single size a check of the import asks for, exported once (the checks of the asked
+    size's spec and of another branch's ask for the same sizes)."""
+
+    module: nn.Module
+    name: Optional[str]
+    source: str
+    in_channels: Optional[int]
+    symbolic_timeout: float
+    at_size: Dict[Sides, Optional[Spec]] = field(default_factory=dict)
+
+    def capture(self, size: Sides, how: str) -> Imported:
+        return convert(self.module, size, self.name, False, self.source, self.in_channels,
+                       self.symbolic_timeout, how=how)
+
+    def static_spec(self, size: Sides) -> Optional[Spec]:
+        """The checked spec of one static export at ``size``; None where the model refuses
+        the size."""
+        if size not in self.at_size:
+            try:
+                self.at_size[size] = _checked_spec(self.capture(size, ONE_SIZE), self.source)
+            except (NetcalcError, SystemExit):
+                self.at_size[size] = None
+        return self.at_size[size]
+
+
+def _verdict(model: _Model, spec: Spec, size: Sides,
+             keep: Callable[[Sides], bool] = lambda size: True) -> Optional[Tuple[Sides, str]]:
     """At the first size near ``size`` the model accepts (:func:`_rounded`, those ``keep``
     keeps), captured there by one static export: SAME where the spec counts what that capture
     counts in every convention, OTHER where it counts otherwise, REFUSED where the spec cannot
     count that size. None where the model refuses every one of those sizes."""
     for accepted in filter(keep, _rounded(size)):
-        try:
-            there = _checked_spec(convert(module, accepted, name, False, source, in_channels,
-                                          how=ONE_SIZE), source)
-        except (NetcalcError, SystemExit):      # the model refuses that size
+        there = model.static_spec(accepted)
+        if there is None:                       # the model refuses that size
             continue
         try:
             return accepted, OTHER if _counts(there, accepted) != _counts(spec, accepted) else SAME
@@ -943,8 +968,7 @@ def _verdict(module: nn.Module, spec: Spec, size: Sides, name: Optional[str], so
     return None
 
 
-def _another_branch(module: nn.Module, spec: Spec, imported: Imported, name: Optional[str],
-                    source: str, in_channels: Optional[int]) -> Optional[Sides]:
+def _another_branch(model: _Model, spec: Spec, imported: Imported) -> Optional[Sides]:
     """A size at which the model runs another branch of its code that counts otherwise than
     the spec: checked at each size of other residues where a check torch.export recorded at
     the asked size fails (a pad that runs only where a side needs it), and for a static
@@ -956,14 +980,13 @@ def _another_branch(module: nn.Module, spec: Spec, imported: Imported, name: Opt
         sides = _sides(imported.data["resolution"])
         sizes += [sides, _off_probes(sides)]
     for size in sizes:
-        found = _verdict(module, spec, size, name, source, in_channels)
+        found = _verdict(model, spec, size)
         if found is not None and found[1] == OTHER:
             return found[0]
     return None
 
 
-def _narrowed(module: nn.Module, spec: Spec, imported: Imported, resolution: Resolution,
-              name: Optional[str], source: str, in_channels: Optional[int]
+def _narrowed(model: _Model, spec: Spec, imported: Imported, resolution: Resolution
               ) -> Tuple[Spec, Optional[Sides]]:
     """The spec with its ``resolution_range`` ended before each nearest size along a side
     where a recorded check fails (:attr:`Imported.edges`) and the model does not run, runs
@@ -979,7 +1002,7 @@ def _narrowed(module: nn.Module, spec: Spec, imported: Imported, resolution: Res
     notes, beyond = [], None
     for axis, held, failing in imported.edges:
         upward = failing[axis] > sides[axis]
-        found = _verdict(module, spec, failing, name, source, in_channels,  # past the edge
+        found = _verdict(model, spec, failing,        # past the edge
                          lambda size, a=axis, h=held, up=upward: (size[a] > h) == up)
         if found is not None and found[1] == SAME:
             continue
@@ -993,7 +1016,7 @@ def _narrowed(module: nn.Module, spec: Spec, imported: Imported, resolution: Res
         return spec, None
     imported.data = {**imported.data, "resolution_range": ranges,
                      "notes": imported.data["notes"] + notes}
-    return _load(imported.data, source), beyond
+    return _load(imported.data, model.source), beyond
 
 
 def _edge_note(axis: str, upward: bool, held: int, failing: Sides,
@@ -1034,10 +1057,8 @@ def _branches(imported: Imported) -> bool:
     return imported.how == SYMBOLIC or (imported.how == ONE_SIZE and GRAPH_DIFFERS in imported.why)
 
 
-def _general_branch(module: nn.Module, resolution: Resolution, spec: Spec,
-                    candidates: List[Sides], name: Optional[str], source: str,
-                    in_channels: Optional[int], symbolic_timeout: float,
-                    how: str) -> Optional[Tuple[Spec, Imported]]:
+def _general_branch(model: _Model, resolution: Resolution, spec: Spec,
+                    candidates: List[Sides], how: str) -> Optional[Tuple[Spec, Imported]]:
     """A spec that holds beyond the asked size, where the asked one fits it alone because the
     model's code takes a special branch there (it pads or resizes only where a size needs it:
     CPU-Bone's windows, CrossViT's image): the module captured at the first of ``candidates``
@@ -1046,19 +1067,17 @@ def _general_branch(module: nn.Module, resolution: Resolution, spec: Spec,
     convention, and holds where the model runs other branches (:func:`_holds_elsewhere`);
     ``how``: WIDE where the symbolic export was too slow (Twins, DaViT, torchvision's Swin).
     None where no such spec exists."""
-    sides = _sides(resolution)
+    sides, source = _sides(resolution), model.source
     if len(sides) != 2:
         return None
     for other in candidates[:2]:
         try:
-            imported = convert(module, other, name, False, source, in_channels,
-                               symbolic_timeout, how=how)
+            imported = model.capture(other, how)
             general = _checked_spec(imported, source)
             if _counts(general, sides) != _counts(spec, sides):
                 general = _skipping_unchanged_resizes(general, imported, spec, sides, source)
             if general is None or _fits_one_size(general) \
-                    or not _holds_elsewhere(module, general, imported, sides, name, source,
-                                            in_channels):
+                    or not _holds_elsewhere(model, general, imported, sides):
                 continue
         except (NetcalcError, SystemExit):      # the other size refused, or counted otherwise
             continue
@@ -1096,16 +1115,15 @@ def _skipping_unchanged_resizes(general: Spec, imported: Imported, spec: Spec, s
     return marked
 
 
-def _holds_elsewhere(module: nn.Module, spec: Spec, imported: Imported, sides: Sides,
-                     name: Optional[str], source: str, in_channels: Optional[int]) -> bool:
+def _holds_elsewhere(model: _Model, spec: Spec, imported: Imported, sides: Sides) -> bool:
     """Whether the spec of a capture at another size than ``sides`` holds where the model runs
     other branches: it counts as the model does where a check its capture recorded fails, and
     where the capture was static (no check recorded), at one size of neither probe residue."""
-    if _another_branch(module, spec, imported, name, source, in_channels) is not None:
+    if _another_branch(model, spec, imported) is not None:
         return False
     if imported.how != STATIC:
         return True
-    found = _verdict(module, spec, _off_probes(sides), name, source, in_channels)
+    found = _verdict(model, spec, _off_probes(sides))
     return found is not None and found[1] == SAME
 
 
