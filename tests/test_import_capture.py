@@ -16,7 +16,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 import netcalc  # noqa: E402
-from netcalc.torch.capture import probe_sizes  # noqa: E402
+from netcalc.torch.capture import SlowExport, bounded, probe_sizes  # noqa: E402
 from netcalc.torch.importer import import_checked  # noqa: E402
 from test_ops_torch_modules import measured  # noqa: E402
 
@@ -578,3 +578,18 @@ def test_a_lock_of_a_1d_spec_checks(tmp_path, monkeypatch):
     (tmp_path / "netcalc.lock").write_text(locked.stdout)
     checked = CliRunner().invoke(main, ["check", "--lock", "netcalc.lock"])
     assert checked.exit_code == 0 and "unchanged" in checked.output, checked.output
+
+
+def test_the_symbolic_exports_bound_is_cpu_time_which_waiting_does_not_spend():
+    # a machine busy with other processes slows an export down in wall-clock time, not in the
+    # CPU time the export spends: the bound counts the latter, so where the symbolic export
+    # finishes does not depend on the machine's load
+    import time
+
+    with bounded(0.05):
+        time.sleep(0.2)
+    with pytest.raises(SlowExport):
+        with bounded(0.05):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                pass

@@ -131,6 +131,16 @@ def linear(draw, nodes):
                                   "bias": draw(st.booleans())}]
 
 
+def lstm(draw, nodes):
+    """An LSTM over a (T, I) or a batched 3D tensor, in either order of T and B."""
+    x = _operand(draw, nodes, lambda n: len(n[1]) in (2, 3))
+    return [] if x is None else [{"op": "lstm", "input": x[0], "hidden": draw(st.integers(1, 6)),
+                                  "num_layers": draw(st.integers(1, 2)),
+                                  "bias": draw(st.booleans()),
+                                  "batch_first": draw(st.booleans()),
+                                  "bidirectional": draw(st.booleans())}]
+
+
 def flatten(draw, nodes):
     x = _operand(draw, nodes, lambda n: len(n[1]) >= 2)
     if x is None:
@@ -477,7 +487,7 @@ def vector_norm(draw, nodes):
 
 
 PROPOSALS = {
-    "conv": conv, "bn": bn, "bn_batch_stats": bn_batch_stats, "linear": linear,
+    "conv": conv, "bn": bn, "bn_batch_stats": bn_batch_stats, "linear": linear, "lstm": lstm,
     "flatten": flatten,
     "conv_transpose": conv_transpose,
     "maxpool": pool("maxpool"), "avgpool": pool("avgpool"), "gap": windowed("gap"),

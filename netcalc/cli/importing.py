@@ -96,8 +96,9 @@ def shown_shapes(shapes: Tuple[Any, ...]) -> str:
               help="Seconds allowed for importing, building and capturing, a hard limit: the "
                    "process running the model's code is killed (0: no limit).")
 @click.option("--symbolic-timeout", type=Seconds("static exports only"), default=None,
-              help="Seconds the export with symbolic sizes may take before static exports "
-                   "replace it (default 20; 0: static exports only). A model whose pads follow "
+              help="Seconds of CPU time the export with symbolic sizes may take before "
+                   "static exports replace it (default 20; 0: static exports only; CPU time, "
+                   "so a busy machine does not cut it short). A model whose pads follow "
                    "its size TF-style needs the symbolic export for a spec of every size.")
 @click.option("--verbose", is_flag=True,
               help="Show what the model's code and torch print (on stderr; hidden otherwise).")

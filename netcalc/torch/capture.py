@@ -6,7 +6,8 @@ length of a 1D signal; d, h and w of a volume), every side dynamic, so every siz
 is an expression of the input's symbols (a model of several inputs gets each further one at
 its own shape, :class:`Extra`, its sides tied to the first input's where they equal them).
 Where that symbolic export fails, specialises a side to a constant, or runs past
-``symbolic_timeout`` seconds (pad arithmetic on symbols can take minutes), the module is exported statically at three sizes instead (the asked one and two of
+``symbolic_timeout`` seconds of CPU time (pad arithmetic on symbols can take minutes), the
+module is exported statically at three sizes instead (the asked one and two of
 other residues, :func:`probe_sizes`) and each size's rule is read from its three values; a
 module that exports at one size only is captured there, and its spec fits that size only.
 :class:`Captured` says which way its rules were found.
@@ -23,7 +24,6 @@ import logging
 import os
 import signal
 import threading
-import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -39,7 +39,7 @@ from .guards import all_hold, inside, nearest_failures, recorded, second_size
 
 Sides = Tuple[int, ...]         # the input's spatial sides: (l), (h, w) or (d, h, w)
 LOWEST_DYNAMIC_SIDE = 2     # torch.export's floor for a dynamic side (it specialises 0 and 1)
-SYMBOLIC_TIMEOUT = 20.0          # seconds the symbolic export may take before the fallback
+SYMBOLIC_TIMEOUT = 20.0          # CPU seconds the symbolic export may take before the fallback
 SYMBOLIC, STATIC, ONE_SIZE = "symbolic", "static sizes", "one size"    # Captured.how
 DYNAMIC = {1: "dynamic length", 2: "dynamic h and w", 3: "dynamic d, h and w"}
 TOO_SLOW = "the symbolic export took over"        # Captured.why when it ran past its time
@@ -161,27 +161,25 @@ def without_stack_traces() -> Iterator[None]:
 
 @contextlib.contextmanager
 def bounded(seconds: float) -> Iterator[None]:
-    """Raise :class:`SlowExport` after ``seconds`` (SIGALRM, main thread only), keeping an
-    outer alarm (``netcalc import --timeout``) running: when it fires first, it wins."""
+    """Raise :class:`SlowExport` after ``seconds`` of this process's CPU time (SIGPROF, main
+    thread only): a bound on the export's work, which other processes on a busy machine do not
+    shorten as they would a bound on wall-clock time. An outer alarm on wall-clock time
+    (``netcalc import --timeout``) keeps running beside it."""
     usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    outer, _ = signal.getitimer(signal.ITIMER_REAL) if usable else (0.0, 0.0)
-    if not usable or seconds <= 0 or (outer and outer <= seconds):
+    if not usable or seconds <= 0:
         yield
         return
 
     def expire(signum: int, frame: Any) -> None:
         raise SlowExport()
 
-    previous = signal.signal(signal.SIGALRM, expire)
-    start = time.monotonic()
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = signal.signal(signal.SIGPROF, expire)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer:
-            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 1e-3))
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 def _device(module: nn.Module) -> torch.device:
@@ -319,7 +317,7 @@ def _symbolic(module: nn.Module, in_channels: int, sides: Sides, timeout: float,
         with bounded(timeout):
             program = export(module, in_channels, sides, True, extras)
     except SlowExport:
-        return None, f"{TOO_SLOW} {timeout:g} s"
+        return None, f"{TOO_SLOW} {timeout:g} s of CPU time"
     except ExportFailure as exc:
         return None, f"the symbolic export failed ({exc})"
     dims = input_nodes(program)[0].meta["val"].shape[2:]
