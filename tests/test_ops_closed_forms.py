@@ -89,3 +89,14 @@ def test_an_upsample_only_where_resized_leaves_the_unchanged_sizes_out_of_the_do
     assert not closed_hw.accepts((28, 31)) and closed_hw.accepts((28, 32))
     assert closed_hw.evaluate(closed_hw.total("flops"), (28, 32)) == \
         netcalc.count(SPECS["upsample_if_resized"], "fvcore", (28, 32)).flops
+
+
+def test_an_upsample_only_where_resized_between_constant_sizes_assumes_nothing():
+    # after the case's resize, a 7 x 7 pooled map "resized" to 7 x 7: skipped at every size,
+    # counted exactly (0), and the closed form needs no condition for it, only the first's
+    layers = [dict(layer) for layer in CASES["upsample_if_resized"]]
+    layers[2:2] = [{"op": "adaptive_avgpool", "output_size": 7},
+                   {"op": "upsample", "mode": "bilinear", "size": [7, 7], "only_if_resized": True}]
+    closed = count_symbolic({**spec("upsample_if_resized"), "layers": layers}, "fvcore")
+    assert [r for r in range(24, 36) if not closed.accepts(r)] == [28, 29, 30, 31]
+    assert closed.domain.count("!=") == 1

@@ -288,9 +288,10 @@ def shape_conditions(graph: LayerGraph) -> Tuple[Any, ...]:
             if condition is not sympy.true and condition not in found:
                 found.append(condition)
         # an op the model skips where its sizes agree: the closed form assumes one differs
+        # (where all are constants, its rule counts exactly and assumes nothing)
         pairs = op.exceptions(node.in_shapes, node.shape, node.attrs)
         condition = sympy.Or(*(sympy.Ne(x, y) for x, y in pairs)) if pairs else sympy.true
-        if condition is not sympy.true and condition not in found:
+        if condition not in (sympy.true, sympy.false) and condition not in found:
             found.append(condition)
     return tuple(found)
 
