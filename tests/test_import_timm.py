@@ -14,7 +14,7 @@ A model the importer does not take yet is a strict xfail naming why: it turns in
 """
 import pytest
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
 import library_models as lib  # noqa: E402
@@ -125,9 +125,33 @@ def test_a_constant_tensor_multiplied_in_is_exact_at_the_only_maps_the_model_run
     "lowformer_b0",         # an upsampled map cropped to an earlier map's sides
     "crossvit_tiny_240",    # resizes other sizes to its own: captured where it does
     "csatv2",               # a linear by a buffer; an upsample to a 5-D tensor's sides
+    "lambda_resnet26rpt_256",   # a relative-position table indexed by two index buffers
+    "sequencer2d_s",        # bidirectional LSTMs over the rows and the columns (static exports)
+    "naflexvit_base_patch16_siglip",    # its position grid resized with antialiasing
 ])
 def test_transformers_the_sweep_fixed_are_exact(name):
     assert_exact(lib.timm_model(name))
+
+
+@pytest.mark.slow
+def test_a_position_grid_resized_only_off_its_own_size_is_exact_on_both_sides():
+    """Qwen3-ViT resizes its 48 x 48 position grid (bilinear, which fvcore prices) only where
+    the patch grid is not 48 x 48: imported at 768 (no resize), the spec comes from a capture
+    where it resizes, the upsample marked to run only where it does. FlopCounterMode at 768
+    and 224 x 288, and fvcore at 224 x 288, where the resize costs 4 per output element."""
+    import netcalc
+    from netcalc.torch.validate import MEASURES
+
+    model = lib.timm_model("qwen3_vit_88m_enc")
+    module = model.build("cpu")
+    spec = netcalc.from_torch(module, 768, name=model.name)
+    reference = lib.measure_torch(model.build("meta"), lambda: module, (768, 768), (224, 288))
+    assert lib.compare(spec, reference).ok
+    x = torch.randn(1, 3, 224, 288)
+    assert netcalc.count(spec, "fvcore", (224, 288)).flops == \
+        MEASURES["fvcore.flops"](module, (x,)).total
+    assert [layer.get("only_if_resized") for layer in spec.raw["layers"]
+            if layer["op"] == "upsample"] == [True]
 
 
 @pytest.mark.slow
