@@ -112,21 +112,23 @@ def test_a_static_capture_whose_pads_run_at_some_probe_sizes_only():
 
 
 class PositionGridResized(nn.Module):
-    """Qwen3-ViT's position embedding in outline: a learned 4 x 4 grid added to the tokens,
-    resized bilinearly to the patch grid (``where_needed``: only where the two differ)."""
+    """Qwen3-ViT's position embedding in outline: a learned grid of 16 x 16 input pixels'
+    patches (``patch`` wide) added to the tokens, resized bilinearly to the patch grid
+    (``where_needed``: only where the two differ)."""
 
-    def __init__(self, where_needed=True):
+    def __init__(self, where_needed=True, patch=4):
         super().__init__()
-        self.conv = nn.Conv2d(3, 8, 4, 4)
-        self.pos = nn.Parameter(torch.randn(1, 16, 8))
+        self.conv = nn.Conv2d(3, 8, patch, patch)
+        self.side = 16 // patch
+        self.pos = nn.Parameter(torch.randn(1, self.side ** 2, 8))
         self.where_needed = where_needed
 
     def forward(self, x):
         x = self.conv(x)
         rows, cols = x.shape[-2:]
         pos = self.pos
-        if (rows, cols) != (4, 4) or not self.where_needed:
-            grid = self.pos.reshape(1, 4, 4, 8).permute(0, 3, 1, 2)
+        if (rows, cols) != (self.side, self.side) or not self.where_needed:
+            grid = self.pos.reshape(1, self.side, self.side, 8).permute(0, 3, 1, 2)
             grid = F.interpolate(grid, size=(rows, cols), mode="bilinear", align_corners=True)
             pos = grid.permute(0, 2, 3, 1).reshape(1, rows * cols, 8)
         return x.flatten(2).transpose(1, 2) + pos
@@ -148,20 +150,21 @@ def test_a_parameter_resized_by_a_priced_interpolation_is_written_as_its_ops():
 
 
 def test_a_resize_the_model_skips_at_the_asked_size_counts_everywhere_else():
-    # imported at 16 (a 4 x 4 grid: no resize), the spec comes from a capture where the grid
-    # is resized, its upsample marked to run only where it resizes: before, the spec held for
-    # sides 16 to 19 alone (elsewhere the model runs the resize, which it lacked)
-    spec, _ = import_checked(PositionGridResized().eval(), 16)
+    # 1 x 1 patches: imported at 16 (a 16 x 16 grid: no resize), the spec fits 16 x 16 alone
+    # (torch.export's checks pin both sides), so the import captures the model where the grid
+    # is resized and keeps that spec, its upsample marked to run only where it resizes: it
+    # counts what 16 x 16's own capture counts there. Before, the spec held for 16 x 16 alone
+    spec, _ = import_checked(PositionGridResized(patch=1).eval(), 16)
     resize = [layer for layer in spec.raw["layers"] if layer["op"] == "upsample"]
     assert [layer.get("only_if_resized") for layer in resize] == [True]
-    for size in ((16, 16), (16, 19), (16, 20), (20, 28), (17, 23)):
+    for size in ((16, 16), (16, 19), (20, 28), (17, 23)):
         assert imported_totals(spec, size) == traced_totals(
-            PositionGridResized().eval(), size), size
-    # fvcore prices the resize at 4 per output element: at 20 x 28, 4 * 8 * 35 beside the conv's
-    # 35 * 8 * 48 MACs; at 16 x 16 the conv alone
-    assert netcalc.count(spec, "fvcore", (20, 28)).flops == 35 * 8 * 48 + 4 * 8 * 35
-    assert netcalc.count(spec, "fvcore", (16, 16)).flops == 16 * 8 * 48
-    # the closed form counts the resize: sizes with a 4 x 4 grid are outside its domain
+            PositionGridResized(patch=1).eval(), size), size
+    # fvcore prices the resize at 4 per output element: at 20 x 28, 4 * 8 * 560 beside the 1 x 1
+    # conv's 560 * 8 * 3 MACs; at 16 x 16 the conv alone
+    assert netcalc.count(spec, "fvcore", (20, 28)).flops == 560 * 8 * 3 + 4 * 8 * 560
+    assert netcalc.count(spec, "fvcore", (16, 16)).flops == 256 * 8 * 3
+    # the closed form counts the resize: 16 x 16 is outside its domain
     closed = count_symbolic(spec, "fvcore", axes="hw")
-    assert closed.domain.endswith("(floor(h/4), floor(w/4)) != (4, 4)")
-    assert closed.evaluate(closed.total("flops"), (20, 28)) == 35 * 8 * 48 + 4 * 8 * 35
+    assert closed.domain.endswith("(h, w) != (16, 16)")
+    assert closed.evaluate(closed.total("flops"), (20, 28)) == 560 * 8 * 3 + 4 * 8 * 560

@@ -992,9 +992,10 @@ def _narrowed(model: _Model, spec: Spec, imported: Imported, resolution: Resolut
     where a recorded check fails (:attr:`Imported.edges`) and the model does not run, runs
     what the spec cannot count, or, captured there, counts otherwise (torchvision's Swin
     imported at 224 with a long symbolic export holds for sides up to 227, where its last
-    stage is still one window); and the first size where the model runs and the spec counts
-    otherwise or cannot count (None if none): where a capture there may give a spec that holds
-    more widely."""
+    stage is still one window); and the first size where it counts otherwise (None if none).
+    A size where the spec cannot count is no reason to look for a spec from a capture there:
+    its checks are those of the asked size's, and it may hold in a band of its own alone
+    (EfficientViT-M's attention biases, laid out for the maps of 193 to 224)."""
     sides = _sides(resolution)
     axes = AXES[len(sides)]
     ranges = {axis: list(bounds) for axis, bounds in (
@@ -1006,7 +1007,7 @@ def _narrowed(model: _Model, spec: Spec, imported: Imported, resolution: Resolut
                          lambda size, a=axis, h=held, up=upward: (size[a] > h) == up)
         if found is not None and found[1] == SAME:
             continue
-        if found is not None and beyond is None:   # counted otherwise, or not counted
+        if found is not None and found[1] == OTHER and beyond is None:
             beyond = found[0]
         lo, hi = ranges[axes[axis]]
         ranges[axes[axis]] = [lo, held if hi is None else min(hi, held)] if upward \
