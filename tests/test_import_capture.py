@@ -593,3 +593,23 @@ def test_the_symbolic_exports_bound_is_cpu_time_which_waiting_does_not_spend():
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
                 pass
+
+
+def test_a_bound_that_expires_where_python_drops_the_exception_still_stops_the_export():
+    # the alarm may fire in a garbage collector's callback, where Python reports the exception
+    # as unraisable and goes on: the export then finishes, and the bound raises after it
+    import gc
+    import time
+
+    def busy(phase, info):
+        deadline = time.process_time() + 0.1
+        while time.process_time() < deadline:
+            pass
+
+    gc.callbacks.append(busy)
+    try:
+        with pytest.raises(SlowExport):
+            with bounded(0.02):
+                gc.collect()
+    finally:
+        gc.callbacks.remove(busy)

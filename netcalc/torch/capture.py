@@ -170,7 +170,10 @@ def bounded(seconds: float) -> Iterator[None]:
         yield
         return
 
+    expired = []
+
     def expire(signum: int, frame: Any) -> None:
+        expired.append(True)
         raise SlowExport()
 
     previous = signal.signal(signal.SIGPROF, expire)
@@ -180,6 +183,8 @@ def bounded(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
         signal.signal(signal.SIGPROF, previous)
+    if expired:     # raised where Python drops exceptions (a garbage collector's callback)
+        raise SlowExport()
 
 
 def _device(module: nn.Module) -> torch.device:
