@@ -116,16 +116,19 @@ class PositionGridResized(nn.Module):
     patches (``patch`` wide) added to the tokens, resized bilinearly to the patch grid
     (``where_needed``: only where the two differ)."""
 
-    def __init__(self, where_needed=True, patch=4):
+    def __init__(self, where_needed=True, patch=4, multiple_of=1):
         super().__init__()
         self.conv = nn.Conv2d(3, 8, patch, patch)
         self.side = 16 // patch
         self.pos = nn.Parameter(torch.randn(1, self.side ** 2, 8))
         self.where_needed = where_needed
+        self.multiple_of = multiple_of      # the sides it takes (Qwen3-ViT: multiples of 32)
 
     def forward(self, x):
         x = self.conv(x)
         rows, cols = x.shape[-2:]
+        torch._assert(rows % self.multiple_of == 0 and cols % self.multiple_of == 0,
+                      "sides must be whole multiples")
         pos = self.pos
         if (rows, cols) != (self.side, self.side) or not self.where_needed:
             grid = self.pos.reshape(1, self.side, self.side, 8).permute(0, 3, 1, 2)
@@ -168,3 +171,13 @@ def test_a_resize_the_model_skips_at_the_asked_size_counts_everywhere_else():
     closed = count_symbolic(spec, "fvcore", axes="hw")
     assert closed.domain.endswith("(h, w) != (16, 16)")
     assert closed.evaluate(closed.total("flops"), (20, 28)) == 560 * 8 * 3 + 4 * 8 * 560
+
+
+def test_a_model_that_takes_multiples_only_is_captured_for_its_other_branch_at_one():
+    # the probe sizes of 16 (odd sides) are refused; the other branch's capture is taken at
+    # the first multiple of 8 above one of them (as Qwen3-ViT's of 32 above 833 x 897)
+    module = PositionGridResized(patch=1, multiple_of=8).eval()
+    spec, _ = import_checked(module, 16)
+    assert spec.raw["notes"][0].startswith("size rules from a capture at ")
+    for size in ((16, 16), (24, 32)):
+        assert imported_totals(spec, size) == traced_totals(module, size), size

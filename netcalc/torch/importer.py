@@ -1065,15 +1065,19 @@ def _general_branch(model: _Model, resolution: Resolution, spec: Spec,
     CPU-Bone's windows, CrossViT's image): the module captured at the first of ``candidates``
     (a size where another branch ran, then sizes of other residues) whose spec fits more than
     that size, counts what the asked size's own capture counts at the asked size in every
-    convention, and holds where the model runs other branches (:func:`_holds_elsewhere`);
+    convention, and holds where the model runs other branches (:func:`_holds_elsewhere`) (each
+    candidate rounded up to the first size the model accepts);
     ``how``: WIDE where the symbolic export was too slow (Twins, DaViT, torchvision's Swin).
     None where no such spec exists."""
     sides, source = _sides(resolution), model.source
     if len(sides) != 2:
         return None
-    for other in candidates[:2]:
+    for candidate in candidates[:2]:
+        captured = _captured_near(model, candidate, how)
+        if captured is None:
+            continue
+        other, imported = captured
         try:
-            imported = model.capture(other, how)
             general = _checked_spec(imported, source)
             if _counts(general, sides) != _counts(spec, sides):
                 general = _skipping_unchanged_resizes(general, imported, spec, sides, source)
@@ -1087,6 +1091,17 @@ def _general_branch(model: _Model, resolution: Resolution, spec: Spec,
             "a branch of its code that fits that size alone (its own capture there counts the "
             "same in every convention)"] + imported.data["notes"]}
         return _load(imported.data, source), imported
+    return None
+
+
+def _captured_near(model: _Model, size: Sides, how: str) -> Optional[Tuple[Sides, Imported]]:
+    """The model captured at the first size near ``size`` it accepts (:func:`_rounded`:
+    Qwen3-ViT takes multiples of 32 only); None where it refuses them all."""
+    for accepted in _rounded(size):
+        try:
+            return accepted, model.capture(accepted, how)
+        except (NetcalcError, SystemExit):
+            continue
     return None
 
 
