@@ -98,7 +98,7 @@ def shown_shapes(shapes: Tuple[Any, ...]) -> str:
 @click.option("--symbolic-timeout", type=Seconds("static exports only"), default=None,
               help="Seconds of CPU time the export with symbolic sizes may take before "
                    "static exports replace it (default 20; 0: static exports only; CPU time, "
-                   "so a busy machine does not cut it short). A model whose pads follow "
+                   "which a busy machine stretches far less than the clock's). A model whose pads follow "
                    "its size TF-style needs the symbolic export for a spec of every size.")
 @click.option("--verbose", is_flag=True,
               help="Show what the model's code and torch print (on stderr; hidden otherwise).")
