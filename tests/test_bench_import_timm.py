@@ -99,3 +99,23 @@ def test_comparison_flags_each_check_and_names_each_difference():
     assert unchecked.exact == {"torch_size": True, "torch_odd": None, "params": True,
                                "fvcore": None}
     assert unchecked.ok and unchecked.reason == ""
+
+
+def test_capture_column_names_the_path_the_importer_took():
+    """The notes the importer opens each spec with say how its size rules were captured."""
+    from types import SimpleNamespace
+
+    def spec(*notes, ranged=False):
+        return SimpleNamespace(raw={"notes": list(notes), **(
+            {"resolution_range": {"h": [1, 227], "w": [1, 227]}} if ranged else {})})
+
+    symbolic = "size rules from torch.export's symbolic shapes (sides from 8)"
+    assert bench.capture(spec(symbolic)) == "symbolic"
+    assert bench.capture(spec(symbolic, "holds for h up to 227: ...", ranged=True)) == \
+        "symbolic, ranged"
+    assert bench.capture(spec(symbolic, "fits only 224x224: at 225x225 the model runs another "
+                                        "branch", ranged=True)) == "symbolic, pinned"
+    assert bench.capture(spec("size rules from a capture at 225x225: at 224x224 ...",
+                              "size rules from static exports at 224, 225 (...)")) == "general"
+    assert bench.capture(spec("fits only 224x224: the graph differs", ranged=True)) == "one size"
+    assert bench.capture(spec("a note of the user's")) == "?"

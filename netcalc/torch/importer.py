@@ -26,7 +26,8 @@ import math
 import operator
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, TypeVar,
+                    Union)
 
 import torch
 from torch import fx, nn
@@ -921,6 +922,7 @@ def _fits_one_size(spec: Spec) -> bool:
 
 
 SAME, OTHER, REFUSED = "same", "other", "refused"     # the spec at a size of another branch
+T = TypeVar("T")                    # what a capture near a size gives (:meth:`_Model.near`)
 
 
 @dataclass
@@ -940,6 +942,13 @@ class _Model:
         return convert(self.module, size, self.name, False, self.source, self.in_channels,
                        self.symbolic_timeout, how=how)
 
+    def captured(self, size: Sides, how: str) -> Optional[Imported]:
+        """The model captured at ``size`` by ``how``; None where it refuses the size."""
+        try:
+            return self.capture(size, how)
+        except (NetcalcError, SystemExit):
+            return None
+
     def static_spec(self, size: Sides) -> Optional[Spec]:
         """The checked spec of one static export at ``size``; None where the model refuses
         the size."""
@@ -950,22 +959,33 @@ class _Model:
                 self.at_size[size] = None
         return self.at_size[size]
 
+    def near(self, size: Sides, taken: Callable[[Sides], Optional[T]],
+             keep: Callable[[Sides], bool] = lambda size: True) -> Optional[Tuple[Sides, T]]:
+        """The first size near ``size`` the model accepts (:func:`_rounded`, those ``keep``
+        keeps: Qwen3-ViT takes multiples of 32 only, SAM multiples of 16), with what ``taken``
+        (:meth:`static_spec`, or a capture by :meth:`captured`) made of it there; None where
+        ``taken`` gives None at each of them (the model refuses them all)."""
+        for accepted in filter(keep, _rounded(size)):
+            there = taken(accepted)
+            if there is not None:
+                return accepted, there
+        return None
+
 
 def _verdict(model: _Model, spec: Spec, size: Sides,
              keep: Callable[[Sides], bool] = lambda size: True) -> Optional[Tuple[Sides, str]]:
-    """At the first size near ``size`` the model accepts (:func:`_rounded`, those ``keep``
+    """At the first size near ``size`` the model accepts (:meth:`_Model.near`, those ``keep``
     keeps), captured there by one static export: SAME where the spec counts what that capture
     counts in every convention, OTHER where it counts otherwise, REFUSED where the spec cannot
     count that size. None where the model refuses every one of those sizes."""
-    for accepted in filter(keep, _rounded(size)):
-        there = model.static_spec(accepted)
-        if there is None:                       # the model refuses that size
-            continue
-        try:
-            return accepted, OTHER if _counts(there, accepted) != _counts(spec, accepted) else SAME
-        except NetcalcError:                    # the spec refuses it (its range, its shapes)
-            return accepted, REFUSED
-    return None
+    found = model.near(size, model.static_spec, keep)
+    if found is None:
+        return None
+    accepted, there = found
+    try:
+        return accepted, OTHER if _counts(there, accepted) != _counts(spec, accepted) else SAME
+    except NetcalcError:                        # the spec refuses it (its range, its shapes)
+        return accepted, REFUSED
 
 
 def _another_branch(model: _Model, spec: Spec, imported: Imported) -> Optional[Sides]:
@@ -1066,14 +1086,14 @@ def _general_branch(model: _Model, resolution: Resolution, spec: Spec,
     (a size where another branch ran, then sizes of other residues) whose spec fits more than
     that size, counts what the asked size's own capture counts at the asked size in every
     convention, and holds where the model runs other branches (:func:`_holds_elsewhere`) (each
-    candidate rounded up to the first size the model accepts);
+    candidate rounded up to the first size the model accepts, :meth:`_Model.near`);
     ``how``: WIDE where the symbolic export was too slow (Twins, DaViT, torchvision's Swin).
     None where no such spec exists."""
     sides, source = _sides(resolution), model.source
     if len(sides) != 2:
         return None
     for candidate in candidates[:2]:
-        captured = _captured_near(model, candidate, how)
+        captured = model.near(candidate, lambda size: model.captured(size, how))
         if captured is None:
             continue
         other, imported = captured
@@ -1091,17 +1111,6 @@ def _general_branch(model: _Model, resolution: Resolution, spec: Spec,
             "a branch of its code that fits that size alone (its own capture there counts the "
             "same in every convention)"] + imported.data["notes"]}
         return _load(imported.data, source), imported
-    return None
-
-
-def _captured_near(model: _Model, size: Sides, how: str) -> Optional[Tuple[Sides, Imported]]:
-    """The model captured at the first size near ``size`` it accepts (:func:`_rounded`:
-    Qwen3-ViT takes multiples of 32 only); None where it refuses them all."""
-    for accepted in _rounded(size):
-        try:
-            return accepted, model.capture(accepted, how)
-        except (NetcalcError, SystemExit):
-            continue
     return None
 
 
