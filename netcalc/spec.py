@@ -201,16 +201,26 @@ def expand_checked(spec: Spec, resolution: Any, field_name: str = "resolution"):
     except GraphError as exc:
         where = getattr(exc, "field", None) or field_name
         prefix = "" if getattr(exc, "field", None) else f"{format_resolution(resolution)}: "
-        fixed = _fits_only(spec)
+        fixed = fits_only(spec)
         suffix = f" (the spec {fixed}, as its notes say)" if fixed else ""
         raise SpecError(spec.source, where, f"{prefix}{exc}{suffix}") from None
 
 
-def _fits_only(spec: Spec) -> str:
+FITS_ONLY = "fits only"     # how the note of an imported spec that fits one size begins
+
+
+def fits_only_note(where: str, why: str) -> str:
+    """The note of an imported spec that fits one size (``where``: ``224x224``, or "the traced
+    resolution"), which :func:`fits_only` reads back."""
+    return f"{FITS_ONLY} {where}: {why}"
+
+
+def fits_only(spec: Spec) -> str:
     """``fits only 224x224`` where an imported spec's notes say it fits one size (a fixed
-    position embedding, a hard-coded view): why another size fails, in the error itself."""
+    position embedding, a hard-coded view): why another size fails, in the error itself; ""
+    where they do not."""
     notes = (spec.raw or {}).get("notes") if isinstance(spec.raw, Mapping) else None
-    found = [str(n).split(":")[0] for n in notes or () if str(n).startswith("fits only")]
+    found = [str(n).split(":")[0] for n in notes or () if str(n).startswith(FITS_ONLY)]
     return found[0] if found else ""
 
 

@@ -35,6 +35,7 @@ from torch import fx, nn
 from ..errors import exception_line
 from ..isolation import VERBOSE_ENV
 from ..ops.aten import Dim
+from ..spec import fits_only_note
 from .guards import all_hold, inside, nearest_failures, recorded, second_size
 
 Sides = Tuple[int, ...]         # the input's spatial sides: (l), (h, w) or (d, h, w)
@@ -357,8 +358,9 @@ def _symbolic(module: nn.Module, in_channels: int, sides: Sides, timeout: float,
         return int(d)
 
     checks = [(sides, at(sides))] + ([(second, at(second))] if second else [])
-    fits_only = "" if second else (f"fits only {shown(sides)}: the size checks torch.export "
-                                   "recorded for the module fail at every other size tried")
+    fits_only = "" if second else fits_only_note(
+        shown(sides), "the size checks torch.export recorded for the module fail at every "
+                      "other size tried")
     return Captured(program, SYMBOLIC, "size rules from torch.export's symbolic shapes "
                     f"({DYNAMIC[len(sides)]})", checks, sizes, fits_only=fits_only,
                     domain=domain, branch_sizes=branch_sizes, edges=edges), ""
@@ -512,7 +514,7 @@ def one_size(module: nn.Module, in_channels: int, sides: Sides, why: str,
              extras: Extras = ()) -> Captured:
     """The module exported at ``sides`` alone: its spec holds that size's constants."""
     program = export(module, in_channels, sides, False, extras)
-    return Captured(program, ONE_SIZE, f"fits only {shown(sides)}: {why}", [(sides, int)], int,
+    return Captured(program, ONE_SIZE, fits_only_note(shown(sides), why), [(sides, int)], int,
                     why=why, domain=tuple((side, side) for side in sides))
 
 

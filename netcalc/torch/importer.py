@@ -40,7 +40,8 @@ from ..ops.aten import (BUFFER, CONSTANT, CONSTANT_FACTORIES, DATA, DERIVED, PAR
                         REARRANGING, Alias, AtenCall, Converter, Node, NotModelled, Parts, Tensor,
                         aten_table, follows_input, lookup, same_size)
 from ..ops.tokens import constant_node
-from ..spec import Spec, check_input_shapes, check_resolution, load_spec
+from ..spec import (Spec, check_input_shapes, check_resolution, fits_only, fits_only_note,
+                    load_spec)
 from .constant_fold import costs_nothing, priced
 from .capture import (GRAPH_DIFFERS, LOWEST_DYNAMIC_SIDE, ONE_SIZE, STATIC, SYMBOLIC,
                       SYMBOLIC_TIMEOUT, TOO_SLOW, Captured, ExportFailure, Extra, Extras, Sides,
@@ -804,7 +805,7 @@ def _notes(converter: _Converter, unused: Dict[str, int]) -> List[str]:
              for u in converter.unknown]
     notes += [f"parameters not used by the eval forward (not counted): {path} ({n:,})"
               for path, n in unused.items()]
-    notes += [f"fits only the traced resolution: {why}" for why in converter.fixed]
+    notes += [fits_only_note("the traced resolution", why) for why in converter.fixed]
     return notes
 
 
@@ -823,7 +824,7 @@ def check(imported: Imported, spec: Spec, source: str) -> List[str]:
             if first == 0:
                 raise
             size = imported.checks[0][0]
-            return [f"fits only {shown(size)}: at {shown(sides)} {exc.message}"]
+            return [fits_only_note(shown(size), f"at {shown(sides)} {exc.message}")]
         for layer, cost in zip(report.graph.layers, report.costs):
             traced = imported.shapes.get(layer.name)
             shape = tuple(getattr(layer, "shape", ()) or ())
@@ -894,7 +895,7 @@ def import_checked(module: nn.Module, resolution: Optional[Resolution] = None,
     other = _another_branch(model, spec, imported)
     if other is not None:
         spec = _pinned(imported, resolution, other, source)
-    if (_fits_one_size(spec) or beyond is not None) and _branches(imported):
+    if (fits_only(spec) or beyond is not None) and _branches(imported):
         candidates = [size for size in (other, beyond) if size is not None] + probe_sizes(
             _sides(resolution))[1:]
         how = WIDE if imported.why.startswith(TOO_SLOW) else AUTO
@@ -912,13 +913,6 @@ def _checked_spec(imported: Imported, source: str) -> Spec:
         imported.data = {**imported.data, "notes": imported.data["notes"] + notes}
         spec = _load(imported.data, source)
     return spec
-
-
-FITS_ONLY = "fits only"     # how a note that pins the spec to the traced size begins
-
-
-def _fits_one_size(spec: Spec) -> bool:
-    return any(note.startswith(FITS_ONLY) for note in spec.raw.get("notes", ()))
 
 
 SAME, OTHER, REFUSED = "same", "other", "refused"     # the spec at a size of another branch
@@ -1064,9 +1058,9 @@ def _pinned(imported: Imported, resolution: Resolution, other: Sides, source: st
     sides = _sides(resolution)
     imported.data = {**imported.data, "resolution_range": {
         axis: [side, side] for axis, side in zip(AXES[len(sides)], sides)}, "notes": imported.data[
-            "notes"] + [f"{FITS_ONLY} {shown(sides)}: at {shown(other)} the model runs another "
-                        "branch of its code (a size check torch.export recorded fails there), "
-                        "which counts otherwise"]}
+            "notes"] + [fits_only_note(shown(sides), f"at {shown(other)} the model runs another "
+                                   "branch of its code (a size check torch.export recorded "
+                                   "fails there), which counts otherwise")]}
     return _load(imported.data, source)
 
 
@@ -1101,7 +1095,7 @@ def _general_branch(model: _Model, resolution: Resolution, spec: Spec,
             general = _checked_spec(imported, source)
             if _counts(general, sides) != _counts(spec, sides):
                 general = _skipping_unchanged_resizes(general, imported, spec, sides, source)
-            if general is None or _fits_one_size(general) \
+            if general is None or fits_only(general) \
                     or not _holds_elsewhere(model, general, imported, sides):
                 continue
         except (NetcalcError, SystemExit):      # the other size refused, or counted otherwise
