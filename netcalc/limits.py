@@ -50,7 +50,8 @@ MAX_SCALAR = 1e30               # a constant operand of add, mul, ..., a pad's f
 MAX_EXPONENT = 1e6              # pow's constant exponent
 MAX_ATTENTION_SCALE = 1e6       # sdpa's ``scale``, baddbmm's ``alpha`` and ``beta``
 MAX_SAME_STRIDE = 16            # the stride of TF 'same' padding (its closed form has one term per phase)
-MAX_MULTIPLE = 64               # the window a dim is padded up to a multiple of (pad: {mode: multiple})
+MAX_MULTIPLE = 64               # the window a dim is padded (pad: {mode: multiple}) or a side resized
+#                                 (upsample multiple_of) up to a multiple of
 MAX_EQUATION = 200              # characters of an einsum equation
 
 # -- design spaces ---------------------------------------------------------------------------------

@@ -272,6 +272,13 @@ CASES.update({
     "upsample_if_resized": [conv(8, kernel=4, stride=4, padding=0),
                             {"op": "upsample", "mode": "bilinear", "size": [7, 7],
                              "align_corners": True, "only_if_resized": True}, conv(4)],
+    # MobileViT-v2's block in outline: a map resized up to whole 2 x 2 patches only where it is
+    # not whole already (10 x 10 at 20: unchanged, free; 9 x 13 at 17 x 26: resized to 10 x 14),
+    # strided, then resized to whole 4 x 4 patches whatever its size (5 x 5 to 8 x 8)
+    "upsample_to_multiple": [conv(8, stride=2),
+                             {"op": "upsample", "mode": "bilinear", "multiple_of": 2,
+                              "only_if_resized": True}, conv(8, stride=2),
+                             {"op": "upsample", "multiple_of": [4, 4]}, conv(4)],
     "elementwise_math": [conv(8), {"op": "abs"}, {"op": "neg"}, {"op": "exp"}, {"op": "sqrt"},
                          {"op": "rsqrt"}, {"op": "log"}, {"op": "pow"},
                          {"op": "pow", "exponent": -0.5}, conv(4)],

@@ -4,6 +4,7 @@ torch.export records each check the model's code makes of a size; where one fail
 may run another branch there. The counts expected here are what fvcore and FlopCounterMode trace
 on the module itself at each size (``traced_totals``), or a hand derivation where stated.
 """
+import math
 import random
 
 import pytest
@@ -181,3 +182,52 @@ def test_a_model_that_takes_multiples_only_is_captured_for_its_other_branch_at_o
     assert spec.raw["notes"][0].startswith("size rules from a capture at ")
     for size in ((16, 16), (24, 32)):
         assert imported_totals(spec, size) == traced_totals(module, size), size
+
+
+class PatchesResizedWhereNeeded(nn.Module):
+    """MobileViT's block in outline: the map resized bilinearly up to whole 2 x 2 patches only
+    where a side is odd (``if new_h != H or new_w != W``), each patch position's tokens mixed,
+    and (``back``, v1) resized back to the map's own sides where it was resized; v2 keeps the
+    rounded sides. At 32 x 32 (a map of 16) nothing is resized."""
+
+    def __init__(self, back=True):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 2, 2)
+        self.mix = nn.Linear(8, 8)
+        self.head = nn.Conv2d(8, 4, 3, 2, 1)
+        self.back = back
+
+    def forward(self, x):
+        x = self.stem(x)
+        _, channels, rows, cols = x.shape
+        new_rows, new_cols = math.ceil(rows / 2) * 2, math.ceil(cols / 2) * 2
+        resized = new_rows != rows or new_cols != cols
+        if resized:
+            x = F.interpolate(x, size=(new_rows, new_cols), mode="bilinear", align_corners=False)
+        patches = x.reshape(1, channels, new_rows // 2, 2, new_cols // 2, 2).permute(0, 3, 5, 2, 4, 1)
+        x = self.mix(patches).permute(0, 5, 3, 1, 4, 2).reshape(1, channels, new_rows, new_cols)
+        if resized and self.back:
+            x = F.interpolate(x, size=(rows, cols), mode="bilinear", align_corners=False)
+        return self.head(x)
+
+
+@pytest.mark.parametrize("back", [True, False], ids=["v1", "v2"])
+@pytest.mark.parametrize("symbolic_timeout", [20.0, 0.0], ids=["symbolic", "static"])
+def test_a_map_resized_to_whole_patches_where_a_side_needs_it(back, symbolic_timeout):
+    # imported at 32 x 32, where the model resizes nothing: the spec rounds each side up to a
+    # multiple of 2 (``multiple_of``), a resize that costs nothing where the side is even already
+    # (``only_if_resized``); it counts what fvcore and FlopCounterMode trace at sizes where both,
+    # one or no side is resized. Before, the spec held for 32 x 32 alone
+    module = PatchesResizedWhereNeeded(back).eval()
+    spec, _ = import_checked(module, 32, symbolic_timeout=symbolic_timeout)
+    resizes = [layer for layer in spec.raw["layers"] if layer["op"] == "upsample"]
+    assert resizes[0]["multiple_of"] == 2 and all(r["only_if_resized"] for r in resizes)
+    assert len(resizes) == (2 if back else 1)
+    for size in ((32, 32), (34, 38), (34, 40), (30, 26), (66, 50)):
+        assert imported_totals(spec, size) == traced_totals(module, size), size
+    # at 34 x 38 (a 17 x 19 map, resized to 18 x 20): the stem's 17*19*8 outputs of 12 MACs, the
+    # mix's 18*20 tokens of 8*8, the head's 9*10*4 outputs of 72; fvcore prices each bilinear
+    # resize at 4 per output element, the one back to 17 x 19 too (v1)
+    fvcore = netcalc.count(spec, "fvcore", (34, 38))
+    macs = 17 * 19 * 8 * 12 + 18 * 20 * 8 * 8 + 9 * 10 * 4 * 72
+    assert fvcore.flops == macs + 4 * 8 * 18 * 20 + (4 * 8 * 17 * 19 if back else 0)

@@ -50,6 +50,13 @@ BAD = {
                       "layers[3].input", "ap"),
     "upsample_both": ([conv(8), {"op": "upsample", "size": 4, "scale_factor": 2}],
                       "layers[1].size", ""),
+    "upsample_multiple_and_scale": ([conv(8), {"op": "upsample", "multiple_of": 4,
+                                               "scale_factor": 2}], "layers[1].size", ""),
+    "upsample_multiple_zero": ([conv(8), {"op": "upsample", "multiple_of": 0}],
+                               "layers[1].multiple_of", ""),
+    "upsample_multiple_and_operand": ([conv(8, name="a"), conv(8),
+                                       {"op": "upsample", "multiple_of": 2, "inputs": [
+                                           "conv_1", "a"], "name": "u"}], "layers[2].size", "u"),
     "upsample_align_nearest": ([conv(8), {"op": "upsample", "scale_factor": 2,
                                           "align_corners": True}],
                                "layers[1].align_corners", ""),

@@ -199,6 +199,7 @@ class AtenCall:
     finder: Callable[[Sequence[Any]], Optional[Tensor]] = lambda sizes: None
     materialiser: Optional[Callable[[Tensor], Tensor]] = None
     earlier: Sequence[Tensor] = ()            # the data tensors before the call, in graph order
+    skipped: bool = False   # static exports: at some size the model skips it (the identity there)
 
     def arg(self, name: str, default: Any = None) -> Any:
         """The argument ``name`` (given, or the schema's default), else ``default``."""
@@ -314,6 +315,10 @@ def alias(call: AtenCall) -> Alias:
 # a map 16 or 32 times smaller (SAM's 14 at every side up to 224) is not taken for a constant
 SAMPLE_SIZES = (*range(16, 48), 97, 224, 389, 512)
 SIDE_OFFSET = 37                    # sampled sides differ by this (an odd prime, past any stride)
+# input sizes that meet every residue of a map, modulo each window: every size up to 271 (a map
+# halved once meets every residue modulo 4 only at consecutive sizes), then every 8th up to
+# 2,063 (a map downsampled 32 times meets every residue modulo a window of 7)
+WIDE_SAMPLE_SIZES = (*range(16, 272), *range(272, 16 + 8 * 256, 8))
 
 
 def sampled(sizes: Tuple[Any, ...], what: str, at_sizes: Sequence[int] = SAMPLE_SIZES) -> list:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
-from .aten import AtenCall, Node, NotModelled, compact, follows_input, offset_between, sampled
+from .aten import (WIDE_SAMPLE_SIZES, AtenCall, Node, NotModelled, compact, follows_input,
+                   offset_between, sampled)
 from ..limits import (MAX_DIM_SIZE, MAX_KERNEL, MAX_MULTIPLE, MAX_RANK, MAX_SAME_STRIDE,
                       MAX_SCALAR)
 from .registry import format_shape, is_concrete, register_op
@@ -138,12 +139,6 @@ def same_padding_of(source: Tuple[Any, ...], amounts: Tuple[Any, ...]) -> dict:
         kernels.append(found[0])
         strides.append(found[1])
     return {"mode": "same", "kernel": compact(kernels), "stride": compact(strides)}
-
-
-# input sizes that meet every residue of a map, modulo each window: every size up to 271 (a map
-# halved once meets every residue modulo 4 only at consecutive sizes), then every 8th up to
-# 2,063 (a map downsampled 32 times meets every residue modulo a window of 7)
-WIDE_SAMPLE_SIZES = (*range(16, 272), *range(272, 16 + 8 * 256, 8))
 
 
 def multiple_padding_of(source: Tuple[Any, ...], amounts: Tuple[Any, ...]) -> dict:

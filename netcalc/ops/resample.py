@@ -14,8 +14,9 @@ from typing import Any, Optional, Tuple
 
 from ..errors import GraphError
 from ..fields import Fields
-from ..limits import MAX_RANK, MAX_RESAMPLE_SIDE, MAX_SCALE
-from .aten import AtenCall, Node, NotModelled, Parts, compact, follows_input, scale_between
+from ..limits import MAX_MULTIPLE, MAX_RANK, MAX_RESAMPLE_SIDE, MAX_SCALE
+from .aten import (WIDE_SAMPLE_SIZES, AtenCall, Node, NotModelled, Parts, compact, follows_input,
+                   sampled, scale_between)
 from .registry import (CONVENTION_NAMES, OpDef, check_rank, numel_out, register_op, resized,
                        zero)
 from .shape import DIM, normalise_dim
@@ -136,12 +137,13 @@ class AdaptiveMaxPool(AdaptivePool):
 # -- upsample ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class UpsampleAttrs:
-    """Interpolation mode and either a fixed size or whole-number scale factors (or neither:
-    the size of a second operand)."""
+    """Interpolation mode and one of a fixed size, whole-number scale factors and sides rounded
+    up to multiples (or none: the size of a second operand)."""
 
     mode: str = "nearest"
     size: Optional[Tuple[Any, Any]] = None  # [h, w]; or ["dK", "dJ"]: dims of a second operand
     scale_factor: Optional[Pair] = None
+    multiple_of: Optional[Pair] = None      # each side up to a multiple of its entry: m*ceil(n/m)
     align_corners: Optional[bool] = None
     only_if_resized: bool = False   # the model skips the call where the size is unchanged
     antialias: bool = False         # bilinear and bicubic: free in every convention
@@ -160,7 +162,37 @@ ANTIALIASED = {"_upsample_bicubic2d_aa": "bicubic", "_upsample_bilinear2d_aa": "
 
 def _upsample_flops(ins: Any, out: Any, a: UpsampleAttrs) -> Any:
     flops = FLOPS_PER_OUTPUT[a.mode] * math.prod(out) * int(not a.antialias)
-    return flops * resized(_resized_sides(ins, out)) if a.only_if_resized else flops
+    if not a.only_if_resized:
+        return flops
+    if a.multiple_of is not None:
+        return flops * _rounds_up(ins[0][2:], a.multiple_of)
+    return flops * resized(_resized_sides(ins, out))
+
+
+def _rounds_up(sides: Any, multiple: Tuple[int, ...]) -> Any:
+    """1 where some side is no multiple of its entry (a resize up to multiples changes the
+    size), else 0: ``1 - prod(1 - (ceil(n / m) - floor(n / m)))``, exact on ints, numpy and
+    sympy sizes alike (closed forms read both floors as sides: they hold where the size is
+    unchanged too)."""
+    unchanged: Any = 1
+    for side, m in zip(sides, multiple):
+        unchanged = unchanged * (1 - ((side + (m - 1)) // m - side // m))
+    return 1 - unchanged
+
+
+def _rounded_up(size: Tuple[Any, ...], out: Tuple[Any, ...]) -> Optional[Tuple[int, ...]]:
+    """Per side, the least ``m`` with ``out == m * ceil(size / m)`` at every sampled input size
+    (MobileViT's maps resized up to whole patches: the identity where a side is a multiple
+    already); None where some side follows no such rule, or none is rounded."""
+    multiple = []
+    for side, resized_side in zip(size, out):
+        samples = sampled((side, resized_side), "an upsample's size", WIDE_SAMPLE_SIZES)
+        found = next((m for m in range(1, MAX_MULTIPLE + 1)
+                      if all(m * -(-n // m) == o for n, o in samples)), None)
+        if found is None:
+            return None
+        multiple.append(found)
+    return tuple(multiple) if any(m > 1 for m in multiple) else None
 
 
 def _resized_sides(ins: Any, out: Any) -> Tuple[Tuple[Any, Any], ...]:
@@ -170,13 +202,16 @@ def _resized_sides(ins: Any, out: Any) -> Tuple[Tuple[Any, Any], ...]:
 def upsample_from_aten(call: AtenCall) -> Node:
     """``aten.upsample_nearest2d`` / ``upsample_bilinear2d`` / ``upsample_bicubic2d``: the output size as a rule of the
     input: a whole-number scale of the operand, else the size of an earlier tensor
-    (``interpolate(y, size=x.shape[-2:])``), else a constant size."""
+    (``interpolate(y, size=x.shape[-2:])``), else the operand's sides rounded up to multiples,
+    else a constant size. ``only_if_resized`` where the model skips the call at some size."""
     source = call.first
     attrs: dict = {"mode": MODES.get(call.op) or ANTIALIASED[call.op]}
     if attrs["mode"] != "nearest" and call.arg("align_corners", False):
         attrs["align_corners"] = True
     if call.op in ANTIALIASED:
         attrs["antialias"] = True
+    if call.skipped:
+        attrs["only_if_resized"] = True
     out, size = call.out[2:], source.shape[2:]
     scales = [scale_between(o, s) for o, s in zip(out, size)]
     resizes = any(follows_input(d) for d in size)
@@ -194,6 +229,9 @@ def upsample_from_aten(call: AtenCall) -> Node:
     found = call.sizes_from_earlier(out)      # a grid no tensor ends in (NaFlexViT's patches)
     if found is not None and len(found[0]) == 1:
         return Node({**attrs, "size": found[1]}, inputs=(source, found[0][0]))
+    multiple = _rounded_up(size, out)
+    if multiple is not None:
+        return Node({**attrs, "multiple_of": compact(multiple)})
     return Node({**attrs, "size": compact(out)},
                 fixed=f"its output size {[int(d) for d in out]} follows the input by no rule "
                       "netcalc writes")
@@ -223,8 +261,9 @@ class Upsample(OpDef):
         sides = _sides(mode)
         size = _dims_of_operand(f, sides) or _per_side(f, "size", sides, MAX_RESAMPLE_SIDE)
         scale = _per_side(f, "scale_factor", sides, MAX_SCALE)
-        if size is not None and scale is not None:
-            raise f.error("size", "give one of size and scale_factor, not both")
+        multiple = _per_side(f, "multiple_of", sides, MAX_MULTIPLE)
+        if sum(given is not None for given in (size, scale, multiple)) > 1:
+            raise f.error("size", "give one of size, scale_factor and multiple_of")
         align = f.bool("align_corners", None)
         if align is not None and mode == "nearest":
             raise f.error("align_corners", "applies to bilinear and bicubic only (torch "
@@ -233,8 +272,8 @@ class Upsample(OpDef):
         if antialias and mode not in ANTIALIASED.values():
             raise f.error("antialias", f"applies to {' and '.join(ANTIALIASED.values())} only "
                                        "(torch refuses it otherwise)")
-        return UpsampleAttrs(mode, size, scale, align, f.bool("only_if_resized", False),
-                             antialias)
+        return UpsampleAttrs(mode, size, scale, multiple, align,
+                             f.bool("only_if_resized", False), antialias)
 
     def infer_shape(self, ins: Any, a: UpsampleAttrs) -> Any:
         shape = ins[0]
@@ -246,18 +285,22 @@ class Upsample(OpDef):
                 raise GraphError(f"size {list(a.size)} names dims of a second operand, and "
                                  "the node has one operand", field="size")
             return tuple(shape[:2]) + tuple(resolve_entry(e, ins[1], "size") for e in a.size)
-        if (len(ins) == 2) == (a.size is not None or a.scale_factor is not None):
-            raise GraphError("give exactly one of size, scale_factor and a second operand "
-                             "(`with`) whose size it takes", field="size")
+        if (len(ins) == 2) == any(given is not None for given in (a.size, a.scale_factor,
+                                                                  a.multiple_of)):
+            raise GraphError("give exactly one of size, scale_factor, multiple_of and a second "
+                             "operand (`with`) whose size it takes", field="size")
         if len(ins) == 2:
             check_rank("upsample", ins[1], (2 + sides,), f"{layout} second operand")
             return tuple(shape[:2]) + tuple(ins[1][2:])
         if a.size is not None:
             return tuple(shape[:2]) + tuple(a.size)
+        if a.multiple_of is not None:
+            return tuple(shape[:2]) + tuple(m * ((d + (m - 1)) // m)
+                                            for d, m in zip(shape[2:], a.multiple_of))
         return tuple(shape[:2]) + tuple(d * k for d, k in zip(shape[2:], a.scale_factor))
 
     def exceptions(self, ins: Any, out: Any, a: UpsampleAttrs) -> Any:
-        return _resized_sides(ins, out) if a.only_if_resized else ()
+        return _resized_sides(ins, out) if a.only_if_resized and a.multiple_of is None else ()
 
     params = {"pycls": zero}
     flops = {"pycls": _upsample_flops, "torch": zero}
@@ -273,7 +316,8 @@ class Upsample(OpDef):
                                   None if len(ins) == 2 else tuple(out[2:]))
         else:
             scale = None if a.scale_factor is None else tuple(float(s) for s in a.scale_factor)
-            module = nn.Upsample(a.size, scale, a.mode, a.align_corners)
+            size = a.size if a.multiple_of is None else tuple(out[2:])   # built for one size
+            module = nn.Upsample(size, scale, a.mode, a.align_corners)
         return UpsampleIfResized(module, tuple(out[2:])) if a.only_if_resized else module
 
     def example(self) -> Any:

@@ -191,7 +191,10 @@ def _closed_form(spec: Spec, convention: str, axes: str = "r") -> ClosedForm:
     conv = get_convention(convention)
     resolution = (H, W) if axes == "hw" else R
     try:
-        graph, sides = canonical_graph(expand_checked(spec, resolution, field_name="resolution"))
+        graph, canonical = canonical_graph(expand_checked(spec, resolution,
+                                                          field_name="resolution"))
+        costs = [tuple(canonical.cost(c, node) for c in cost)
+                 for node, cost in zip(graph.layers, _symbolic_costs(spec, graph, conv))]
     except OutsideClosedForms as exc:
         raise SpecError(spec.source, f"layer {exc.layer}",
                         f"{exc.op}: closed forms cover sizes floor((r + c)/m) + q and their "
@@ -200,7 +203,7 @@ def _closed_form(spec: Spec, convention: str, axes: str = "r") -> ClosedForm:
                         "window shorter than its stride; a reshape that splits a spatial side); "
                         "count it at concrete resolutions") \
             from None
-    report = Report(spec, conv, graph, _symbolic_costs(spec, graph, conv))
+    report, sides = Report(spec, conv, graph, costs), canonical.sides
     distinct = tuple(sorted({s.key: Side(s.m, s.c, 0, s.axis) for s in sides}.values()))
 
     # an imported spec holds from its resolution_range's first side on (the model branches)
@@ -229,40 +232,61 @@ def _symbolic_costs(spec: Spec, graph: LayerGraph, convention: Any) -> Any:
         raise
 
 
-def canonical_graph(graph: LayerGraph) -> Tuple[LayerGraph, List[Side]]:
-    """The same graph with every side in canonical form, and the sides it uses."""
-    memo: Dict[Any, Side] = {}
+class _Canonical:
+    """Sizes in canonical form (:class:`Side`), one memo for a graph's shapes and its costs:
+    the sides a closed form is a polynomial in."""
 
-    def canonical(size: Any) -> Any:
+    def __init__(self) -> None:
+        self.memo: Dict[Any, Side] = {}
+
+    def size(self, size: Any) -> Any:
         if not isinstance(size, sympy.Basic) or size.is_Integer:
             return int(size)
-        if size not in memo:
+        if size not in self.memo:
             try:
-                memo[size] = Side.of(size)
+                self.memo[size] = Side.of(size)
             except ValueError:
                 if isinstance(size, sympy.floor):
                     # a reshape's -1: the floor of (features / known dims), whole when expanded
                     whole = sympy.expand(size.args[0])
                     if whole.is_integer:
-                        return canonical(whole)
+                        return self.size(whole)
                 if not size.args or isinstance(size, sympy.floor):
                     raise
                 # a polynomial in sides (a flattened map's features): canonical part by part
-                return size.func(*(canonical(arg) for arg in size.args))
-        return memo[size].expr
+                return size.func(*(self.size(arg) for arg in size.args))
+        return self.memo[size].expr
 
-    def shape(dims: tuple) -> tuple:
-        return tuple(canonical(d) for d in dims)
-
-    def canonical_node(node: Any) -> Any:
+    def node(self, node: Any) -> Any:
         try:
-            return node._replace(in_shapes=tuple(shape(s) for s in node.in_shapes),
-                                 shape=shape(node.shape))
+            return node._replace(in_shapes=tuple(tuple(map(self.size, s)) for s in node.in_shapes),
+                                 shape=tuple(map(self.size, node.shape)))
         except ValueError:
             raise OutsideClosedForms(node.name, node.op) from None
 
-    layers = tuple(canonical_node(node) for node in graph.layers)
-    return graph._replace(layers=layers), list(memo.values())
+    def cost(self, cost: Any, node: Any) -> Any:
+        """A cost with the floors and ceilings of sides a rule takes (an upsample's ``ceil(n /
+        m) - floor(n / m)``: 1 where it resizes) written as sides themselves."""
+        if not isinstance(cost, sympy.Basic):
+            return cost
+        known = {side.atom for side in self.memo.values()}
+        if cost.atoms(sympy.floor, sympy.ceiling) <= known:    # a polynomial in sides already
+            return cost
+        try:
+            return cost.replace(lambda e: isinstance(e, (sympy.floor, sympy.ceiling)), self.size)
+        except ValueError:
+            raise OutsideClosedForms(node.name, node.op) from None
+
+    @property
+    def sides(self) -> List[Side]:
+        return list(self.memo.values())
+
+
+def canonical_graph(graph: LayerGraph) -> Tuple[LayerGraph, _Canonical]:
+    """The same graph with every side in canonical form, and the canonical form it used (for
+    the graph's costs, :meth:`_Canonical.cost`)."""
+    canonical = _Canonical()
+    return graph._replace(layers=tuple(map(canonical.node, graph.layers))), canonical
 
 
 class OutsideClosedForms(ValueError):

@@ -117,14 +117,16 @@ def _offset_and_divisor(expr: Any, symbol: Any = R) -> Tuple[int, int]:
             raise ValueError(f"not a side computed by out_size: {expr}")
         c, m = _offset_and_divisor(rest, symbol)
         return c + _integer(constant, expr) * m, m
-    if isinstance(expr, sympy.floor):
+    if isinstance(expr, (sympy.floor, sympy.ceiling)):
         constant, rest = expr.args[0].as_coeff_Add()
         scale, inner = rest.as_coeff_Mul()
         stride = _integer(1 / scale, expr)
         if stride < 1:
             raise ValueError(f"not a side computed by window_out: {expr}")
         c, m = _offset_and_divisor(inner, symbol)
-        return c + _integer(constant * stride, expr) * m, m * stride
+        # ceil(n / s) is floor((n + s - 1) / s) for a whole n (a side is one)
+        rounding = stride - 1 if isinstance(expr, sympy.ceiling) else 0
+        return c + (_integer(constant * stride, expr) + rounding) * m, m * stride
     raise ValueError(f"not a side computed by window_out: {expr}")
 
 

@@ -422,9 +422,13 @@ def probe_sizes(sides: Sides, wide: bool = False) -> List[Sides]:
 # (``.contiguous()`` after a crop that made a copy), so they are left out when graphs are compared
 SHAPE_KEEPING = frozenset({"aten.contiguous.default", "aten.clone.default", "aten.alias.default"})
 # ops a model runs only where a size needs them and that are the identity where it does not: a
-# pad to whole windows, the crop back after it (Twins' and DaViT's ``if pad_r > 0 or pad_b > 0``)
+# pad to whole windows, the crop back after it (Twins' and DaViT's ``if pad_r > 0 or pad_b > 0``),
+# a resize to whole patches and back (MobileViT's ``if new_h != H or new_w != W``)
 IDENTITY_WHERE_ABSENT = {"aten.constant_pad_nd.default": "pad",
-                         "aten.slice.Tensor": "end"}
+                         "aten.slice.Tensor": "end",
+                         **{f"aten.upsample_{mode}2d.{overload}": "size"
+                            for mode in ("nearest", "bilinear", "bicubic")
+                            for overload in ("vec", "default")}}
 
 
 class _IdentityTwin:
@@ -446,7 +450,16 @@ class _IdentityTwin:
             while len(args) < 4:
                 args.append(0 if len(args) == 2 else None)
             args[3] = int(value.shape[dim])
+        elif literal == "size":
+            args[1] = [int(side) for side in value.shape[2:]]
         self.args = tuple(args)
+
+
+def skipped(twins: List[Any]) -> bool:
+    """Whether a node's twins say the model skips it at some static size (the identity there,
+    :data:`IDENTITY_WHERE_ABSENT`)."""
+    return any(isinstance(twin, _IdentityTwin) and str(twin.target) in IDENTITY_WHERE_ABSENT
+               for twin in twins)
 
 
 def _signature(node: fx.Node) -> Tuple[Any, ...]:
@@ -529,9 +542,7 @@ def _paired(program: Any, pairs: Dict[fx.Node, List[fx.Node]], why: str,
     listed = ", ".join(map(shown, sizes))
     captured = Captured(program, STATIC, f"size rules from static exports at {listed} ({why})",
                         [(size, _at_probe(i)) for i, size in enumerate(sizes)], twins=pairs,
-                        why=why, absent=any(
-                            isinstance(t, _IdentityTwin) and str(t.target) in IDENTITY_WHERE_ABSENT
-                            for twins in pairs.values() for t in twins))
+                        why=why, absent=any(map(skipped, pairs.values())))
     twins: Dict[int, List[Any]] = {}
     for node in program.graph.nodes:
         mine, theirs = node.meta.get("val"), [t.meta.get("val") for t in pairs[node]]

@@ -45,7 +45,8 @@ from ..spec import (Spec, check_input_shapes, check_resolution, fits_only, fits_
 from .constant_fold import costs_nothing, priced
 from .capture import (GRAPH_DIFFERS, LOWEST_DYNAMIC_SIDE, ONE_SIZE, STATIC, SYMBOLIC,
                       SYMBOLIC_TIMEOUT, TOO_SLOW, Captured, ExportFailure, Extra, Extras, Sides,
-                      capture, one_size, paired_value, probe_sizes, shown, wide_static)
+                      capture, one_size, paired_value, probe_sizes, shown, skipped,
+                      wide_static)
 
 Resolution = Union[int, Tuple[int, int]]
 STAND_IN = "identity"       # what --allow-unknown records an unsupported op as
@@ -496,7 +497,8 @@ class _Converter:
         return AtenCall(name, node.target._overloadname, self.describe(tuple(node.args)), named,
                         tuple(self.captured.shape(v) for v in outputs),
                         _module_path(node, self.modules), self.find_tensor,
-                        lambda tensor: self.materialise(tensor, node), self.data_values)
+                        lambda tensor: self.materialise(tensor, node), self.data_values,
+                        skipped=skipped(twins or []))
 
     def _apart_as_data(self, value: Any, reader: fx.Node) -> Any:
         """``value`` with each parameter that calls of several ops read (CaiT's class token: a
