@@ -128,6 +128,8 @@ def test_a_constant_tensor_multiplied_in_is_exact_at_the_only_maps_the_model_run
     "lambda_resnet26rpt_256",   # a relative-position table indexed by two index buffers
     "sequencer2d_s",        # bidirectional LSTMs over the rows and the columns (static exports)
     "naflexvit_base_patch16_siglip",    # its position grid resized with antialiasing
+    # maps resized up to whole patches where a side is odd, and (v1) back: at 256 no map is
+    "mobilevitv2_050", "mobilevit_xxs",
 ])
 def test_transformers_the_sweep_fixed_are_exact(name):
     assert_exact(lib.timm_model(name))
