@@ -903,3 +903,32 @@ def test_an_lstm_over_the_rows_of_a_map():
     assert torch_count.flops - conv_flops == 2 * 35 * 2 * 24 * 14
     assert torch_count.params == 8 * 48 + 8 + 2 * (24 * 14 + 2 * 24)
     assert netcalc.count(spec, "fvcore", (20, 28)).flops == 35 * 8 * 48
+
+
+class RelativeLogitsShifted(nn.Module):
+    """BoTNet's relative logits in outline: each row of a (W, 2*7 - 1) table of logits padded by
+    one, flattened and padded by the table's length less the map's width, a pad that follows the
+    input by no rule netcalc writes (neither TF's 'same' padding nor up to a multiple)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 4, 4)
+        self.rel = nn.Parameter(torch.randn(13, 4))
+
+    def forward(self, x):
+        x = self.conv(x).permute(0, 2, 3, 1)            # (1, H, W, 4)
+        width = x.shape[2]
+        logits = (x @ self.rel.t()).reshape(-1, width, 13)
+        shifted = F.pad(F.pad(logits, [0, 1]).flatten(1), [0, 13 - width])
+        return shifted.sum(dim=1)
+
+
+def test_a_pad_by_no_rule_netcalc_writes_fits_the_traced_size():
+    # before, the import stopped at the pad ("no netcalc op for aten.pad"); now the spec holds
+    # the traced size's amounts and fits that size alone, as its notes say, exact there
+    module = RelativeLogitsShifted().eval()
+    spec = assert_as_traced(module, ((28, 28),))
+    assert any(note.startswith("fits only the traced resolution: ") and "pad" in note
+               for note in spec.raw["notes"])
+    with pytest.raises(netcalc.SpecError, match="fits only"):
+        netcalc.count(spec, "torch", (32, 28))

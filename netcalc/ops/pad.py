@@ -94,7 +94,9 @@ def pad_from_aten(call: AtenCall) -> Node:
     """``aten.pad`` (any mode), ``aten.constant_pad_nd`` and the reflection and replication
     kernels: by constant amounts (negative ones crop, in constant mode), or by amounts that
     follow the input size as TF's "same" padding does, or up to a multiple of a window (found
-    from the size rules, see :func:`same_padding_of` and :func:`multiple_padding_of`)."""
+    from the size rules, see :func:`same_padding_of` and :func:`multiple_padding_of`); amounts
+    that follow the input by another rule are written as the traced size's, and the spec fits
+    that size only (BoTNet's shift of relative logits, padded by a table's length less a side)."""
     amounts = call.arg("pad") or call.arg("padding")
     attrs: dict = {}
     mode = KERNEL_MODES.get(call.op.split("_pad")[0], call.arg("mode", "constant"))
@@ -107,7 +109,13 @@ def pad_from_aten(call: AtenCall) -> Node:
         try:
             return Node({"pad": same_padding_of(source, amounts), **attrs})
         except NotModelled:
+            pass
+        try:
             return Node({"pad": multiple_padding_of(source, amounts), **attrs})
+        except NotModelled as exc:
+            return Node({"pad": [int(p) for p in amounts], **attrs},
+                        fixed=f"its amounts {[int(p) for p in amounts]} follow the input size "
+                              f"by no rule netcalc writes ({exc})")
     if any(follows_input(o) and offset_between(o, i) is None for o, i in zip(out, source)):
         raise NotModelled("padding that follows the input size, seen at two static sizes only "
                           "(which cannot tell its rule)")

@@ -775,13 +775,16 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
         "family": "graph", "name": name or type(module).__name__,
         "resolution": _resolution(sides), "in_channels": in_channels,
     }
-    limits = _resolution_range(captured)
+    # a node that holds the traced size's constants (a size by no rule netcalc writes) pins the
+    # spec to that size: it is checked there alone
+    limits, checks = (_resolution_range(captured), captured.checks) if not converter.fixed else (
+        {axis: [side, side] for axis, side in zip(AXES[len(sides)], sides)}, captured.checks[:1])
     data.update({"resolution_range": limits} if limits else {}, layers=converter.layers)
     unused = _unused_params(module, set(converter.owner))
     notes = [captured.note] + [n for n in (captured.fits_only, guessed) if n] \
         + _notes(converter, unused)
     data["notes"] = notes
-    return Imported(data, converter.shapes, captured.checks, converter.node_params, unused,
+    return Imported(data, converter.shapes, checks, converter.node_params, unused,
                     converter.shared, converter.uncounted,
                     sum(p.numel() for p in module.parameters()), converter.unknown, captured.how,
                     captured.why, captured.branch_sizes, captured.edges, captured.absent)
