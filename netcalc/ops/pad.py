@@ -19,7 +19,7 @@ from .aten import (WIDE_SAMPLE_SIZES, AtenCall, Node, NotModelled, compact, foll
                    offset_between, sampled)
 from ..limits import (MAX_DIM_SIZE, MAX_KERNEL, MAX_MULTIPLE, MAX_RANK, MAX_SAME_STRIDE,
                       MAX_SCALAR)
-from .registry import format_shape, is_concrete, register_op
+from .registry import format_shape, is_concrete, register_op, up_to_multiple
 from .spatial import Sizes, check_axes_agree, per_axis, plural, spatial_axes
 from .tensor import FreeTensorOp
 
@@ -86,7 +86,7 @@ def multiple_pads(shape: Tuple[Any, ...], multiple: Tuple[int, ...]) -> Tuple[An
     pads: Tuple[Any, ...] = ()
     for i, m in enumerate(multiple):
         size = shape[len(shape) - 1 - i]
-        pads += (0, m * ((size + (m - 1)) // m) - size if m > 1 else 0)
+        pads += (0, up_to_multiple(size, m) - size if m > 1 else 0)
     return pads
 
 

@@ -270,6 +270,12 @@ def resized(pairs: Sequence[Tuple[Any, Any]]) -> Any:
     return differs * 1
 
 
+def up_to_multiple(size: Any, m: int) -> Any:
+    """``size`` rounded up to a multiple of ``m``, ``m * ceil(size / m)``, written with floors
+    alone (exact on ints, numpy and sympy sizes; closed forms read the floor as a side)."""
+    return m * ((size + (m - 1)) // m)
+
+
 def sizes_differ(x: Any, y: Any) -> bool:
     """Sizes that differ for sure (both concrete); symbolic ones become closed-form conditions."""
     return is_concrete(x) and is_concrete(y) and x != y

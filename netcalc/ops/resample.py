@@ -18,7 +18,7 @@ from ..limits import MAX_MULTIPLE, MAX_RANK, MAX_RESAMPLE_SIDE, MAX_SCALE
 from .aten import (WIDE_SAMPLE_SIZES, AtenCall, Node, NotModelled, Parts, compact, follows_input,
                    sampled, scale_between)
 from .registry import (CONVENTION_NAMES, OpDef, check_rank, numel_out, register_op, resized,
-                       zero)
+                       up_to_multiple, zero)
 from .shape import DIM, normalise_dim
 from .pool import adaptive_avg_pool2d_flops
 from .spatial import Pair, Sizes, per_axis, spatial_axes
@@ -176,7 +176,7 @@ def _rounds_up(sides: Any, multiple: Tuple[int, ...]) -> Any:
     unchanged too)."""
     unchanged: Any = 1
     for side, m in zip(sides, multiple):
-        unchanged = unchanged * (1 - ((side + (m - 1)) // m - side // m))
+        unchanged = unchanged * (1 - (up_to_multiple(side, m) // m - side // m))
     return 1 - unchanged
 
 
@@ -188,7 +188,7 @@ def _rounded_up(size: Tuple[Any, ...], out: Tuple[Any, ...]) -> Optional[Tuple[i
     for side, resized_side in zip(size, out):
         samples = sampled((side, resized_side), "an upsample's size", WIDE_SAMPLE_SIZES)
         found = next((m for m in range(1, MAX_MULTIPLE + 1)
-                      if all(m * -(-n // m) == o for n, o in samples)), None)
+                      if all(up_to_multiple(n, m) == o for n, o in samples)), None)
         if found is None:
             return None
         multiple.append(found)
@@ -295,7 +295,7 @@ class Upsample(OpDef):
         if a.size is not None:
             return tuple(shape[:2]) + tuple(a.size)
         if a.multiple_of is not None:
-            return tuple(shape[:2]) + tuple(m * ((d + (m - 1)) // m)
+            return tuple(shape[:2]) + tuple(up_to_multiple(d, m)
                                             for d, m in zip(shape[2:], a.multiple_of))
         return tuple(shape[:2]) + tuple(d * k for d, k in zip(shape[2:], a.scale_factor))
 
