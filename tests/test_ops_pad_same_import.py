@@ -1,6 +1,7 @@
 """TF "same" padding recognised at import: a pad whose amounts follow the input size becomes
 ``pad: {mode: same, ...}`` when TF's rule gives them at every size its symbolic rules are
-evaluated at, and is refused otherwise (never written as the constant amounts of one size)."""
+evaluated at; by another rule, it holds the traced size's amounts and pins the spec to that size
+(a ``fixed`` node: never the constant amounts of one size counted at another)."""
 import pytest
 import sympy
 
@@ -45,9 +46,12 @@ def test_tf_same_padding_is_recognised_per_axis():
     assert node.attrs == {"pad": {"mode": "same", "kernel": [2, 5], "stride": [3, 1]}}
 
 
-def test_amounts_following_another_rule_are_refused():
-    with pytest.raises(NotModelled, match="other than TF's 'same' padding"):
-        pad_from_aten(pad_call([0, 0, sympy.floor(H / 3), 0]))
+def test_amounts_following_another_rule_fit_the_traced_size_only():
+    # floor(37 / 3) = 12 rows at the traced h = 37, by neither TF's rule nor up to a multiple
+    node = pad_from_aten(pad_call([0, 0, sympy.floor(H / 3), 0]))
+    assert node.attrs == {"pad": [0, 0, 12, 0]}
+    assert "follow the input size by no rule netcalc writes" in node.fixed
+    assert "other than TF's 'same' padding" in node.fixed
 
 
 def test_static_sizes_cannot_tell_the_rule():
