@@ -165,6 +165,7 @@ def test_a_position_grid_resized_only_off_its_own_size_is_exact_on_both_sides():
     "convit_tiny",                          # 1 - sigmoid(gate): aten.rsub
     "beit_base_patch16_224",                # its q, zero k and v biases joined in forward
     "gcvit_xxtiny",         # its global query repeated for every window (repeat_interleave)
+    "botnet50ts_256",       # relative logits padded by a table's length less a side: one size
 ])
 def test_transformers_of_one_size_the_sweep_fixed_are_exact(name):
     """Exact at their own size; their fixed position embeddings or windows fit that size only
