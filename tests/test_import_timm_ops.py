@@ -925,7 +925,8 @@ class RelativeLogitsShifted(nn.Module):
 
 def test_a_pad_by_no_rule_netcalc_writes_fits_the_traced_size():
     # before, the import stopped at the pad ("no netcalc op for aten.pad"); now the spec holds
-    # the traced size's amounts and fits that size alone, as its notes say, exact there
+    # the traced size's amounts, which differ from the model's at the import's second check
+    # size: the spec fits the traced size alone, as its notes and its range say, exact there
     module = RelativeLogitsShifted().eval()
     spec = assert_as_traced(module, ((28, 28),))
     assert any(note.startswith("fits only the traced resolution: ") and "pad" in note

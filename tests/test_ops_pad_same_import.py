@@ -1,7 +1,7 @@
 """TF "same" padding recognised at import: a pad whose amounts follow the input size becomes
 ``pad: {mode: same, ...}`` when TF's rule gives them at every size its symbolic rules are
-evaluated at; by another rule, it holds the traced size's amounts and pins the spec to that size
-(a ``fixed`` node: never the constant amounts of one size counted at another)."""
+evaluated at; by another rule, it holds the traced size's amounts (a ``fixed`` node: the import
+holds the spec to the traced size where they differ from the model's at its second check size)."""
 import pytest
 import sympy
 
@@ -55,8 +55,7 @@ def test_amounts_following_another_rule_fit_the_traced_size_only():
 
 
 def test_static_sizes_cannot_tell_the_rule():
-    """Sizes seen at two static sizes only (a rule that is not a symbolic expression): refused,
-    never written as the amounts of the traced size."""
+    """Sizes seen at two static sizes only (a rule that is not a symbolic expression): refused."""
     class Probed(tuple):
         pass
 

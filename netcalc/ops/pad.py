@@ -95,8 +95,8 @@ def pad_from_aten(call: AtenCall) -> Node:
     kernels: by constant amounts (negative ones crop, in constant mode), or by amounts that
     follow the input size as TF's "same" padding does, or up to a multiple of a window (found
     from the size rules, see :func:`same_padding_of` and :func:`multiple_padding_of`); amounts
-    that follow the input by another rule are written as the traced size's, and the spec fits
-    that size only (BoTNet's shift of relative logits, padded by a table's length less a side)."""
+    that follow the input by another rule are written as the traced size's, a ``fixed`` node
+    (BoTNet's shift of relative logits, padded by a table's length less a side)."""
     amounts = call.arg("pad") or call.arg("padding")
     attrs: dict = {}
     mode = KERNEL_MODES.get(call.op.split("_pad")[0], call.arg("mode", "constant"))

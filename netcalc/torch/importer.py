@@ -100,6 +100,7 @@ class Imported:
     branch_sizes: List[Sides] = field(default_factory=list)     # Captured.branch_sizes
     edges: List[Tuple[int, int, Sides]] = field(default_factory=list)  # Captured.edges
     absent: bool = False                                        # Captured.absent
+    fixed: List[str] = field(default_factory=list)  # nodes holding the traced size's constants
 
 
 # -- inputs ---------------------------------------------------------------------------------------------
@@ -213,7 +214,7 @@ class _Converter:
         self.shared: Dict[str, int] = {}
         self.uncounted: Dict[str, int] = {}
         self.unknown: List[Unknown] = []
-        self.fixed: List[str] = []
+        self.fixed: List[Tuple[str, str]] = []      # (node, why it holds the traced constants)
         self.taken: Set[str] = {"input"}
         self.previous = "input"
         self.labels: Tuple[str, str] = ("", "")
@@ -575,7 +576,7 @@ class _Converter:
         self.layers.append(entry)
         self.previous = name
         if step.fixed:
-            self.fixed.append(f"{name}: {step.fixed}")
+            self.fixed.append((name, step.fixed))
         shape = traced if traced is not None else ()
         if traced is not None:
             self.shapes[name] = traced
@@ -775,19 +776,17 @@ def convert(module: nn.Module, resolution: Resolution = 224, name: Optional[str]
         "family": "graph", "name": name or type(module).__name__,
         "resolution": _resolution(sides), "in_channels": in_channels,
     }
-    # a node that holds the traced size's constants (a size by no rule netcalc writes) pins the
-    # spec to that size: it is checked there alone
-    limits, checks = (_resolution_range(captured), captured.checks) if not converter.fixed else (
-        {axis: [side, side] for axis, side in zip(AXES[len(sides)], sides)}, captured.checks[:1])
+    limits = _resolution_range(captured)
     data.update({"resolution_range": limits} if limits else {}, layers=converter.layers)
     unused = _unused_params(module, set(converter.owner))
     notes = [captured.note] + [n for n in (captured.fits_only, guessed) if n] \
         + _notes(converter, unused)
     data["notes"] = notes
-    return Imported(data, converter.shapes, checks, converter.node_params, unused,
+    return Imported(data, converter.shapes, captured.checks, converter.node_params, unused,
                     converter.shared, converter.uncounted,
                     sum(p.numel() for p in module.parameters()), converter.unknown, captured.how,
-                    captured.why, captured.branch_sizes, captured.edges, captured.absent)
+                    captured.why, captured.branch_sizes, captured.edges, captured.absent,
+                    [name for name, _ in converter.fixed])
 
 
 def _resolution_range(captured: Captured) -> Optional[Dict[str, List[Optional[int]]]]:
@@ -810,7 +809,8 @@ def _notes(converter: _Converter, unused: Dict[str, int]) -> List[str]:
              for u in converter.unknown]
     notes += [f"parameters not used by the eval forward (not counted): {path} ({n:,})"
               for path, n in unused.items()]
-    notes += [fits_only_note("the traced resolution", why) for why in converter.fixed]
+    notes += [fits_only_note("the traced resolution", f"{name}: {why}")
+              for name, why in converter.fixed]
     return notes
 
 
@@ -819,7 +819,9 @@ def check(imported: Imported, spec: Spec, source: str) -> List[str]:
     """At each check resolution, the spec's shape of every node equals the captured shape there;
     its params equal the module's, node by node; any difference is an error (a bug in a
     converter or an op). Returns the notes of a spec that fits the first resolution only (the
-    module's own sizes refuse the second: a view to constant sizes torch.export kept symbolic)."""
+    module's own sizes refuse the second: a view to constant sizes torch.export kept symbolic;
+    or a node holding the traced size's constants, a size by no rule netcalc writes, differs
+    there: the spec is then held to the first resolution, its ``resolution_range``)."""
     import netcalc
 
     for first, (sides, evaluate) in enumerate(imported.checks):
@@ -834,6 +836,11 @@ def check(imported: Imported, spec: Spec, source: str) -> List[str]:
             traced = imported.shapes.get(layer.name)
             shape = tuple(getattr(layer, "shape", ()) or ())
             if traced is not None and shape != tuple(evaluate(d) for d in traced):
+                if first and layer.name in imported.fixed:     # its constants: that size only
+                    size = imported.checks[0][0]
+                    _pin(imported, size)
+                    return [fits_only_note(shown(size), f"at {shown(sides)} {layer.name} holds "
+                                           f"{list(shape)}, the model {[evaluate(d) for d in traced]}")]
                 raise ImportFailure(source, layer.name, f"netcalc infers shape {list(shape)} for "
                                     f"{layer.op} at {shown(sides)}, torch captured "
                                     f"{[evaluate(d) for d in traced]}")
@@ -849,6 +856,12 @@ def check(imported: Imported, spec: Spec, source: str) -> List[str]:
                             f"{imported.numel:,} (less {imported.unused_params} unused and "
                             f"{imported.uncounted_params} in stand-ins)")
     return []
+
+
+def _pin(imported: Imported, size: Sides) -> None:
+    """``imported``'s spec held to ``size`` alone (its ``resolution_range``)."""
+    imported.data = {**imported.data, "resolution_range": {
+        axis: [side, side] for axis, side in zip(AXES[len(size)], size)}}
 
 
 def _fvcore_blind_spots(spec: Spec) -> List[str]:
