@@ -82,6 +82,7 @@ class WindowsPaddedWhereNeeded(nn.Module):
 SIZES = ((112, 112), (97, 129), (150, 171))
 
 
+@pytest.mark.slow       # 9 s; torchvision's Swins (slow tier) take the same path
 def test_windows_padded_where_needed_count_at_every_size_from_one_import():
     # the symbolic export taken for too slow (as Twins' takes minutes): at 112 x 112 the static
     # exports of other sizes pad where 112 does not, so the spec comes from static exports at
@@ -211,8 +212,12 @@ class PatchesResizedWhereNeeded(nn.Module):
         return self.head(x)
 
 
-@pytest.mark.parametrize("back", [True, False], ids=["v1", "v2"])
-@pytest.mark.parametrize("symbolic_timeout", [20.0, 0.0], ids=["symbolic", "static"])
+# the fast tier: the static exports of v1 (MobileViT's path in the sweep); the slow tier the rest
+@pytest.mark.parametrize("back, symbolic_timeout", [
+    pytest.param(True, 0.0, id="static-v1"),
+    pytest.param(False, 0.0, id="static-v2", marks=pytest.mark.slow),
+    pytest.param(True, 20.0, id="symbolic-v1", marks=pytest.mark.slow),
+    pytest.param(False, 20.0, id="symbolic-v2", marks=pytest.mark.slow)])
 def test_a_map_resized_to_whole_patches_where_a_side_needs_it(back, symbolic_timeout):
     # imported at 32 x 32, where the model resizes nothing: the spec rounds each side up to a
     # multiple of 2 (``multiple_of``), a resize that costs nothing where the side is even already
