@@ -1074,11 +1074,10 @@ def _pinned(imported: Imported, resolution: Resolution, other: Sides, source: st
     """The spec of ``imported`` held to the asked size: at ``other`` the model runs another
     branch of its code."""
     sides = _sides(resolution)
-    imported.data = {**imported.data, "resolution_range": {
-        axis: [side, side] for axis, side in zip(AXES[len(sides)], sides)}, "notes": imported.data[
-            "notes"] + [fits_only_note(shown(sides), f"at {shown(other)} the model runs another "
-                                   "branch of its code (a size check torch.export recorded "
-                                   "fails there), which counts otherwise")]}
+    _pin(imported, sides)
+    imported.data["notes"] = imported.data["notes"] + [fits_only_note(
+        shown(sides), f"at {shown(other)} the model runs another branch of its code (a size "
+                      "check torch.export recorded fails there), which counts otherwise")]
     return _load(imported.data, source)
 
 
